@@ -127,7 +127,7 @@ mod tests {
     fn group_merges_same_owner_and_type_and_drops_duplicates() {
         let name = Name::from_str("www.example.").unwrap();
         let a1 = Record::from_rdata(name.clone(), 300, RData::A(A::new(192, 0, 2, 1)));
-        let a2 = Record::from_rdata(name.clone(), 200, RData::A(A::new(192, 0, 2, 2)));
+        let a2 = Record::from_rdata(name, 200, RData::A(A::new(192, 0, 2, 2)));
         let sets = group(&[a1.clone(), a2, a1]);
         assert_eq!(sets.len(), 1);
         assert_eq!(sets[0].rdatas.len(), 2);
