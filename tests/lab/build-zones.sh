@@ -18,8 +18,15 @@
 #             NET.5 level 4
 #   --valid   RRSIG inception/expiration of good zones (YYYYMMDDhhmmss);
 #             default: one hour ago .. 30 days ahead
-#   --past    window of the "expired" case (default: 30 days ago .. 1 day ago)
-#   --future  window of the "notyet" case (default: 1 day .. 30 days ahead)
+#   --past    window of the "expired" case (default: 60 days ago .. 7 days
+#             ago: further than validators' clock-skew allowance, which is
+#             up to a day in unbound)
+#   --future  window of the "notyet" case (default: 7 .. 60 days ahead)
+#   --rsa-bits RSA key size of the case zones (default 2048; the root's
+#             keys are always 2048 bits). The lab uses 1024 to start faster.
+#   --extra   directory of extra records: DIR/ZONE.extra (ZONE without the
+#             final dot, e.g. example.test.extra; root.extra for the root) is
+#             appended to that zone before signing (TLSA, MX, ... for tests)
 #
 # Needs ldnsutils (ldns-keygen, ldns-signzone, ldns-key2ds) and bind9-utils
 # (dnssec-keygen, dnssec-signzone).
@@ -28,7 +35,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 templates="$here/zones"
 
-out="" keys="" net="127.53.0"
+out="" keys="" net="127.53.0" extra="" rsa_bits=2048
 stamp() { date -u -d "$1" +%Y%m%d%H%M%S; }
 valid_from="" valid_to="" past_from="" past_to="" future_from="" future_to=""
 while [ $# -gt 0 ]; do
@@ -39,13 +46,15 @@ while [ $# -gt 0 ]; do
     --valid) valid_from="$2"; valid_to="$3"; shift 3 ;;
     --past) past_from="$2"; past_to="$3"; shift 3 ;;
     --future) future_from="$2"; future_to="$3"; shift 3 ;;
+    --extra) extra="$2"; shift 2 ;;
+    --rsa-bits) rsa_bits="$2"; shift 2 ;;
     *) echo "build-zones.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
 [ -n "$out" ] && [ -n "$keys" ] || { echo "usage: build-zones.sh --out DIR --keys DIR [...]" >&2; exit 2; }
 : "${valid_from:=$(stamp '-1 hour')}" "${valid_to:=$(stamp '+30 days')}"
-: "${past_from:=$(stamp '-30 days')}" "${past_to:=$(stamp '-1 day')}"
-: "${future_from:=$(stamp '+1 day')}" "${future_to:=$(stamp '+30 days')}"
+: "${past_from:=$(stamp '-60 days')}" "${past_to:=$(stamp '-7 days')}"
+: "${future_from:=$(stamp '+7 days')}" "${future_to:=$(stamp '+60 days')}"
 
 mkdir -p "$out" "$keys"
 out="$(cd "$out" && pwd)"
@@ -117,7 +126,8 @@ make_key() {
   dir="$(keydir_of "$zone")"
   mkdir -p "$dir"
   if [ -s "$dir/$role" ]; then echo "$dir/$(cat "$dir/$role")"; return; fi
-  case "$alg" in 5|7|8|10) bits=(-b 2048) ;; esac
+  case "$alg" in 5|7|8|10) bits=(-b "$rsa_bits") ;; esac
+  [ "$zone" != . ] || bits=(-b 2048)
   if [ "$signer" = ldns ]; then
     local ksk=(); [ "$role" = zsk ] || ksk=(-k)
     base="$(cd "$dir" && ldns-keygen -a "$(ldns_alg "$alg")" "${bits[@]}" "${ksk[@]}" "$zone")"
@@ -130,8 +140,10 @@ make_key() {
   echo "$dir/$base"
 }
 
-render() { # TEMPLATE ZONE NS -> stdout
+render() { # TEMPLATE ZONE NS -> stdout (with the zone's extra records)
   sed -e "s/@NET@/$net/g" -e "s/@ZONE@/$2/g" -e "s/@NS@/$3/g" "$templates/$1"
+  local x; x="$extra/$(file_of "$2")"; x="${x%.zone}.extra"
+  if [ -n "$extra" ] && [ -f "$x" ]; then echo "\$ORIGIN $2"; cat "$x"; fi
 }
 
 # sign ZONE SIGNER DENIAL FROM TO INPUT OUTPUT KEYBASE...
@@ -227,7 +239,15 @@ build_case() { # NAME SIGNER ALG DENIAL MOD; writes $work/NAME.deleg
     ds_of "$key" | edit_ds "$mod" >> "$deleg"
   fi
 }
+# The upper levels' keys (RSA-2048 for the root: the slowest) are made
+# while the case zones are built.
 pids=() names=()
+for spec in ". ldns 8 ksk" ". ldns 8 zsk" "test. bind 13 ksk" "test. bind 13 zsk" \
+            "example.test. ldns 13 ksk"; do
+  # shellcheck disable=SC2086
+  make_key $spec > /dev/null &
+  pids+=($!)
+done
 while read -r name signer alg denial mod; do
   [ -n "$name" ] || continue
   add_zone 3 "$name.example.test."
