@@ -13,7 +13,7 @@ fn validating_unbound_agrees_with_the_case_table() {
     let Some(lab) = Lab::start_or_skip("validating_unbound_agrees_with_the_case_table") else {
         return;
     };
-    eprintln!("lab slot {} started in {:?}", lab.slot(), lab.started_in());
+    eprintln!("lab slot {} started: {:?}", lab.slot(), lab.timings());
     let oracle = lab.oracle().expect("oracle started");
     let mut failures = Vec::new();
     for case in CASES {

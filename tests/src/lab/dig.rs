@@ -3,6 +3,7 @@
 
 use std::io::{self, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::process::{Command, Stdio};
 use std::str::FromStr as _;
 use std::time::Duration;
 
@@ -116,6 +117,72 @@ pub fn query(
     rtype: RecordType,
     options: &QueryOptions,
 ) -> io::Result<Reply> {
+    let (wire, id) = encode_query(name, rtype, options)?;
+    let reply = udp_exchange(server, &wire, id, options.timeout)?;
+    if !reply.metadata.truncation {
+        return Ok(Reply {
+            message: reply,
+            tcp: false,
+        });
+    }
+    let message = tcp_exchange(server, &wire, id, options.timeout)?;
+    Ok(Reply { message, tcp: true })
+}
+
+/// Like [`query`], for a server inside network namespace `netns`: the query
+/// goes over TCP from a `bash` started there by `ip netns exec` (the test
+/// process itself cannot enter the namespace without `unsafe`).
+pub(crate) fn query_in_netns(
+    netns: &str,
+    server: SocketAddr,
+    name: &str,
+    rtype: RecordType,
+    options: &QueryOptions,
+) -> io::Result<Reply> {
+    /// Sends stdin (a length-prefixed query) to $1:$2 over TCP and prints
+    /// the length-prefixed answer's message. `head -c` reads no more than
+    /// it is asked for, so the two reads split the frame exactly.
+    const TCP_CLIENT: &str = r#"exec 3<>"/dev/tcp/$1/$2" || exit 111
+cat >&3
+set -- $(head -c 2 <&3 | od -An -tu1)
+[ $# -eq 2 ] || exit 112
+head -c $(( $1 * 256 + $2 )) <&3"#;
+    let (wire, id) = encode_query(name, rtype, options)?;
+    let len = u16::try_from(wire.len()).map_err(io::Error::other)?;
+    let mut framed = len.to_be_bytes().to_vec();
+    framed.extend_from_slice(&wire);
+    let seconds = options.timeout.as_secs_f64().max(0.1);
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", netns, "timeout", &format!("{seconds:.1}")])
+        .args(["bash", "-c", TCP_CLIENT, "bash"])
+        .arg(server.ip().to_string())
+        .arg(server.port().to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(&framed)?;
+    }
+    let output = child.wait_with_output()?;
+    if !output.status.success() {
+        return Err(io::Error::other(format!(
+            "query in netns {netns} to {server} failed: {}",
+            output.status
+        )));
+    }
+    let message = decode(&output.stdout)?;
+    if message.metadata.id != id {
+        return Err(io::Error::other("answer with the wrong ID"));
+    }
+    Ok(Reply { message, tcp: true })
+}
+
+fn encode_query(
+    name: &str,
+    rtype: RecordType,
+    options: &QueryOptions,
+) -> io::Result<(Vec<u8>, u16)> {
     let qname = Name::from_str(name)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{name}: {e}")))?;
     let mut request = Message::query();
@@ -130,17 +197,7 @@ pub fn query(
         request.set_edns(edns);
     }
     let wire = request.to_vec().map_err(io::Error::other)?;
-    let id = request.metadata.id;
-
-    let reply = udp_exchange(server, &wire, id, options.timeout)?;
-    if !reply.metadata.truncation {
-        return Ok(Reply {
-            message: reply,
-            tcp: false,
-        });
-    }
-    let message = tcp_exchange(server, &wire, id, options.timeout)?;
-    Ok(Reply { message, tcp: true })
+    Ok((wire, request.metadata.id))
 }
 
 fn udp_exchange(

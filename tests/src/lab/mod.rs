@@ -21,8 +21,12 @@
 //! clock). The committed fixtures in `tests/data/zones/` come from the same
 //! builder with fixed dates.
 //!
-//! What it does not do: it never sends a packet off loopback, and it does not
-//! (yet) run inside a network namespace.
+//! With [`LabOptions::netns`] the whole lab runs inside a network namespace
+//! it creates, so that a test can add danebound, Postfix and a resolv.conf
+//! of its own there (issue 6's end-to-end tests).
+//!
+//! What it does not do: it never sends a packet off loopback (or off its
+//! namespace), and it never touches the host's resolver configuration.
 //!
 //! ```no_run
 //! use danebound_tests::lab::{Lab, CASES};
@@ -40,12 +44,13 @@
 
 mod cases;
 mod dig;
+mod netns;
 mod servers;
 
 use std::fmt;
 use std::fs;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -55,6 +60,7 @@ use hickory_proto::rr::RecordType;
 pub use cases::{CASE_ZONES, CASES, Case, Verdict, case};
 pub use dig::{Ede, QueryOptions, Reply, query};
 
+use netns::Netns;
 use servers::{Server, Slot};
 
 /// Where the lab's scripts and templates live.
@@ -73,7 +79,6 @@ const REQUIRED: &[&str] = &[
     "dnssec-keygen",
     "dnssec-signzone",
     "bash",
-    "kill",
 ];
 /// Extra directories searched for programs (`cargo test` may run without
 /// the sbin directories in PATH).
@@ -146,8 +151,16 @@ pub struct LabOptions {
     pub keys: Keys,
     /// Extra records per zone, appended before signing: (zone, zone-file
     /// text with names relative to the zone). For TLSA and MX records of
-    /// DANE tests, say.
+    /// DANE tests, say. `@NET@` in the text is replaced by the lab's first
+    /// three address octets (see [`Lab::address`]).
     pub extra_records: Vec<(String, String)>,
+    /// Run every server inside a network namespace the lab creates (named
+    /// `danebound-lab-SLOT`, deleted on drop), as issue 6's end-to-end tests
+    /// need: programs started with [`Lab::command`] share it, and
+    /// [`Lab::set_resolv_conf`] points their resolver somewhere. Queries from
+    /// the test process ([`Lab::query`]) then go over TCP through
+    /// `ip netns exec` (needs iproute2).
+    pub netns: bool,
 }
 
 impl Default for LabOptions {
@@ -157,6 +170,7 @@ impl Default for LabOptions {
             oracle: true,
             keys: Keys::Fresh,
             extra_records: Vec::new(),
+            netns: false,
         }
     }
 }
@@ -222,7 +236,8 @@ pub struct Lab {
     trust_anchor: String,
     upstream: Option<SocketAddr>,
     oracle: Option<SocketAddr>,
-    started_in: Duration,
+    timings: Vec<(&'static str, Duration)>,
+    netns: Option<Netns>,
     slot: Slot,
 }
 
@@ -269,13 +284,23 @@ impl Lab {
             trust_anchor: String::new(),
             upstream: None,
             oracle: None,
-            started_in: Duration::ZERO,
+            timings: Vec::new(),
+            netns: None,
             slot,
         };
+        if options.netns {
+            lab.netns = Some(Netns::create(&lab.slot.netns_name())?);
+        }
+        let mut phase = Instant::now();
         lab.build_zones(&options)?;
+        lab.timings.push(("keys and signing", phase.elapsed()));
+        phase = Instant::now();
         lab.start_authoritatives()?;
+        lab.timings.push(("authoritative servers", phase.elapsed()));
+        phase = Instant::now();
         lab.start_resolvers(&options)?;
-        lab.started_in = started.elapsed();
+        lab.timings.push(("resolvers", phase.elapsed()));
+        lab.timings.push(("total", started.elapsed()));
         Ok(lab)
     }
 
@@ -309,7 +334,7 @@ impl Lab {
                 };
                 let path = extra.join(format!("{stem}.extra"));
                 let mut all = fs::read_to_string(&path).unwrap_or_default();
-                all.push_str(text);
+                all.push_str(&text.replace("@NET@", &format!("127.53.{}", self.slot.number)));
                 all.push('\n');
                 fs::write(&path, all).map_err(|e| LabError::io("writing extra records", e))?;
             }
@@ -380,6 +405,7 @@ impl Lab {
                 &["-d", "-c", &conf],
                 state.join("nsd.log"),
                 &self.slot,
+                self.netns.as_ref(),
             )?);
         }
         let deadline = Instant::now() + START_TIMEOUT;
@@ -389,7 +415,7 @@ impl Lab {
                 .iter()
                 .find(|z| z.level == level)
                 .map_or(".", |z| z.name.as_str());
-            server.wait_ready(probe, deadline)?;
+            server.wait_ready(probe, deadline, self.netns.as_ref())?;
         }
         Ok(())
     }
@@ -420,6 +446,7 @@ impl Lab {
                 &["-d", "-c", &conf],
                 dir.join("unbound.log"),
                 &self.slot,
+                self.netns.as_ref(),
             )?);
             if anchor.is_some() {
                 self.oracle = Some(socket);
@@ -429,7 +456,7 @@ impl Lab {
         }
         let deadline = Instant::now() + START_TIMEOUT;
         for server in &mut self.servers[first..] {
-            server.wait_ready(".", deadline)?;
+            server.wait_ready(".", deadline, self.netns.as_ref())?;
         }
         Ok(())
     }
@@ -501,14 +528,79 @@ impl Lab {
         self.slot.number
     }
 
-    /// How long [`Lab::start_with`] took.
+    /// How long [`Lab::start_with`] took, in total.
     pub fn started_in(&self) -> Duration {
-        self.started_in
+        self.timings
+            .iter()
+            .find(|(what, _)| *what == "total")
+            .map_or(Duration::ZERO, |(_, d)| *d)
     }
 
-    /// Asks `server` with [`QueryOptions::default()`] (RD, DO).
+    /// How long each start-up phase took ("keys and signing",
+    /// "authoritative servers", "resolvers", "total").
+    pub fn timings(&self) -> &[(&'static str, Duration)] {
+        &self.timings
+    }
+
+    /// Asks `server` with [`QueryOptions::default()`] (RD, DO), from inside
+    /// the lab's namespace if it has one.
     pub fn query(&self, server: SocketAddr, name: &str, rtype: RecordType) -> io::Result<Reply> {
-        query(server, name, rtype, &QueryOptions::default())
+        self.query_with(server, name, rtype, &QueryOptions::default())
+    }
+
+    /// Asks `server` with `options`, from inside the lab's namespace if it
+    /// has one.
+    pub fn query_with(
+        &self,
+        server: SocketAddr,
+        name: &str,
+        rtype: RecordType,
+        options: &QueryOptions,
+    ) -> io::Result<Reply> {
+        match &self.netns {
+            Some(netns) => dig::query_in_netns(netns.name(), server, name, rtype, options),
+            None => query(server, name, rtype, options),
+        }
+    }
+
+    /// Address `host` of the lab's /24 (127.53.SLOT.host). Taken: 1-5
+    /// (authoritative servers), 10 (upstream), 11 (oracle). Tests may use
+    /// 20-250 for their own servers (an MX, danebound itself).
+    pub fn address(&self, host: u8) -> Ipv4Addr {
+        self.slot.addr(host)
+    }
+
+    /// The lab's network namespace, if started with [`LabOptions::netns`].
+    pub fn netns(&self) -> Option<&str> {
+        self.netns.as_ref().map(Netns::name)
+    }
+
+    /// A command for `program`, run inside the lab's namespace if it has
+    /// one (through `ip netns exec`), else a plain [`Command`].
+    pub fn command(&self, program: &str) -> Command {
+        match &self.netns {
+            Some(netns) => netns.command(program),
+            None => Command::new(program),
+        }
+    }
+
+    /// Writes the namespace's `/etc/resolv.conf` (as seen by programs run
+    /// with [`Lab::command`]): `nameservers` and `options trust-ad`, without
+    /// which glibc strips the AD bit. Removed with the namespace. Fails
+    /// without a namespace: the host's resolv.conf is never touched.
+    pub fn set_resolv_conf(&self, nameservers: &[IpAddr]) -> Result<(), LabError> {
+        let netns = self
+            .netns
+            .as_ref()
+            .ok_or_else(|| LabError::Setup("set_resolv_conf needs LabOptions::netns".into()))?;
+        let dir = netns.etc_dir();
+        fs::create_dir_all(&dir).map_err(|e| LabError::io("creating /etc/netns dir", e))?;
+        let mut text = String::new();
+        for ns in nameservers {
+            text.push_str(&format!("nameserver {ns}\n"));
+        }
+        text.push_str("options trust-ad\n");
+        fs::write(dir.join("resolv.conf"), text).map_err(|e| LabError::io("writing resolv.conf", e))
     }
 }
 

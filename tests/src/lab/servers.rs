@@ -2,8 +2,8 @@
 //! readiness and stop.
 //!
 //! Every server runs in its own process group so that stopping it also stops
-//! the children NSD forks. Stopping sends SIGTERM to the group (through the
-//! `kill` command: the workspace forbids `unsafe`, so no `libc::kill`), waits,
+//! the children NSD forks. Stopping sends SIGTERM to the group (through
+//! bash's `kill`: the workspace forbids `unsafe`, so no `libc::kill`), waits,
 //! then SIGKILLs the leader as a last resort.
 
 use std::fmt::Write as _;
@@ -20,6 +20,7 @@ use hickory_proto::rr::RecordType;
 
 use super::LabError;
 use super::dig::{self, QueryOptions};
+use super::netns::{self, Netns};
 
 // ---------------------------------------------------------------------------
 // Slots: each running lab owns 127.53.SLOT.0/24
@@ -73,6 +74,11 @@ impl Slot {
         ))
     }
 
+    /// The name of the network namespace a lab in this slot may create.
+    pub(crate) fn netns_name(&self) -> String {
+        netns_name(&self.number.to_string())
+    }
+
     /// The address of host `host` in this slot.
     pub(crate) fn addr(&self, host: u8) -> Ipv4Addr {
         Ipv4Addr::new(127, 53, self.number, host)
@@ -116,12 +122,25 @@ fn reclaim_stale(lock: &Path) -> bool {
             signal_group("TERM", pgid);
         }
     }
+    if let Some(number) = lock
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("slot-"))
+    {
+        netns::delete(&netns_name(number));
+    }
     fs::remove_file(lock).is_ok()
 }
 
+/// Sends `signal` to process group `pgid` with bash's built-in `kill` (no
+/// procps needed).
+fn netns_name(slot: &str) -> String {
+    format!("{DIR_MARKER}{slot}")
+}
+
 fn signal_group(signal: &str, pgid: &str) {
-    let _ = Command::new("kill")
-        .args([format!("-{signal}"), "--".into(), format!("-{pgid}")])
+    let _ = Command::new("bash")
+        .args(["-c", &format!("kill -{signal} -- -{pgid}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
@@ -141,8 +160,8 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// Starts `program args…` in its own process group with stdout and
-    /// stderr into `log`.
+    /// Starts `program args…` (inside `netns` if given) in its own process
+    /// group with stdout and stderr into `log`.
     pub(crate) fn spawn(
         name: &str,
         addr: SocketAddr,
@@ -150,12 +169,17 @@ impl Server {
         args: &[&str],
         log: PathBuf,
         slot: &Slot,
+        netns: Option<&Netns>,
     ) -> Result<Self, LabError> {
         let out = fs::File::create(&log).map_err(|e| LabError::io("creating server log", e))?;
         let err = out
             .try_clone()
             .map_err(|e| LabError::io("cloning log handle", e))?;
-        let child = Command::new(program)
+        let mut command = match netns {
+            Some(netns) => netns.command(program),
+            None => Command::new(program),
+        };
+        let child = command
             .args(args)
             .stdin(Stdio::null())
             .stdout(out)
@@ -175,7 +199,12 @@ impl Server {
     /// Waits until the server answers a query for `probe` (any rcode will
     /// do: it is listening), or fails with its log when it exits or the
     /// deadline passes.
-    pub(crate) fn wait_ready(&mut self, probe: &str, deadline: Instant) -> Result<(), LabError> {
+    pub(crate) fn wait_ready(
+        &mut self,
+        probe: &str,
+        deadline: Instant,
+        netns: Option<&Netns>,
+    ) -> Result<(), LabError> {
         let options = QueryOptions {
             recursion_desired: false,
             timeout: Duration::from_millis(200),
@@ -189,7 +218,13 @@ impl Server {
                     self.log_tail()
                 )));
             }
-            if dig::query(self.addr, probe, RecordType::SOA, &options).is_ok() {
+            let answered = match netns {
+                Some(netns) => {
+                    dig::query_in_netns(netns.name(), self.addr, probe, RecordType::SOA, &options)
+                }
+                None => dig::query(self.addr, probe, RecordType::SOA, &options),
+            };
+            if answered.is_ok() {
                 return Ok(());
             }
             if Instant::now() > deadline {
