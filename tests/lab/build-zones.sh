@@ -81,6 +81,12 @@ alg13          bind 13 nsec               -
 alg14          ldns 14 nsec               -
 alg15          ldns 15 nsec               -
 alg16          bind 16 nsec               -
+alg5-bind      bind 5  nsec               -
+alg7-ldns      ldns 7  nsec3:-:0          -
+alg10-bind     bind 10 nsec               -
+alg14-bind     bind 14 nsec               -
+alg15-bind     bind 15 nsec               -
+alg16-ldns     ldns 16 nsec               -
 nsec3          bind 13 nsec3:-:0          delegate
 nsec3-salt     bind 13 nsec3:cafe:10      -
 nsec3-ldns     ldns 13 nsec3:beef:5       -

@@ -79,6 +79,12 @@ KSK (combined signing key).
 | `alg14.example.test.zone` | ldns | 14 ECDSAP384SHA384 | NSEC | - | Secure | - |
 | `alg15.example.test.zone` | ldns | 15 ED25519 | NSEC | - | Secure | - |
 | `alg16.example.test.zone` | bind | 16 ED448 | NSEC | - | Secure (Insecure, EDE 1, if Ed448 is unsupported) | - |
+| `alg5-bind.example.test.zone` | bind | 5 RSASHA1 | NSEC | the same algorithm from the other signer | Secure | - |
+| `alg7-ldns.example.test.zone` | ldns | 7 RSASHA1-NSEC3-SHA1 | NSEC3, no salt, 0 iterations | the same algorithm from the other signer | Secure | - |
+| `alg10-bind.example.test.zone` | bind | 10 RSASHA512 | NSEC | the same algorithm from the other signer | Secure | - |
+| `alg14-bind.example.test.zone` | bind | 14 ECDSAP384SHA384 | NSEC | the same algorithm from the other signer | Secure | - |
+| `alg15-bind.example.test.zone` | bind | 15 ED25519 | NSEC | the same algorithm from the other signer | Secure | - |
+| `alg16-ldns.example.test.zone` | ldns | 16 ED448 | NSEC | the same algorithm from the other signer | Secure | - |
 | `nsec3.example.test.zone` | bind | 13 | NSEC3, no salt, 0 iterations | insecure delegation `unsigned.` proven by a matching NSEC3 without DS | Secure; `unsigned.nsec3.example.test.` Insecure | - |
 | `nsec3-salt.example.test.zone` | bind | 13 | NSEC3, salt `CAFE`, 10 iterations | - | Secure | - |
 | `nsec3-ldns.example.test.zone` | ldns | 13 | NSEC3, salt `BEEF`, 5 iterations | - | Secure | - |

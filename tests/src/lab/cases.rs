@@ -281,6 +281,73 @@ pub const CASES: &[Case] = &[
         "nx.alg16.example.test.",
         "ED448, NSEC denial",
     ),
+    // The same algorithms from the other signer.
+    secure(
+        "alg5-bind",
+        "www.alg5-bind.example.test.",
+        A,
+        "RSASHA1 (BIND)",
+    ),
+    secure_nx(
+        "alg5-bind-nxdomain",
+        "nx.alg5-bind.example.test.",
+        "RSASHA1 (BIND), denial",
+    ),
+    secure(
+        "alg7-ldns",
+        "www.alg7-ldns.example.test.",
+        A,
+        "RSASHA1-NSEC3-SHA1 (ldns), NSEC3",
+    ),
+    secure_nx(
+        "alg7-ldns-nxdomain",
+        "nx.alg7-ldns.example.test.",
+        "RSASHA1-NSEC3-SHA1 (ldns), NSEC3, denial",
+    ),
+    secure(
+        "alg10-bind",
+        "www.alg10-bind.example.test.",
+        A,
+        "RSASHA512 (BIND)",
+    ),
+    secure_nx(
+        "alg10-bind-nxdomain",
+        "nx.alg10-bind.example.test.",
+        "RSASHA512 (BIND), denial",
+    ),
+    secure(
+        "alg14-bind",
+        "www.alg14-bind.example.test.",
+        A,
+        "ECDSAP384SHA384 (BIND)",
+    ),
+    secure_nx(
+        "alg14-bind-nxdomain",
+        "nx.alg14-bind.example.test.",
+        "ECDSAP384SHA384 (BIND), denial",
+    ),
+    secure(
+        "alg15-bind",
+        "www.alg15-bind.example.test.",
+        A,
+        "ED25519 (BIND)",
+    ),
+    secure_nx(
+        "alg15-bind-nxdomain",
+        "nx.alg15-bind.example.test.",
+        "ED25519 (BIND), denial",
+    ),
+    secure(
+        "alg16-ldns",
+        "www.alg16-ldns.example.test.",
+        A,
+        "ED448 (ldns)",
+    ),
+    secure_nx(
+        "alg16-ldns-nxdomain",
+        "nx.alg16-ldns.example.test.",
+        "ED448 (ldns), denial",
+    ),
     // --- NSEC3 -----------------------------------------------------------------------------
     secure(
         "nsec3",
@@ -544,6 +611,12 @@ pub const CASE_ZONES: &[&str] = &[
     "alg14.example.test.",
     "alg15.example.test.",
     "alg16.example.test.",
+    "alg5-bind.example.test.",
+    "alg7-ldns.example.test.",
+    "alg10-bind.example.test.",
+    "alg14-bind.example.test.",
+    "alg15-bind.example.test.",
+    "alg16-ldns.example.test.",
     "nsec3.example.test.",
     "nsec3-salt.example.test.",
     "nsec3-ldns.example.test.",
