@@ -639,3 +639,46 @@ pub const CASE_ZONES: &[&str] = &[
 pub fn case(name: &str) -> Option<&'static Case> {
     CASES.iter().find(|c| c.name == name)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn case_names_are_unique_and_qnames_absolute() {
+        let mut seen = HashSet::new();
+        for case in CASES {
+            assert!(seen.insert(case.name), "duplicate case {}", case.name);
+            assert!(case.qname.ends_with('.'), "{}: relative qname", case.name);
+        }
+    }
+
+    #[test]
+    fn verdicts_agree_with_rcode_ad_and_ede() {
+        for case in CASES {
+            match case.verdict {
+                Secure => assert!(case.ad && case.ede.is_none(), "{}", case.name),
+                Insecure => assert!(!case.ad && case.rcode != ServFail, "{}", case.name),
+                Bogus => {
+                    assert!(
+                        !case.ad && case.rcode == ServFail && case.ede.is_some(),
+                        "{}",
+                        case.name
+                    )
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_case_zone_has_a_case() {
+        for zone in CASE_ZONES {
+            assert!(
+                CASES.iter().any(|c| c.qname.ends_with(&format!(".{zone}"))),
+                "no case queries {zone}"
+            );
+        }
+    }
+}

@@ -401,7 +401,7 @@ impl Lab {
             self.servers.push(Server::spawn(
                 &format!("nsd ({level:?})"),
                 SocketAddr::new(IpAddr::V4(addr), 53),
-                &find_program("nsd")?,
+                &self.server_program("nsd")?,
                 &["-d", "-c", &conf],
                 state.join("nsd.log"),
                 &self.slot,
@@ -442,7 +442,7 @@ impl Lab {
             self.servers.push(Server::spawn(
                 &format!("unbound ({name})"),
                 socket,
-                &find_program("unbound")?,
+                &self.server_program("unbound")?,
                 &["-d", "-c", &conf],
                 dir.join("unbound.log"),
                 &self.slot,
@@ -459,6 +459,32 @@ impl Lab {
             server.wait_ready(".", deadline, self.netns.as_ref())?;
         }
         Ok(())
+    }
+}
+
+impl Lab {
+    /// The path to run server `name` from. Debian ships an AppArmor profile
+    /// for /usr/sbin/unbound that forbids reading the lab's files; where such
+    /// a profile is enforced, the lab runs a copy of the binary from its own
+    /// directory, to which the profile does not attach.
+    fn server_program(&self, name: &str) -> Result<String, LabError> {
+        let path = find_program(name)?;
+        let profiles =
+            fs::read_to_string("/sys/kernel/security/apparmor/profiles").unwrap_or_default();
+        let confined = profiles.lines().any(|line| {
+            line.ends_with("(enforce)")
+                && (line.starts_with(&format!("{name} ")) || line.starts_with(&format!("{path} ")))
+        });
+        if !confined {
+            return Ok(path);
+        }
+        let copy = self.dir.join("bin").join(name);
+        if !copy.exists() {
+            fs::create_dir_all(self.dir.join("bin"))
+                .map_err(|e| LabError::io("creating bin dir", e))?;
+            fs::copy(&path, &copy).map_err(|e| LabError::io("copying a server binary", e))?;
+        }
+        Ok(copy.to_string_lossy().into_owned())
     }
 }
 
