@@ -112,3 +112,35 @@ fn lab_in_a_namespace_serves_programs_run_there() {
     );
     assert!(!PathBuf::from("/etc/netns").join(&netns).exists());
 }
+
+#[test]
+fn extra_records_are_signed_into_their_zone() {
+    let options = LabOptions {
+        extra_records: vec![(
+            "example.test.".into(),
+            "mx1 IN A @NET@.25\n_25._tcp.mx1 IN TLSA 3 1 1 \
+             0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                .into(),
+        )],
+        ..quick()
+    };
+    let Some(lab) = Lab::start_with_or_skip("extra_records_are_signed_into_their_zone", options)
+    else {
+        return;
+    };
+    let oracle = lab.oracle().expect("oracle");
+    let reply = lab
+        .query(oracle, "mx1.example.test.", RecordType::A)
+        .expect("query");
+    assert!(reply.ad());
+    assert_eq!(
+        reply.answer_rdata(RecordType::A),
+        vec![lab.address(25).to_string()]
+    );
+    let reply = lab
+        .query(oracle, "_25._tcp.mx1.example.test.", RecordType::TLSA)
+        .expect("query");
+    assert_eq!(reply.rcode(), ResponseCode::NoError);
+    assert!(reply.ad(), "TLSA validated");
+    assert_eq!(reply.answer_rdata(RecordType::TLSA).len(), 1);
+}
