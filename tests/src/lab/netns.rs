@@ -22,9 +22,13 @@ pub(crate) struct Netns {
 impl Netns {
     /// Creates namespace `name` (deleting a stale one of the same name
     /// first) and brings its loopback interface up.
+    /// Failing to create it (no `ip`, no CAP_SYS_ADMIN in a container) makes
+    /// the lab unavailable rather than broken.
     pub(crate) fn create(name: &str) -> Result<Self, LabError> {
         delete(name);
-        run(&["netns", "add", name])?;
+        run(&["netns", "add", name]).map_err(|e| {
+            LabError::Unavailable(format!("cannot create a network namespace: {e}"))
+        })?;
         let netns = Self { name: name.into() };
         run(&["-n", name, "link", "set", "lo", "up"])?;
         Ok(netns)
