@@ -144,3 +144,35 @@ fn extra_records_are_signed_into_their_zone() {
     assert!(reply.ad(), "TLSA validated");
     assert_eq!(reply.answer_rdata(RecordType::TLSA).len(), 1);
 }
+
+#[test]
+fn the_stripping_upstream_relays_answers_without_rrsigs() {
+    let options = LabOptions {
+        upstream: true,
+        oracle: false,
+        stripping_upstream: true,
+        ..quick()
+    };
+    let Some(lab) = Lab::start_with_or_skip("the_stripping_upstream", options) else {
+        return;
+    };
+    let options = QueryOptions {
+        checking_disabled: true,
+        ..QueryOptions::default()
+    };
+    let name = "www.example.test.";
+    let upstream = lab.upstream().expect("upstream");
+    let full = query(upstream, name, RecordType::A, &options).expect("upstream answers");
+    assert!(!full.answer_rdata(RecordType::RRSIG).is_empty());
+    let stripping = lab.stripping_upstream().expect("stripping upstream");
+    let stripped = query(stripping, name, RecordType::A, &options).expect("proxy answers");
+    assert_eq!(stripped.rcode(), ResponseCode::NoError);
+    assert_eq!(
+        stripped.answer_rdata(RecordType::A),
+        vec!["192.0.2.10".to_string()]
+    );
+    assert!(
+        stripped.answer_rdata(RecordType::RRSIG).is_empty(),
+        "RRSIG relayed"
+    );
+}

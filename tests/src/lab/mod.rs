@@ -10,6 +10,7 @@
 //!   unsigned       NSD  127.53.S.5   zones below insecure delegations
 //!   upstream       unbound 127.53.S.10  recursive, validation OFF
 //!   oracle         unbound 127.53.S.11  recursive, validating, lab anchor
+//!   stripping      proxy   127.53.S.12  (optional) upstream minus RRSIGs
 //! ```
 //!
 //! `S` is a slot claimed per lab (a lock file in `/tmp/danebound-lab-slots`),
@@ -45,6 +46,7 @@
 mod cases;
 mod dig;
 mod netns;
+mod proxy;
 mod servers;
 
 use std::fmt;
@@ -61,6 +63,7 @@ pub use cases::{CASE_ZONES, CASES, Case, Verdict, case};
 pub use dig::{Ede, QueryOptions, Reply, query};
 
 use netns::Netns;
+use proxy::StrippingProxy;
 use servers::{Server, Slot};
 
 /// Where the lab's scripts and templates live.
@@ -161,6 +164,10 @@ pub struct LabOptions {
     /// the test process ([`Lab::query`]) then go over TCP through
     /// `ip netns exec` (needs iproute2).
     pub netns: bool,
+    /// Also start an upstream that strips RRSIGs: a UDP proxy in front of
+    /// the upstream (127.53.S.12, see [`Lab::stripping_upstream`]). Needs
+    /// `upstream`; not available with `netns`.
+    pub stripping_upstream: bool,
 }
 
 impl Default for LabOptions {
@@ -171,6 +178,7 @@ impl Default for LabOptions {
             keys: Keys::Fresh,
             extra_records: Vec::new(),
             netns: false,
+            stripping_upstream: false,
         }
     }
 }
@@ -237,6 +245,7 @@ pub struct Lab {
     upstream: Option<SocketAddr>,
     oracle: Option<SocketAddr>,
     timings: Vec<(&'static str, Duration)>,
+    stripping: Option<(SocketAddr, StrippingProxy)>,
     netns: Option<Netns>,
     slot: Slot,
 }
@@ -285,6 +294,7 @@ impl Lab {
             upstream: None,
             oracle: None,
             timings: Vec::new(),
+            stripping: None,
             netns: None,
             slot,
         };
@@ -299,6 +309,9 @@ impl Lab {
         lab.timings.push(("authoritative servers", phase.elapsed()));
         phase = Instant::now();
         lab.start_resolvers(&options)?;
+        if options.stripping_upstream {
+            lab.start_stripping_upstream()?;
+        }
         lab.timings.push(("resolvers", phase.elapsed()));
         lab.timings.push(("total", started.elapsed()));
         Ok(lab)
@@ -463,6 +476,22 @@ impl Lab {
 }
 
 impl Lab {
+    fn start_stripping_upstream(&mut self) -> Result<(), LabError> {
+        if self.netns.is_some() {
+            return Err(LabError::Setup(
+                "the stripping upstream runs in the test process: not with netns".into(),
+            ));
+        }
+        let upstream = self
+            .upstream
+            .ok_or_else(|| LabError::Setup("the stripping upstream needs the upstream".into()))?;
+        let listen = SocketAddr::new(IpAddr::V4(self.slot.addr(12)), 53);
+        let proxy = StrippingProxy::start(listen, upstream)
+            .map_err(|e| LabError::io("starting the stripping upstream", e))?;
+        self.stripping = Some((listen, proxy));
+        Ok(())
+    }
+
     /// The path to run server `name` from. Debian ships an AppArmor profile
     /// for /usr/sbin/unbound that forbids reading the lab's files; where such
     /// a profile is enforced, the lab runs a copy of the binary from its own
@@ -492,6 +521,7 @@ impl Drop for Lab {
     fn drop(&mut self) {
         // Stop the processes before removing their files; the slot lock is
         // released afterwards, when the field drops.
+        self.stripping = None;
         self.servers.clear();
         if std::env::var_os("DANEBOUND_KEEP_LAB").is_none() {
             let _ = fs::remove_dir_all(&self.dir);
@@ -510,6 +540,13 @@ impl Lab {
     /// `None` when started without it.
     pub fn upstream(&self) -> Option<SocketAddr> {
         self.upstream
+    }
+
+    /// An upstream that relays to [`Lab::upstream`] and removes every RRSIG
+    /// from the answers (UDP only). `None` unless started with
+    /// [`LabOptions::stripping_upstream`].
+    pub fn stripping_upstream(&self) -> Option<SocketAddr> {
+        self.stripping.as_ref().map(|(addr, _)| *addr)
     }
 
     /// The validating unbound with the lab's trust anchor: the reference
@@ -590,7 +627,8 @@ impl Lab {
     }
 
     /// Address `host` of the lab's /24 (127.53.SLOT.host). Taken: 1-5
-    /// (authoritative servers), 10 (upstream), 11 (oracle). Tests may use
+    /// (authoritative servers), 10 (upstream), 11 (oracle), 12 (stripping
+    /// upstream). Tests may use
     /// 20-250 for their own servers (an MX, danebound itself).
     pub fn address(&self, host: u8) -> Ipv4Addr {
         self.slot.addr(host)
