@@ -15,7 +15,7 @@ use hickory_proto::rr::{Name, RecordType};
 const EDE_OPTION: u16 = 15;
 
 /// How to ask. The default is what a stub behind a validating resolver
-/// sends: RD=1, DO=1, CD=0, a 2 s timeout.
+/// sends: RD=1, DO=1, CD=0, a 5 s timeout.
 #[derive(Clone, Debug)]
 pub struct QueryOptions {
     /// RD: ask for recursion.
@@ -37,7 +37,7 @@ impl Default for QueryOptions {
             dnssec_ok: true,
             checking_disabled: false,
             authentic_data: false,
-            timeout: Duration::from_secs(2),
+            timeout: Duration::from_secs(5),
         }
     }
 }
