@@ -88,11 +88,10 @@ pub fn nsec_covers(owner: &Name, nsec: &NSEC, name: &Name) -> bool {
             canonical_cmp(owner, name) == Ordering::Less
                 && canonical_cmp(name, next) == Ordering::Less
         }
-        // Wrap-around: `next` is the apex and must enclose the owner.
+        // Wrap-around: `next` is the apex. The names below it sort right
+        // after it, so `owner < name` also rejects an owner outside the apex.
         Ordering::Greater | Ordering::Equal => {
-            is_subdomain(owner, next)
-                && is_strict_subdomain(name, next)
-                && canonical_cmp(owner, name) == Ordering::Less
+            is_strict_subdomain(name, next) && canonical_cmp(owner, name) == Ordering::Less
         }
     }
 }
