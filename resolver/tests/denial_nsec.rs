@@ -434,3 +434,21 @@ fn bad_input_empty_bitmaps_and_long_names_do_not_panic() {
     // The empty-bitmap apex NSEC proves no data for A at the apex.
     assert!(nsec_proves_nodata(&recs[0].0, &recs[0].1, &example(), A));
 }
+
+#[test]
+fn rrset_view_reads_nsec_rdata() {
+    use danebound_resolver::validator::Rrset;
+    use danebound_resolver::wire::{DNSClass, DNSSECRData, RData};
+
+    let r = pick(&["ns1.example."]).remove(0);
+    let rrset = Rrset::new(
+        r.0,
+        DNSClass::IN,
+        3600,
+        RData::DNSSEC(DNSSECRData::NSEC(r.1)),
+    );
+    let records: Vec<_> = NsecRecord::from_rrset(&rrset).collect();
+    assert_eq!(records.len(), 1);
+    let r = nsec_proves_nodata_response(&records, &n("ns1.example."), MX, &example());
+    assert_eq!(r, Ok(()));
+}

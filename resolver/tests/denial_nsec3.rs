@@ -936,3 +936,32 @@ fn bad_input_names_at_maximum_length_and_empty_bitmaps_do_not_panic() {
         }
     }
 }
+
+#[test]
+fn rrset_views_read_parsed_and_unknown_nsec3_rdata() {
+    use danebound_resolver::validator::Rrset;
+    use danebound_resolver::wire::rdata::NULL;
+    use danebound_resolver::wire::{DNSClass, DNSSECRData, RData};
+
+    let owner = n("2t7b4g4vsa5smi47k61mv5bv1a22bojr.example.");
+    let parsed = pick(&["2t7b"], false).remove(0).1;
+    let mut rrset = Rrset::new(
+        owner,
+        DNSClass::IN,
+        3600,
+        RData::DNSSEC(DNSSECRData::NSEC3(parsed)),
+    );
+    let records: Vec<_> = Nsec3Record::from_rrset(&rrset).collect();
+    assert_eq!(records.len(), 1);
+    let r = nsec3_proves_nodata(&records, &n("ns1.example."), MX, &example(), &mut budget());
+    assert_eq!(r, DenialResult::Proven);
+
+    rrset.rdatas = vec![RData::Unknown {
+        code: RecordType::NSEC3,
+        rdata: NULL::with(vec![2, 0, 0, 0, 0, 0]),
+    }];
+    let records: Vec<_> = Nsec3Record::from_rrset(&rrset).collect();
+    assert_eq!(records.len(), 1);
+    let r = nsec3_proves_nodata(&records, &n("ns1.example."), MX, &example(), &mut budget());
+    assert!(matches!(r, DenialResult::Insecure(_)), "{r:?}");
+}

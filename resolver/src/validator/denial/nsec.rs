@@ -26,7 +26,8 @@ use super::proof::{
     shared_ancestor, wildcard_at,
 };
 use crate::validator::outcome::BogusReason;
-use crate::wire::{NSEC, Name, RecordType};
+use crate::validator::rrset::Rrset;
+use crate::wire::{DNSSECRData, NSEC, Name, RData, RecordType};
 
 /// One verified NSEC record: its owner name and its RDATA.
 #[derive(Clone, Copy, Debug)]
@@ -41,6 +42,14 @@ impl<'a> NsecRecord<'a> {
     /// An NSEC record view.
     pub fn new(owner: &'a Name, nsec: &'a NSEC) -> Self {
         Self { owner, nsec }
+    }
+
+    /// The NSEC records of an RRset (none if it is not an NSEC RRset).
+    pub fn from_rrset(rrset: &'a Rrset) -> impl Iterator<Item = Self> + 'a {
+        rrset.rdatas.iter().filter_map(move |rdata| match rdata {
+            RData::DNSSEC(DNSSECRData::NSEC(nsec)) => Some(Self::new(&rrset.name, nsec)),
+            _ => None,
+        })
     }
 }
 
@@ -268,6 +277,10 @@ pub fn nsec_proves_name_error(
 /// `qname` without the type (RFC 4035 §3.1.3.1), an empty non-terminal
 /// (§3.1.3.2), or a wildcard without the type (§3.1.3.4, via
 /// [`nsec_proves_wildcard_nodata`]).
+///
+/// For DS, `Ok` means no DS exists at `qname`: if the caller knows `qname` to
+/// be a zone cut, the child is an unsigned delegation (see also
+/// [`nsec_proves_unsigned_delegation`] for referrals).
 pub fn nsec_proves_nodata_response(
     nsecs: &[NsecRecord<'_>],
     qname: &Name,

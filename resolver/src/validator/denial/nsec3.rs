@@ -26,7 +26,8 @@ use super::proof::{
 };
 use crate::validator::budget::Budget;
 use crate::validator::outcome::{BogusReason, InsecureReason};
-use crate::wire::{NSEC3, Name, RecordType};
+use crate::validator::rrset::Rrset;
+use crate::wire::{DNSSECRData, NSEC3, Name, RData, RecordType};
 
 /// The length of a SHA-1 NSEC3 hash, in octets (RFC 5155 §11).
 const SHA1_HASH_LEN: usize = 20;
@@ -57,6 +58,20 @@ impl<'a> Nsec3Record<'a> {
             owner,
             data: Nsec3Data::Parsed(nsec3),
         }
+    }
+
+    /// The NSEC3 records of an RRset (none if it is not an NSEC3 RRset).
+    /// RDATA kept as unknown data of type NSEC3 is read with
+    /// [`Nsec3Data::unsupported_from_rdata`].
+    pub fn from_rrset(rrset: &'a Rrset) -> impl Iterator<Item = Self> + 'a {
+        let owner = &rrset.name;
+        rrset.rdatas.iter().filter_map(move |rdata| match rdata {
+            RData::DNSSEC(DNSSECRData::NSEC3(nsec3)) => Some(Self::new(owner, nsec3)),
+            RData::Unknown { code, rdata } if *code == RecordType::NSEC3 => {
+                Nsec3Data::unsupported_from_rdata(&rdata.anything).map(|data| Self { owner, data })
+            }
+            _ => None,
+        })
     }
 }
 
@@ -594,6 +609,9 @@ pub fn nsec3_proves_name_error(
 ///   set" — which makes the delegation insecure ([`DenialResult::OptOut`]).
 /// - §8.7: without a matching NSEC3, a wildcard NODATA
 ///   ([`nsec3_proves_wildcard_nodata`]).
+///
+/// For DS, [`DenialResult::Proven`] means no DS exists at `qname`: if the
+/// caller knows `qname` to be a zone cut, the child is an unsigned delegation.
 pub fn nsec3_proves_nodata(
     nsec3s: &[Nsec3Record<'_>],
     qname: &Name,
