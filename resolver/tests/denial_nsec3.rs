@@ -965,3 +965,49 @@ fn rrset_views_read_parsed_and_unknown_nsec3_rdata() {
     let r = nsec3_proves_nodata(&records, &n("ns1.example."), MX, &example(), &mut budget());
     assert!(matches!(r, DenialResult::Insecure(_)), "{r:?}");
 }
+
+#[test]
+fn rfc5155_section_3_1_7_last_nsec3_wraps_around_to_the_first() {
+    // t644… is the last NSEC3 of the chain; its next hash is the first,
+    // 0p9m…. It covers hashes above t644… and below 0p9m…, nothing between.
+    let recs = pick(&["t644"], false);
+    let hash_of = |i: usize| nsec3_hash_base32(&n(&format!("n{i}.example.")), &SALT, ITERATIONS);
+    let above = (0..1000)
+        .find(|&i| hash_of(i).as_str() > "t644ebqk9bibcna874givr6joj62mlhv")
+        .unwrap();
+    let below = (0..1000)
+        .find(|&i| hash_of(i).as_str() < "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom")
+        .unwrap();
+    let between = (0..1000)
+        .find(|&i| {
+            let h = hash_of(i);
+            h.as_str() > "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom"
+                && h.as_str() < "t644ebqk9bibcna874givr6joj62mlhv"
+        })
+        .unwrap();
+    let prove = |i: usize| {
+        nsec3_proves_wildcard_positive(
+            &view(&recs),
+            &n(&format!("x.n{i}.example.")),
+            A,
+            &example(),
+            &example(),
+            &mut budget(),
+        )
+    };
+    assert_eq!(prove(above), DenialResult::Proven);
+    assert_eq!(prove(below), DenialResult::Proven);
+    assert!(is_missing(&prove(between)));
+}
+
+#[test]
+fn rfc5155_erratum_3441_no_data_in_opt_out_span_is_insecure() {
+    // An empty non-terminal (or unsigned delegation) inside an Opt-Out span
+    // has no NSEC3: only the closest provable encloser proof is possible.
+    let recs = pick(&["0p9m", "35mt"], true);
+    let r = nsec3_proves_nodata(&view(&recs), &n("c.example."), A, &example(), &mut budget());
+    assert!(is_opt_out(&r, "c.example."), "{r:?}");
+    let recs = pick(&["0p9m", "35mt"], false);
+    let r = nsec3_proves_nodata(&view(&recs), &n("c.example."), A, &example(), &mut budget());
+    assert!(is_missing(&r), "{r:?}");
+}
