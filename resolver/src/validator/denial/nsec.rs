@@ -78,7 +78,8 @@ pub fn nsec_is_ancestor_only(nsec: &NSEC) -> bool {
 // Record-level predicates
 // ---------------------------------------------------------------------------
 
-/// The NSEC at `owner` is the NSEC of `name` (RFC 4035 §5.4: "matches").
+/// The NSEC at `owner` is the NSEC of `name`: the owner equals the name
+/// (case-insensitive, RFC 4034 §6.1).
 pub fn nsec_matches(owner: &Name, name: &Name) -> bool {
     same_name(owner, name)
 }
@@ -116,8 +117,11 @@ pub fn nsec_proves_name_does_not_exist(owner: &Name, nsec: &NSEC, name: &Name) -
     if nsec_matches(owner, name) {
         return false;
     }
-    // RFC 6840 §4.1: "an NSEC RR from the parent side of a zone cut (or with
-    // a DNAME) MUST NOT be used to deny the existence of names below it".
+    // RFC 6840 §4.1: "Ancestor delegation NSEC or NSEC3 RRs MUST NOT be used
+    // to assume nonexistence of any RRs below that zone cut [...]. An NSEC or
+    // NSEC3 RR with the DNAME bit set MUST NOT be used to assume the
+    // nonexistence of any subdomain of that NSEC/NSEC3 RR's (original) owner
+    // name."
     if is_strict_subdomain(name, owner) && nsec_is_ancestor_only(nsec) {
         return false;
     }
@@ -187,7 +191,9 @@ fn nodata_contradiction(nsec: &NSEC, qname: &Name, qtype: RecordType) -> Option<
 }
 
 /// The NSEC at `delegation` proves that the delegation is unsigned: NS set,
-/// DS and SOA absent (RFC 4035 §5.2, §3.1.4.1).
+/// DS and SOA absent (RFC 4035 §5.2, §3.1.4.1). RFC 6840 §4.4: "The validator
+/// also MUST check for the presence of the NS bit in the matching NSEC (or
+/// NSEC3) RR (proving that there is, indeed, a delegation)".
 pub fn nsec_proves_insecure_delegation(owner: &Name, nsec: &NSEC, delegation: &Name) -> bool {
     nsec_matches(owner, delegation)
         && nsec_has_type(nsec, RecordType::NS)
@@ -226,8 +232,9 @@ fn some_nsec_denies(nsecs: &[NsecRecord<'_>], name: &Name, zone: &Name) -> bool 
 
 /// The NSECs prove a name error (NXDOMAIN) for `qname` in `zone`.
 ///
-/// RFC 4035 §5.4: the validator needs "an NSEC RR proving that the name does
-/// not exist" and "an NSEC RR proving that no wildcard could have matched".
+/// RFC 4035 §5.4 (with §3.1.3.2): the response must hold an NSEC proving
+/// that the name does not exist and an NSEC proving that no wildcard could
+/// have matched it.
 /// The wildcard is the one at the closest encloser that the covering NSEC
 /// reveals (RFC 4592 §4.7, RFC 4035 §3.1.3.2).
 pub fn nsec_proves_name_error(
@@ -411,8 +418,8 @@ pub fn nsec_proves_no_exact_match_for_wildcard(
 }
 
 /// The NSECs prove that the delegation to `delegation` is unsigned: the NSEC
-/// at the delegation has NS but neither DS nor SOA (RFC 4035 §5.2: "the
-/// resolver ... MUST ... authenticate the absence of the DS").
+/// at the delegation has NS but neither DS nor SOA (RFC 4035 §5.2, RFC 6840
+/// §4.4).
 pub fn nsec_proves_unsigned_delegation(
     nsecs: &[NsecRecord<'_>],
     delegation: &Name,

@@ -264,14 +264,18 @@ struct Chain<'a> {
 impl<'a> Chain<'a> {
     /// Filter `nsec3s` down to the usable records of `zone`.
     ///
-    /// - RFC 5155 §8.1: "Validators MUST ignore NSEC3 RRs with unknown hash
-    ///   types"; if nothing else remains the zone is insecure to us.
-    /// - RFC 5155 §8.2: validators "MUST ignore NSEC3 RRs with a Flag fields
-    ///   value other than zero or one".
+    /// - RFC 5155 §8.1: "A validator MUST ignore NSEC3 RRs with unknown hash
+    ///   types. The practical result of this is that responses containing
+    ///   only such NSEC3 RRs will generally be considered bogus." We treat a
+    ///   response whose only NSEC3 records use unknown hash algorithms as
+    ///   Insecure instead, like an unknown DNSKEY algorithm (RFC 6840 §5.2);
+    ///   unbound makes it bogus. This is the one place that decides.
+    /// - RFC 5155 §8.2: "A validator MUST ignore NSEC3 RRs with a Flag fields
+    ///   value other than zero or one."
     /// - RFC 5155 §8.2 (owner names): an NSEC3's owner is the hash of its
     ///   original owner as one label directly below the zone apex.
-    /// - RFC 9276 §3.2: above `max_nsec3_iterations` a validator "MAY return
-    ///   an insecure response" (EDE 27, RFC 9276 §3.3).
+    /// - RFC 9276 §3.2: above `max_nsec3_iterations` the response is treated
+    ///   as insecure, with EDE 27 (RFC 9276 §3.3).
     fn new(
         nsec3s: &[Nsec3Record<'a>],
         zone: &'a Name,
@@ -730,6 +734,10 @@ pub fn nsec3_proves_wildcard_positive(
 /// verify a closest provable encloser proof for the delegation name. The
 /// validator MUST verify that the Opt-Out bit is set in the NSEC3 RR that
 /// covers the 'next closer' name to the delegation name."
+///
+/// RFC 6840 §4.4 adds that the validator "MUST check for the presence of the
+/// NS bit in the matching NSEC (or NSEC3) RR [...], or alternately make sure
+/// that the delegation is covered by an NSEC3 RR with the Opt-Out flag set".
 ///
 /// [`DenialResult::Proven`]: the delegation is proven unsigned.
 /// [`DenialResult::OptOut`]: it may be unsigned — insecure, never secure.
