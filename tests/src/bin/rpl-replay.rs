@@ -1,0 +1,86 @@
+//! `rpl-replay`: runs `.rpl` replay scenarios and prints one line per file.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use danebound_tests::replay::run::ServfailResolver;
+use danebound_tests::replay::{Profile, Verdict, collect_files, run_file};
+
+const HELP: &str = "\
+Usage: rpl-replay [--profile semantic|strict] [--verbose] FILE_OR_DIR...
+
+Runs .rpl/.crpl replay scenarios (format: shared/docs/rpl-format.md) and
+prints one line per file: PASS, FAIL with the first difference, or SKIP with
+its reason; then the number skipped, and last `N passed, N failed`.
+
+  --profile semantic   pass criterion: rcode, header flags including AD, the
+                       answer section as a set with TTLs ignored, negative
+                       proofs in the authority section (default)
+  --profile strict     compare as unbound's testbound does
+  --verbose            also print the config options the harness ignored and
+                       the result under the other profile
+
+Resolver under test: none is wired in yet. Every query is answered with
+SERVFAIL by a stand-in resolver, so the parser, fake network and comparator
+run for real but scenarios expecting answers fail.
+";
+
+fn main() -> ExitCode {
+    let mut profile = Profile::Semantic;
+    let mut verbose = false;
+    let mut paths = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "-h" | "--help" => {
+                print!("{HELP}");
+                return ExitCode::SUCCESS;
+            }
+            "--profile" => match args.next().as_deref() {
+                Some("semantic") => profile = Profile::Semantic,
+                Some("strict") => profile = Profile::Strict,
+                other => {
+                    eprintln!("rpl-replay: --profile takes semantic or strict, not {other:?}");
+                    return ExitCode::from(2);
+                }
+            },
+            "-v" | "--verbose" => verbose = true,
+            s if s.starts_with('-') => {
+                eprintln!("rpl-replay: unknown option {s}\n\n{HELP}");
+                return ExitCode::from(2);
+            }
+            _ => paths.push(PathBuf::from(a)),
+        }
+    }
+    if paths.is_empty() {
+        eprint!("{HELP}");
+        return ExitCode::from(2);
+    }
+    let files = collect_files(&paths);
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    for f in &files {
+        let report = run_file(f, profile, |_| Ok(ServfailResolver));
+        match &report.verdict {
+            Verdict::Pass => passed += 1,
+            Verdict::Fail { .. } => failed += 1,
+            Verdict::Skip(_) => skipped += 1,
+        }
+        println!("{} {}", report.verdict, f.display());
+        if verbose {
+            println!("    dialect: {}", report.dialect);
+            if let Some(o) = &report.other_profile {
+                println!("    {o}");
+            }
+            for i in &report.ignored_options {
+                println!("    ignored option: {i}");
+            }
+        }
+    }
+    println!("{skipped} skipped");
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,88 @@
+//! The `.rpl` replay harness (issue 4; format in `shared/docs/rpl-format.md`).
+//!
+//! * [`parse`]: config (unbound, Deckard and Stelline dialects) and scenario
+//!   grammar; [`entry`]: ENTRY blocks.
+//! * [`network`]: the fake network answering from RANGEs.
+//! * [`compare`]: MATCH rules and the `semantic`/`strict` profiles.
+//! * [`run`]: the step driver and the [`ResolverUnderTest`] trait an engine
+//!   implements.
+//! * [`macros`]: `${…}` expressions.
+//!
+//! What it does not do (yet): deliver REPLY/TIMEOUT/ERROR steps to pending
+//! queries (the model is synchronous: an unmatched query times out at
+//! once, and REPLY steps are one-shot fallbacks as in Deckard); multi-packet
+//! (EXTRA_PACKET) TCP answers beyond the first packet; CHECK_TEMPFILE and
+//! the unbound-internal steps; raw client queries.
+
+pub mod compare;
+pub mod entry;
+pub mod macros;
+pub mod network;
+pub mod packet;
+pub mod parse;
+pub mod run;
+
+pub use compare::{Profile, Transport};
+pub use network::ScenarioNetwork;
+pub use parse::{Dialect, Scenario, ScenarioConfig, parse_scenario};
+pub use run::{Report, ResolverUnderTest, ScenarioTime, Verdict, run_scenario};
+
+use std::path::{Path, PathBuf};
+
+/// Collects the `.rpl`/`.crpl` files under `paths` (files taken as given),
+/// sorted.
+pub fn collect_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rpl" || x == "crpl") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut v = Vec::new();
+            walk(p, &mut v);
+            v.sort();
+            out.extend(v);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+/// Reads, parses and runs one file.
+pub fn run_file<R: ResolverUnderTest>(
+    path: &Path,
+    profile: Profile,
+    make: impl FnOnce(&ScenarioConfig) -> Result<R, String>,
+) -> Report {
+    let text = match std::fs::read(path) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => {
+            return Report {
+                dialect: Dialect::Unbound,
+                verdict: Verdict::Skip(format!("cannot read: {e}")),
+                other_profile: None,
+                ignored_options: Vec::new(),
+            };
+        }
+    };
+    match parse_scenario(&text) {
+        Ok(s) => run_scenario(&s, profile, make),
+        Err(e) => Report {
+            dialect: Dialect::Unbound,
+            verdict: Verdict::Skip(format!("unsupported: parse error at {e}")),
+            other_profile: None,
+            ignored_options: Vec::new(),
+        },
+    }
+}
