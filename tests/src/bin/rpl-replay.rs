@@ -4,10 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use danebound_tests::replay::run::ServfailResolver;
-use danebound_tests::replay::{Profile, Verdict, collect_files, run_file};
+use danebound_tests::replay::{
+    Dialect, Profile, Verdict, collect_files, dialect_for_path, run_file,
+};
 
 const HELP: &str = "\
-Usage: rpl-replay [--profile semantic|strict] [--verbose] FILE_OR_DIR...
+Usage: rpl-replay [--profile semantic|strict] [--dialect D] [--verbose] FILE_OR_DIR...
 
 Runs .rpl/.crpl replay scenarios (format: shared/docs/rpl-format.md) and
 prints one line per file: PASS, FAIL with the first difference, or SKIP with
@@ -17,6 +19,9 @@ its reason; then the number skipped, and last `N passed, N failed`.
                        answer section as a set with TTLs ignored, negative
                        proofs in the authority section (default)
   --profile strict     compare as unbound's testbound does
+  --dialect D          read every file as unbound, deckard or stelline
+                       (default: detect from the config; files under a
+                       domain-fwd folder are read as stelline, forwarding)
   --verbose            also print the config options the harness ignored and
                        the result under the other profile
 
@@ -28,6 +33,7 @@ run for real but scenarios expecting answers fail.
 fn main() -> ExitCode {
     let mut profile = Profile::Semantic;
     let mut verbose = false;
+    let mut dialect = None;
     let mut paths = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -41,6 +47,17 @@ fn main() -> ExitCode {
                 Some("strict") => profile = Profile::Strict,
                 other => {
                     eprintln!("rpl-replay: --profile takes semantic or strict, not {other:?}");
+                    return ExitCode::from(2);
+                }
+            },
+            "--dialect" => match args.next().as_deref() {
+                Some("unbound") => dialect = Some(Dialect::Unbound),
+                Some("deckard") => dialect = Some(Dialect::Deckard),
+                Some("stelline") => dialect = Some(Dialect::Stelline),
+                other => {
+                    eprintln!(
+                        "rpl-replay: --dialect takes unbound, deckard or stelline, not {other:?}"
+                    );
                     return ExitCode::from(2);
                 }
             },
@@ -59,7 +76,9 @@ fn main() -> ExitCode {
     let files = collect_files(&paths);
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for f in &files {
-        let report = run_file(f, profile, |_| Ok(ServfailResolver));
+        let report = run_file(f, dialect.or_else(|| dialect_for_path(f)), profile, |_| {
+            Ok(ServfailResolver)
+        });
         match &report.verdict {
             Verdict::Pass => passed += 1,
             Verdict::Fail { .. } => failed += 1,

@@ -24,7 +24,7 @@ pub mod run;
 
 pub use compare::{Profile, Transport};
 pub use network::ScenarioNetwork;
-pub use parse::{Dialect, Scenario, ScenarioConfig, parse_scenario};
+pub use parse::{Dialect, Scenario, ScenarioConfig, parse_scenario, parse_scenario_as};
 pub use run::{Report, ResolverUnderTest, ScenarioTime, Verdict, run_scenario};
 
 use std::path::{Path, PathBuf};
@@ -59,9 +59,18 @@ pub fn collect_files(paths: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-/// Reads, parses and runs one file.
+/// The dialect a suite folder implies: files under a `domain-fwd` folder
+/// are adapted for a forwarding validator whatever their config looks like.
+pub fn dialect_for_path(path: &Path) -> Option<Dialect> {
+    path.components()
+        .any(|c| c.as_os_str() == "domain-fwd")
+        .then_some(Dialect::Stelline)
+}
+
+/// Reads, parses and runs one file. `dialect` overrides detection.
 pub fn run_file<R: ResolverUnderTest>(
     path: &Path,
+    dialect: Option<Dialect>,
     profile: Profile,
     make: impl FnOnce(&ScenarioConfig) -> Result<R, String>,
 ) -> Report {
@@ -76,7 +85,7 @@ pub fn run_file<R: ResolverUnderTest>(
             };
         }
     };
-    match parse_scenario(&text) {
+    match parse_scenario_as(&text, dialect) {
         Ok(s) => run_scenario(&s, profile, make),
         Err(e) => Report {
             dialect: Dialect::Unbound,

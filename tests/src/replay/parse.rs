@@ -255,20 +255,48 @@ fn detect_dialect(lines: &[(usize, &str)]) -> Dialect {
     if !lines.iter().any(|(_, l)| clause(l)) {
         return Dialect::Deckard;
     }
+    // Deckard keys at column 0, or Deckard-only keys inside `server:` (the
+    // domain files keep them there; unbound has no such server options).
     let deckard_only = ["query-minimization", "do-ip4", "do-ip6", "features"];
-    if lines
+    let mut clause = "";
+    for (_, l) in lines {
+        let t = l.trim_start();
+        if let Some(c) = [
+            "server:",
+            "stub-zone:",
+            "forward-zone:",
+            "auth-zone:",
+            "remote-control:",
+        ]
         .iter()
-        .any(|(_, l)| deckard_only.iter().any(|k| l.starts_with(k)))
-    {
-        Dialect::Stelline
-    } else {
-        Dialect::Unbound
+        .find(|c| t.starts_with(**c))
+        {
+            clause = c;
+            continue;
+        }
+        let column0 = !l.starts_with([' ', '\t']);
+        if column0 && deckard_only.iter().any(|k| t.starts_with(k)) {
+            return Dialect::Stelline;
+        }
+        if clause == "server:"
+            && ["query-minimization", "features", "stub-addr"]
+                .iter()
+                .any(|k| t.starts_with(k))
+        {
+            return Dialect::Stelline;
+        }
     }
+    Dialect::Unbound
 }
 
 /// Parses the config section (`lines` up to, not including, CONFIG_END).
-pub fn parse_config(lines: &[(usize, &str)]) -> Result<ScenarioConfig, ParseError> {
-    let dialect = detect_dialect(lines);
+/// `dialect` overrides detection (the domain-fwd suite has two files whose
+/// config is pure Deckard but which are adapted for forwarding).
+pub fn parse_config(
+    lines: &[(usize, &str)],
+    dialect: Option<Dialect>,
+) -> Result<ScenarioConfig, ParseError> {
+    let dialect = dialect.unwrap_or_else(|| detect_dialect(lines));
     let mut cfg = ScenarioConfig {
         dialect,
         trust_anchors: Vec::new(),
@@ -565,14 +593,19 @@ pub struct Scenario {
     pub steps: Vec<Step>,
 }
 
-/// Parses a whole `.rpl` file.
+/// Parses a whole `.rpl` file, detecting its dialect.
 pub fn parse_scenario(input: &str) -> Result<Scenario, ParseError> {
+    parse_scenario_as(input, None)
+}
+
+/// Parses a whole `.rpl` file; `dialect` overrides detection.
+pub fn parse_scenario_as(input: &str, dialect: Option<Dialect>) -> Result<Scenario, ParseError> {
     let all: Vec<(usize, &str)> = input.lines().enumerate().map(|(i, l)| (i + 1, l)).collect();
     let end = all
         .iter()
         .position(|(_, l)| l.trim_start().starts_with("CONFIG_END"))
         .ok_or_else(|| ParseError::new(0, "no CONFIG_END".into()))?;
-    let config = parse_config(&all[..end])?;
+    let config = parse_config(&all[..end], dialect)?;
     let dialect = config.dialect;
     let mut ctx = Context::new(None, 3600);
     let mut title = None;
