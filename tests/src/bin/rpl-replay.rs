@@ -3,10 +3,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use danebound_tests::replay::run::ServfailResolver;
+use danebound_tests::replay::parse::Mode;
+use danebound_tests::replay::run::{PassThroughResolver, ServfailResolver};
 use danebound_tests::replay::{
     Dialect, Profile, Verdict, collect_files, dialect_for_path, run_file,
 };
+use danebound_tests::replay::{ResolverUnderTest, ScenarioConfig};
 
 const HELP: &str = "\
 Usage: rpl-replay [--profile semantic|strict] [--dialect D] [--verbose] FILE_OR_DIR...
@@ -22,18 +24,23 @@ its reason; then the number skipped, and last `N passed, N failed`.
   --dialect D          read every file as unbound, deckard or stelline
                        (default: detect from the config; files under a
                        domain-fwd folder are read as stelline, forwarding)
+  --resolver R         servfail (default): answer SERVFAIL to everything;
+                       passthrough: forward each client query unchanged to
+                       the scenario's first root stub or forwarder and return
+                       the reply unvalidated (to debug the harness itself)
   --verbose            also print the config options the harness ignored and
                        the result under the other profile
 
-Resolver under test: none is wired in yet. Every query is answered with
-SERVFAIL by a stand-in resolver, so the parser, fake network and comparator
-run for real but scenarios expecting answers fail.
+Resolver under test: danebound's engine is not wired in yet. By default every
+query is answered with SERVFAIL by a stand-in resolver, so the parser, fake
+network and comparator run for real but scenarios expecting answers fail.
 ";
 
 fn main() -> ExitCode {
     let mut profile = Profile::Semantic;
     let mut verbose = false;
     let mut dialect = None;
+    let mut passthrough = false;
     let mut paths = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -61,6 +68,16 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             },
+            "--resolver" => match args.next().as_deref() {
+                Some("servfail") => passthrough = false,
+                Some("passthrough") => passthrough = true,
+                other => {
+                    eprintln!(
+                        "rpl-replay: --resolver takes servfail or passthrough, not {other:?}"
+                    );
+                    return ExitCode::from(2);
+                }
+            },
             "-v" | "--verbose" => verbose = true,
             s if s.starts_with('-') => {
                 eprintln!("rpl-replay: unknown option {s}\n\n{HELP}");
@@ -76,8 +93,8 @@ fn main() -> ExitCode {
     let files = collect_files(&paths);
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for f in &files {
-        let report = run_file(f, dialect.or_else(|| dialect_for_path(f)), profile, |_| {
-            Ok(ServfailResolver)
+        let report = run_file(f, dialect.or_else(|| dialect_for_path(f)), profile, |cfg| {
+            stand_in(cfg, passthrough)
         });
         match &report.verdict {
             Verdict::Pass => passed += 1,
@@ -102,4 +119,24 @@ fn main() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The stand-in resolver chosen with `--resolver`.
+fn stand_in(cfg: &ScenarioConfig, passthrough: bool) -> Result<Box<dyn ResolverUnderTest>, String> {
+    if !passthrough {
+        return Ok(Box::new(ServfailResolver));
+    }
+    let zone = match cfg.mode() {
+        Mode::Iterate { root } => root,
+        Mode::Forward { zone } => zone,
+        Mode::StubOnly => {
+            return Err("unsupported: passthrough needs a root stub or forwarder".into());
+        }
+    };
+    let server = zone
+        .addrs
+        .first()
+        .copied()
+        .unwrap_or_else(|| "127.0.0.1:53".parse().expect("literal address"));
+    Ok(Box::new(PassThroughResolver { server }))
 }

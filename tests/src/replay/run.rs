@@ -77,6 +77,26 @@ pub trait ResolverUnderTest {
     }
 }
 
+impl<R: ResolverUnderTest + ?Sized> ResolverUnderTest for Box<R> {
+    fn resolve(
+        &mut self,
+        query: &Message,
+        net: &ScenarioNetwork,
+        time: ScenarioTime,
+    ) -> Result<Message, String> {
+        (**self).resolve(query, net, time)
+    }
+    fn time_passes(&mut self, net: &ScenarioNetwork, time: ScenarioTime) {
+        (**self).time_passes(net, time);
+    }
+    fn autotrust_state(&self, id: &str) -> Option<Vec<AutotrustKey>> {
+        (**self).autotrust_state(id)
+    }
+    fn next_probe_in(&self) -> Option<f64> {
+        (**self).next_probe_in()
+    }
+}
+
 /// The verdict for a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
