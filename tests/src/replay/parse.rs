@@ -149,6 +149,24 @@ impl ScenarioConfig {
         Mode::StubOnly
     }
 
+    /// The records of the `AUTOTRUST_FILE` `id`: its DNSKEY/DS lines, with
+    /// unbound's `;;state=…` annotations dropped (they are comments).
+    pub fn autotrust_records(&self, id: &str) -> Result<Vec<RawRecord>, ParseError> {
+        let Some((_, body)) = self.autotrust_files.iter().find(|(i, _)| i == id) else {
+            return Err(ParseError::new(0, format!("no AUTOTRUST_FILE {id}")));
+        };
+        let mut ctx = Context::new(None, 3600);
+        let mut out = Vec::new();
+        for line in body {
+            if let Some(rr) = text::parse_rr_line(line, &mut ctx)
+                .map_err(|e| ParseError::new(0, format!("AUTOTRUST_FILE {id}: {e}")))?
+            {
+                out.push(rr);
+            }
+        }
+        Ok(out)
+    }
+
     /// The value of the first option `key` (any clause).
     pub fn option(&self, key: &str) -> Option<&str> {
         self.options
