@@ -8,6 +8,37 @@
 //!   implements.
 //! * [`macros`]: `${…}` expressions.
 //!
+//! # Plugging in a resolver
+//!
+//! Implement [`ResolverUnderTest`] and pass a constructor to
+//! [`run_file`]/[`run_scenario`]:
+//!
+//! ```ignore
+//! struct Engine { rt: tokio::runtime::Runtime, resolver: danebound_resolver::Resolver }
+//! impl ResolverUnderTest for Engine {
+//!     fn resolve(&mut self, q: &Message, net: &ScenarioNetwork, t: ScenarioTime) -> Result<Message, String> {
+//!         // A Transport whose send(server, transport, bytes) calls
+//!         // `net.answer_wire(server, transport, &bytes)` (None = timeout);
+//!         // `t.now` is the engine clock, `t.validation` the signature time.
+//!         self.rt.block_on(self.resolver.resolve_with(q, NetTransport(net.clone()), t))
+//!     }
+//! }
+//! let report = run_file(path, dialect_for_path(path), Profile::Semantic, |cfg| Engine::new(cfg));
+//! ```
+//!
+//! The constructor reads [`ScenarioConfig`]: `trust_anchors`,
+//! `autotrust_records(id)`, `validation_time`, `domain_insecure`,
+//! `qname_minimisation`, and `mode()` (iterate from a root stub, or forward;
+//! every `domain-fwd` file is forwarding). Returning `Err("unsupported: …")`
+//! skips the file with that reason. In the Stelline dialect the network
+//! ignores destination addresses, so a forwarder may use any address,
+//! including when `mode()` lists none.
+//!
+//! Replies are built byte by byte from the scenario, so records that hickory
+//! refuses to decode (a DNSKEY with protocol 2, for example) reach the
+//! engine as they are; `Message::from_vec` then fails on the whole message,
+//! which the engine must treat like any undecodable upstream reply.
+//!
 //! What it does not do (yet): deliver REPLY/TIMEOUT/ERROR steps to pending
 //! queries (the model is synchronous: an unmatched query times out at
 //! once, and REPLY steps are one-shot fallbacks as in Deckard); multi-packet

@@ -15,8 +15,13 @@
 //! use [`parse_raw_records`] or [`parse_rr_line`], and convert with
 //! [`RawRecord::to_record`] where possible.
 //!
-//! What this module does not do: `$INCLUDE` (reported as an error), `$GENERATE`,
-//! and types not listed in [`rdata`]'s table unless written in `\#` form.
+//! Types read from presentation form: A, AAAA, NS, CNAME, DNAME, PTR, MX,
+//! SOA, TXT, SPF, HINFO, SRV, NAPTR, DS, CDS, DNSKEY, CDNSKEY, KEY, RRSIG,
+//! SIG, NSEC, NSEC3, NSEC3PARAM, TLSA, SSHFP, CAA; any other type in `\#`
+//! form. Algorithm mnemonics (`RSASHA1`, …) are accepted where numbers are.
+//!
+//! What this module does not do: `$INCLUDE` and `$GENERATE` (reported as
+//! errors), and other types in their own presentation form.
 
 mod lexer;
 mod rdata;
