@@ -204,12 +204,22 @@ pub fn run_scenario<R: ResolverUnderTest>(
                         return report;
                     }
                 };
-                match resolver.resolve(&query, &net, time) {
-                    Ok(answer) => match Packet::from_message(&answer) {
-                        Ok(p) => state.answers.push_back(p),
-                        Err(e) => state.last_error = Some(e),
-                    },
-                    Err(e) => state.last_error = Some(e),
+                let answer = resolver
+                    .resolve(&query, &net, time)
+                    .and_then(|a| Packet::from_message(&a));
+                match answer {
+                    Ok(p) => {
+                        state.answers.push_back(p);
+                        state.last_error = None;
+                    }
+                    Err(e) => {
+                        // Deckard and Stelline check the latest answer: do
+                        // not let an older one stand in for this query's.
+                        if cfg.dialect != Dialect::Unbound {
+                            state.answers.clear();
+                        }
+                        state.last_error = Some(e);
+                    }
                 }
             }
             StepKind::CheckAnswer(entry) => {
