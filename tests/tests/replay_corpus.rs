@@ -133,3 +133,36 @@ fn expected_outcomes_hold() {
         regressions.join("\n")
     );
 }
+
+/// Counts the mock replies hickory cannot decode (deliberately broken test
+/// data such as DNSKEY protocol 2). Informational: the engine must treat
+/// them as undecodable upstream replies.
+#[test]
+fn replies_hickory_refuses_are_counted() {
+    let Some(shared) = shared_dir() else {
+        eprintln!("SKIP: ../shared/conformance absent (set DANEBOUND_SHARED)");
+        return;
+    };
+    let (mut total, mut refused) = (0, Vec::new());
+    for (name, path) in corpus_files(&shared) {
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        let Ok(s) = parse_scenario_as(&text, dialect_for_path(&path)) else {
+            continue;
+        };
+        for r in &s.ranges {
+            for e in &r.entries {
+                for p in e.packets.iter().filter(|p| p.raw.is_none()) {
+                    total += 1;
+                    if let Err(err) = p.packet.to_message() {
+                        refused.push(format!("{name}:{}: {err}", e.line));
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{total} mock replies, {} refused by hickory", refused.len());
+    for r in &refused {
+        eprintln!("  {r}");
+    }
+    assert!(total > 1000);
+}

@@ -101,12 +101,21 @@ fn main() -> ExitCode {
             Verdict::Fail { .. } => failed += 1,
             Verdict::Skip(_) => skipped += 1,
         }
-        println!("{} {}", report.verdict, f.display());
+        let detail = match &report.verdict {
+            Verdict::Pass => String::new(),
+            Verdict::Fail { step, reason } => format!(": step {step}: {reason}"),
+            Verdict::Skip(reason) => format!(": {reason}"),
+        };
+        // The other profile, beside the verdict: its first mismatch, or
+        // PASS when the whole run matched under it too.
+        let other = match (&report.other_profile, &report.verdict) {
+            (Some(o), Verdict::Pass | Verdict::Fail { .. }) => format!("  [{o}]"),
+            (None, Verdict::Pass) => format!("  [{} PASS]", profile.other().name()),
+            _ => String::new(),
+        };
+        println!("{} {}{detail}{other}", report.verdict.label(), f.display());
         if verbose {
             println!("    dialect: {}", report.dialect);
-            if let Some(o) = &report.other_profile {
-                println!("    {o}");
-            }
             for i in &report.ignored_options {
                 println!("    ignored option: {i}");
             }

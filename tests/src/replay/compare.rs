@@ -30,6 +30,14 @@ pub enum Profile {
 }
 
 impl Profile {
+    /// The profile reported beside this one.
+    pub fn other(self) -> Self {
+        match self {
+            Self::Semantic => Self::Strict,
+            Self::Strict => Self::Semantic,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Semantic => "semantic",

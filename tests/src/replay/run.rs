@@ -172,10 +172,7 @@ pub fn run_scenario<R: ResolverUnderTest>(
         last_error: None,
         checked_queries: 0,
     };
-    let other = match profile {
-        Profile::Semantic => Profile::Strict,
-        Profile::Strict => Profile::Semantic,
-    };
+    let other = profile.other();
     for (i, step) in scenario.steps.iter().enumerate() {
         let next_number = scenario.steps.get(i + 1).map_or(step.number, |s| s.number);
         let fail = |reason: String| Verdict::Fail {
