@@ -1,5 +1,6 @@
 //! `rpl-replay`: runs `.rpl` replay scenarios and prints one line per file.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -92,6 +93,7 @@ fn main() -> ExitCode {
     }
     let files = collect_files(&paths);
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    let mut out = std::io::stdout().lock();
     for f in &files {
         let report = run_file(f, dialect.or_else(|| dialect_for_path(f)), profile, |cfg| {
             stand_in(cfg, passthrough)
@@ -113,16 +115,19 @@ fn main() -> ExitCode {
             (None, Verdict::Pass) => format!("  [{} PASS]", profile.other().name()),
             _ => String::new(),
         };
-        println!("{} {}{detail}{other}", report.verdict.label(), f.display());
+        line(
+            &mut out,
+            format_args!("{} {}{detail}{other}", report.verdict.label(), f.display()),
+        );
         if verbose {
-            println!("    dialect: {}", report.dialect);
+            line(&mut out, format_args!("    dialect: {}", report.dialect));
             for i in &report.ignored_options {
-                println!("    ignored option: {i}");
+                line(&mut out, format_args!("    ignored option: {i}"));
             }
         }
     }
-    println!("{skipped} skipped");
-    println!("{passed} passed, {failed} failed");
+    line(&mut out, format_args!("{skipped} skipped"));
+    line(&mut out, format_args!("{passed} passed, {failed} failed"));
     if failed > 0 {
         ExitCode::FAILURE
     } else {
@@ -148,4 +153,11 @@ fn stand_in(cfg: &ScenarioConfig, passthrough: bool) -> Result<Box<dyn ResolverU
         .copied()
         .unwrap_or_else(|| "127.0.0.1:53".parse().expect("literal address"));
     Ok(Box::new(PassThroughResolver { server }))
+}
+
+/// Prints a line; exits quietly when stdout is closed (e.g. piped to `head`).
+fn line(out: &mut impl Write, args: std::fmt::Arguments<'_>) {
+    if writeln!(out, "{args}").is_err() {
+        std::process::exit(0);
+    }
 }

@@ -325,19 +325,23 @@ impl RecordKey {
 }
 
 impl std::fmt::Display for RecordKey {
+    /// Presentation form, cut after 100 characters of RDATA (signatures and
+    /// keys make very long lines otherwise).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let rtype = RecordType::from(self.rtype);
-        match decode_rdata(rtype, &self.rdata) {
-            Ok(rd) => write!(f, "{} {} {rtype} {rd}", self.owner, self.ttl),
-            Err(_) => write!(
-                f,
-                "{} {} {rtype} \\# {} {}",
-                self.owner,
-                self.ttl,
+        let mut rdata = match decode_rdata(rtype, &self.rdata) {
+            Ok(rd) => rd.to_string(),
+            Err(_) => format!(
+                "\\# {} {}",
                 self.rdata.len(),
                 data_encoding::HEXLOWER.encode(&self.rdata)
             ),
+        };
+        if let Some((cut, _)) = rdata.char_indices().nth(100) {
+            rdata.truncate(cut);
+            rdata.push('…');
         }
+        write!(f, "{} {} {rtype} {rdata}", self.owner, self.ttl)
     }
 }
 
