@@ -194,40 +194,29 @@ fn parse_rdata(rtype: RecordType, f: &[&str]) -> Result<RData, String> {
             need(f, 1)?;
             let mut w = Vec::new();
             name_wire(&mut w, f[0])?;
-            let mut types: Vec<u16> = f[1..]
-                .iter()
-                .map(|t| {
-                    RecordType::from_str(&t.to_ascii_uppercase())
-                        .map(u16::from)
-                        .map_err(|e| format!("NSEC type {t}: {e}"))
-                })
-                .collect::<Result<_, _>>()?;
-            types.sort_unstable();
-            types.dedup();
-            // RFC 4034 §4.1.2 type bit maps.
-            let mut window_start = 0;
-            while window_start < types.len() {
-                let window = types[window_start] >> 8;
-                let in_window: Vec<u16> = types[window_start..]
-                    .iter()
-                    .copied()
-                    .take_while(|t| t >> 8 == window)
-                    .collect();
-                let max = in_window
-                    .iter()
-                    .map(|t| (t & 0xff) as usize)
-                    .max()
-                    .unwrap_or(0);
-                let mut bitmap = vec![0u8; max / 8 + 1];
-                for t in &in_window {
-                    let low = (t & 0xff) as usize;
-                    bitmap[low / 8] |= 0x80 >> (low % 8);
-                }
-                w.push(window as u8);
-                w.push(bitmap.len() as u8);
-                w.extend(bitmap);
-                window_start += in_window.len();
-            }
+            type_bitmaps(&mut w, &f[1..])?;
+            w
+        }
+        RecordType::NSEC3 => {
+            // RFC 5155 §3.3: alg flags iterations salt next-hashed types...
+            need(f, 5)?;
+            let mut w = vec![num::<u8>(f[0])?, num::<u8>(f[1])?];
+            w.extend(num::<u16>(f[2])?.to_be_bytes());
+            let salt = if f[3] == "-" {
+                Vec::new()
+            } else {
+                data_encoding::HEXLOWER_PERMISSIVE
+                    .decode(f[3].as_bytes())
+                    .map_err(|e| format!("NSEC3 salt: {e}"))?
+            };
+            w.push(salt.len() as u8);
+            w.extend(salt);
+            let next = data_encoding::BASE32HEX_NOPAD
+                .decode(f[4].to_ascii_uppercase().as_bytes())
+                .map_err(|e| format!("NSEC3 next: {e}"))?;
+            w.push(next.len() as u8);
+            w.extend(next);
+            type_bitmaps(&mut w, &f[5..])?;
             w
         }
         other => {
@@ -237,6 +226,45 @@ fn parse_rdata(rtype: RecordType, f: &[&str]) -> Result<RData, String> {
     let len = u16::try_from(wire.len()).map_err(|_| "RDATA too long")?;
     let mut decoder = BinDecoder::new(&wire);
     RData::read(&mut decoder, rtype, Restrict::new(len)).map_err(|e| e.to_string())
+}
+
+/// RFC 4034 §4.1.2 type bit maps from type mnemonics.
+fn type_bitmaps(w: &mut Vec<u8>, names: &[&str]) -> Result<(), String> {
+    let mut types: Vec<u16> = names
+        .iter()
+        .map(|t| {
+            RecordType::from_str(&t.to_ascii_uppercase())
+                .map(u16::from)
+                .map_err(|e| format!("NSEC type {t}: {e}"))
+        })
+        .collect::<Result<_, _>>()?;
+    types.sort_unstable();
+    types.dedup();
+    // RFC 4034 §4.1.2 type bit maps.
+    let mut window_start = 0;
+    while window_start < types.len() {
+        let window = types[window_start] >> 8;
+        let in_window: Vec<u16> = types[window_start..]
+            .iter()
+            .copied()
+            .take_while(|t| t >> 8 == window)
+            .collect();
+        let max = in_window
+            .iter()
+            .map(|t| (t & 0xff) as usize)
+            .max()
+            .unwrap_or(0);
+        let mut bitmap = vec![0u8; max / 8 + 1];
+        for t in &in_window {
+            let low = (t & 0xff) as usize;
+            bitmap[low / 8] |= 0x80 >> (low % 8);
+        }
+        w.push(window as u8);
+        w.push(bitmap.len() as u8);
+        w.extend(bitmap);
+        window_start += in_window.len();
+    }
+    Ok(())
 }
 
 fn need(f: &[&str], n: usize) -> Result<(), String> {
