@@ -131,6 +131,19 @@ pub fn verify_rrset(
     verify_with(rrset, keys.zone(), keys.zone_keys(), now, budget, crypto)
 }
 
+/// The RFC 4034 §3.1.8.1 signed data of `rrset` under `rrsig`'s fields (the
+/// RRSIG signature field is ignored): what a signer signs and what
+/// [`verify_rrset`] verifies. For signers, tests and benchmarks.
+pub fn signed_data_for(rrset: &Rrset, rrsig: &RRSIG) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(512);
+    let owner_labels = rrset.name.num_labels();
+    if rrsig.input().num_labels > owner_labels {
+        return Err("labels field exceeds the owner's label count".into());
+    }
+    signed_data(&mut out, &mut Vec::new(), rrset, rrsig, owner_labels)?;
+    Ok(out)
+}
+
 /// [`verify_rrset`] with an explicit key list (used by DNSKEY
 /// authentication, which tries one DS-matched key at a time).
 pub(crate) fn verify_with(
