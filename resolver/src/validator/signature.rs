@@ -23,7 +23,7 @@
 
 mod canonical;
 
-use crate::wire::{Name, RRSIG, RecordType};
+use crate::wire::{DNSSECRData, Name, RData, RRSIG, RecordType};
 
 use super::budget::Budget;
 use super::crypto::Crypto;
@@ -189,7 +189,7 @@ pub(crate) fn verify_with(
         let mut candidates = keys
             .iter()
             .filter(|k| k.tag == input.key_tag && k.algorithm() == alg)
-            .filter(|k| usable_for(k, rrset.rtype))
+            .filter(|k| usable_for(k, rrset, zone))
             .filter(|k| crypto.supports_algorithm(alg, k.public_key()))
             .take(max_keys)
             .peekable();
@@ -320,9 +320,18 @@ fn check_fields(rrset: &Rrset, rrsig: &RRSIG, zone: &Name, owner_labels: u8) -> 
 
 /// RFC 5011 §3: a key with the REVOKE bit "MUST NOT" be used "for any other
 /// purpose except to validate the RRSIG it signed over the DNSKEY RRset
-/// specifically for the purpose of validating the revocation".
-fn usable_for(key: &ZoneKey, rtype: RecordType) -> bool {
-    !key.is_revoked() || rtype == RecordType::DNSKEY
+/// specifically for the purpose of validating the revocation": only the
+/// zone's own DNSKEY RRset, and only if the revoked key is in it.
+fn usable_for(key: &ZoneKey, rrset: &Rrset, zone: &Name) -> bool {
+    if !key.is_revoked() {
+        return true;
+    }
+    rrset.rtype == RecordType::DNSKEY
+        && same_name(&rrset.name, zone)
+        && rrset.rdatas.iter().any(|r| match r {
+            RData::DNSSEC(DNSSECRData::DNSKEY(k)) => k == key.dnskey(),
+            _ => false,
+        })
 }
 
 /// Build the RFC 4034 §3.1.8.1 signed data into `out`.

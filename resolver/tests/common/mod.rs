@@ -9,6 +9,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod legacy;
+
 use std::path::PathBuf;
 use std::str::FromStr;
 

@@ -306,6 +306,14 @@ fn rfc5011_section3_revoked_key_only_verifies_its_dnskey_rrset() {
         .rrsigs
         .push(revoked.sign(&dnskeys, &name("example.")));
     verify(&dnskeys, &keys).unwrap();
+    // Not a DNSKEY RRset that holds the revoked key: a child's set.
+    let child_key = TestKey::new(3, ZSK);
+    let mut child = dnskey_rrset("child.example.", &[&child_key]);
+    child.rrsigs.push(revoked.sign(&child, &name("example.")));
+    assert!(matches!(
+        verify(&child, &keys),
+        Err(BogusReason::NoMatchingKey { .. })
+    ));
 }
 
 #[test]
