@@ -373,14 +373,25 @@ fn authenticate(
     }
 
     let usable_ds = usable_ds(anchors.ds(), crypto);
-    let usable_anchors: Vec<&DNSKEY> = anchors
+    // RFC 5011 §2.1: a revoked key "MUST NOT" be used as a trust anchor.
+    let live_anchors: Vec<&DNSKEY> = anchors
         .dnskeys()
         .iter()
-        .filter(|k| crypto.supports_algorithm(u8::from(k.public_key().algorithm()), &[]))
-        // RFC 5011 §2.1: a revoked key "MUST NOT" be used as a trust anchor.
         .filter(|k| k.flags() & FLAG_REVOKE == 0)
         .collect();
+    let usable_anchors: Vec<&DNSKEY> = live_anchors
+        .iter()
+        .copied()
+        .filter(|k| crypto.supports_algorithm(u8::from(k.public_key().algorithm()), &[]))
+        .collect();
     if usable_ds.is_empty() && usable_anchors.is_empty() {
+        if anchors.ds().is_empty() && live_anchors.is_empty() {
+            // Only revoked anchors: nothing vouches for the set.
+            return Err(Verdict::Bogus(BogusReason::DsMismatch {
+                zone: zone.clone(),
+                ds_tags: Vec::new(),
+            }));
+        }
         return Err(Verdict::Insecure(unsupported_reason(zone, anchors, crypto)));
     }
 

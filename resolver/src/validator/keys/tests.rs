@@ -249,6 +249,17 @@ fn rfc5011_section2_1_dnskey_anchor_authenticates_unless_revoked() {
         matches!(verdict, KeyVerdict::Bogus(BogusReason::DsMismatch { .. })),
         "{verdict:?}"
     );
+    // An anchor configured as revoked is not used, even if the served key
+    // lacks the bit.
+    let revoked_anchor = DNSKEY::with_flags(
+        ksk.dnskey.flags() | FLAG_REVOKE,
+        ksk.dnskey.public_key().clone(),
+    );
+    let verdict = authenticate(&set, &SecureEntryPoints::from_dnskeys([revoked_anchor]));
+    assert!(
+        matches!(verdict, KeyVerdict::Bogus(BogusReason::DsMismatch { .. })),
+        "{verdict:?}"
+    );
     // The served key carries REVOKE: it must not be used as an anchor.
     let revoked = TestKey::new(11, KSK | FLAG_REVOKE);
     let mut set = dnskey_rrset("example.", &[&revoked]);
