@@ -11,7 +11,15 @@
 //! - It does not decide DANE matches (that is `danebound-verifier`).
 //! - It does not persist trust anchors (that is `danebound-trust-anchors`).
 
+pub mod acl;
+pub mod answer;
+pub mod cache;
 pub mod clock;
+pub mod config;
+pub mod forward;
+pub mod local_zones;
+pub mod resolve;
+pub mod server;
 pub mod transport;
 pub mod validator;
 pub mod wire;
