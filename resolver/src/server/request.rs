@@ -122,27 +122,42 @@ impl Cursor<'_> {
         Some(())
     }
 
-    /// Skips a possibly compressed name without following pointers (a
-    /// pointer ends a name, RFC 1035 §4.1.4), so loops cannot happen.
-    /// Returns true when the name is the root.
+    /// Skips a possibly compressed name, checking it on the way: every
+    /// pointer must point backwards (RFC 1035 §4.1.4: "a prior occurrence"),
+    /// and the name, pointers followed, must stay within 255 bytes. That
+    /// rules out compression loops. Returns true when the name is the root.
     fn skip_name(&mut self) -> Option<bool> {
-        let start = self.pos;
-        loop {
-            let len = self.u8()?;
-            match len & 0xC0 {
-                0x00 if len == 0 => return Some(self.pos == start + 1),
-                0x00 => self.skip(usize::from(len))?,
+        let mut at = self.pos;
+        let mut end = None;
+        let mut len = 0usize;
+        for _ in 0..MAX_NAME_LEN {
+            let byte = *self.buf.get(at)?;
+            match byte & 0xC0 {
+                0x00 if byte == 0 => {
+                    self.pos = end.unwrap_or(at + 1);
+                    return Some(len == 0);
+                }
+                0x00 => {
+                    len += 1 + usize::from(byte);
+                    if len + 1 > MAX_NAME_LEN {
+                        return None;
+                    }
+                    at += 1 + usize::from(byte);
+                }
                 0xC0 => {
-                    self.u8()?;
-                    return Some(false);
+                    let low = *self.buf.get(at + 1)?;
+                    let target = usize::from(byte & 0x3F) << 8 | usize::from(low);
+                    if target >= at {
+                        return None;
+                    }
+                    end.get_or_insert(at + 2);
+                    at = target;
                 }
                 // 0x40 and 0x80: extended label types (RFC 6891 §5), unused.
                 _ => return None,
             }
-            if self.pos - start > MAX_NAME_LEN {
-                return None;
-            }
         }
+        None
     }
 }
 
