@@ -63,10 +63,12 @@ fn table() -> Vec<(&'static str, Resolution)> {
 }
 
 async fn start(ip: &str, tweak: impl FnOnce(&mut Config)) -> Running {
-    let mut config = Config::default();
-    config.listen = vec![format!("{ip}:0").parse().unwrap()];
-    config.listen_is_default = false;
-    config.workers = 2;
+    let mut config = Config {
+        listen: vec![format!("{ip}:0").parse().unwrap()],
+        listen_is_default: false,
+        workers: 2,
+        ..Config::default()
+    };
     tweak(&mut config);
     let resolver = Arc::new(FakeResolver::with(table()));
     let server = Server::bind(&config, resolver.clone(), Arc::new(SystemClock)).unwrap();
@@ -539,9 +541,11 @@ async fn shutdown_stops_serving() {
 #[tokio::test]
 async fn explicit_listen_failures_are_errors() {
     let taken = std::net::UdpSocket::bind("127.54.2.11:0").unwrap();
-    let mut config = Config::default();
-    config.listen = vec![taken.local_addr().unwrap()];
-    config.listen_is_default = false;
+    let config = Config {
+        listen: vec![taken.local_addr().unwrap()],
+        listen_is_default: false,
+        ..Config::default()
+    };
     let resolver = Arc::new(FakeResolver::default());
     let err = Server::bind(&config, resolver, Arc::new(SystemClock)).unwrap_err();
     assert!(err.to_string().contains("127.54.2.11"), "{err}");
