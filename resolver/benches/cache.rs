@@ -61,7 +61,7 @@ fn resolution(qname: &str) -> Resolution {
 
 fn cache_hit_answer(c: &mut Criterion) {
     let clock = Arc::new(FixedClock::new(1_000_000));
-    let cache = Cache::new(CacheConfig::default(), clock.clone());
+    let cache = Cache::new(CacheConfig::default(), clock);
     // A cache with some company, so the map is not trivially small.
     for i in 0..10_000 {
         let q = format!("host{i}.example.com.");
