@@ -313,3 +313,59 @@ async fn nothing_reachable_is_an_error() {
         Err(UpstreamError::NoUpstreams)
     ));
 }
+
+#[tokio::test]
+async fn serve_forwards_through_the_stand_in_and_never_passes_upstream_ad() {
+    use danebound_resolver::clock::SystemClock;
+    use danebound_resolver::config::Config;
+    use danebound_resolver::server::{Server, build_resolver};
+
+    let (up, count) = fake_udp("127.54.1.13", |_, q| {
+        let mut r = reply(q, [192, 0, 2, 1]);
+        r.metadata.authentic_data = true; // an upstream's AD is not ours to pass on
+        vec![Out::Same(bytes(&r))]
+    })
+    .await;
+    let config = Config {
+        listen: vec!["127.54.1.14:0".parse().unwrap()],
+        listen_is_default: false,
+        forward: vec![up],
+        workers: 1,
+        ..Config::default()
+    };
+    let server = Server::bind(&config, build_resolver(&config), Arc::new(SystemClock)).unwrap();
+    let addr = server.local_addrs()[0];
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(async {
+        let _ = rx.await;
+    }));
+    let client = UdpSocket::bind("127.54.1.15:0").await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    for id in [1u16, 2] {
+        let q = query_bytes(
+            id,
+            "www.example.",
+            RecordType::A,
+            Flags {
+                ad: true,
+                ..Flags::dnssec()
+            },
+        );
+        client.send_to(&q, addr).await.unwrap();
+        let (n, _) = tokio::time::timeout(Duration::from_secs(2), client.recv_from(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        let m = Message::from_vec(&buf[..n]).unwrap();
+        assert_eq!(m.metadata.id, id);
+        assert_eq!(first_a(&m), "192.0.2.1");
+        assert!(!m.metadata.authentic_data, "unvalidated data got AD");
+    }
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1,
+        "second answer from the cache"
+    );
+    tx.send(()).unwrap();
+    task.await.unwrap().unwrap();
+}
