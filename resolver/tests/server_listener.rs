@@ -63,6 +63,10 @@ fn table() -> Vec<(&'static str, Resolution)> {
 }
 
 async fn start(ip: &str, tweak: impl FnOnce(&mut Config)) -> Running {
+    start_with(ip, tweak, FakeResolver::with(table())).await
+}
+
+async fn start_with(ip: &str, tweak: impl FnOnce(&mut Config), resolver: FakeResolver) -> Running {
     let mut config = Config {
         listen: vec![format!("{ip}:0").parse().unwrap()],
         listen_is_default: false,
@@ -70,7 +74,7 @@ async fn start(ip: &str, tweak: impl FnOnce(&mut Config)) -> Running {
         ..Config::default()
     };
     tweak(&mut config);
-    let resolver = Arc::new(FakeResolver::with(table()));
+    let resolver = Arc::new(resolver);
     let server = Server::bind(&config, resolver.clone(), Arc::new(SystemClock)).unwrap();
     let addr = server.local_addrs()[0];
     let (tx, rx) = oneshot::channel::<()>();
@@ -549,4 +553,28 @@ async fn explicit_listen_failures_are_errors() {
     let resolver = Arc::new(FakeResolver::default());
     let err = Server::bind(&config, resolver, Arc::new(SystemClock)).unwrap_err();
     assert!(err.to_string().contains("127.54.2.11"), "{err}");
+}
+
+#[tokio::test]
+async fn identical_queries_in_flight_are_resolved_once() {
+    let resolver = FakeResolver {
+        delay_ms: 300,
+        ..FakeResolver::with(table())
+    };
+    let s = start_with("127.54.2.12", |_| {}, resolver).await;
+    let mut clients = Vec::new();
+    for i in 0..10u16 {
+        let addr = s.addr;
+        clients.push(tokio::spawn(async move {
+            let bytes = query_bytes(i, "www.example.", RecordType::A, Flags::dnssec());
+            parse(&udp(addr, &bytes).await.expect("answered"))
+                .metadata
+                .response_code
+        }));
+    }
+    for c in clients {
+        assert_eq!(c.await.unwrap(), ResponseCode::NoError);
+    }
+    assert_eq!(s.resolver.calls(), 1);
+    s.stop().await;
 }

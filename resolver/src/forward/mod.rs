@@ -13,7 +13,7 @@
 //! `engine::Resolver` (which asks through [`Upstreams`]) replaces it.
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -308,15 +308,38 @@ pub fn default_upstreams(own: &[SocketAddr]) -> Vec<SocketAddr> {
         .collect()
 }
 
+/// True when `addr` is one of our own listen addresses. A wildcard listen
+/// address (0.0.0.0, ::) covers every local address; of those only loopback
+/// ones can be recognised here, which covers the usual `nameserver 127.0.0.1`.
 fn is_ourselves(addr: SocketAddr, own: &[SocketAddr]) -> bool {
     own.iter().any(|o| {
         o.port() == addr.port()
-            && (o.ip() == addr.ip() || (o.ip().is_unspecified() && same_family(o.ip(), addr.ip())))
+            && (o.ip() == addr.ip()
+                || (o.ip().is_unspecified()
+                    && o.is_ipv4() == addr.is_ipv4()
+                    && addr.ip().is_loopback()))
     })
 }
 
-fn same_family(a: IpAddr, b: IpAddr) -> bool {
-    a.is_ipv4() == b.is_ipv4()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ourselves_are_not_an_upstream() {
+        let own: Vec<SocketAddr> =
+            vec!["127.0.0.1:53".parse().unwrap(), "[::]:53".parse().unwrap()];
+        let me = |s: &str| is_ourselves(s.parse().unwrap(), &own);
+        assert!(me("127.0.0.1:53"));
+        assert!(me("[::1]:53"));
+        assert!(!me("127.0.0.53:53"), "systemd-resolved's stub is not us");
+        assert!(!me("10.255.255.53:53"));
+        assert!(
+            !me("[2001:db8::1]:53"),
+            "a wildcard does not cover remote addresses"
+        );
+        assert!(!me("127.0.0.1:5353"));
+    }
 }
 
 // -- The stand-in resolver ---------------------------------------------------

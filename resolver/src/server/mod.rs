@@ -15,21 +15,22 @@
 //! answered in completion order (§6.2.1.1), an idle timeout (§6.2.3) and a
 //! connection limit.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OnceCell, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::acl::Acl;
 use crate::answer;
-use crate::cache::Cache;
+use crate::cache::{Cache, CacheKey, Entry};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::forward::{ForwardOnly, Upstreams, default_upstreams};
@@ -80,6 +81,7 @@ struct Context {
     inflight: Arc<Semaphore>,
     tcp_connections: Arc<Semaphore>,
     tcp_idle_timeout: Duration,
+    pending: Pending,
 }
 
 /// The bound sockets, ready to serve.
@@ -144,6 +146,7 @@ impl Server {
             inflight: Arc::new(Semaphore::new(config.max_inflight)),
             tcp_connections: Arc::new(Semaphore::new(config.max_tcp_connections)),
             tcp_idle_timeout: config.tcp_idle_timeout,
+            pending: Pending::default(),
         });
         Ok(Self { udp, tcp, context })
     }
@@ -308,40 +311,93 @@ fn respond(request: &Request, resolution: &Resolution, via: Via, out: &mut Vec<u
     };
 }
 
+/// A miss being resolved, shared by every client asking the same question
+/// meanwhile (identical in-flight queries are coalesced: one upstream
+/// resolution, one validation, one log line).
+#[derive(Default)]
+struct Pending {
+    map: Mutex<HashMap<Box<[u8]>, Arc<OnceCell<Resolved>>>>,
+}
+
+/// The result of a miss: the cache entry, or the resolution when it is not
+/// cacheable.
+struct Resolved {
+    entry: Option<Arc<Entry>>,
+    resolution: Option<Resolution>,
+}
+
+impl Pending {
+    fn join(&self, key: &CacheKey) -> Arc<OnceCell<Resolved>> {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(map.entry(key.as_bytes().into()).or_default())
+    }
+
+    fn leave(&self, key: &CacheKey, cell: &Arc<OnceCell<Resolved>>) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map
+            .get(key.as_bytes())
+            .is_some_and(|c| Arc::ptr_eq(c, cell))
+        {
+            map.remove(key.as_bytes());
+        }
+    }
+}
+
 /// Resolves a cache miss, caches the result and returns the response.
 async fn resolve_miss(ctx: &Context, request: &Request, via: Via) -> Vec<u8> {
-    let query = request.query();
-    let resolution = match tokio::time::timeout(
-        RESOLUTION_TIMEOUT,
-        ctx.resolver.resolve(&query, request.cd),
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(_) => {
-            tracing::warn!(name = %query.name(), qtype = %query.query_type(), "resolution timed out");
-            Resolution::servfail(Outcome::Indeterminate)
-        }
-    };
-    if let Outcome::Bogus(reason) = &resolution.outcome {
-        // Logged once per validation: the bogus result is then held in the
-        // cache, and hits are not logged.
-        tracing::warn!(name = %query.name(), qtype = %query.query_type(), "validation failed: {reason}");
-    }
+    let key = request.cache_key(request.cd);
+    let cell = ctx.pending.join(&key);
+    let resolved = cell
+        .get_or_init(|| async {
+            let query = request.query();
+            let resolution = match tokio::time::timeout(
+                RESOLUTION_TIMEOUT,
+                ctx.resolver.resolve(&query, request.cd),
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err(_) => {
+                    tracing::warn!(name = %query.name(), qtype = %query.query_type(), "resolution timed out");
+                    Resolution::servfail(Outcome::Indeterminate)
+                }
+            };
+            if let Outcome::Bogus(reason) = &resolution.outcome {
+                // Logged once per validation: the bogus result is then held
+                // in the cache, and hits are not logged.
+                tracing::warn!(name = %query.name(), qtype = %query.query_type(), "validation failed: {reason}");
+            }
+            if ctx.cache.ttl_for(&resolution) > 0 {
+                Resolved {
+                    entry: ctx.cache.insert(&key, resolution),
+                    resolution: None,
+                }
+            } else {
+                Resolved {
+                    entry: None,
+                    resolution: Some(resolution),
+                }
+            }
+        })
+        .await;
+    ctx.pending.leave(&key, &cell);
     let mut out = Vec::new();
-    if ctx.cache.ttl_for(&resolution) > 0
-        && let Some(entry) = ctx
-            .cache
-            .insert(&request.cache_key(request.cd), resolution.clone())
-    {
-        let now = ctx.cache.now();
-        match via {
-            Via::Udp => entry.write_udp(request, now, &mut out),
-            Via::Tcp => entry.write_response(request, now, &mut out),
+    match (&resolved.entry, &resolved.resolution) {
+        (Some(entry), _) => {
+            let now = ctx.cache.now();
+            match via {
+                Via::Udp => entry.write_udp(request, now, &mut out),
+                Via::Tcp => entry.write_response(request, now, &mut out),
+            }
         }
-        return out;
+        (None, Some(resolution)) => respond(request, resolution, via, &mut out),
+        (None, None) => respond(
+            request,
+            &Resolution::servfail(Outcome::Indeterminate),
+            via,
+            &mut out,
+        ),
     }
-    respond(request, &resolution, via, &mut out);
     out
 }
 

@@ -181,6 +181,8 @@ pub fn insecure_iterations() -> Outcome {
 pub struct FakeResolver {
     pub table: Mutex<Vec<(String, Resolution)>>,
     pub calls: AtomicUsize,
+    /// How long each resolution takes.
+    pub delay_ms: u64,
 }
 
 impl FakeResolver {
@@ -193,6 +195,7 @@ impl FakeResolver {
                     .collect(),
             ),
             calls: AtomicUsize::new(0),
+            delay_ms: 0,
         }
     }
     pub fn calls(&self) -> usize {
@@ -215,7 +218,11 @@ impl Resolve for FakeResolver {
             .iter()
             .find(|(n, _)| *n == qname)
             .map(|(_, r)| r.clone());
+        let delay = std::time::Duration::from_millis(self.delay_ms);
         Box::pin(async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             found.unwrap_or(Resolution {
                 rcode: ResponseCode::NXDomain,
                 answers: vec![],
