@@ -316,8 +316,11 @@ fn respond(request: &Request, resolution: &Resolution, via: Via, out: &mut Vec<u
 /// resolution, one validation, one log line).
 #[derive(Default)]
 struct Pending {
-    map: Mutex<HashMap<Box<[u8]>, Arc<OnceCell<Resolved>>>>,
+    map: Mutex<HashMap<Box<[u8]>, Shared>>,
 }
+
+/// One miss's result, awaited by every client that asked for it.
+type Shared = Arc<OnceCell<Resolved>>;
 
 /// The result of a miss: the cache entry, or the resolution when it is not
 /// cacheable.
@@ -327,12 +330,12 @@ struct Resolved {
 }
 
 impl Pending {
-    fn join(&self, key: &CacheKey) -> Arc<OnceCell<Resolved>> {
+    fn join(&self, key: &CacheKey) -> Shared {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         Arc::clone(map.entry(key.as_bytes().into()).or_default())
     }
 
-    fn leave(&self, key: &CacheKey, cell: &Arc<OnceCell<Resolved>>) {
+    fn leave(&self, key: &CacheKey, cell: &Shared) {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         if map
             .get(key.as_bytes())
