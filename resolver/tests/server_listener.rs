@@ -203,6 +203,7 @@ async fn special_use_names_are_answered_locally_unless_disabled() {
     let m = ask(s.addr, "foo.test.", RecordType::A, Flags::dnssec()).await;
     assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
     assert_eq!(m.authorities[0].record_type(), RecordType::SOA);
+    assert!(m.metadata.authoritative && !m.metadata.authentic_data);
     let m = ask(s.addr, "localhost.", RecordType::A, Flags::plain()).await;
     assert_eq!(m.answers[0].data.to_string(), "127.0.0.1");
     let m = ask(

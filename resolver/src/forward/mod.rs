@@ -371,7 +371,13 @@ impl Resolve for ForwardOnly {
                 .query(query.name(), query.query_type(), query.query_class())
                 .await
             {
-                Ok(message) => Resolution::from_message(message, Outcome::Indeterminate),
+                Ok(message) => match message.metadata.response_code {
+                    ResponseCode::NoError | ResponseCode::NXDomain => {
+                        Resolution::from_message(message, Outcome::Indeterminate)
+                    }
+                    // An upstream's REFUSED or SERVFAIL is our SERVFAIL.
+                    _ => Resolution::servfail(Outcome::Indeterminate),
+                },
                 Err(e) => {
                     tracing::info!(name = %query.name(), qtype = %query.query_type(), "resolution failed: {e}");
                     Resolution::servfail(Outcome::Indeterminate)

@@ -285,18 +285,27 @@ fn handle(ctx: &Context, buf: &[u8], client: IpAddr, via: Via, out: &mut Vec<u8>
         }
         Parsed::Query(request) => request,
     };
-    if !ctx.local.is_empty()
-        && let Some(resolution) = ctx.local.answer(&request.query())
-    {
-        respond(&request, &resolution, via, out);
-        return Handled::Reply;
-    }
+    // The cache first: local-zone names are never cached (they never reach
+    // the resolver), so this order cannot hide a local answer, and hits skip
+    // the local-zone check.
     if let Some(entry) = ctx.cache.lookup(&request) {
         let now = ctx.cache.now();
         match via {
             Via::Udp => entry.write_udp(&request, now, out),
             Via::Tcp => entry.write_response(&request, now, out),
         }
+        return Handled::Reply;
+    }
+    if !ctx.local.is_empty()
+        && let Some(resolution) = ctx.local.answer(&request.query())
+    {
+        let mut message = answer::build(&request, &resolution);
+        // Local data is ours to vouch for, as unbound does (AA=1).
+        message.metadata.authoritative = true;
+        *out = match via {
+            Via::Udp => answer::encode_udp(&request, &message),
+            Via::Tcp => answer::encode(&message),
+        };
         return Handled::Reply;
     }
     Handled::Miss(Box::new(request))
