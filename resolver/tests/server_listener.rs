@@ -579,3 +579,23 @@ async fn identical_queries_in_flight_are_resolved_once() {
     assert_eq!(s.resolver.calls(), 1);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn an_unusable_default_ipv6_address_is_skipped() {
+    // 2001:db8::1 is not local: binding fails, as for ::1 on a host
+    // without IPv6. With the default list that is a warning, not an error.
+    let mut config = Config {
+        listen: vec![
+            "127.54.2.13:0".parse().unwrap(),
+            "[2001:db8::1]:0".parse().unwrap(),
+        ],
+        listen_is_default: true,
+        workers: 1,
+        ..Config::default()
+    };
+    let resolver = Arc::new(FakeResolver::default());
+    let server = Server::bind(&config, resolver.clone(), Arc::new(SystemClock)).unwrap();
+    assert_eq!(server.local_addrs().len(), 1);
+    config.listen_is_default = false;
+    assert!(Server::bind(&config, resolver, Arc::new(SystemClock)).is_err());
+}

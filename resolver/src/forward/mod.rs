@@ -15,6 +15,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hickory_proto::op::{Edns, MessageType};
@@ -87,6 +88,9 @@ pub struct Upstreams {
     transport: Arc<dyn Transport>,
     timeout: Duration,
     rounds: usize,
+    /// The index of the upstream that answered last: asked first next time,
+    /// so that a dead first upstream does not cost a timeout per query.
+    preferred: Arc<AtomicUsize>,
 }
 
 impl fmt::Debug for Upstreams {
@@ -121,6 +125,7 @@ impl Upstreams {
             transport,
             timeout: DEFAULT_TIMEOUT,
             rounds: DEFAULT_ROUNDS,
+            preferred: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -169,8 +174,11 @@ impl Upstreams {
             .clone();
         let mut last = String::from("nothing tried");
         let mut fallback: Option<UpstreamReply> = None;
+        let n = self.servers.len();
+        let first = self.preferred.load(Ordering::Relaxed) % n;
         for round in 0..self.rounds {
-            for &server in &self.servers {
+            for i in (0..n).map(|k| (first + k) % n) {
+                let server = self.servers[i];
                 let mut tcp = false;
                 let mut attempt = self.attempt(server, &question, Protocol::Udp).await?;
                 if matches!(attempt, Attempt::Truncated) {
@@ -181,6 +189,7 @@ impl Upstreams {
                 }
                 match attempt {
                     Attempt::Accepted(message) => {
+                        self.preferred.store(i, Ordering::Relaxed);
                         tracing::debug!(
                             %server, %name, %rtype, tcp,
                             rcode = %message.metadata.response_code,
