@@ -5,7 +5,7 @@
 //! address there is one UDP socket per worker (SO_REUSEPORT, so the kernel
 //! spreads clients over the workers) and one TCP listener.
 //!
-//! Every message goes through [`handle`]: parse (drop or FORMERR/NOTIMP on
+//! Every message goes through `handle`: parse (drop or FORMERR/NOTIMP on
 //! bad input, never a panic), access control (REFUSED), local zones, then
 //! the cache. A cache hit is answered inline on the task that read the
 //! datagram, from a pre-encoded response; only a miss spawns a task that asks
@@ -432,6 +432,7 @@ async fn udp_worker(ctx: Arc<Context>, socket: Arc<UdpSocket>) {
             }
         };
         match handle(&ctx, &buf[..n], client.ip(), Via::Udp, &mut out) {
+            Handled::Reply if out.is_empty() => {}
             Handled::Reply => {
                 if let Err(e) = socket.send_to(&out, client).await {
                     tracing::debug!(%client, "UDP send error: {e}");
