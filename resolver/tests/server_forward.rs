@@ -276,7 +276,6 @@ async fn a_silent_upstream_fails_over_to_the_next() {
     assert_eq!(silent_count.load(Ordering::SeqCst), 1);
     assert!(started.elapsed() >= Duration::from_millis(150));
     // The next query goes to the upstream that answered.
-    let started = std::time::Instant::now();
     let reply = u
         .query_with_source(&name("www.example."), RecordType::A, dns_class_in())
         .await
@@ -287,7 +286,6 @@ async fn a_silent_upstream_fails_over_to_the_next() {
         1,
         "the dead upstream was asked again"
     );
-    assert!(started.elapsed() < Duration::from_millis(150));
 }
 
 #[tokio::test]
