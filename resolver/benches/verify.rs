@@ -1,0 +1,294 @@
+//! RRSIG verification per algorithm through [`verify_rrset`] against the
+//! raw verification of the same signature by the crypto library (ring, or
+//! `ed448-goldilocks` for Ed448): the ratio is the validator's overhead
+//! (canonical form, checks, key selection, the `Verified` proof). Target:
+//! ≤ 1.2×. Plus NSEC3 hashing by iteration count.
+//!
+//! Keys are made on the spot (ECDSA, Ed25519, Ed448); the RSA key is the
+//! 2048-bit `Ktest.+008+60616` of `../shared/vectors/domain-keys`, skipped
+//! when the vectors are absent.
+
+#![allow(missing_docs, unreachable_pub)]
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use danebound_resolver::validator::signature::signed_data_for;
+use danebound_resolver::validator::{
+    Budget, Crypto, RingCrypto, Rrset, ZoneKeys, key_tag, verify_rrset,
+};
+use danebound_resolver::wire::rdata::A;
+use danebound_resolver::wire::{
+    Algorithm, DNSClass, DNSKEY, DNSSECRData, Name, PublicKeyBuf, RData, RRSIG,
+};
+use hickory_proto::dnssec::rdata::SigInput;
+use hickory_proto::rr::SerialNumber;
+use ring::rand::SystemRandom;
+use ring::signature::{self as rs, KeyPair};
+
+/// 2026-01-01T00:00:00Z.
+const NOW: u64 = 1_767_225_600;
+
+/// One signed RRset, its keys, and the raw verification of its signature.
+struct Case {
+    label: &'static str,
+    rrset: Rrset,
+    keys: ZoneKeys,
+    raw: Box<dyn Fn() -> bool>,
+}
+
+fn name(s: &str) -> Name {
+    Name::from_str(s).unwrap()
+}
+
+/// Sign `www.example. A 192.0.2.1` with `sign` under `alg` and `public_key`.
+fn signed_case(
+    label: &'static str,
+    alg: u8,
+    public_key: Vec<u8>,
+    sign: impl Fn(&[u8]) -> Vec<u8>,
+    raw: impl Fn(&[u8], &[u8], &[u8]) -> bool + 'static,
+) -> Case {
+    let zone = name("example.");
+    let dnskey = DNSKEY::with_flags(
+        0x0100,
+        PublicKeyBuf::new(public_key.clone(), Algorithm::from_u8(alg)),
+    );
+    let mut rrset = Rrset::new(
+        name("www.example."),
+        DNSClass::IN,
+        3600,
+        RData::A(A::new(192, 0, 2, 1)),
+    );
+    let input = SigInput {
+        type_covered: rrset.rtype,
+        algorithm: Algorithm::from_u8(alg),
+        num_labels: 2,
+        original_ttl: 3600,
+        sig_expiration: SerialNumber::new((NOW + 86_400) as u32),
+        sig_inception: SerialNumber::new((NOW - 86_400) as u32),
+        key_tag: key_tag(&dnskey),
+        signer_name: zone.clone(),
+    };
+    let message = signed_data_for(&rrset, &RRSIG::from_sig(input.clone(), Vec::new())).unwrap();
+    let signature = sign(&message);
+    assert!(
+        raw(&public_key, &message, &signature),
+        "{label}: raw verify"
+    );
+    rrset.rrsigs.push(RRSIG::from_sig(input, signature.clone()));
+    let dnskeys = Rrset::new(
+        zone.clone(),
+        DNSClass::IN,
+        3600,
+        RData::DNSSEC(DNSSECRData::DNSKEY(dnskey)),
+    );
+    let keys = ZoneKeys::danger_trusted_without_proof(zone, dnskeys);
+    Case {
+        label,
+        rrset,
+        keys,
+        raw: Box::new(move || raw(&public_key, &message, &signature)),
+    }
+}
+
+fn ecdsa_case(
+    label: &'static str,
+    alg: u8,
+    signing: &'static rs::EcdsaSigningAlgorithm,
+    verifying: &'static rs::EcdsaVerificationAlgorithm,
+) -> Case {
+    let rng = SystemRandom::new();
+    let pkcs8 = rs::EcdsaKeyPair::generate_pkcs8(signing, &rng).unwrap();
+    let pair = rs::EcdsaKeyPair::from_pkcs8(signing, pkcs8.as_ref(), &rng).unwrap();
+    // DNSKEY holds x || y (RFC 6605 §4); ring's point has a leading 0x04.
+    let public = pair.public_key().as_ref()[1..].to_vec();
+    signed_case(
+        label,
+        alg,
+        public,
+        move |m| pair.sign(&rng, m).unwrap().as_ref().to_vec(),
+        move |pk, m, s| {
+            let mut point = vec![0x04];
+            point.extend_from_slice(pk);
+            rs::UnparsedPublicKey::new(verifying, &point)
+                .verify(m, s)
+                .is_ok()
+        },
+    )
+}
+
+fn ed25519_case() -> Case {
+    let pair = rs::Ed25519KeyPair::from_seed_unchecked(&[7; 32]).unwrap();
+    let public = pair.public_key().as_ref().to_vec();
+    signed_case(
+        "15_ed25519",
+        15,
+        public,
+        move |m| pair.sign(m).as_ref().to_vec(),
+        |pk, m, s| {
+            rs::UnparsedPublicKey::new(&rs::ED25519, pk)
+                .verify(m, s)
+                .is_ok()
+        },
+    )
+}
+
+fn ed448_case() -> Case {
+    let key = ed448_goldilocks::SigningKey::try_from(&[9u8; 57][..]).unwrap();
+    let public = key.verifying_key().as_bytes().to_vec();
+    signed_case(
+        "16_ed448",
+        16,
+        public,
+        move |m| key.sign_raw(m).to_bytes().to_vec(),
+        |pk, m, s| {
+            let pk: &[u8; 57] = pk.try_into().unwrap();
+            let sig = ed448_goldilocks::Signature::from_slice(s).unwrap();
+            ed448_goldilocks::VerifyingKey::from_bytes(pk)
+                .unwrap()
+                .verify_raw(&sig, m)
+                .is_ok()
+        },
+    )
+}
+
+/// The 2048-bit RSA key of the domain-keys vectors, as PKCS#1 DER.
+fn rsa_case() -> Option<Case> {
+    let shared = std::env::var_os("DANEBOUND_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let path = shared.join("vectors/domain-keys/Ktest.+008+60616.private");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("SKIP RSA bench: {} not found", path.display());
+        return None;
+    };
+    let field = |k: &str| -> Vec<u8> {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{k}:")))
+            .unwrap();
+        let b64 = line.split_once(':').unwrap().1.trim();
+        data_encoding::BASE64.decode(b64.as_bytes()).unwrap()
+    };
+    let parts: Vec<Vec<u8>> = [
+        "Modulus",
+        "PublicExponent",
+        "PrivateExponent",
+        "Prime1",
+        "Prime2",
+        "Exponent1",
+        "Exponent2",
+        "Coefficient",
+    ]
+    .iter()
+    .map(|k| field(k))
+    .collect();
+    let mut body = der_integer(&[0]);
+    for p in &parts {
+        body.extend(der_integer(p));
+    }
+    let der = der_tlv(0x30, &body);
+    let pair = rs::RsaKeyPair::from_der(&der).unwrap();
+    // RFC 3110 §2 public key: exponent length, exponent, modulus.
+    let (n, e) = (parts[0].clone(), parts[1].clone());
+    let mut public = vec![e.len() as u8];
+    public.extend(&e);
+    public.extend(&n);
+    Some(signed_case(
+        "08_rsasha256_2048",
+        8,
+        public,
+        move |m| {
+            let mut sig = vec![0; pair.public().modulus_len()];
+            pair.sign(&rs::RSA_PKCS1_SHA256, &SystemRandom::new(), m, &mut sig)
+                .unwrap();
+            sig
+        },
+        move |_, m, s| {
+            rs::RsaPublicKeyComponents { n: &n, e: &e }
+                .verify(&rs::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY, m, s)
+                .is_ok()
+        },
+    ))
+}
+
+fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else if len < 0x100 {
+        out.extend([0x81, len as u8]);
+    } else {
+        out.extend([0x82, (len >> 8) as u8, len as u8]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+fn der_integer(be: &[u8]) -> Vec<u8> {
+    let start = be.iter().position(|&b| b != 0).unwrap_or(be.len() - 1);
+    let mut content = Vec::new();
+    if be[start] & 0x80 != 0 {
+        content.push(0);
+    }
+    content.extend_from_slice(&be[start..]);
+    der_tlv(0x02, &content)
+}
+
+fn verify_rrsig(c: &mut Criterion) {
+    let crypto = RingCrypto::new();
+    let mut cases: Vec<Case> = rsa_case().into_iter().collect();
+    cases.push(ecdsa_case(
+        "13_ecdsap256",
+        13,
+        &rs::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &rs::ECDSA_P256_SHA256_FIXED,
+    ));
+    cases.push(ecdsa_case(
+        "14_ecdsap384",
+        14,
+        &rs::ECDSA_P384_SHA384_FIXED_SIGNING,
+        &rs::ECDSA_P384_SHA384_FIXED,
+    ));
+    cases.push(ed25519_case());
+    cases.push(ed448_case());
+    for case in &cases {
+        let mut group = c.benchmark_group(format!("verify_rrsig/{}", case.label));
+        group.bench_function("verify_rrset", |b| {
+            b.iter(|| {
+                let mut budget = Budget::default();
+                let v = verify_rrset(
+                    black_box(&case.rrset),
+                    black_box(&case.keys),
+                    NOW,
+                    &mut budget,
+                    &crypto,
+                );
+                assert!(v.is_ok());
+                v
+            })
+        });
+        group.bench_function("raw", |b| b.iter(|| assert!(black_box((case.raw)()))));
+        group.finish();
+    }
+}
+
+fn nsec3_hash(c: &mut Criterion) {
+    let crypto = RingCrypto::new();
+    let owner = b"\x03www\x07example\x00";
+    let salt = [0xaa, 0xbb, 0xcc, 0xdd];
+    let mut group = c.benchmark_group("nsec3_hash");
+    for iterations in [0u16, 10, 100, 150] {
+        group.bench_function(iterations.to_string(), |b| {
+            b.iter(|| crypto.nsec3_hash(black_box(owner), black_box(&salt), iterations))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, verify_rrsig, nsec3_hash);
+criterion_main!(benches);
