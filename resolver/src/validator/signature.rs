@@ -167,9 +167,9 @@ pub(crate) fn verify_with(
     let mut data = Vec::with_capacity(512);
     let mut scratch = Vec::new();
 
+    let owner_labels = rrset.name.num_labels();
     for rrsig in rrset.rrsigs.iter().take(max_rrsigs) {
         let input = rrsig.input();
-        let owner_labels = rrset.name.num_labels();
         if let Err(detail) = check_fields(rrset, rrsig, zone, owner_labels) {
             best.offer(Rank::Malformed, || BogusReason::RrsigMalformed {
                 rrset: id(),
@@ -351,10 +351,11 @@ fn signed_data(
     // the duplicate RR(s) before calculating the canonical form of the
     // RRset."
     scratch.clear();
+    let mut one = Vec::with_capacity(512);
     let mut spans = Vec::with_capacity(rrset.rdatas.len());
     for rdata in &rrset.rdatas {
         let start = scratch.len();
-        canonical::push_rdata(scratch, rdata)?;
+        canonical::push_rdata(scratch, &mut one, rdata)?;
         let len = scratch.len() - start;
         if len > usize::from(u16::MAX) {
             return Err("RDATA longer than 65535 octets".into());

@@ -48,20 +48,26 @@ pub(crate) fn push_rrsig_rdata(out: &mut Vec<u8>, rrsig: &RRSIG) {
     push_name(out, &input.signer_name, 0);
 }
 
-/// Append the canonical RDATA of `rdata` to `out`.
-pub(crate) fn push_rdata(out: &mut Vec<u8>, rdata: &RData) -> Result<(), String> {
-    let start = out.len();
+/// Append the canonical RDATA of `rdata` to `out`. `one` is a scratch
+/// buffer (hickory's encoder limits a buffer to 65535 octets, so each RDATA
+/// is encoded on its own and then appended).
+pub(crate) fn push_rdata(
+    out: &mut Vec<u8>,
+    one: &mut Vec<u8>,
+    rdata: &RData,
+) -> Result<(), String> {
+    one.clear();
     {
-        let offset = u32::try_from(start).map_err(|_| "RRset too large".to_string())?;
-        let mut encoder = BinEncoder::with_offset(out, offset);
+        let mut encoder = BinEncoder::new(one);
         encoder.set_canonical_form(true);
         rdata
             .emit(&mut encoder)
             .map_err(|e| format!("cannot encode {} RDATA: {e}", rdata.record_type()))?;
     }
     if let RData::Unknown { code, .. } = rdata {
-        lowercase_legacy_names(u16::from(*code), &mut out[start..]);
+        lowercase_legacy_names(u16::from(*code), one);
     }
+    out.extend_from_slice(one);
     Ok(())
 }
 
@@ -137,7 +143,7 @@ mod tests {
 
     fn canon(rdata: &RData) -> Vec<u8> {
         let mut out = Vec::new();
-        push_rdata(&mut out, rdata).unwrap();
+        push_rdata(&mut out, &mut Vec::new(), rdata).unwrap();
         out
     }
 

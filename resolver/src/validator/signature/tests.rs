@@ -481,3 +481,18 @@ fn bad_input_never_panics() {
     set.rrsigs = vec![RRSIG::from_sig(input, good.sig().to_vec())];
     assert!(verify(&set, &keys).is_err());
 }
+
+#[test]
+fn rfc4034_section6_3_rrset_larger_than_64k_in_canonical_form_verifies() {
+    // 400 TXT records of 250 octets: 100 KB of canonical RDATA.
+    use crate::wire::rdata::TXT;
+    let key = TestKey::new(1, ZSK);
+    let keys = zone_keys("example.", &[&key]);
+    let txt = |i: usize| RData::TXT(TXT::new(vec![format!("{i:03}{}", "x".repeat(240))]));
+    let mut set = Rrset::new(name("big.example."), DNSClass::IN, 3600, txt(0));
+    for i in 1..400 {
+        set.rdatas.push(txt(i));
+    }
+    set.rrsigs.push(key.sign(&set, &name("example.")));
+    verify(&set, &keys).unwrap();
+}
