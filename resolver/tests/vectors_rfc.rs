@@ -229,3 +229,56 @@ fn domain_keys_ds_files_match_their_keys() {
     eprintln!("domain-keys checked: {checked:?}");
     assert!(checked.len() >= 8);
 }
+
+/// The RFC 6605 §6 and RFC 5702 §6.2 examples, inline so that they run even
+/// without the shared vectors (the same records are in unbound's
+/// `test_sigs.ecdsa_p256`, `.ecdsa_p384` and `.rsasha512_draft`).
+const INLINE_EXAMPLES: &[(&str, &str, &str, &str)] = &[
+    (
+        "RFC 6605 §6.1 ECDSAP256SHA256",
+        "example.net. 3600 IN DNSKEY 257 3 13 ( GojIhhXUN/u4v54ZQqGSnyhWJwaubCvTmeexv7bR6edb krSqQpF64cYbcB7wNcP+e+MAnLr+Wi9xMWyQLc8NAA== )",
+        "www.example.net. 3600 IN RRSIG A 13 3 3600 ( 20100909100439 20100812100439 55648 example.net. qx6wLYqmh+l9oCKTN6qIc+bw6ya+KJ8oMz0YP107epXA yGmt+3SNruPFKG7tZoLBLlUzGGus7ZwmwWep666VCw== )",
+        "20100908100439",
+    ),
+    (
+        "RFC 6605 §6.2 ECDSAP384SHA384",
+        "example.net. 3600 IN DNSKEY 257 3 14 ( xKYaNhWdGOfJ+nPrL8/arkwf2EY3MDJ+SErKivBVSum1 w/egsXvSADtNJhyem5RCOpgQ6K8X1DRSEkrbYQ+OB+v8 /uX45NBwY8rp65F6Glur8I/mlVNgF6W/qTI37m40 )",
+        "www.example.net. 3600 IN RRSIG A 14 3 3600 ( 20100909102025 20100812102025 10771 example.net. /L5hDKIvGDyI1fcARX3z65qrmPsVz73QD1Mr5CEqOiLP 95hxQouuroGCeZOvzFaxsT8Glr74hbavRKayJNuydCuz WTSSPdz7wnqXL5bdcJzusdnI0RSMROxxwGipWcJm )",
+        "20100908100439",
+    ),
+    (
+        "RFC 5702 §6.2 RSASHA512",
+        "example.net. 3600 IN DNSKEY 256 3 10 AwEAAdHoNTOW+et86KuJOWRD p1pndvwb6Y83nSVXXyLA3DLroROUkN6X0O6pnWnjJQujX/AyhqFD xj13tOnD9u/1kTg7cV6rklMrZDtJCQ5PCl/D7QNPsgVsMu1J2Q8g pMpztNFLpPBz1bWXjDtaR7ZQBlZ3PFY12ZTSncorffcGmhOL",
+        "www.example.net. 3600 IN RRSIG A 10 3 3600 20300101000000 20000101000000 3740 example.net. tsb4wnjRUDnB1BUi+t 6TMTXThjVnG+eCkWqjvvjhzQL1d0YRoOe0CbxrVDYd0xDtsuJRa eUw1ep94PzEWzr0iGYgZBWm/zpq+9fOuagYJRfDqfReKBzMweOL DiNa8iP5g9vMhpuv6OPlvpXwm9Sa9ZXIbNl1MBGk0fthPgxdDLw =",
+        "20070829144150",
+    ),
+];
+
+#[test]
+fn rfc6605_section6_and_rfc5702_section6_2_inline_examples_verify() {
+    let crypto = RingCrypto::new();
+    for (label, key, sig, date) in INLINE_EXAMPLES {
+        let now = common::timestamp(date).unwrap();
+        let keys = group(&[parse_rr(key).unwrap()]).remove(0);
+        let zone = keys.name.clone();
+        let keys = ZoneKeys::danger_trusted_without_proof(zone, keys);
+        let address = if label.contains("5702") {
+            "192.0.2.91"
+        } else {
+            "192.0.2.1"
+        };
+        let a = parse_rr(&format!("www.example.net. 3600 IN A {address}")).unwrap();
+        let rrset = group(&[a, parse_rr(sig).unwrap()]).remove(0);
+        let v = verify_rrset(&rrset, &keys, now, &mut Budget::default(), &crypto)
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
+        assert_eq!(v.ttl(), 3600, "{label}");
+        // Another address under the same signature: invalid.
+        let other = parse_rr("www.example.net. 3600 IN A 192.0.2.2").unwrap();
+        let forged = group(&[other, parse_rr(sig).unwrap()]).remove(0);
+        let result = verify_rrset(&forged, &keys, now, &mut Budget::default(), &crypto);
+        assert!(
+            matches!(result, Err(BogusReason::SignatureInvalid { .. })),
+            "{label}: {result:?}"
+        );
+    }
+}

@@ -167,9 +167,9 @@ pub(crate) fn verify_with(
     let mut data = Vec::with_capacity(512);
     let mut scratch = Vec::new();
 
+    let owner_labels = rrset.name.num_labels();
     for rrsig in rrset.rrsigs.iter().take(max_rrsigs) {
         let input = rrsig.input();
-        let owner_labels = rrset.name.num_labels();
         if let Err(detail) = check_fields(rrset, rrsig, zone, owner_labels) {
             best.offer(Rank::Malformed, || BogusReason::RrsigMalformed {
                 rrset: id(),
@@ -202,32 +202,13 @@ pub(crate) fn verify_with(
             continue;
         }
 
-        // RFC 4035 §5.3.1: "The validator's notion of the current time MUST
-        // be less than or equal to the time listed in the RRSIG RR's
-        // Expiration field." and "... MUST be greater than or equal to the
-        // time listed in the RRSIG RR's Inception field." Both are RFC 1982
-        // serial numbers, resolved to the 64-bit time nearest to `now`
-        // (RFC 4034 §3.1.5).
-        let expiration = resolve_serial_time(input.sig_expiration.get(), now);
-        let inception = resolve_serial_time(input.sig_inception.get(), now);
-        if expiration < now as i64 {
-            best.offer(Rank::KeyFound, || BogusReason::SignatureExpired {
-                rrset: id(),
-                signer: input.signer_name.clone(),
-                key_tag: input.key_tag,
-                expiration: expiration.max(0) as u64,
-            });
-            continue;
-        }
-        if inception > now as i64 {
-            best.offer(Rank::KeyFound, || BogusReason::SignatureNotYetValid {
-                rrset: id(),
-                signer: input.signer_name.clone(),
-                key_tag: input.key_tag,
-                inception: inception.max(0) as u64,
-            });
-            continue;
-        }
+        let expiration = match check_validity_period(rrset, rrsig, now) {
+            Ok(expiration) => expiration,
+            Err(reason) => {
+                best.offer(Rank::KeyFound, || reason);
+                continue;
+            }
+        };
 
         // RFC 4035 §5.3.2: reconstruct the signed data.
         data.clear();
@@ -277,6 +258,35 @@ pub(crate) fn verify_with(
         rrset: id(),
         zone: zone.clone(),
     }))
+}
+
+/// RFC 4035 §5.3.1: "The validator's notion of the current time MUST be
+/// less than or equal to the time listed in the RRSIG RR's Expiration
+/// field." and "... MUST be greater than or equal to the time listed in the
+/// RRSIG RR's Inception field." Both are RFC 1982 serial numbers (RFC 4034
+/// §3.1.5), resolved to the 64-bit time nearest to `now`. Returns the
+/// resolved expiration.
+fn check_validity_period(rrset: &Rrset, rrsig: &RRSIG, now: u64) -> Result<i64, BogusReason> {
+    let input = rrsig.input();
+    let expiration = resolve_serial_time(input.sig_expiration.get(), now);
+    let inception = resolve_serial_time(input.sig_inception.get(), now);
+    if expiration < now as i64 {
+        return Err(BogusReason::SignatureExpired {
+            rrset: RrsetId::new(&rrset.name, rrset.rtype),
+            signer: input.signer_name.clone(),
+            key_tag: input.key_tag,
+            expiration: expiration.max(0) as u64,
+        });
+    }
+    if inception > now as i64 {
+        return Err(BogusReason::SignatureNotYetValid {
+            rrset: RrsetId::new(&rrset.name, rrset.rtype),
+            signer: input.signer_name.clone(),
+            key_tag: input.key_tag,
+            inception: inception.max(0) as u64,
+        });
+    }
+    Ok(expiration)
 }
 
 /// The RFC 4035 §5.3.1 field checks that need no key.
@@ -351,10 +361,11 @@ fn signed_data(
     // the duplicate RR(s) before calculating the canonical form of the
     // RRset."
     scratch.clear();
+    let mut one = Vec::with_capacity(512);
     let mut spans = Vec::with_capacity(rrset.rdatas.len());
     for rdata in &rrset.rdatas {
         let start = scratch.len();
-        canonical::push_rdata(scratch, rdata)?;
+        canonical::push_rdata(scratch, &mut one, rdata)?;
         let len = scratch.len() - start;
         if len > usize::from(u16::MAX) {
             return Err("RDATA longer than 65535 octets".into());

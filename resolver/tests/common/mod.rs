@@ -128,7 +128,7 @@ fn tokens(line: &str) -> Vec<String> {
 /// Parse one presentation-format RR (`owner [ttl] [class] type rdata`).
 /// Names must be absolute. A missing TTL is 3600.
 pub fn parse_rr(line: &str) -> Result<Record, String> {
-    let toks = tokens(line);
+    let toks = tokens(&strip_comment(line).replace(['(', ')'], " "));
     let mut it = toks.iter().map(String::as_str);
     let owner = it.next().ok_or("empty line")?;
     let name = Name::from_str(owner).map_err(|e| format!("owner {owner}: {e}"))?;

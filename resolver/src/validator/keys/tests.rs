@@ -332,3 +332,64 @@ fn rfc4034_appendix_b_key_tag_including_algorithm_1() {
     let tiny = DNSKEY::with_flags(256, PublicKeyBuf::new(vec![1], Algorithm::RSAMD5));
     let _ = key_tag(&tiny);
 }
+
+/// Root → example. → www.example. A, the way the session driver chains the
+/// calls: anchor DS → root DNSKEY; root keys → example. DS; DS → example.
+/// DNSKEY; example. keys → the answer.
+#[test]
+fn rfc4035_section5_chain_from_a_root_anchor_to_an_answer() {
+    let crypto = RingCrypto::new();
+    let mut budget = Budget::default();
+    let root_ksk = TestKey::new(21, KSK);
+    let mut root_keys = dnskey_rrset(".", &[&root_ksk]);
+    root_keys.rrsigs.push(root_ksk.sign(&root_keys, &name(".")));
+    let anchor_digest = ds_digest(&name("."), &root_ksk.dnskey, 2, &crypto).unwrap();
+    let anchor = DS::new(
+        root_ksk.tag(),
+        Algorithm::ED25519,
+        DigestType::SHA256,
+        anchor_digest,
+    );
+    let KeyVerdict::Trusted(root) = authenticate_dnskeys(
+        &name("."),
+        &root_keys,
+        &SecureEntryPoints::from_ds([anchor]),
+        NOW,
+        &mut budget,
+        &crypto,
+    ) else {
+        panic!("root keys not trusted");
+    };
+
+    let (ksk, zsk, example_keys) = zone();
+    let mut ds_set = Rrset::new(
+        name("example."),
+        crate::wire::DNSClass::IN,
+        3600,
+        RData::DNSSEC(DNSSECRData::DS(ds_for(&ksk, 2))),
+    );
+    ds_set.rrsigs.push(root_ksk.sign(&ds_set, &name(".")));
+    let ds = verify_rrset(&ds_set, &root, NOW, &mut budget, &crypto).unwrap();
+    let entry = SecureEntryPoints::from_verified_ds(&ds).unwrap();
+    let KeyVerdict::Trusted(example) = authenticate_dnskeys(
+        &name("example."),
+        &example_keys,
+        &entry,
+        NOW,
+        &mut budget,
+        &crypto,
+    ) else {
+        panic!("example. keys not trusted");
+    };
+
+    let mut answer = a_rrset("www.example.", &[1]);
+    answer.rrsigs.push(zsk.sign(&answer, &name("example.")));
+    let v = verify_rrset(&answer, &example, NOW, &mut budget, &crypto).unwrap();
+    assert_eq!(v.key_tag(), zsk.tag());
+    assert_eq!(budget.verifications(), 4);
+    // The DS set's own signature does not cover the child's data: the root
+    // keys cannot verify example.'s answer.
+    assert!(verify_rrset(&answer, &root, NOW, &mut budget, &crypto).is_err());
+    // A DS set that is not DS cannot become entry points.
+    assert!(SecureEntryPoints::from_verified_ds(&v).is_none());
+}

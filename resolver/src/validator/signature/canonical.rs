@@ -48,20 +48,26 @@ pub(crate) fn push_rrsig_rdata(out: &mut Vec<u8>, rrsig: &RRSIG) {
     push_name(out, &input.signer_name, 0);
 }
 
-/// Append the canonical RDATA of `rdata` to `out`.
-pub(crate) fn push_rdata(out: &mut Vec<u8>, rdata: &RData) -> Result<(), String> {
-    let start = out.len();
+/// Append the canonical RDATA of `rdata` to `out`. `one` is a scratch
+/// buffer (hickory's encoder limits a buffer to 65535 octets, so each RDATA
+/// is encoded on its own and then appended).
+pub(crate) fn push_rdata(
+    out: &mut Vec<u8>,
+    one: &mut Vec<u8>,
+    rdata: &RData,
+) -> Result<(), String> {
+    one.clear();
     {
-        let offset = u32::try_from(start).map_err(|_| "RRset too large".to_string())?;
-        let mut encoder = BinEncoder::with_offset(out, offset);
+        let mut encoder = BinEncoder::new(one);
         encoder.set_canonical_form(true);
         rdata
             .emit(&mut encoder)
             .map_err(|e| format!("cannot encode {} RDATA: {e}", rdata.record_type()))?;
     }
     if let RData::Unknown { code, .. } = rdata {
-        lowercase_legacy_names(u16::from(*code), &mut out[start..]);
+        lowercase_legacy_names(u16::from(*code), one);
     }
+    out.extend_from_slice(one);
     Ok(())
 }
 
@@ -137,7 +143,7 @@ mod tests {
 
     fn canon(rdata: &RData) -> Vec<u8> {
         let mut out = Vec::new();
-        push_rdata(&mut out, rdata).unwrap();
+        push_rdata(&mut out, &mut Vec::new(), rdata).unwrap();
         out
     }
 
@@ -181,5 +187,86 @@ mod tests {
         let mut out = Vec::new();
         push_name(&mut out, &Name::from_str("A.B.Example.").unwrap(), 2);
         assert_eq!(out, b"\x01*\x07example\x00");
+    }
+}
+
+#[cfg(test)]
+mod roundtrip {
+    //! RDATA must be signed as received: hickory decodes and re-encodes it,
+    //! so each type must round-trip byte for byte (modulo lowercasing).
+    use crate::wire::{BinDecoder, RData, RecordType};
+    use hickory_proto::serialize::binary::Restrict;
+
+    fn roundtrip(rtype: RecordType, wire: &[u8]) -> Vec<u8> {
+        let mut decoder = BinDecoder::new(wire);
+        let rdata = RData::read(&mut decoder, rtype, Restrict::new(wire.len() as u16)).unwrap();
+        let mut out = Vec::new();
+        super::push_rdata(&mut out, &mut Vec::new(), &rdata).unwrap();
+        out
+    }
+
+    #[test]
+    fn rdata_types_round_trip_byte_for_byte() {
+        let cases: &[(RecordType, &[u8])] = &[
+            // TLSA 3 1 1 <32 octets>
+            (
+                RecordType::TLSA,
+                &[
+                    3, 1, 1, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+                    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28,
+                ],
+            ),
+            // TLSA with an unassigned usage and matching type
+            (RecordType::TLSA, &[200, 7, 9, 1, 2]),
+            // CAA 0 issue "ca.example.net; account=230123"
+            (
+                RecordType::CAA,
+                b"\x00\x05issueca.example.net; account=230123",
+            ),
+            // CAA 128 tbs "Unknown" (critical flag, unknown tag, mixed case)
+            (RecordType::CAA, b"\x80\x03TbsUnknown"),
+            // CAA 0 iodef "mailto:security@example.com"
+            (RecordType::CAA, b"\x00\x05iodefmailto:security@example.com"),
+            // CAA issue values in unusual spellings
+            (RecordType::CAA, b"\x00\x05issueca.example.net;account=1"),
+            (
+                RecordType::CAA,
+                b"\x00\x05issue  ca.example.net ; a=b ; c=d",
+            ),
+            (RecordType::CAA, b"\x00\x05issue%%%bad value"),
+            (RecordType::CAA, b"\x00\x05ISSUEca.example.net"),
+            (RecordType::CAA, b"\x00\x05iodefnot a url"),
+            // CAA 0 issue ";" (no CA)
+            (RecordType::CAA, b"\x00\x05issue;"),
+            // TXT with an empty string and two strings
+            (RecordType::TXT, b"\x00\x03abc"),
+            // SSHFP 4 2 <32 octets>
+            (
+                RecordType::SSHFP,
+                &[
+                    4, 2, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+                    21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
+                ],
+            ),
+            // HINFO "Jelte" "Machine van"
+            (RecordType::HINFO, b"\x05Jelte\x0bMachine van"),
+            // SVCB 1 . alpn=h2,h3 port=8443
+            (
+                RecordType::SVCB,
+                b"\x00\x01\x00\x00\x01\x00\x06\x02h2\x02h3\x00\x03\x00\x02\x20\xfb",
+            ),
+            // OPENPGPKEY
+            (RecordType::OPENPGPKEY, b"\x99\x01\x0d\x04"),
+        ];
+        let mut failures = Vec::new();
+        for (rtype, wire) in cases {
+            let out = std::panic::catch_unwind(|| roundtrip(*rtype, wire));
+            match out {
+                Ok(out) if out == *wire => {}
+                Ok(out) => failures.push(format!("{rtype}: {wire:?} -> {out:?}")),
+                Err(_) => failures.push(format!("{rtype}: panicked")),
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
     }
 }

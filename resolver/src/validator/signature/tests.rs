@@ -481,3 +481,61 @@ fn bad_input_never_panics() {
     set.rrsigs = vec![RRSIG::from_sig(input, good.sig().to_vec())];
     assert!(verify(&set, &keys).is_err());
 }
+
+#[test]
+fn rfc4034_section6_3_rrset_larger_than_64k_in_canonical_form_verifies() {
+    // 400 TXT records of 250 octets: 100 KB of canonical RDATA.
+    use crate::wire::rdata::TXT;
+    let key = TestKey::new(1, ZSK);
+    let keys = zone_keys("example.", &[&key]);
+    let txt = |i: usize| RData::TXT(TXT::new(vec![format!("{i:03}{}", "x".repeat(240))]));
+    let mut set = Rrset::new(name("big.example."), DNSClass::IN, 3600, txt(0));
+    for i in 1..400 {
+        set.rdatas.push(txt(i));
+    }
+    set.rrsigs.push(key.sign(&set, &name("example.")));
+    verify(&set, &keys).unwrap();
+}
+
+/// Random keys, signatures and RRSIG fields: an error value, never a panic.
+#[test]
+fn random_keys_signatures_and_fields_never_panic() {
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+    let mut rng = StdRng::seed_from_u64(0x5eed);
+    let algorithms = [1u8, 3, 5, 7, 8, 10, 13, 14, 15, 16, 253];
+    for _ in 0..400 {
+        let alg = algorithms[rng.random_range(0..algorithms.len())];
+        let key_len = rng.random_range(0..300);
+        let key: Vec<u8> = (0..key_len).map(|_| rng.random()).collect();
+        let flags = if rng.random() { 0x0100 } else { rng.random() };
+        let dnskey = DNSKEY::with_flags(flags, PublicKeyBuf::new(key, Algorithm::from_u8(alg)));
+        let tag = crate::validator::keys::key_tag(&dnskey);
+        let keys = ZoneKeys::danger_trusted_without_proof(
+            name("example."),
+            Rrset::new(
+                name("example."),
+                DNSClass::IN,
+                rng.random(),
+                RData::DNSSEC(DNSSECRData::DNSKEY(dnskey)),
+            ),
+        );
+        let sig_len = rng.random_range(0..600);
+        let sig: Vec<u8> = (0..sig_len).map(|_| rng.random()).collect();
+        let input = SigInput {
+            type_covered: RecordType::A,
+            algorithm: Algorithm::from_u8(alg),
+            num_labels: rng.random_range(0..5),
+            original_ttl: rng.random(),
+            sig_expiration: SerialNumber::new(rng.random()),
+            sig_inception: SerialNumber::new(rng.random()),
+            key_tag: if rng.random() { tag } else { rng.random() },
+            signer_name: name("example."),
+        };
+        let mut set = a_rrset("a.b.example.", &[1, 2]);
+        set.ttl = rng.random();
+        set.rrsigs.push(RRSIG::from_sig(input, sig));
+        let now = if rng.random() { NOW } else { rng.random() };
+        let result = verify_rrset(&set, &keys, now, &mut Budget::default(), &RingCrypto::new());
+        assert!(result.is_err());
+    }
+}
