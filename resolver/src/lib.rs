@@ -23,6 +23,7 @@ pub mod answer;
 pub mod cache;
 pub mod clock;
 pub mod config;
+pub mod engine;
 pub mod forward;
 pub mod local_zones;
 pub mod resolve;

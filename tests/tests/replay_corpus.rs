@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use danebound_tests::replay::run::ServfailResolver;
+use danebound_tests::replay::engine::EngineUnderTest;
 use danebound_tests::replay::{
     Profile, ScenarioConfig, Verdict, collect_files, dialect_for_path, parse_scenario_as, run_file,
 };
@@ -23,10 +23,10 @@ fn shared_dir() -> Option<PathBuf> {
     dir.join("conformance").is_dir().then_some(dir)
 }
 
-/// The resolver under test. Until the engine exists this is the SERVFAIL
-/// stand-in; replace it with the engine's `ResolverUnderTest` impl.
-fn make_resolver(_config: &ScenarioConfig) -> Result<ServfailResolver, String> {
-    Ok(ServfailResolver)
+/// The resolver under test: danebound's engine in forwarding mode behind the
+/// whole `serve` pipeline (iterative scenarios skip until recursion exists).
+fn make_resolver(config: &ScenarioConfig) -> Result<EngineUnderTest, String> {
+    EngineUnderTest::new(config)
 }
 
 fn corpus_files(shared: &Path) -> Vec<(String, PathBuf)> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
 use danebound_resolver::clock::SystemClock;
 use danebound_resolver::config::{Config, DEFAULT_CONFIG_PATH, Overrides};
-use danebound_resolver::server::{Server, build_resolver};
+use danebound_resolver::server::Server;
 use tracing_subscriber::EnvFilter;
 
 use crate::repeatable;
@@ -101,7 +101,7 @@ fn serve(config: Config) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let result = runtime.block_on(async {
-        let resolver = build_resolver(&config);
+        let resolver = danebound_resolver::engine::build(&config)?;
         let server = Server::bind(&config, resolver, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
         tracing::info!(addrs = ?server.local_addrs(), trust_anchors = ?config.trust_anchors, "danebound serving");
         let shutdown = shutdown_signal().map_err(|e| format!("cannot watch signals: {e}"))?;

@@ -84,6 +84,57 @@ struct Context {
     pending: Pending,
 }
 
+fn context(config: &Config, resolver: Arc<dyn Resolve>, clock: Arc<dyn Clock>) -> Arc<Context> {
+    let local = if config.default_local_zones {
+        LocalZones::defaults()
+    } else {
+        LocalZones::none()
+    };
+    Arc::new(Context {
+        resolver,
+        cache: Arc::new(Cache::new(config.cache.clone(), clock)),
+        acl: config.acl.clone(),
+        local,
+        inflight: Arc::new(Semaphore::new(config.max_inflight)),
+        tcp_connections: Arc::new(Semaphore::new(config.max_tcp_connections)),
+        tcp_idle_timeout: config.tcp_idle_timeout,
+        pending: Pending::default(),
+    })
+}
+
+/// The server's request pipeline without sockets: access control, the answer
+/// cache, local zones, resolution and the answer rules, exactly as `serve`
+/// runs them. The replay harness and tests drive it directly.
+pub struct Responder {
+    context: Arc<Context>,
+}
+
+impl Responder {
+    /// A pipeline for `config` resolving through `resolver`.
+    pub fn new(config: &Config, resolver: Arc<dyn Resolve>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            context: context(config, resolver, clock),
+        }
+    }
+
+    /// The response to the DNS message `wire` from `client`, as it would be
+    /// sent over TCP (`tcp`) or UDP; `None` when the request is dropped.
+    pub async fn respond(&self, wire: &[u8], client: IpAddr, tcp: bool) -> Option<Vec<u8>> {
+        let via = if tcp { Via::Tcp } else { Via::Udp };
+        let mut out = Vec::new();
+        match handle(&self.context, wire, client, via, &mut out) {
+            Handled::Drop => None,
+            Handled::Reply => Some(out),
+            Handled::Miss(request) => Some(resolve_miss(&self.context, &request, via).await),
+        }
+    }
+
+    /// The answer cache.
+    pub fn cache(&self) -> Arc<Cache> {
+        Arc::clone(&self.context.cache)
+    }
+}
+
 /// The bound sockets, ready to serve.
 pub struct Server {
     udp: Vec<std::net::UdpSocket>,
@@ -133,21 +184,7 @@ impl Server {
                 "no address to listen on",
             ));
         }
-        let local = if config.default_local_zones {
-            LocalZones::defaults()
-        } else {
-            LocalZones::none()
-        };
-        let context = Arc::new(Context {
-            resolver,
-            cache: Arc::new(Cache::new(config.cache.clone(), clock)),
-            acl: config.acl.clone(),
-            local,
-            inflight: Arc::new(Semaphore::new(config.max_inflight)),
-            tcp_connections: Arc::new(Semaphore::new(config.max_tcp_connections)),
-            tcp_idle_timeout: config.tcp_idle_timeout,
-            pending: Pending::default(),
-        });
+        let context = context(config, resolver, clock);
         Ok(Self { udp, tcp, context })
     }
 

@@ -29,12 +29,15 @@
 //!   [`keys`].
 //! - KeyTrap limits (CVE-2023-50387/50868): [`budget`].
 
+pub mod anchors;
 pub mod budget;
 pub mod crypto;
 pub mod denial;
 pub mod keys;
+mod negative;
 pub mod outcome;
 pub mod rrset;
+pub mod session;
 pub mod signature;
 
 pub use self::{
@@ -42,6 +45,8 @@ pub use self::{
     keys::{KeyVerdict, SecureEntryPoints, ZoneKeys, authenticate_dnskeys, key_tag},
     signature::{Verified, verify_rrset},
 };
+pub use anchors::Anchors;
 pub use budget::{Budget, Limits};
 pub use outcome::{BogusReason, Ede, InsecureReason, Outcome, RrsetId};
 pub use rrset::Rrset;
+pub use session::{FetchRequest, Fetched, KeyCache, KeyLookup, Session, Step, Validated};

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use danebound_tests::replay::engine::EngineUnderTest;
 use danebound_tests::replay::parse::Mode;
 use danebound_tests::replay::run::{PassThroughResolver, ServfailResolver};
 use danebound_tests::replay::{
@@ -25,23 +26,24 @@ its reason; then the number skipped, and last `N passed, N failed`.
   --dialect D          read every file as unbound, deckard or stelline
                        (default: detect from the config; files under a
                        domain-fwd folder are read as stelline, forwarding)
-  --resolver R         servfail (default): answer SERVFAIL to everything;
+  --resolver R         engine (default): danebound's validating engine in
+                       forwarding mode, behind the full serve pipeline;
+                       servfail: answer SERVFAIL to everything;
                        passthrough: forward each client query unchanged to
                        the scenario's first root stub or forwarder and return
                        the reply unvalidated (to debug the harness itself)
   --verbose            also print the config options the harness ignored and
                        the result under the other profile
 
-Resolver under test: danebound's engine is not wired in yet. By default every
-query is answered with SERVFAIL by a stand-in resolver, so the parser, fake
-network and comparator run for real but scenarios expecting answers fail.
+Scenarios that need full recursion (iterating from a root stub) are skipped
+as unsupported until the recursive mode exists.
 ";
 
 fn main() -> ExitCode {
     let mut profile = Profile::Semantic;
     let mut verbose = false;
     let mut dialect = None;
-    let mut passthrough = false;
+    let mut which = Which::Engine;
     let mut paths = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -70,11 +72,12 @@ fn main() -> ExitCode {
                 }
             },
             "--resolver" => match args.next().as_deref() {
-                Some("servfail") => passthrough = false,
-                Some("passthrough") => passthrough = true,
+                Some("engine") => which = Which::Engine,
+                Some("servfail") => which = Which::Servfail,
+                Some("passthrough") => which = Which::Passthrough,
                 other => {
                     eprintln!(
-                        "rpl-replay: --resolver takes servfail or passthrough, not {other:?}"
+                        "rpl-replay: --resolver takes engine, servfail or passthrough, not {other:?}"
                     );
                     return ExitCode::from(2);
                 }
@@ -96,7 +99,7 @@ fn main() -> ExitCode {
     let mut out = std::io::stdout().lock();
     for f in &files {
         let report = run_file(f, dialect.or_else(|| dialect_for_path(f)), profile, |cfg| {
-            stand_in(cfg, passthrough)
+            stand_in(cfg, which)
         });
         match &report.verdict {
             Verdict::Pass => passed += 1,
@@ -136,9 +139,18 @@ fn main() -> ExitCode {
 }
 
 /// The stand-in resolver chosen with `--resolver`.
-fn stand_in(cfg: &ScenarioConfig, passthrough: bool) -> Result<Box<dyn ResolverUnderTest>, String> {
-    if !passthrough {
-        return Ok(Box::new(ServfailResolver));
+#[derive(Clone, Copy)]
+enum Which {
+    Engine,
+    Servfail,
+    Passthrough,
+}
+
+fn stand_in(cfg: &ScenarioConfig, which: Which) -> Result<Box<dyn ResolverUnderTest>, String> {
+    match which {
+        Which::Engine => return Ok(Box::new(EngineUnderTest::new(cfg)?)),
+        Which::Servfail => return Ok(Box::new(ServfailResolver)),
+        Which::Passthrough => {}
     }
     let zone = match cfg.mode() {
         Mode::Iterate { root } => root,

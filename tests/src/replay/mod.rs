@@ -46,6 +46,7 @@
 //! the unbound-internal steps; raw client queries.
 
 pub mod compare;
+pub mod engine;
 pub mod entry;
 pub mod macros;
 pub mod network;
