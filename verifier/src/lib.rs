@@ -1,4 +1,83 @@
 //! DANE certificate matching (RFC 6698, RFC 7671, RFC 7672).
 //!
-//! Authenticated TLSA records and a certificate chain in, a verdict out.
-//! This crate knows nothing of DNS transport.
+//! Authenticated TLSA records and a certificate chain in, a [`Verdict`]
+//! out: which record matched at which depth, or why none did.
+//!
+//! # What it does
+//!
+//! * Classifies records as usable or unusable (RFC 6698 §4.1, RFC 7671 §4;
+//!   for SMTP also RFC 7672 §3.1.3) and applies digest agility (RFC 7671
+//!   §9). See [`TlsaRecord::usability`].
+//! * DANE-EE(3): compares the leaf certificate or key, nothing else
+//!   (RFC 7671 §5.1).
+//! * DANE-TA(2): validates the path from the leaf to a trust anchor that
+//!   the record matches at depth ≥ 1, or that the record gives in full
+//!   (`2 0 0` certificate, `2 1 0` bare key), with validity dates and name
+//!   checks (RFC 7671 §5.2). Path building and signature checks are
+//!   rustls-webpki's; where webpki is stricter than the RFC the code says
+//!   so and follows the RFC.
+//! * PKIX-TA(0) / PKIX-EE(1): PKIX validation to the trust store passed in
+//!   [`VerifyParams::generic`], plus the TLSA match (RFC 7671 §5.3–5.4).
+//! * Generates TLSA records from certificates ([`generate`]) and says how
+//!   a record behaves at renewal ([`RenewalStability`]).
+//! * Adapts all this to rustls ([`DaneServerVerifier`]).
+//!
+//! # What it does not do
+//!
+//! No DNS and no DNSSEC validation, no network I/O, no files, no clock:
+//! the caller supplies the records, the chain, the trust store and the
+//! time. It does not decide the SMTP policy (whether to use DANE at all,
+//! what to do with insecure or bogus answers, RFC 7672 §2.2); the CLI does.
+//!
+//! # Safety model
+//!
+//! RFC 6698 §4 requires the TLSA RRset to be DNSSEC-validated. Matching
+//! only accepts a [`SecureTlsa`], whose production constructor
+//! [`SecureTlsa::from_validated`] is to be called with the records of a
+//! Secure lookup outcome and nothing else (see its docs for the wiring).
+//! The other constructor, [`danger::tlsa_without_dnssec`], marks the
+//! records [`Provenance::Unvalidated`]; such a verdict may show a match,
+//! but [`Verdict::is_authenticated`] is false and [`DaneServerVerifier`]
+//! refuses the handshake. Everything else that relaxes a check lives in
+//! [`danger`].
+//!
+//! Malformed input never panics: unusable records are reported, a bad
+//! leaf or an absurd chain (longer than [`MAX_CHAIN_LEN`], looping issuers)
+//! is a [`DaneError`].
+//!
+//! # Example
+//!
+//! ```
+//! use danebound_verifier::{danger, verify, TlsaRecord, VerifyParams};
+//! use rustls_pki_types::UnixTime;
+//!
+//! let record: TlsaRecord = "3 1 1 0000000000000000000000000000000000000000000000000000000000000000"
+//!     .parse()
+//!     .unwrap();
+//! let tlsa = danger::tlsa_without_dnssec(vec![record]);
+//! let params = VerifyParams::smtp("mx.example.net", UnixTime::now());
+//! let verdict = verify(&tlsa, &[], &params);
+//! assert!(!verdict.is_authenticated());
+//! ```
+
+mod agility;
+pub mod danger;
+mod der;
+mod generate;
+mod names;
+mod params;
+mod record;
+mod report;
+mod rustls;
+mod secure;
+mod verify;
+
+pub use generate::{
+    GenerateError, RenewalStability, generate, record_matches_certificate, survives_renewal,
+};
+pub use params::{Profile, VerifyParams};
+pub use record::{MatchingType, RecordParseError, Selector, TlsaRecord, Unusable, Usage};
+pub use report::{DaneError, DaneMatch, MatchKind, RecordReport, RecordStatus, Verdict};
+pub use rustls::{DaneServerVerifier, VerdictSlot};
+pub use secure::{Provenance, SecureTlsa};
+pub use verify::{MAX_CHAIN_LEN, verify};
