@@ -1,4 +1,5 @@
 //! Test support for danebound: the rpl replay harness, the signed test lab and
 //! the DANE test driver. Not part of the shipped library.
 
+pub mod dane_pki;
 pub mod danetest;
