@@ -626,9 +626,9 @@ mod sections_5_3_5_4_pkix {
             MatchingType::Sha256,
         );
         let with_roots = VerifyParams::generic("mx.example.com", vec![root.cert.clone()], NOW);
-        let v = verify(&secure(&[ee.clone()]), &c, &with_roots);
+        let v = verify(&secure(std::slice::from_ref(&ee)), &c, &with_roots);
         assert_eq!(v.matched().unwrap().kind, MatchKind::PkixEe);
-        let v = verify(&secure(&[ta.clone()]), &c, &with_roots);
+        let v = verify(&secure(&[ta]), &c, &with_roots);
         let m = v.matched().unwrap();
         assert_eq!((m.kind, m.depth), (MatchKind::PkixTa, 2));
 
