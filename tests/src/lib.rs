@@ -1,5 +1,4 @@
 //! Test support for danebound: the rpl replay harness, the signed test lab and
 //! the DANE test driver. Not part of the shipped library.
 
-pub mod dane_pki;
 pub mod danetest;

@@ -2,7 +2,7 @@
 
 use std::convert::Infallible;
 
-use danebound_tests::dane_pki::{CURRENT, NOW, Node};
+use danebound_tests::danetest::pki::{CURRENT, NOW, Node};
 use danebound_verifier::{
     DaneError, MAX_CHAIN_LEN, MatchingType, SecureTlsa, Selector, TlsaRecord, Usage, VerifyParams,
     generate, verify,

@@ -2,7 +2,7 @@
 //! every certificate, `3 1 x` survives only if the key is reused, `2 x x`
 //! follows the issuer.
 
-use danebound_tests::dane_pki::{CURRENT, Node, new_key};
+use danebound_tests::danetest::pki::{CURRENT, Node, new_key};
 use danebound_verifier::{
     MatchingType, RenewalStability, Selector, TlsaRecord, Usage, generate, survives_renewal,
 };

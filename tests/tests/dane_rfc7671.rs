@@ -4,7 +4,7 @@
 
 use std::convert::Infallible;
 
-use danebound_tests::dane_pki::{CURRENT, EXPIRED, NOW, Node};
+use danebound_tests::danetest::pki::{CURRENT, EXPIRED, NOW, Node};
 use danebound_verifier::{
     DaneError, MatchKind, MatchingType, RecordStatus, SecureTlsa, Selector, TlsaRecord, Unusable,
     Usage, VerifyParams, generate, verify,
@@ -185,7 +185,7 @@ mod section_5_1_dane_ee {
         let leaf = root.leaf_with(
             &["other.example.org"],
             EXPIRED,
-            danebound_tests::dane_pki::new_key(),
+            danebound_tests::danetest::pki::new_key(),
         );
         for (s, m) in [
             (Selector::Cert, MatchingType::Full),
@@ -399,7 +399,7 @@ mod section_5_2_dane_ta {
         let leaf = issuer.leaf_with(
             &["mx.example.com"],
             EXPIRED,
-            danebound_tests::dane_pki::new_key(),
+            danebound_tests::danetest::pki::new_key(),
         );
         let r = rec(
             &issuer.cert,
@@ -468,6 +468,27 @@ mod section_5_2_dane_ta {
             &smtp("mx.example.com"),
         );
         assert!(v.outcome.is_err());
+    }
+
+    #[test]
+    fn ta_certificate_need_not_be_a_ca() {
+        // The anchor is a name and a key (RFC 5280 §6.1.1 (d)); RFC 7671
+        // §5.2 asks nothing of its basic constraints, and webpki does not
+        // check an anchor's CA bit either.
+        let ta = Node::self_signed_leaf(&["ta.example.net"]);
+        let leaf = ta.leaf(&["mx.example.com"]);
+        let r = rec(
+            &ta.cert,
+            Usage::DaneTa,
+            Selector::Spki,
+            MatchingType::Sha256,
+        );
+        let v = verify(
+            &secure(&[r]),
+            &chain(&[&leaf, &ta]),
+            &smtp("mx.example.com"),
+        );
+        assert_eq!(v.matched().map(|m| m.depth), Some(1), "{:?}", v.outcome);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 
-use danebound_tests::dane_pki::{CURRENT, NOW, Node};
+use danebound_tests::danetest::pki::{CURRENT, NOW, Node};
 use danebound_verifier::{
     DaneError, MatchingType, Provenance, RecordStatus, SecureTlsa, Selector, TlsaRecord, Unusable,
     Usage, VerifyParams, danger, generate, verify,

@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use danebound_tests::dane_pki::{CURRENT, Node};
+use danebound_tests::danetest::pki::{CURRENT, Node};
 use danebound_verifier::{
     DaneError, DaneServerVerifier, MatchingType, SecureTlsa, Selector, TlsaRecord, Usage,
     VerifyParams, danger, generate,

@@ -10,7 +10,7 @@ use crate::record::MatchingType;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Profile {
     /// RFC 6698 / RFC 7671: all four usages; PKIX usages validate against
-    /// [`VerifyParams::pkix_roots`].
+    /// the trust store given to [`VerifyParams::generic`].
     Generic,
     /// RFC 7672 (SMTP): PKIX-TA(0) and PKIX-EE(1) records are unusable
     /// (§3.1.3), and DANE-EE names are not checked (§3.1.1).
@@ -111,6 +111,16 @@ impl VerifyParams {
     /// The profile.
     pub fn profile(&self) -> Profile {
         self.profile
+    }
+
+    /// The PKIX trust store (generic profile).
+    pub fn pkix_roots(&self) -> &[CertificateDer<'static>] {
+        &self.pkix_roots
+    }
+
+    /// The verification time.
+    pub fn now(&self) -> UnixTime {
+        self.now
     }
 
     /// The base domain (first reference identifier): the SNI to send.

@@ -19,6 +19,8 @@
 use std::fmt;
 use std::path::Path;
 
+pub mod pki;
+
 use danebound_verifier::{MatchingType, TlsaRecord, VerifyParams, danger, verify};
 use rustls_pki_types::{CertificateDer, UnixTime};
 
