@@ -21,14 +21,14 @@ fn params() -> VerifyParams {
 fn empty_and_overlong_chains() {
     let r = TlsaRecord::new(3, 1, 1, vec![0; 32]);
     let v = verify(&secure(std::slice::from_ref(&r)), &[], &params());
-    assert_eq!(v.outcome, Err(DaneError::EmptyChain));
+    assert_eq!(*v.outcome(), Err(DaneError::EmptyChain));
 
     let root = Node::root("Root CA");
     let leaf = root.leaf(&["mx.example.com"]);
     let long = vec![leaf.cert.clone(); MAX_CHAIN_LEN + 1];
     let v = verify(&secure(&[r]), &long, &params());
     assert_eq!(
-        v.outcome,
+        *v.outcome(),
         Err(DaneError::ChainTooLong {
             len: MAX_CHAIN_LEN + 1
         })
@@ -65,7 +65,7 @@ fn malformed_leaf_and_intermediates() {
             &params(),
         );
         assert!(
-            matches!(v.outcome, Err(DaneError::MalformedLeaf { .. })),
+            matches!(v.outcome(), Err(DaneError::MalformedLeaf { .. })),
             "length {n}"
         );
     }
@@ -77,12 +77,12 @@ fn malformed_leaf_and_intermediates() {
         &[CertificateDer::from(trailing)],
         &params(),
     );
-    assert!(matches!(v.outcome, Err(DaneError::MalformedLeaf { .. })));
+    assert!(matches!(v.outcome(), Err(DaneError::MalformedLeaf { .. })));
 
     // A garbage intermediate does not stop DANE-EE, and cannot be a TA.
     let junk = CertificateDer::from(vec![0x30, 0x80, 0xff]);
     let v = verify(&secure(&[r]), &[leaf.cert.clone(), junk.clone()], &params());
-    assert!(v.outcome.is_ok());
+    assert!(v.outcome().is_ok());
     let v = verify(
         &secure(&[ta]),
         &[leaf.cert.clone(), junk, issuer.cert.clone()],
@@ -118,8 +118,8 @@ fn records_with_junk_data_never_panic() {
     let v = verify(&secure(&records), &chain, &params());
     // The usable PKIX records meet an empty trust store (20); nothing matches.
     assert!(matches!(
-        v.outcome,
+        v.outcome(),
         Err(DaneError::PkixPath { depth: None, .. })
     ));
-    assert_eq!(v.records.len(), records.len());
+    assert_eq!(v.records().len(), records.len());
 }

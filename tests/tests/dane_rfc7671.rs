@@ -62,17 +62,17 @@ mod section_4_unusable_records {
             &chain(&[&leaf, &issuer]),
             &smtp("mx.example.com"),
         );
-        assert_eq!(v.outcome, Err(DaneError::NoUsableRecords { dropped: 6 }));
+        assert_eq!(*v.outcome(), Err(DaneError::NoUsableRecords { dropped: 6 }));
         assert_eq!(v.unusable().count(), 6);
         assert!(matches!(
-            v.records[0].status,
+            v.records()[0].status,
             RecordStatus::Unusable(Unusable::DigestLength {
                 expected: 32,
                 actual: 31
             })
         ));
         assert!(matches!(
-            v.records[4].status,
+            v.records()[4].status,
             RecordStatus::Unusable(Unusable::MalformedCertificate)
         ));
 
@@ -84,7 +84,7 @@ mod section_4_unusable_records {
             &chain(&[&leaf]),
             &smtp("mx.example.com"),
         );
-        assert_eq!(v.outcome, Err(DaneError::NoMatch));
+        assert_eq!(*v.outcome(), Err(DaneError::NoMatch));
     }
 
     #[test]
@@ -128,9 +128,9 @@ mod section_9_digest_agility {
 
         // Default preference: SHA2-512 first, so the SHA2-256 record is ignored.
         let v = verify(&secure(&records), &c, &smtp("mx.example.com"));
-        assert_eq!(v.outcome, Err(DaneError::NoMatch));
+        assert_eq!(*v.outcome(), Err(DaneError::NoMatch));
         assert_eq!(
-            v.records[0].status,
+            v.records()[0].status,
             RecordStatus::IgnoredByAgility {
                 preferred: MatchingType::Sha512
             }
@@ -217,7 +217,7 @@ mod section_5_1_dane_ee {
             &chain(&[&leaf, &issuer]),
             &smtp("mx.example.com"),
         );
-        assert_eq!(v.outcome, Err(DaneError::NoMatch));
+        assert_eq!(*v.outcome(), Err(DaneError::NoMatch));
     }
 
     #[test]
@@ -231,7 +231,7 @@ mod section_5_1_dane_ee {
         );
         let params = smtp("other.example.net").with_ee_name_checks(true);
         let v = verify(&secure(&[r]), &chain(&[&leaf]), &params);
-        assert!(matches!(v.outcome, Err(DaneError::NameMismatch { .. })));
+        assert!(matches!(v.outcome(), Err(DaneError::NameMismatch { .. })));
         assert_eq!((v.openssl_code(), v.openssl_depth()), (62, 0));
     }
 }
@@ -268,7 +268,7 @@ mod section_5_2_dane_ta {
         ] {
             let r = rec(&leaf.cert, Usage::DaneTa, s, m);
             let v = verify(&secure(&[r]), &chain(&[&leaf]), &smtp("mx.example.com"));
-            assert_eq!(v.outcome, Err(DaneError::NoMatch));
+            assert_eq!(*v.outcome(), Err(DaneError::NoMatch));
         }
         // The server sending its leaf twice changes nothing.
         let r = rec(
@@ -282,7 +282,7 @@ mod section_5_2_dane_ta {
             &chain(&[&leaf, &leaf]),
             &smtp("mx.example.com"),
         );
-        assert_eq!(v.outcome, Err(DaneError::NoMatch));
+        assert_eq!(*v.outcome(), Err(DaneError::NoMatch));
     }
 
     #[test]
@@ -298,7 +298,7 @@ mod section_5_2_dane_ta {
         );
         let params = VerifyParams::generic("mx.example.com", vec![root.cert.clone()], NOW);
         let v = verify(&secure(&[r]), &chain(&[&leaf, &issuer]), &params);
-        assert_eq!(v.outcome, Err(DaneError::NoMatch));
+        assert_eq!(*v.outcome(), Err(DaneError::NoMatch));
         assert_eq!((v.openssl_code(), v.openssl_depth()), (65, -1));
     }
 
@@ -354,7 +354,7 @@ mod section_5_2_dane_ta {
             &chain(&[&leaf, &issuer]),
             &smtp("mx.example.com"),
         );
-        assert_eq!(v.outcome, Err(DaneError::NoMatch));
+        assert_eq!(*v.outcome(), Err(DaneError::NoMatch));
     }
 
     #[test]
@@ -371,7 +371,7 @@ mod section_5_2_dane_ta {
         );
         let v = verify(&secure(&[r]), &c, &smtp("mx.example.com"));
         assert!(matches!(
-            v.outcome,
+            v.outcome(),
             Err(DaneError::TaPath {
                 depth: 2,
                 reason: webpki::Error::CertExpired { .. },
@@ -412,7 +412,7 @@ mod section_5_2_dane_ta {
             &chain(&[&leaf, &issuer, &root]),
             &smtp("mx.example.com"),
         );
-        assert!(v.outcome.is_err());
+        assert!(v.outcome().is_err());
         assert_eq!(v.openssl_code(), 10);
     }
 
@@ -433,7 +433,7 @@ mod section_5_2_dane_ta {
             &chain(&[&leaf, &issuer, &root]),
             &smtp("mx.example.com"),
         );
-        assert!(v.outcome.is_err(), "{:?}", v.outcome);
+        assert!(v.outcome().is_err(), "{:?}", v.outcome());
     }
 
     #[test]
@@ -453,7 +453,7 @@ mod section_5_2_dane_ta {
             &chain(&[&leaf, &issuer, &root]),
             &smtp("mx.example.com"),
         );
-        assert_eq!(v.matched().map(|m| m.depth), Some(1), "{:?}", v.outcome);
+        assert_eq!(v.matched().map(|m| m.depth), Some(1), "{:?}", v.outcome());
         // ... but still needs a valid signature from the TA.
         let other = Node::root("Issuer CA");
         let r = rec(
@@ -467,7 +467,28 @@ mod section_5_2_dane_ta {
             &chain(&[&leaf, &other]),
             &smtp("mx.example.com"),
         );
-        assert!(v.outcome.is_err());
+        assert!(v.outcome().is_err());
+    }
+
+    #[test]
+    fn section_5_2_3_bare_key_of_a_self_signed_ca_leaf() {
+        // OpenSSL accepts `2 1 0` whose key signed the (only) certificate,
+        // even a self-signed one marked CA:TRUE (webpki: CaUsedAsEndEntity).
+        let leaf = Node::self_signed_ca_leaf(&["mx.example.com"]);
+        let r = TlsaRecord::new(2, 1, 0, leaf.spki());
+        let v = verify(&secure(&[r]), &chain(&[&leaf]), &smtp("mx.example.com"));
+        let m = v.matched().expect("2 1 0 verifies the self-signed leaf");
+        assert_eq!((m.depth, m.kind), (0, MatchKind::DaneTaKey));
+        // The full certificate of the leaf itself is a depth-0 TA: refused,
+        // as by OpenSSL.
+        let r = rec(
+            &leaf.cert,
+            Usage::DaneTa,
+            Selector::Cert,
+            MatchingType::Full,
+        );
+        let v = verify(&secure(&[r]), &chain(&[&leaf]), &smtp("mx.example.com"));
+        assert_eq!(*v.outcome(), Err(DaneError::NoMatch));
     }
 
     #[test]
@@ -488,7 +509,7 @@ mod section_5_2_dane_ta {
             &chain(&[&leaf, &ta]),
             &smtp("mx.example.com"),
         );
-        assert_eq!(v.matched().map(|m| m.depth), Some(1), "{:?}", v.outcome);
+        assert_eq!(v.matched().map(|m| m.depth), Some(1), "{:?}", v.outcome());
     }
 
     #[test]
@@ -543,7 +564,7 @@ mod section_5_2_dane_ta {
         );
         let c = chain(&[&leaf, &a2, &b, &a2, &b]);
         let v = verify(&secure(&[r]), &c, &smtp("mx.example.com"));
-        assert_eq!(v.outcome, Err(DaneError::NoMatch));
+        assert_eq!(*v.outcome(), Err(DaneError::NoMatch));
     }
 }
 
@@ -568,7 +589,7 @@ mod section_10_2_names {
     fn dane_ta_checks_the_leaf_name() {
         let (_, issuer, leaf) = pki();
         let v = ta_verdict(&leaf, &issuer, &smtp("mail.example.net"));
-        assert!(matches!(v.outcome, Err(DaneError::NameMismatch { .. })));
+        assert!(matches!(v.outcome(), Err(DaneError::NameMismatch { .. })));
         assert_eq!((v.openssl_code(), v.openssl_depth()), (62, 1));
     }
 
@@ -586,23 +607,23 @@ mod section_10_2_names {
         let leaf = issuer.leaf(&["*.example.com"]);
         assert!(
             ta_verdict(&leaf, &issuer, &smtp("mx.example.com"))
-                .outcome
+                .outcome()
                 .is_ok()
         );
         assert!(
             ta_verdict(&leaf, &issuer, &smtp("a.mx.example.com"))
-                .outcome
+                .outcome()
                 .is_err()
         );
         assert!(
             ta_verdict(&leaf, &issuer, &smtp("example.com"))
-                .outcome
+                .outcome()
                 .is_err()
         );
         let partial = issuer.leaf(&["m*.example.com"]);
         assert!(
             ta_verdict(&partial, &issuer, &smtp("mx.example.com"))
-                .outcome
+                .outcome()
                 .is_err()
         );
     }
@@ -613,7 +634,7 @@ mod section_10_2_names {
         let cn_only = issuer.leaf_cn_only("mx.example.com");
         assert!(
             ta_verdict(&cn_only, &issuer, &smtp("mx.example.com"))
-                .outcome
+                .outcome()
                 .is_ok()
         );
         // With a DNS SAN present, the CN (= first SAN here) is not consulted
@@ -621,7 +642,7 @@ mod section_10_2_names {
         let san = issuer.leaf(&["other.example.com"]);
         assert!(
             ta_verdict(&san, &issuer, &smtp("mx.example.com"))
-                .outcome
+                .outcome()
                 .is_err()
         );
     }
@@ -656,7 +677,7 @@ mod sections_5_3_5_4_pkix {
         let no_roots = VerifyParams::generic("mx.example.com", Vec::new(), NOW);
         let v = verify(&secure(&[ee]), &c, &no_roots);
         assert!(matches!(
-            v.outcome,
+            v.outcome(),
             Err(DaneError::PkixPath { depth: Some(0), .. })
         ));
         assert_eq!(v.openssl_code(), 20);
@@ -678,7 +699,7 @@ mod sections_5_3_5_4_pkix {
             NOW,
         );
         let v = verify(&secure(&[ta]), &chain(&[&leaf, &issuer]), &params);
-        assert_eq!(v.outcome, Err(DaneError::NoMatch));
+        assert_eq!(*v.outcome(), Err(DaneError::NoMatch));
     }
 
     #[test]

@@ -42,8 +42,8 @@ fn section_3_1_3_pkix_usages_are_unusable_for_smtp() {
     // SMTP: both records unusable; TLS without authentication (§2.2).
     let smtp = VerifyParams::smtp("mx.example.com", NOW);
     let v = verify(&secure(&records), &chain, &smtp);
-    assert_eq!(v.outcome, Err(DaneError::NoUsableRecords { dropped: 2 }));
-    assert!(v.records.iter().all(|r| matches!(
+    assert_eq!(*v.outcome(), Err(DaneError::NoUsableRecords { dropped: 2 }));
+    assert!(v.records().iter().all(|r| matches!(
         r.status,
         RecordStatus::Unusable(Unusable::PkixUsageInSmtp(_))
     )));
@@ -86,12 +86,12 @@ fn rfc6698_section_4_unvalidated_records_never_authenticate() {
         std::slice::from_ref(&leaf.cert),
         &params,
     );
-    assert!(v.outcome.is_ok(), "the match is still reported");
-    assert_eq!(v.provenance, Provenance::Unvalidated);
+    assert!(v.outcome().is_ok(), "the match is still reported");
+    assert_eq!(v.provenance(), Provenance::Unvalidated);
     assert!(!v.is_authenticated());
 
     let v = verify(&secure(&[r]), std::slice::from_ref(&leaf.cert), &params);
-    assert_eq!(v.provenance, Provenance::DnssecSecure);
+    assert_eq!(v.provenance(), Provenance::DnssecSecure);
     assert!(v.is_authenticated());
 }
 

@@ -96,7 +96,7 @@ fn mismatch_fails_the_handshake_with_the_reason() {
         other.0.downcast_ref::<DaneError>(),
         Some(&DaneError::NoMatch)
     );
-    assert!(slot.lock().unwrap().as_ref().unwrap().outcome.is_err());
+    assert!(slot.lock().unwrap().as_ref().unwrap().outcome().is_err());
 }
 
 #[test]

@@ -7,18 +7,33 @@ use crate::record::{MatchingType, TlsaRecord, Unusable, Usage};
 use crate::secure::Provenance;
 
 /// The result of [`crate::verify`].
+///
+/// Read-only: the fields are set by [`crate::verify`] alone, so a verdict's
+/// provenance cannot be upgraded after the fact.
 #[derive(Clone, Debug)]
 pub struct Verdict {
-    /// The authenticating match, or why there is none.
-    pub outcome: Result<DaneMatch, DaneError>,
-    /// One entry per input record, in input order.
-    pub records: Vec<RecordReport>,
-    /// Where the TLSA records came from. Only
-    /// [`Provenance::DnssecSecure`] records can authenticate.
-    pub provenance: Provenance,
+    pub(crate) outcome: Result<DaneMatch, DaneError>,
+    pub(crate) records: Vec<RecordReport>,
+    pub(crate) provenance: Provenance,
 }
 
 impl Verdict {
+    /// The authenticating match, or why there is none.
+    pub fn outcome(&self) -> &Result<DaneMatch, DaneError> {
+        &self.outcome
+    }
+
+    /// One entry per input record, in input order.
+    pub fn records(&self) -> &[RecordReport] {
+        &self.records
+    }
+
+    /// Where the TLSA records came from. Only
+    /// [`Provenance::DnssecSecure`] records can authenticate.
+    pub fn provenance(&self) -> Provenance {
+        self.provenance
+    }
+
     /// True when a record matched **and** the records were DNSSEC-Secure
     /// (RFC 6698 §4). A match on records from
     /// [`crate::danger::tlsa_without_dnssec`] is never authentication.

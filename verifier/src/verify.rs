@@ -136,9 +136,11 @@ impl Active<'_> {
         }
     }
 
-    /// `x y 0` full certificate data (usable, so it parses).
+    /// The certificate of a `0 0 0` or `2 0 0` record (usable, so it
+    /// parses): a CA certificate given in full by DNS.
     fn full_cert(&self) -> Option<&[u8]> {
-        (self.selector == Selector::Cert && self.mtype == MatchingType::Full)
+        let ta = matches!(self.usage, Usage::PkixTa | Usage::DaneTa);
+        (ta && self.selector == Selector::Cert && self.mtype == MatchingType::Full)
             .then_some(self.record.data.as_slice())
     }
 }

@@ -181,7 +181,7 @@ pub fn run_case(
     // The corpus is test data: no DNSSEC behind it.
     let tlsa = danger::tlsa_without_dnssec(case.tlsa.clone());
     let verdict = verify(&tlsa, &case.chain, &params);
-    let mut detail = match &verdict.outcome {
+    let mut detail = match &verdict.outcome() {
         Ok(m) => m.certmatch_line(),
         Err(e) => e.to_string(),
     };

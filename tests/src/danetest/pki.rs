@@ -84,6 +84,16 @@ impl Node {
         Self { cert, key, params }
     }
 
+    /// A self-signed certificate for `names` marked CA:TRUE, as some
+    /// servers use (Postfix's tls_dane.sh "2 1 0 over a self-signed CA").
+    pub fn self_signed_ca_leaf(names: &[&str]) -> Self {
+        let key = new_key();
+        let mut params = params(names[0], names, true, CURRENT);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let cert = params.self_signed(&key).expect("self-signed").der().clone();
+        Self { cert, key, params }
+    }
+
     /// A CA certificate issued by `self`.
     pub fn intermediate(&self, cn: &str, validity: Validity) -> Self {
         self.issue(params(cn, &[], true, validity), new_key())
