@@ -11,5 +11,7 @@
 //! - It does not decide DANE matches (that is `danebound-verifier`).
 //! - It does not persist trust anchors (that is `danebound-trust-anchors`).
 
+pub mod clock;
+pub mod transport;
 pub mod validator;
 pub mod wire;

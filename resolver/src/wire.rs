@@ -13,5 +13,6 @@ pub use hickory_proto::dnssec::{
     Algorithm, DigestType, Nsec3HashAlgorithm, PublicKey, PublicKeyBuf,
 };
 pub use hickory_proto::op::{Edns, Header, Message, MessageType, OpCode, Query, ResponseCode};
+pub use hickory_proto::rr::rdata;
 pub use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordSet, RecordType};
 pub use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};

@@ -2,3 +2,4 @@
 //! the DANE test driver. Not part of the shipped library.
 
 pub mod danetest;
+pub mod lab;

@@ -2,3 +2,5 @@
 //! files and (in a later stage) RFC 5011 automated updates.
 //!
 //! This crate does no network I/O and reads no clock.
+
+pub mod root;

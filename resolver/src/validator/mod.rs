@@ -1,1 +1,42 @@
-//! The DNSSEC validator.
+//! The DNSSEC validator: RFC 4033–4035, 5155, 6840, 8624 and 9276.
+//!
+//! # Design
+//! The validator does no I/O and reads no clock. A [`session`] is given the
+//! question, the response and the time, and is driven by a short loop: it
+//! asks for the DS and DNSKEY sets it still needs (`Step::Fetch`), takes them
+//! as they arrive, and ends in an [`Outcome`]: Secure, Insecure, Bogus with
+//! a reason that carries its RFC 8914 Extended DNS Error, or Indeterminate.
+//!
+//! Checks are types: an RRset is only usable as proven once
+//! [`signature::verify_rrset`] returned a [`signature::Verified`] for it, and
+//! a zone's keys only once [`keys::authenticate_dnskeys`] returned
+//! [`keys::ZoneKeys`].
+//!
+//! # What it does not do
+//! - No sockets, files, tokio or wall clock: the engine (`crate::engine`)
+//!   fetches and the caller passes `now`.
+//! - No trust anchor management (RFC 5011): anchors come in as DS or DNSKEY
+//!   records from `danebound-trust-anchors`.
+//! - No caching beyond what a session is handed: the engine caches validated
+//!   key sets and answers.
+//!
+//! # Where each RFC lives
+//! - RFC 4034 §5–§6 (DS digests, canonical form): [`keys`], [`signature`].
+//! - RFC 4035 §5.3 (RRSIG checks), §5.4 (NSEC denial): [`signature`],
+//!   [`denial::nsec`].
+//! - RFC 5155 §8 (NSEC3 denial), RFC 9276 (iterations): [`denial::nsec3`].
+//! - RFC 8624 (algorithm policy), RFC 6840 (clarifications): [`crypto`],
+//!   [`keys`].
+//! - KeyTrap limits (CVE-2023-50387/50868): [`budget`].
+
+pub mod budget;
+pub mod crypto;
+pub mod denial;
+pub mod keys;
+pub mod outcome;
+pub mod rrset;
+pub mod signature;
+
+pub use budget::{Budget, Limits};
+pub use outcome::{BogusReason, Ede, InsecureReason, Outcome, RrsetId};
+pub use rrset::Rrset;

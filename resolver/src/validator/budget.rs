@@ -1,0 +1,142 @@
+//! Limits against algorithmic complexity attacks on validation.
+//!
+//! KeyTrap (CVE-2023-50387) makes a validator try every key against every
+//! signature by colliding key tags; the NSEC3 variant (CVE-2023-50868) makes
+//! it hash many names with many iterations. Every validation session carries
+//! a [`Budget`]; each costly step is charged to it, and running out ends the
+//! session with a bogus reason instead of burning CPU.
+
+use super::outcome::BogusReason;
+
+/// The limits, each with its default, its range and its source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Keys tried for one RRSIG whose key tag and algorithm match several
+    /// DNSKEYs. Default 4, range 1–16. hickory uses 2
+    /// (`MAX_KEY_TAG_COLLISIONS`); BIND 9.18.24 and unbound 1.19.1 cap it
+    /// after CVE-2023-50387. Real zones collide at most during a rollover.
+    pub max_keys_per_rrsig: u32,
+    /// RRSIGs tried per RRset. Default 8, range 1–32: unbound's
+    /// `MAX_VALIDATE_RRSIGS` and hickory's `MAX_RRSIGS_PER_RRSET`.
+    pub max_rrsigs_per_rrset: u32,
+    /// Signature verifications per validation session (one response with
+    /// its whole chain). Default 64, range 8–1024. A three-level chain with a
+    /// DNAME, a CNAME and a denial needs fewer than 20.
+    pub max_verifications: u32,
+    /// Failed signature verifications per session. Default 16, range 1–256;
+    /// after CVE-2023-50387 BIND stops at the first few failures
+    /// (`max-validation-failures-per-fetch`).
+    pub max_failed_verifications: u32,
+    /// NSEC3 hash computations per session. Default 128, range 8–4096; unbound
+    /// 1.19.1 limits NSEC3 calculations per message after CVE-2023-50868.
+    pub max_nsec3_hashes: u32,
+    /// Largest NSEC3 iteration count that is validated; above it the zone is
+    /// treated as insecure with EDE 27. Default 150 (RFC 9276 §3.2: "Validating
+    /// resolvers MAY return an insecure response to their clients when
+    /// processing NSEC3 records with iterations larger than 0"; 150 is the
+    /// value in use by BIND, unbound and Knot Resolver).
+    pub max_nsec3_iterations: u16,
+    /// Smallest RSA modulus accepted, in bits. Default 1024 (RFC 8624 §3.1
+    /// and ring refuses smaller moduli); keys below count as unsupported
+    /// algorithms, which makes the zone insecure. Tests of legacy data may
+    /// lower it only with a backend that supports it.
+    pub min_rsa_bits: u32,
+    /// CNAME/DNAME links followed in one answer. Default 16, range 1–64:
+    /// unbound's `max-query-restarts` is 11, BIND's 16.
+    pub max_chain_links: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_keys_per_rrsig: 4,
+            max_rrsigs_per_rrset: 8,
+            max_verifications: 64,
+            max_failed_verifications: 16,
+            max_nsec3_hashes: 128,
+            max_nsec3_iterations: 150,
+            min_rsa_bits: 1024,
+            max_chain_links: 16,
+        }
+    }
+}
+
+/// What a validation session has spent so far against its [`Limits`].
+#[derive(Clone, Debug)]
+pub struct Budget {
+    limits: Limits,
+    verifications: u32,
+    failed_verifications: u32,
+    nsec3_hashes: u32,
+}
+
+impl Budget {
+    /// A fresh budget under the given limits.
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            verifications: 0,
+            failed_verifications: 0,
+            nsec3_hashes: 0,
+        }
+    }
+
+    /// The limits this budget enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Charge one signature verification; fails when the session is out of
+    /// verifications.
+    pub fn charge_verification(&mut self, what: &dyn std::fmt::Display) -> Result<(), BogusReason> {
+        if self.verifications >= self.limits.max_verifications {
+            return Err(BogusReason::BudgetExceeded {
+                limit: "max_verifications",
+                detail: what.to_string(),
+            });
+        }
+        self.verifications += 1;
+        Ok(())
+    }
+
+    /// Record a failed verification; fails when too many have failed.
+    pub fn record_failure(&mut self, what: &dyn std::fmt::Display) -> Result<(), BogusReason> {
+        self.failed_verifications += 1;
+        if self.failed_verifications > self.limits.max_failed_verifications {
+            return Err(BogusReason::BudgetExceeded {
+                limit: "max_failed_verifications",
+                detail: what.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Charge one NSEC3 hash computation (of any iteration count up to
+    /// `max_nsec3_iterations`).
+    pub fn charge_nsec3_hash(&mut self, what: &dyn std::fmt::Display) -> Result<(), BogusReason> {
+        if self.nsec3_hashes >= self.limits.max_nsec3_hashes {
+            return Err(BogusReason::BudgetExceeded {
+                limit: "max_nsec3_hashes",
+                detail: what.to_string(),
+            });
+        }
+        self.nsec3_hashes += 1;
+        Ok(())
+    }
+
+    /// Verifications charged so far.
+    pub fn verifications(&self) -> u32 {
+        self.verifications
+    }
+
+    /// NSEC3 hashes charged so far.
+    pub fn nsec3_hashes(&self) -> u32 {
+        self.nsec3_hashes
+    }
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self::new(Limits::default())
+    }
+}

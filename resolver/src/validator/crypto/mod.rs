@@ -1,0 +1,1 @@
+//! Cryptographic backends behind one small trait.

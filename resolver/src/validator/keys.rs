@@ -1,0 +1,1 @@
+//! DNSKEY authentication from DS records or trust anchors (RFC 4035 §5.2).

@@ -1,0 +1,1 @@
+//! RRSIG verification (RFC 4035 §5.3) and canonical form (RFC 4034 §6).
