@@ -45,6 +45,27 @@
 //! leaf or an absurd chain (longer than [`MAX_CHAIN_LEN`], looping issuers)
 //! is a [`DaneError`].
 //!
+//! # Decisions and limitations
+//!
+//! * The DANE-TA trust anchor's own validity dates and CA bit are not
+//!   checked: an anchor is a name and a key (RFC 5280 §6.1.1 (d)), RFC 7671
+//!   §5.2 asks for neither, and webpki does the same. OpenSSL does check
+//!   the TA's dates.
+//! * The lowest matching depth wins; DANE-EE beats DANE-TA, which beats
+//!   PKIX (OpenSSL's order, danetest cases 43–46). Every anchor candidate is
+//!   tried, so a valid path to a higher TA is found even when a lower one
+//!   fails (OpenSSL stops at the first).
+//! * A leaf marked CA:TRUE is accepted under DANE-TA when the TA signed it
+//!   directly (webpki refuses such a leaf; RFC 7671 §5.2 does not). With
+//!   intermediates between it and the TA, webpki's refusal stands.
+//! * Path signatures use webpki's algorithms: no SHA-1 signatures, no RSA
+//!   keys under 2048 bits, no DSA. DANE-EE is unaffected (digests only).
+//!   An X.509 v1 leaf can match DANE-EE, not DANE-TA or PKIX.
+//! * Reference identifiers are DNS names; CN is used only when the leaf has
+//!   no DNS SAN (RFC 6125 §6.4.4); no partial wildcards.
+//! * Not supported: raw public keys (RFC 7250), PrivCert/PrivSel/PrivMatch
+//!   (255), revocation.
+//!
 //! # Example
 //!
 //! ```

@@ -172,6 +172,12 @@ pub enum DaneError {
     },
     /// The server presented no certificate.
     EmptyChain,
+    /// The leaf parses for matching but webpki cannot build a path from it
+    /// (e.g. an X.509 v1 certificate), so DANE-TA cannot apply.
+    LeafNotPathValidatable {
+        /// webpki's reason.
+        reason: webpki::Error,
+    },
     /// The leaf certificate does not parse.
     MalformedLeaf {
         /// Parser message.
@@ -220,7 +226,9 @@ impl DaneError {
     pub fn openssl_code(&self) -> i32 {
         match self {
             Self::ChainTooLong { .. } => 22, // X509_V_ERR_CERT_CHAIN_TOO_LONG
-            Self::EmptyChain | Self::MalformedLeaf { .. } => 1, // X509_V_ERR_UNSPECIFIED
+            Self::EmptyChain | Self::LeafNotPathValidatable { .. } | Self::MalformedLeaf { .. } => {
+                1 // X509_V_ERR_UNSPECIFIED
+            }
             Self::NameMismatch { .. } => 62, // X509_V_ERR_HOSTNAME_MISMATCH
             Self::NoMatch | Self::NoUsableRecords { .. } => 65, // X509_V_ERR_DANE_NO_MATCH
             Self::PkixPath { reason, .. } => webpki_to_openssl(reason, 20),
@@ -265,6 +273,9 @@ impl fmt::Display for DaneError {
                 crate::MAX_CHAIN_LEN
             ),
             Self::EmptyChain => f.write_str("no certificate presented"),
+            Self::LeafNotPathValidatable { reason } => {
+                write!(f, "leaf certificate unusable for path validation: {reason}")
+            }
             Self::MalformedLeaf { reason } => write!(f, "malformed leaf certificate: {reason}"),
             Self::NameMismatch { matched, names } => write!(
                 f,

@@ -338,9 +338,10 @@ impl Matcher<'_, '_, '_> {
             return Err(None);
         }
         let leaf_der = self.chain.leaf_der();
-        let Ok(leaf) = EndEntityCert::try_from(leaf_der) else {
+        let leaf = match EndEntityCert::try_from(leaf_der) {
+            Ok(leaf) => leaf,
             // webpki can't parse the leaf for path building (e.g. X.509 v1).
-            return Err(None);
+            Err(reason) => return Err(Some(DaneError::LeafNotPathValidatable { reason })),
         };
         let pool = self.pool();
 
