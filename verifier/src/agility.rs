@@ -1,10 +1,10 @@
 //! Digest algorithm agility (RFC 7671 §9).
 //!
-//! RFC 7671 §9: "the client SHOULD use only the most preferred digest
-//! algorithm it supports among those that appear in records with the same
-//! certificate usage and selector", so that a server operator can retire a
-//! weak digest by publishing a stronger one next to it. Full(0) records are
-//! not digests and are never ignored (OpenSSL `dane_match_cert()`).
+//! RFC 7671 §9: among the records with the same certificate usage and
+//! selector, the client uses only those whose digest algorithm is the most
+//! preferred one it supports, so that a server operator can retire a weak
+//! digest by publishing a stronger one next to it. Full(0) records are not
+//! digests and are never ignored (OpenSSL `dane_match_cert()`).
 
 use crate::record::MatchingType;
 use crate::verify::Active;

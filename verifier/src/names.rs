@@ -21,9 +21,8 @@ pub(crate) fn matching_name<'n>(
 }
 
 /// The presented identifiers: the SAN dNSNames, or the subject CNs when
-/// there is no dNSName (RFC 6125 §6.4.4: "a client MUST NOT seek a match
-/// for a reference identifier of CN-ID if the presented identifiers
-/// include a DNS-ID").
+/// there is no dNSName (RFC 6125 §6.4.4: a CN-ID is consulted only when
+/// the presented identifiers include no DNS-ID).
 fn presented_ids(leaf: &X509Certificate<'_>) -> Vec<String> {
     let mut dns: Vec<String> = Vec::new();
     if let Ok(Some(san)) = leaf.subject_alternative_name() {

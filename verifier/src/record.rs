@@ -184,8 +184,9 @@ impl TlsaRecord {
     /// with unknown parameters, a digest of the wrong length or Full(0)
     /// data that does not parse is unusable.
     ///
-    /// `smtp` applies RFC 7672 §3.1.3: "SMTP client treats TLSA RRs with
-    /// usages PKIX-TA(0) or PKIX-EE(1) as unusable".
+    /// `smtp` applies RFC 7672 §3.1.3: SMTP clients treat records with the
+    /// PKIX usages, PKIX-TA(0) and PKIX-EE(1), as unusable (they have no
+    /// common set of trusted CAs to validate against).
     pub fn usability(&self, smtp: bool) -> Result<(Usage, Selector, MatchingType), Unusable> {
         let usage = Usage::from_code(self.usage).ok_or(Unusable::UnknownUsage(self.usage))?;
         let selector =

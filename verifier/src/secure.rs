@@ -4,9 +4,9 @@ use crate::record::TlsaRecord;
 
 /// A TLSA RRset that may authenticate a TLS server.
 ///
-/// RFC 6698 §4: "TLSA records MUST be DNSSEC-validated"; an insecure RRset
-/// means DANE does not apply and a bogus one means the connection must not
-/// go ahead (RFC 7672 §2.2.3). This crate does no DNS, so it cannot check
+/// RFC 6698 §4: TLSA records are only usable when DNSSEC validation says
+/// they are secure; an insecure RRset means DANE does not apply and a bogus
+/// one means the connection must not go ahead (RFC 7672 §2.2.3). This crate does no DNS, so it cannot check
 /// that itself: instead, the only way into [`crate::verify`] is this type,
 /// and it has two constructors whose names say what the caller asserts.
 ///

@@ -307,9 +307,10 @@ impl Matcher<'_, '_, '_> {
         }
     }
 
-    /// RFC 7671 §5.1: "the server's leaf certificate (or public key) ...
-    /// matches the record". No other check: not the name, not the dates,
-    /// not the issuer. Never goes through webpki.
+    /// RFC 7671 §5.1 (and RFC 7672 §3.1.1): a DANE-EE record authenticates
+    /// when the leaf certificate or its public key matches it. No other
+    /// check: not the name (unless asked for), not the dates, not the
+    /// issuer, not the CA bit. Never goes through webpki.
     fn dane_ee(&self) -> Option<Result<DaneMatch, DaneError>> {
         let i = (0..self.active.len()).find(|&i| {
             self.active[i].usage == Usage::DaneEe && self.depths[i].first() == Some(&0)
