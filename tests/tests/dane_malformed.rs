@@ -4,8 +4,8 @@ use std::convert::Infallible;
 
 use danebound_tests::danetest::pki::{CURRENT, NOW, Node};
 use danebound_verifier::{
-    DaneError, MAX_CHAIN_LEN, MatchingType, SecureTlsa, Selector, TlsaRecord, Usage, VerifyParams,
-    generate, verify,
+    DaneError, MAX_CHAIN_LEN, MatchKind, MatchingType, SecureTlsa, Selector, TlsaRecord, Usage,
+    VerifyParams, generate, verify,
 };
 use rustls_pki_types::CertificateDer;
 
@@ -122,4 +122,61 @@ fn records_with_junk_data_never_panic() {
         Err(DaneError::PkixPath { depth: None, .. })
     ));
     assert_eq!(v.records().len(), records.len());
+}
+
+#[test]
+fn every_corrupted_byte_gives_a_verdict() {
+    // Each byte of the leaf and of the issuer inverted in turn, with
+    // records of every usage: no panic, and no DANE-TA or PKIX success
+    // through a corrupted certificate.
+    let root = Node::root("Root CA");
+    let issuer = root.intermediate("Issuer CA", CURRENT);
+    let leaf = issuer.leaf(&["mx.example.com"]);
+    let records = [
+        generate(
+            &leaf.cert,
+            Usage::DaneEe,
+            Selector::Spki,
+            MatchingType::Sha256,
+        )
+        .unwrap(),
+        generate(
+            &issuer.cert,
+            Usage::DaneTa,
+            Selector::Spki,
+            MatchingType::Sha256,
+        )
+        .unwrap(),
+        TlsaRecord::new(2, 1, 0, root.spki()),
+        generate(
+            &root.cert,
+            Usage::PkixTa,
+            Selector::Cert,
+            MatchingType::Sha256,
+        )
+        .unwrap(),
+    ];
+    let params = VerifyParams::generic("mx.example.com", vec![root.cert.clone()], NOW);
+    // With and without the DANE-EE record (which would end the search).
+    for tlsa in [secure(&records), secure(&records[1..])] {
+        for (which, target) in [(0usize, &leaf.cert), (1, &issuer.cert)] {
+            for i in 0..target.as_ref().len() {
+                let mut bytes = target.as_ref().to_vec();
+                bytes[i] ^= 0xff;
+                let mut chain = vec![leaf.cert.clone(), issuer.cert.clone()];
+                chain[which] = CertificateDer::from(bytes);
+                let v = verify(&tlsa, &chain, &params);
+                if let Ok(m) = v.outcome() {
+                    // `3 1 1` covers the key only: a leaf corrupted elsewhere
+                    // still matches it (the handshake proves the key). A TA is
+                    // a name and a key: the issuer as TA (depth 1) may be
+                    // corrupted elsewhere too. Nothing that needs a corrupted
+                    // certificate's signature may succeed.
+                    let allowed = m.kind == MatchKind::DaneEe
+                        || (which == 1 && m.kind == MatchKind::DaneTaCert && m.depth == 1);
+                    assert!(allowed, "byte {i} of cert {which}: {m:?}");
+                }
+            }
+        }
+    }
 }
