@@ -492,6 +492,55 @@ mod section_5_2_dane_ta {
     }
 
     #[test]
+    fn leaf_marked_ca_under_an_intermediate_is_validated_to_the_ta() {
+        // RFC 7671 §5.2 with a CA:TRUE leaf two levels under the TA: our own
+        // path validation (webpki refuses the leaf), with the same checks.
+        let (root, issuer, _) = pki();
+        let leaf = issuer.leaf_marked_ca(&["mx.example.com"]);
+        let ta = rec(
+            &root.cert,
+            Usage::DaneTa,
+            Selector::Spki,
+            MatchingType::Sha256,
+        );
+        let v = verify(
+            &secure(std::slice::from_ref(&ta)),
+            &chain(&[&leaf, &issuer, &root]),
+            &smtp("mx.example.com"),
+        );
+        assert_eq!(v.matched().map(|m| m.depth), Some(2), "{:?}", v.outcome());
+
+        // An expired intermediate fails that path too.
+        let expired = root.intermediate("Issuer CA", EXPIRED);
+        let leaf = expired.leaf_marked_ca(&["mx.example.com"]);
+        let v = verify(
+            &secure(std::slice::from_ref(&ta)),
+            &chain(&[&leaf, &expired, &root]),
+            &smtp("mx.example.com"),
+        );
+        assert!(v.outcome().is_err());
+
+        // So does an intermediate that is not a CA.
+        let not_ca = root.leaf(&["not-a-ca.example.com"]);
+        let leaf = not_ca.leaf_marked_ca(&["mx.example.com"]);
+        let v = verify(
+            &secure(std::slice::from_ref(&ta)),
+            &chain(&[&leaf, &not_ca, &root]),
+            &smtp("mx.example.com"),
+        );
+        assert!(v.outcome().is_err());
+
+        // And a missing link (the intermediate not sent).
+        let leaf = issuer.leaf_marked_ca(&["mx.example.com"]);
+        let v = verify(
+            &secure(&[ta]),
+            &chain(&[&leaf, &root]),
+            &smtp("mx.example.com"),
+        );
+        assert!(v.outcome().is_err());
+    }
+
+    #[test]
     fn ta_certificate_need_not_be_a_ca() {
         // The anchor is a name and a key (RFC 5280 §6.1.1 (d)); RFC 7671
         // §5.2 asks nothing of its basic constraints, and webpki does not

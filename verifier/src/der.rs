@@ -88,6 +88,26 @@ pub(crate) fn split_spki(der: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((algorithm, key))
 }
 
+/// `contents` wrapped in a SEQUENCE header (re-wraps a `TrustAnchor` SPKI).
+pub(crate) fn wrap_sequence(contents: &[u8]) -> Vec<u8> {
+    let len = contents.len();
+    let mut out = vec![0x30];
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .iter()
+            .copied()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend_from_slice(&bytes);
+    }
+    out.extend_from_slice(contents);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +126,10 @@ mod tests {
         assert!(sequence_contents(&[0x30, 0x00, 0x00]).is_none());
         assert!(split_certificate(&[0x30, 0x00]).is_none());
         assert!(split_spki(&[0x30, 0x02, 0x30, 0x00]).is_none());
+        for len in [0usize, 1, 127, 128, 255, 256, 70000] {
+            let contents = vec![7u8; len];
+            let wrapped = wrap_sequence(&contents);
+            assert_eq!(sequence_contents(&wrapped), Some(&contents[..]));
+        }
     }
 }

@@ -55,9 +55,10 @@
 //!   PKIX (OpenSSL's order, danetest cases 43–46). Every anchor candidate is
 //!   tried, so a valid path to a higher TA is found even when a lower one
 //!   fails (OpenSSL stops at the first).
-//! * A leaf marked CA:TRUE is accepted under DANE-TA when the TA signed it
-//!   directly (webpki refuses such a leaf; RFC 7671 §5.2 does not). With
-//!   intermediates between it and the TA, webpki's refusal stands.
+//! * A leaf marked CA:TRUE is accepted under DANE-TA (webpki refuses such a
+//!   leaf; RFC 7671 §5.2 does not, nor does OpenSSL): its path is then
+//!   validated by our own code, which refuses paths through certificates
+//!   with name constraints.
 //! * Path signatures use webpki's algorithms: no SHA-1 signatures, no RSA
 //!   keys under 2048 bits, no DSA. DANE-EE is unaffected (digests only).
 //!   An X.509 v1 leaf can match DANE-EE, not DANE-TA or PKIX.
@@ -82,6 +83,7 @@
 //! ```
 
 mod agility;
+mod ca_leaf;
 pub mod danger;
 mod der;
 mod generate;

@@ -20,6 +20,7 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::prelude::FromDer;
 
 use crate::agility;
+use crate::ca_leaf;
 use crate::der;
 use crate::names;
 use crate::params::{Profile, VerifyParams};
@@ -602,40 +603,13 @@ fn path_depth(
         // webpki refuses a leaf with basicConstraints CA:TRUE. RFC 7671
         // §5.2 puts no condition on the leaf's CA bit under DANE-TA (and
         // OpenSSL accepts it, e.g. `2 1 0` over a self-signed CA leaf), so
-        // the RFC decides: for the path leaf → TA, which is all that can be
-        // checked without webpki, verify the leaf ourselves.
+        // the RFC decides: validate that path without webpki.
         Err(webpki::Error::CaUsedAsEndEntity) => {
-            if leaf_signed_by_anchor(leaf_der, anchor, now) {
-                Ok(1)
-            } else {
-                Err(webpki::Error::CaUsedAsEndEntity)
-            }
+            ca_leaf::path_depth(leaf_der.as_ref(), anchor, pool, now)
+                .ok_or(webpki::Error::CaUsedAsEndEntity)
         }
         Err(e) => Err(e),
     }
-}
-
-/// The leaf → anchor step of RFC 5280 §6.1.3 done by hand: the leaf is
-/// within its validity period, names the anchor as issuer and its signature
-/// verifies with the anchor's key.
-fn leaf_signed_by_anchor(
-    leaf_der: &CertificateDer<'_>,
-    anchor: &TrustAnchor<'_>,
-    now: UnixTime,
-) -> bool {
-    let Ok(([], leaf)) = X509Certificate::from_der(leaf_der.as_ref()) else {
-        return false;
-    };
-    let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
-    let validity = leaf.validity();
-    if now < validity.not_before.timestamp() || now > validity.not_after.timestamp() {
-        return false;
-    }
-    if der::sequence_contents(leaf.issuer().as_raw()) != Some(anchor.subject.as_ref()) {
-        return false;
-    }
-    let spki = wrap_sequence(anchor.subject_public_key_info.as_ref());
-    verify_cert_signature(leaf_der.as_ref(), &spki)
 }
 
 /// Verifies a certificate's signature with a DER SubjectPublicKeyInfo, with
@@ -655,25 +629,6 @@ pub(crate) fn verify_cert_signature(cert_der: &[u8], spki_der: &[u8]) -> bool {
                     .verify_signature(key, signed.tbs, signed.signature)
                     .is_ok()
         })
-}
-
-fn wrap_sequence(contents: &[u8]) -> Vec<u8> {
-    let len = contents.len();
-    let mut out = vec![0x30];
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len
-            .to_be_bytes()
-            .iter()
-            .copied()
-            .skip_while(|b| *b == 0)
-            .collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend_from_slice(&bytes);
-    }
-    out.extend_from_slice(contents);
-    out
 }
 
 fn spki_of(cert_der: &[u8]) -> Option<Vec<u8>> {
