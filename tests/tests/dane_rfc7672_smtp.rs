@@ -5,8 +5,8 @@ use std::convert::Infallible;
 
 use danebound_tests::danetest::pki::{CURRENT, NOW, Node};
 use danebound_verifier::{
-    DaneError, MatchingType, Provenance, RecordStatus, SecureTlsa, Selector, TlsaRecord, Unusable,
-    Usage, VerifyParams, danger, generate, verify,
+    DaneError, MatchingType, Profile, Provenance, RecordStatus, SecureTlsa, Selector, TlsaRecord,
+    Unusable, Usage, VerifyParams, danger, generate, verify,
 };
 
 fn secure(records: &[TlsaRecord]) -> SecureTlsa {
@@ -40,6 +40,8 @@ fn section_3_1_3_pkix_usages_are_unusable_for_smtp() {
     assert!(verify(&secure(&records), &chain, &generic).is_authenticated());
 
     // SMTP: both records unusable; TLS without authentication (§2.2).
+    assert!(secure(&records).any_usable(Profile::Generic));
+    assert!(!secure(&records).any_usable(Profile::Smtp));
     let smtp = VerifyParams::smtp("mx.example.com", NOW);
     let v = verify(&secure(&records), &chain, &smtp);
     assert_eq!(*v.outcome(), Err(DaneError::NoUsableRecords { dropped: 2 }));

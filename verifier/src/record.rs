@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use x509_parser::prelude::FromDer;
 
+use crate::params::Profile;
+
 /// RFC 6698 §2.1.1 certificate usage (acronyms from RFC 7218).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Usage {
@@ -184,10 +186,11 @@ impl TlsaRecord {
     /// with unknown parameters, a digest of the wrong length or Full(0)
     /// data that does not parse is unusable.
     ///
-    /// `smtp` applies RFC 7672 §3.1.3: SMTP clients treat records with the
+    /// [`Profile::Smtp`] applies RFC 7672 §3.1.3: SMTP clients treat records with the
     /// PKIX usages, PKIX-TA(0) and PKIX-EE(1), as unusable (they have no
     /// common set of trusted CAs to validate against).
-    pub fn usability(&self, smtp: bool) -> Result<(Usage, Selector, MatchingType), Unusable> {
+    pub fn usability(&self, profile: Profile) -> Result<(Usage, Selector, MatchingType), Unusable> {
+        let smtp = profile == Profile::Smtp;
         let usage = Usage::from_code(self.usage).ok_or(Unusable::UnknownUsage(self.usage))?;
         let selector =
             Selector::from_code(self.selector).ok_or(Unusable::UnknownSelector(self.selector))?;
@@ -409,7 +412,8 @@ mod tests {
 
     #[test]
     fn rfc7671_section_4_unusable_records() {
-        let digest = |m: u8, n: usize| TlsaRecord::new(3, 1, m, vec![0; n]).usability(false);
+        let digest =
+            |m: u8, n: usize| TlsaRecord::new(3, 1, m, vec![0; n]).usability(Profile::Generic);
         assert!(digest(1, 32).is_ok());
         assert!(digest(2, 64).is_ok());
         assert_eq!(
@@ -422,19 +426,19 @@ mod tests {
         assert!(matches!(digest(2, 32), Err(Unusable::DigestLength { .. })));
         assert_eq!(digest(255, 32), Err(Unusable::UnknownMatchingType(255)));
         assert_eq!(
-            TlsaRecord::new(4, 1, 1, vec![0; 32]).usability(false),
+            TlsaRecord::new(4, 1, 1, vec![0; 32]).usability(Profile::Generic),
             Err(Unusable::UnknownUsage(4))
         );
         assert_eq!(
-            TlsaRecord::new(3, 2, 1, vec![0; 32]).usability(false),
+            TlsaRecord::new(3, 2, 1, vec![0; 32]).usability(Profile::Generic),
             Err(Unusable::UnknownSelector(2))
         );
         assert_eq!(
-            TlsaRecord::new(3, 0, 0, vec![0x30, 0x03, 0x02, 0x01]).usability(false),
+            TlsaRecord::new(3, 0, 0, vec![0x30, 0x03, 0x02, 0x01]).usability(Profile::Generic),
             Err(Unusable::MalformedCertificate)
         );
         assert_eq!(
-            TlsaRecord::new(2, 1, 0, vec![]).usability(false),
+            TlsaRecord::new(2, 1, 0, vec![]).usability(Profile::Generic),
             Err(Unusable::MalformedPublicKey)
         );
     }
@@ -443,15 +447,15 @@ mod tests {
     fn rfc7672_section_3_1_3_pkix_usages_unusable_for_smtp() {
         for usage in [0, 1] {
             let r = TlsaRecord::new(usage, 1, 1, vec![0; 32]);
-            assert!(r.usability(false).is_ok());
+            assert!(r.usability(Profile::Generic).is_ok());
             assert!(matches!(
-                r.usability(true),
+                r.usability(Profile::Smtp),
                 Err(Unusable::PkixUsageInSmtp(_))
             ));
         }
         assert!(
             TlsaRecord::new(2, 1, 1, vec![0; 32])
-                .usability(true)
+                .usability(Profile::Smtp)
                 .is_ok()
         );
     }

@@ -1,5 +1,6 @@
 //! The authenticated input: TLSA records whose DNSSEC validation was Secure.
 
+use crate::params::Profile;
 use crate::record::TlsaRecord;
 
 /// A TLSA RRset that may authenticate a TLS server.
@@ -71,6 +72,14 @@ impl SecureTlsa {
     /// Where the records came from.
     pub fn provenance(&self) -> Provenance {
         self.provenance
+    }
+
+    /// Whether any record is usable under `profile` (RFC 7671 §4; RFC 7672
+    /// §3.1.3 for SMTP). For SMTP, a secure RRset with no usable record
+    /// means TLS without authentication (RFC 7672 §2.2); with one, DANE
+    /// authentication is mandatory.
+    pub fn any_usable(&self, profile: Profile) -> bool {
+        self.records.iter().any(|r| r.usability(profile).is_ok())
     }
 }
 

@@ -23,7 +23,7 @@ use crate::agility;
 use crate::ca_leaf;
 use crate::der;
 use crate::names;
-use crate::params::{Profile, VerifyParams};
+use crate::params::VerifyParams;
 use crate::record::{MatchingType, Selector, TlsaRecord, Usage};
 use crate::report::{DaneError, DaneMatch, MatchKind, RecordReport, RecordStatus, Verdict};
 use crate::secure::SecureTlsa;
@@ -45,13 +45,12 @@ const MAX_PATH_RUNS: usize = 64;
 /// a bad leaf or an absurd chain is a [`DaneError`].
 pub fn verify(tlsa: &SecureTlsa, chain: &[CertificateDer<'_>], params: &VerifyParams) -> Verdict {
     let records = tlsa.records();
-    let smtp = params.profile == Profile::Smtp;
 
     // RFC 7671 §4: unusable records are dropped.
     let mut statuses: Vec<Option<RecordStatus>> = vec![None; records.len()];
     let mut usable = Vec::new();
     for (index, record) in records.iter().enumerate() {
-        match record.usability(smtp) {
+        match record.usability(params.profile) {
             Ok((usage, selector, mtype)) => usable.push(Active {
                 index,
                 record,
