@@ -22,18 +22,35 @@ use crate::record::TlsaRecord;
 ///   --tlsa`). Verdicts built on it say so: [`SecureTlsa::provenance`] and
 ///   [`crate::Verdict::provenance`] report [`Provenance::Unvalidated`].
 ///
-/// Wiring in the CLI (the resolver is not a dependency of this crate):
+/// Wiring in the CLI (the resolver is not a dependency of this crate; the
+/// names below are the resolver's `validator::Validated` and `Outcome`):
 ///
 /// ```ignore
-/// let tlsa = match resolver.lookup(&tlsa_name, RecordType::TLSA).await? {
-///     LookupOutcome::Secure(rrset) => SecureTlsa::from_validated(
-///         rrset.iter().map(|rr| TlsaRecord::from_rdata(&rr.rdata_wire())),
+/// let validated = resolver.validate(&tlsa_name, RecordType::TLSA, &response).await;
+/// let tlsa = match validated.outcome {
+///     // Secure and non-empty: the only way to authenticating input.
+///     Outcome::Secure if has_tlsa(&validated.answers) => SecureTlsa::from_validated(
+///         validated.answers.iter().filter_map(tlsa_rdata).map(|rdata| {
+///             // hickory's TLSA fields back to code points and data
+///             Ok::<_, Infallible>(TlsaRecord::new(
+///                 rdata.cert_usage().into(), rdata.selector().into(),
+///                 rdata.matching().into(), rdata.cert_data().to_vec(),
+///             ))
+///         }),
 ///     )?,
-///     LookupOutcome::Insecure(_) => return no_dane(),      // RFC 6698 §4
-///     LookupOutcome::Bogus(reason) => return defer(reason), // RFC 7672 §2.1.1
-///     _ => return defer_indeterminate(),
+///     // Secure NODATA/NXDOMAIN: no DANE for this host (RFC 7672 §2.2.3).
+///     Outcome::Secure => return Ok(Dane::NotApplicable),
+///     // RFC 6698 §4.1: insecure TLSA records are as good as none.
+///     Outcome::Insecure(_) | Outcome::Indeterminate => return Ok(Dane::NotApplicable),
+///     // RFC 7672 §2.1.1: bogus means do not connect to this host.
+///     Outcome::Bogus(reason) => return Err(Defer(reason)),
+///     _ => return Err(Defer::indeterminate()),
 /// };
 /// ```
+///
+/// Do not build a `SecureTlsa` from an empty RRset: [`crate::verify`] would
+/// report [`crate::DaneError::NoUsableRecords`], which for SMTP means
+/// "TLS required" rather than "no DANE".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SecureTlsa {
     records: Vec<TlsaRecord>,
