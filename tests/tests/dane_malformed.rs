@@ -4,8 +4,8 @@ use std::convert::Infallible;
 
 use danebound_tests::danetest::pki::{CURRENT, NOW, Node};
 use danebound_verifier::{
-    DaneError, MAX_CHAIN_LEN, MatchKind, MatchingType, SecureTlsa, Selector, TlsaRecord, Usage,
-    VerifyParams, generate, verify,
+    DaneError, MAX_CHAIN_LEN, MatchKind, MatchingType, RecordStatus, SecureTlsa, Selector,
+    TlsaRecord, Usage, VerifyParams, generate, verify,
 };
 use rustls_pki_types::CertificateDer;
 
@@ -22,6 +22,7 @@ fn empty_and_overlong_chains() {
     let r = TlsaRecord::new(3, 1, 1, vec![0; 32]);
     let v = verify(&secure(std::slice::from_ref(&r)), &[], &params());
     assert_eq!(*v.outcome(), Err(DaneError::EmptyChain));
+    assert_eq!(v.records()[0].status, RecordStatus::NotEvaluated);
 
     let root = Node::root("Root CA");
     let leaf = root.leaf(&["mx.example.com"]);

@@ -157,6 +157,9 @@ pub enum RecordStatus {
         /// The matching type used instead.
         preferred: MatchingType,
     },
+    /// Usable, but not evaluated: the chain was refused first (empty, too
+    /// long, malformed leaf).
+    NotEvaluated,
     /// Dropped as unusable (RFC 7671 §4).
     Unusable(Unusable),
 }

@@ -98,9 +98,8 @@ pub fn verify(tlsa: &SecureTlsa, chain: &[CertificateDer<'_>], params: &VerifyPa
         .zip(statuses)
         .map(|(record, status)| RecordReport {
             record: record.clone(),
-            status: status.unwrap_or(RecordStatus::Evaluated {
-                presented_depths: Vec::new(),
-            }),
+            // Usable, but the chain was refused before matching.
+            status: status.unwrap_or(RecordStatus::NotEvaluated),
         })
         .collect();
     Verdict {
