@@ -1,6 +1,15 @@
 //! RFC 7671 (DANE operations) checks on in-process test chains. Each test
 //! is named after the section whose rule it guards and fails if that rule's
 //! check were removed.
+//!
+//! The DANE-TA expectations (expired intermediate → 10, expired TA accepted,
+//! CA:TRUE leaves accepted at depth 1 and 2, `2 1 0` over a self-signed CA
+//! leaf accepted and `2 0 0`/`2 1 1` of it refused, TA digest without the TA
+//! sent → 65, a TA record on the leaf → 65, a missing link → 65, CN-only and
+//! wildcard leaves) were checked against OpenSSL 3.0's `s_client
+//! -dane_tlsa_rrdata` on equivalent chains. The one deliberate difference:
+//! s_client accepts partial wildcards (`m*.example.com`); we refuse them,
+//! as Postfix does (`X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS`).
 
 use std::convert::Infallible;
 
@@ -391,6 +400,33 @@ mod section_5_2_dane_ta {
         );
         let v = verify(&secure(&[r]), &c, &smtp("mx.example.com"));
         assert_eq!(v.matched().unwrap().depth, 1);
+    }
+
+    #[test]
+    fn ta_sent_but_unreachable_is_no_match() {
+        // Leaf and root sent, the issuer between them not: the root's
+        // record matches a presented certificate, but no path reaches it.
+        // OpenSSL 3.0 (s_client -dane_tlsa_rrdata) says 65, no depth.
+        let (root, _, leaf) = pki();
+        let r = rec(
+            &root.cert,
+            Usage::DaneTa,
+            Selector::Spki,
+            MatchingType::Sha256,
+        );
+        let v = verify(
+            &secure(&[r]),
+            &chain(&[&leaf, &root]),
+            &smtp("mx.example.com"),
+        );
+        assert_eq!(*v.outcome(), Err(DaneError::NoMatch));
+        assert_eq!((v.openssl_code(), v.openssl_depth()), (65, -1));
+        assert_eq!(
+            v.records()[0].status,
+            RecordStatus::Evaluated {
+                presented_depths: vec![1]
+            }
+        );
     }
 
     #[test]
