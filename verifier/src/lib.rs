@@ -49,8 +49,8 @@
 //!
 //! * The DANE-TA trust anchor's own validity dates and CA bit are not
 //!   checked: an anchor is a name and a key (RFC 5280 §6.1.1 (d)), RFC 7671
-//!   §5.2 asks for neither, and webpki does the same. OpenSSL does check
-//!   the TA's dates.
+//!   §5.2 asks for neither, and webpki does the same (so did OpenSSL 3.0
+//!   for an expired intermediate matched as TA at depth 1, when we checked).
 //! * The lowest matching depth wins; DANE-EE beats DANE-TA, which beats
 //!   PKIX (OpenSSL's order, danetest cases 43–46). Every anchor candidate is
 //!   tried, so a valid path to a higher TA is found even when a lower one
