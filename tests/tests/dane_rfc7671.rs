@@ -391,7 +391,7 @@ mod section_5_2_dane_ta {
 
         // The expired intermediate as the TA itself: an anchor is a name and
         // a key (RFC 5280 §6.1), its dates are not checked (our decision,
-        // as webpki; OpenSSL differs).
+        // as webpki; OpenSSL 3.0 s_client agreed).
         let r = rec(
             &issuer.cert,
             Usage::DaneTa,
