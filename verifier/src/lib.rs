@@ -18,6 +18,7 @@
 //!   so and follows the RFC.
 //! * PKIX-TA(0) / PKIX-EE(1): PKIX validation to the trust store passed in
 //!   [`VerifyParams::generic`], plus the TLSA match (RFC 7671 §5.3–5.4).
+//! * Plain PKIX validation for when DANE does not apply ([`verify_pkix`]).
 //! * Generates TLSA records from certificates ([`generate`]) and says how
 //!   a record behaves at renewal ([`RenewalStability`]).
 //! * Adapts all this to rustls ([`DaneServerVerifier`]).
@@ -89,6 +90,7 @@ mod der;
 mod generate;
 mod names;
 mod params;
+mod pkix;
 mod record;
 mod report;
 mod rustls;
@@ -99,6 +101,7 @@ pub use generate::{
     GenerateError, RenewalStability, generate, record_matches_certificate, survives_renewal,
 };
 pub use params::{Profile, VerifyParams};
+pub use pkix::{PkixError, verify_pkix};
 pub use record::{MatchingType, RecordParseError, Selector, TlsaRecord, Unusable, Usage};
 pub use report::{DaneError, DaneMatch, MatchKind, RecordReport, RecordStatus, Verdict};
 pub use rustls::{DaneServerVerifier, VerdictSlot};

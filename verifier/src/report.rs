@@ -252,7 +252,7 @@ impl DaneError {
     }
 }
 
-fn webpki_to_openssl(e: &webpki::Error, unknown_issuer: i32) -> i32 {
+pub(crate) fn webpki_to_openssl(e: &webpki::Error, unknown_issuer: i32) -> i32 {
     use webpki::Error as E;
     match e {
         E::UnknownIssuer => unknown_issuer,

@@ -14,14 +14,19 @@
 //!
 //! One deliberate difference: `danetest.c` fails a case whose record
 //! OpenSSL refuses as unusable; here the verifier drops it (RFC 7671 §4)
-//! and the case is judged on the verdict.
+//! and the case is judged on the verdict. When no usable record remains
+//! (or a case has none), the chain is judged as OpenSSL's library would:
+//! DANE is then not enabled, so plain PKIX validation to the CA file with
+//! the name check decides, and the depth is −1.
 
 use std::fmt;
 use std::path::Path;
 
 pub mod pki;
 
-use danebound_verifier::{MatchingType, TlsaRecord, VerifyParams, danger, verify};
+use danebound_verifier::{
+    DaneError, MatchingType, PkixError, TlsaRecord, VerifyParams, danger, verify, verify_pkix,
+};
 use rustls_pki_types::{CertificateDer, UnixTime};
 
 /// One test case.
@@ -181,10 +186,27 @@ pub fn run_case(
     // The corpus is test data: no DNSSEC behind it.
     let tlsa = danger::tlsa_without_dnssec(case.tlsa.clone());
     let verdict = verify(&tlsa, &case.chain, &params);
-    let mut detail = match &verdict.outcome() {
-        Ok(m) => m.certmatch_line(),
-        Err(e) => e.to_string(),
-    };
+    let (mut got, mut detail) = (
+        (verdict.openssl_code(), verdict.openssl_depth()),
+        match verdict.outcome() {
+            Ok(m) => m.certmatch_line(),
+            Err(e) => e.to_string(),
+        },
+    );
+    if let Err(DaneError::NoUsableRecords { .. }) = verdict.outcome() {
+        // OpenSSL (SSL_dane_enable(3)): with no usable record, DANE is not
+        // enabled and the chain is judged by ordinary PKIX rules against
+        // the CA file, with the name check; no TLSA depth.
+        let pkix = verify_pkix(&case.chain, &params);
+        got = (
+            pkix.as_ref().map_or_else(PkixError::openssl_code, |_| 0),
+            -1,
+        );
+        detail = match pkix {
+            Ok(name) => format!("no usable TLSA records; PKIX OK for {name}"),
+            Err(e) => format!("no usable TLSA records; {e}"),
+        };
+    }
     for (record, why) in verdict.unusable() {
         detail.push_str(&format!("; unusable TLSA RR {record}: {why}"));
     }
@@ -192,7 +214,7 @@ pub fn run_case(
         number: case.number,
         line: case.line,
         want: (case.want_error, case.want_depth),
-        got: (verdict.openssl_code(), verdict.openssl_depth()),
+        got,
         detail,
     }
 }
