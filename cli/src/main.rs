@@ -1,5 +1,82 @@
-//! The `danebound` command.
+//! The `danebound` command: a thin binary that parses arguments, sets up
+//! logging and calls into the library crates (like mini-redis's
+//! `bin/server.rs`).
+//!
+//! Errors are one line on stderr and a non-zero exit: 2 for a usage error,
+//! 1 for anything else.
 
-fn main() {
-    println!("danebound {}", env!("CARGO_PKG_VERSION"));
+use std::process::ExitCode;
+
+use clap::{Arg, ArgAction, Command, value_parser};
+
+mod commands;
+
+fn cli() -> Command {
+    Command::new("danebound")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("A validating DNS resolver and DANE verifier")
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .subcommand(commands::serve::command())
+}
+
+fn main() -> ExitCode {
+    let matches = match cli().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => return usage_error(&e),
+    };
+    let result = match matches.subcommand() {
+        Some(("serve", m)) => commands::serve::run(m),
+        _ => Err("no such command; see `danebound --help`".to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("danebound: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--help` and `--version` print in full; a usage error prints its first
+/// line only, e.g. "danebound: unexpected argument '--colour' found".
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                return ExitCode::from(2);
+            }
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let text = e.to_string();
+            let line = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!("danebound: {}", line.trim_start_matches("error: "));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A repeatable `--flag VALUE` option.
+pub(crate) fn repeatable(name: &'static str, value: &'static str, help: &'static str) -> Arg {
+    Arg::new(name)
+        .long(name)
+        .value_name(value)
+        .action(ArgAction::Append)
+        .value_parser(value_parser!(String))
+        .help(help)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        cli().debug_assert();
+    }
 }

@@ -3,3 +3,4 @@
 
 pub mod danetest;
 pub mod lab;
+pub mod replay;

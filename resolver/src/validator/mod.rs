@@ -37,6 +37,11 @@ pub mod outcome;
 pub mod rrset;
 pub mod signature;
 
+pub use self::{
+    crypto::{Crypto, CryptoError, RingCrypto},
+    keys::{KeyVerdict, SecureEntryPoints, ZoneKeys, authenticate_dnskeys, key_tag},
+    signature::{Verified, verify_rrset},
+};
 pub use budget::{Budget, Limits};
 pub use outcome::{BogusReason, Ede, InsecureReason, Outcome, RrsetId};
 pub use rrset::Rrset;

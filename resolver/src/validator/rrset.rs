@@ -16,7 +16,8 @@ pub struct Rrset {
     pub class: DNSClass,
     /// Type.
     pub rtype: RecordType,
-    /// The smallest TTL of the records.
+    /// The smallest TTL of the records and of the RRSIGs attached by
+    /// [`group`] (RFC 4035 §5.3.3 caps a validated RRset's TTL by both).
     pub ttl: u32,
     /// The record data, in the order received.
     pub rdatas: Vec<RData>,
@@ -98,6 +99,7 @@ pub fn group(records: &[Record]) -> Vec<Rrset> {
             .find(|s| s.rtype == covered && s.class == class && s.name == name)
         {
             Some(set) => {
+                set.ttl = set.ttl.min(ttl);
                 if !set.rrsigs.contains(&sig) {
                     set.rrsigs.push(sig);
                 }

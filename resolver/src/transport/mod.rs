@@ -1,15 +1,17 @@
 //! How a query leaves the resolver: the [`Transport`] seam.
 //!
-//! The engine never opens sockets itself. Production uses [`udp_tcp`]'s
-//! implementation; the replay harness and tests plug in a fake network. A
-//! transport hands back the raw reply bytes; the caller checks that the ID
-//! and question match (RFC 5452 §4.1) and drops anything else.
+//! The engine never opens sockets itself. Production uses
+//! [`net::NetTransport`]; the replay harness and tests plug in a fake
+//! network. A transport hands back the raw reply bytes; the caller checks
+//! that the ID and question match (RFC 5452 §4.1) and drops anything else.
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::Duration;
+
+pub mod net;
 
 /// A boxed future returned by [`Transport::exchange`].
 pub type ExchangeFuture<'a> = Pin<Box<dyn Future<Output = io::Result<Vec<u8>>> + Send + 'a>>;

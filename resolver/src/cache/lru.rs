@@ -1,0 +1,157 @@
+//! One shard of the cache: a hash map into a slab of nodes kept on an
+//! intrusive doubly linked list in least-recently-used order. All operations
+//! are O(1); no `unsafe`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::Entry;
+
+const NIL: usize = usize::MAX;
+
+struct Node {
+    key: Box<[u8]>,
+    entry: Arc<Entry>,
+    prev: usize,
+    next: usize,
+}
+
+/// An LRU table bounded by entry count and bytes.
+pub(super) struct Lru {
+    map: HashMap<Box<[u8]>, usize>,
+    nodes: Vec<Option<Node>>,
+    free: Vec<usize>,
+    /// Most recently used.
+    head: usize,
+    /// Least recently used.
+    tail: usize,
+    bytes: usize,
+    max_entries: usize,
+    max_bytes: usize,
+}
+
+impl Lru {
+    pub(super) fn new(max_entries: usize, max_bytes: usize) -> Self {
+        Self {
+            map: HashMap::new(),
+            nodes: Vec::new(),
+            free: Vec::new(),
+            head: NIL,
+            tail: NIL,
+            bytes: 0,
+            max_entries: max_entries.max(1),
+            max_bytes: max_bytes.max(1),
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub(super) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The entry under `key`, marked most recently used.
+    pub(super) fn get(&mut self, key: &[u8]) -> Option<&Arc<Entry>> {
+        let idx = *self.map.get(key)?;
+        self.unlink(idx);
+        self.push_front(idx);
+        self.nodes[idx].as_ref().map(|n| &n.entry)
+    }
+
+    /// Removes the entry under `key`.
+    pub(super) fn remove(&mut self, key: &[u8]) {
+        if let Some(idx) = self.map.remove(key) {
+            self.unlink(idx);
+            if let Some(node) = self.nodes[idx].take() {
+                self.bytes -= node.entry.size;
+            }
+            self.free.push(idx);
+        }
+    }
+
+    /// Inserts or replaces, then evicts least recently used entries until
+    /// the bounds hold again. Returns how many were evicted.
+    pub(super) fn insert(&mut self, key: Box<[u8]>, entry: Arc<Entry>) -> usize {
+        self.remove(&key);
+        self.bytes += entry.size;
+        let node = Node {
+            key: key.clone(),
+            entry,
+            prev: NIL,
+            next: NIL,
+        };
+        let idx = match self.free.pop() {
+            Some(idx) => {
+                self.nodes[idx] = Some(node);
+                idx
+            }
+            None => {
+                self.nodes.push(Some(node));
+                self.nodes.len() - 1
+            }
+        };
+        self.map.insert(key, idx);
+        self.push_front(idx);
+        let mut evicted = 0;
+        while (self.map.len() > self.max_entries || self.bytes > self.max_bytes)
+            && self.tail != idx
+            && self.tail != NIL
+        {
+            let Some(key) = self.nodes[self.tail].as_ref().map(|n| n.key.clone()) else {
+                break;
+            };
+            self.remove(&key);
+            evicted += 1;
+        }
+        evicted
+    }
+
+    pub(super) fn clear(&mut self) {
+        *self = Self::new(self.max_entries, self.max_bytes);
+    }
+
+    fn unlink(&mut self, idx: usize) {
+        let (prev, next) = match &self.nodes[idx] {
+            Some(n) => (n.prev, n.next),
+            None => return,
+        };
+        match prev {
+            NIL => self.head = next,
+            p => {
+                if let Some(n) = self.nodes[p].as_mut() {
+                    n.next = next;
+                }
+            }
+        }
+        match next {
+            NIL => self.tail = prev,
+            n => {
+                if let Some(node) = self.nodes[n].as_mut() {
+                    node.prev = prev;
+                }
+            }
+        }
+        if let Some(n) = self.nodes[idx].as_mut() {
+            n.prev = NIL;
+            n.next = NIL;
+        }
+    }
+
+    fn push_front(&mut self, idx: usize) {
+        let old = self.head;
+        if let Some(n) = self.nodes[idx].as_mut() {
+            n.prev = NIL;
+            n.next = old;
+        }
+        if old != NIL {
+            if let Some(n) = self.nodes[old].as_mut() {
+                n.prev = idx;
+            }
+        } else {
+            self.tail = idx;
+        }
+        self.head = idx;
+    }
+}

@@ -1,0 +1,391 @@
+//! The answer cache: [`Cache`].
+//!
+//! Entries are keyed by (case-folded qname, qtype, qclass, CD) and hold a
+//! [`Resolution`] together with its validation [`Outcome`], which never
+//! changes after insertion: an entry never becomes Secure without having been
+//! validated, and an entry stored for a CD=1 question is never served to a
+//! CD=0 one. Bogus results are held briefly (`bogus_ttl`, 60 s by default)
+//! so that an attacker cannot make us revalidate in a loop.
+//!
+//! TTLs: positive entries live `clamp(resolution.ttl, min_ttl, max_ttl)`;
+//! negative ones (NXDOMAIN, NODATA) the smaller of the resolution's TTL and
+//! the SOA's TTL and MINIMUM (RFC 2308 §5), at most `max_negative_ttl`; a
+//! negative answer without SOA and any other error are not cached (RFC 2308
+//! §5, §7). Record TTLs are cut to the entry's TTL and count down on the way
+//! out (RFC 1035 §3.2.1, RFC 2308 §5).
+//!
+//! The hit path takes one shard lock (no global lock), clones an `Arc`, and
+//! copies a pre-encoded response into the caller's buffer, patching the ID,
+//! RD, the question's case and the TTLs: no re-validation, no per-answer
+//! allocation. Memory is bounded by an entry count and a byte estimate, with
+//! least-recently-used eviction per shard.
+
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::answer;
+use crate::clock::Clock;
+use crate::resolve::{Resolution, negative_ttl};
+use crate::server::request::{MAX_KEY_LEN, Request};
+use crate::validator::outcome::Outcome;
+use crate::wire::{BinEncodable, BinEncoder, DNSClass, Message, Name, RecordType, ResponseCode};
+
+mod lru;
+
+/// Cache limits. Defaults: 1 day maximum TTL, 1 hour for negative answers,
+/// 60 s for bogus results, 100 000 entries, 64 MiB.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheConfig {
+    /// Maximum number of entries.
+    pub max_entries: usize,
+    /// Maximum estimated memory, in bytes.
+    pub max_bytes: usize,
+    /// Lower bound for positive TTLs (0: none; raising TTLs can outlive a
+    /// signature, so keep it small).
+    pub min_ttl: u32,
+    /// Upper bound for positive TTLs.
+    pub max_ttl: u32,
+    /// Upper bound for negative TTLs.
+    pub max_negative_ttl: u32,
+    /// How long a bogus result is held (unbound's `val-bogus-ttl`).
+    pub bogus_ttl: u32,
+    /// Number of independently locked shards (rounded up to a power of 2).
+    pub shards: usize,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            max_entries: 100_000,
+            max_bytes: 64 << 20,
+            min_ttl: 0,
+            max_ttl: 86_400,
+            max_negative_ttl: 3_600,
+            bogus_ttl: 60,
+            shards: 16,
+        }
+    }
+}
+
+/// A cache key: the question name in wire form, lower-cased (RFC 4343), then
+/// the type, class and CD flag. Lives on the stack.
+#[derive(Clone, Copy)]
+pub struct CacheKey {
+    bytes: [u8; MAX_KEY_LEN],
+    len: u16,
+}
+
+impl std::fmt::Debug for CacheKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CacheKey({:?})", self.as_bytes())
+    }
+}
+
+impl CacheKey {
+    /// The key of a question given as a wire-form name (at most 255 bytes).
+    pub fn from_wire(qname: &[u8], qtype: u16, qclass: u16, cd: bool) -> Self {
+        let n = qname.len().min(MAX_KEY_LEN - 5);
+        let mut bytes = [0u8; MAX_KEY_LEN];
+        for (dst, src) in bytes.iter_mut().zip(&qname[..n]) {
+            *dst = src.to_ascii_lowercase();
+        }
+        bytes[n..n + 2].copy_from_slice(&qtype.to_be_bytes());
+        bytes[n + 2..n + 4].copy_from_slice(&qclass.to_be_bytes());
+        bytes[n + 4] = u8::from(cd);
+        Self {
+            bytes,
+            len: (n + 5) as u16,
+        }
+    }
+
+    /// The key of `name rtype class` asked with `cd`.
+    pub fn new(name: &Name, rtype: RecordType, class: DNSClass, cd: bool) -> Self {
+        let mut wire = Vec::with_capacity(name.len() + 2);
+        let mut encoder = BinEncoder::new(&mut wire);
+        encoder.set_canonical_form(true);
+        // An fqdn Name always encodes; an empty key never matches anything.
+        let _ = name.to_lowercase().emit(&mut encoder);
+        Self::from_wire(&wire, rtype.into(), class.into(), cd)
+    }
+
+    /// The key's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+/// A pre-encoded response variant with the positions of its TTLs.
+struct Encoded {
+    wire: Box<[u8]>,
+    ttls: Box<[(usize, u32)]>,
+    qname_len: usize,
+}
+
+/// One cached answer.
+pub struct Entry {
+    resolution: Resolution,
+    stored_at: u64,
+    ttl: u32,
+    size: usize,
+    /// One lazily encoded response per (DO, client wants AD, EDNS, CD).
+    variants: [OnceLock<Encoded>; 16],
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("outcome", &self.resolution.outcome)
+            .field("rcode", &self.resolution.rcode)
+            .field("stored_at", &self.stored_at)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Entry {
+    /// The cached resolution; record TTLs are as stored (not counted down).
+    pub fn resolution(&self) -> &Resolution {
+        &self.resolution
+    }
+
+    /// The validation status stored with the data.
+    pub fn outcome(&self) -> &Outcome {
+        &self.resolution.outcome
+    }
+
+    /// The TTL the entry was stored with.
+    pub fn ttl(&self) -> u32 {
+        self.ttl
+    }
+
+    /// Seconds left at `now`.
+    pub fn remaining(&self, now: u64) -> u32 {
+        let end = self.stored_at + u64::from(self.ttl);
+        end.saturating_sub(now).min(u64::from(u32::MAX)) as u32
+    }
+
+    fn variant_index(request: &Request) -> usize {
+        usize::from(request.dnssec_ok())
+            | usize::from(request.wants_ad()) << 1
+            | usize::from(request.edns.is_some()) << 2
+            | usize::from(request.cd) << 3
+    }
+
+    /// Writes the full response to `request` into `out` (over TCP, or before
+    /// the UDP size check), with TTLs counted down to `now`.
+    pub fn write_response(&self, request: &Request, now: u64, out: &mut Vec<u8>) {
+        let encoded = self.variants[Self::variant_index(request)].get_or_init(|| {
+            let wire = answer::encode(&answer::build(request, &self.resolution));
+            let ttls = answer::ttl_offsets(&wire).unwrap_or_default();
+            Encoded {
+                wire: wire.into_boxed_slice(),
+                ttls: ttls.into_boxed_slice(),
+                qname_len: request.qname_wire().len(),
+            }
+        });
+        out.clear();
+        out.extend_from_slice(&encoded.wire);
+        if out.len() < 12 {
+            return;
+        }
+        out[..2].copy_from_slice(&request.id.to_be_bytes());
+        out[2] = (out[2] & !0x01) | u8::from(request.rd);
+        let qname = request.qname_wire();
+        if qname.len() == encoded.qname_len && out.len() >= 12 + qname.len() {
+            // Echo the client's spelling of the name (0x20 clients check it).
+            out[12..12 + qname.len()].copy_from_slice(qname);
+        }
+        let elapsed = now.saturating_sub(self.stored_at).min(u64::from(u32::MAX)) as u32;
+        for &(at, ttl) in encoded.ttls.iter() {
+            if let Some(field) = out.get_mut(at..at + 4) {
+                field.copy_from_slice(&ttl.saturating_sub(elapsed).to_be_bytes());
+            }
+        }
+    }
+
+    /// Writes the response to `request` over UDP: like
+    /// [`Entry::write_response`], but TC=1 and no records when it exceeds
+    /// the client's buffer.
+    pub fn write_udp(&self, request: &Request, now: u64, out: &mut Vec<u8>) {
+        self.write_response(request, now, out);
+        if out.len() > request.udp_limit() {
+            let message = answer::truncated(&answer::build(request, &self.resolution));
+            *out = answer::encode(&message);
+        }
+    }
+}
+
+/// The sharded, bounded answer cache.
+pub struct Cache {
+    shards: Box<[Mutex<lru::Lru>]>,
+    hasher: RandomState,
+    clock: Arc<dyn Clock>,
+    config: CacheConfig,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("config", &self.config)
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Rough per-entry overhead beyond the records: key, node, map slot, Arc.
+const ENTRY_OVERHEAD: usize = 512;
+
+impl Cache {
+    /// An empty cache reading time from `clock`.
+    pub fn new(config: CacheConfig, clock: Arc<dyn Clock>) -> Self {
+        let n = config.shards.clamp(1, 1024).next_power_of_two();
+        let per_entries = config.max_entries.div_ceil(n);
+        let per_bytes = config.max_bytes.div_ceil(n);
+        let shards = (0..n)
+            .map(|_| Mutex::new(lru::Lru::new(per_entries, per_bytes)))
+            .collect();
+        Self {
+            shards,
+            hasher: RandomState::new(),
+            clock,
+            config,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CacheConfig {
+        &self.config
+    }
+
+    /// What time it is for this cache.
+    pub fn now(&self) -> u64 {
+        self.clock.unix_now()
+    }
+
+    fn shard(&self, key: &CacheKey) -> &Mutex<lru::Lru> {
+        let h = self.hasher.hash_one(key.as_bytes());
+        // The high bits pick the shard; the map inside uses all of them.
+        &self.shards[(h >> 40) as usize & (self.shards.len() - 1)]
+    }
+
+    /// The live entry under `key`; an expired one is removed.
+    pub fn get(&self, key: &CacheKey) -> Option<Arc<Entry>> {
+        let now = self.clock.unix_now();
+        let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
+        let entry = shard.get(key.as_bytes())?;
+        if entry.remaining(now) > 0 {
+            return Some(Arc::clone(entry));
+        }
+        shard.remove(key.as_bytes());
+        None
+    }
+
+    /// The entry answering `request`: a CD=1 question may be answered from a
+    /// CD=0 entry (it carries the data either way), never the reverse.
+    pub fn lookup(&self, request: &Request) -> Option<Arc<Entry>> {
+        if request.cd
+            && let Some(entry) = self.get(&request.cache_key(true))
+        {
+            return Some(entry);
+        }
+        self.get(&request.cache_key(false))
+    }
+
+    /// How long `resolution` may be cached under this configuration; 0 means
+    /// not at all.
+    pub fn ttl_for(&self, resolution: &Resolution) -> u32 {
+        let c = &self.config;
+        if resolution.outcome.is_bogus() {
+            return c.bogus_ttl;
+        }
+        match resolution.rcode {
+            ResponseCode::NoError if !resolution.answers.is_empty() => {
+                resolution.ttl.clamp(c.min_ttl, c.max_ttl.max(c.min_ttl))
+            }
+            ResponseCode::NoError | ResponseCode::NXDomain => {
+                // RFC 2308 §5: "Negative responses without SOA records
+                // SHOULD NOT be cached"; the TTL is the SOA's MINIMUM or TTL,
+                // whichever is smaller.
+                match negative_ttl(&resolution.authority) {
+                    Some(soa) => resolution.ttl.min(soa).min(c.max_negative_ttl),
+                    None => 0,
+                }
+            }
+            _ => 0,
+        }
+    }
+
+    /// Stores `resolution` under `key`. Returns the entry, or `None` when the
+    /// resolution is not cacheable (see [`Cache::ttl_for`]).
+    pub fn insert(&self, key: &CacheKey, mut resolution: Resolution) -> Option<Arc<Entry>> {
+        let ttl = self.ttl_for(&resolution);
+        if ttl == 0 {
+            return None;
+        }
+        for r in resolution
+            .answers
+            .iter_mut()
+            .chain(resolution.authority.iter_mut())
+            .chain(resolution.additional.iter_mut())
+        {
+            r.ttl = r.ttl.min(ttl);
+        }
+        resolution
+            .additional
+            .retain(|r| r.record_type() != RecordType::OPT);
+        let size = ENTRY_OVERHEAD + 3 * wire_size(&resolution);
+        let entry = Arc::new(Entry {
+            resolution,
+            stored_at: self.clock.unix_now(),
+            ttl,
+            size,
+            variants: Default::default(),
+        });
+        let evicted = self
+            .shard(key)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.as_bytes().into(), Arc::clone(&entry));
+        if evicted > 0 {
+            tracing::trace!(evicted, "cache full, evicted least recently used");
+        }
+        Some(entry)
+    }
+
+    /// Number of entries (expired ones included until touched).
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len())
+            .sum()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Estimated bytes held.
+    pub fn bytes(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).bytes())
+            .sum()
+    }
+
+    /// Drops everything.
+    pub fn clear(&self) {
+        for s in self.shards.iter() {
+            s.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        }
+    }
+}
+
+/// The encoded size of the resolution's records.
+fn wire_size(resolution: &Resolution) -> usize {
+    let mut m = Message::response(0, crate::wire::OpCode::Query);
+    m.answers.clone_from(&resolution.answers);
+    m.authorities.clone_from(&resolution.authority);
+    m.additionals.clone_from(&resolution.additional);
+    m.to_vec().map(|v| v.len()).unwrap_or(4096)
+}

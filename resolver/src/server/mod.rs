@@ -1,0 +1,549 @@
+//! `danebound serve`'s listener: [`Server`].
+//!
+//! Shaped like mini-redis's `server.rs`: [`Server::bind`] opens the sockets,
+//! [`Server::run`] serves until a shutdown future completes. Per listen
+//! address there is one UDP socket per worker (SO_REUSEPORT, so the kernel
+//! spreads clients over the workers) and one TCP listener.
+//!
+//! Every message goes through `handle`: parse (drop or FORMERR/NOTIMP on
+//! bad input, never a panic), access control (REFUSED), local zones, then
+//! the cache. A cache hit is answered inline on the task that read the
+//! datagram, from a pre-encoded response; only a miss spawns a task that asks
+//! the [`Resolve`] implementation, caches the result and answers.
+//!
+//! TCP follows RFC 7766: several queries per connection, pipelined and
+//! answered in completion order (§6.2.1.1), an idle timeout (§6.2.3) and a
+//! connection limit.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{OnceCell, Semaphore, mpsc};
+use tokio::task::JoinHandle;
+
+use crate::acl::Acl;
+use crate::answer;
+use crate::cache::{Cache, CacheKey, Entry};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::forward::{ForwardOnly, Upstreams, default_upstreams};
+use crate::local_zones::LocalZones;
+use crate::resolve::{Resolution, Resolve};
+use crate::transport::net::NetTransport;
+use crate::validator::outcome::Outcome;
+use crate::wire::ResponseCode;
+
+pub mod request;
+
+use request::{Parsed, Request, error_response, rcode};
+
+/// The longest a cache miss may take before the client gets SERVFAIL.
+pub const RESOLUTION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Builds the resolver `serve` uses for `config`.
+///
+/// Until the engine lands this is the stand-in: it forwards to the
+/// configured upstreams (or those of /etc/resolv.conf) WITHOUT validation,
+/// and every answer's outcome is Indeterminate, so no answer gets AD.
+// replaced by engine::Resolver
+pub fn build_resolver(config: &Config) -> Arc<dyn Resolve> {
+    let servers = if config.forward.is_empty() {
+        default_upstreams(&config.listen)
+    } else {
+        config.forward.clone()
+    };
+    if servers.is_empty() {
+        tracing::warn!("no upstream nameserver: /etc/resolv.conf names none but ourselves");
+    }
+    tracing::info!(
+        ?servers,
+        "forwarding (stand-in resolver, no validation yet)"
+    );
+    let upstreams = Upstreams::new(servers, Arc::new(NetTransport))
+        .with_timeout(config.upstream_timeout)
+        .with_rounds(config.upstream_rounds);
+    Arc::new(ForwardOnly::new(upstreams))
+}
+
+/// What the server shares between its tasks.
+struct Context {
+    resolver: Arc<dyn Resolve>,
+    cache: Arc<Cache>,
+    acl: Acl,
+    local: LocalZones,
+    inflight: Arc<Semaphore>,
+    tcp_connections: Arc<Semaphore>,
+    tcp_idle_timeout: Duration,
+    pending: Pending,
+}
+
+/// The bound sockets, ready to serve.
+pub struct Server {
+    udp: Vec<std::net::UdpSocket>,
+    tcp: Vec<std::net::TcpListener>,
+    context: Arc<Context>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("addrs", &self.local_addrs())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Binds every listen address of `config`. With the default listen list,
+    /// an address that cannot be bound (e.g. no IPv6) is logged and skipped
+    /// as long as one remains; an explicit address that fails is an error.
+    pub fn bind(
+        config: &Config,
+        resolver: Arc<dyn Resolve>,
+        clock: Arc<dyn Clock>,
+    ) -> io::Result<Self> {
+        let mut udp = Vec::new();
+        let mut tcp = Vec::new();
+        for &addr in &config.listen {
+            match bind_address(addr, config.workers.max(1)) {
+                Ok((u, t)) => {
+                    udp.extend(u);
+                    tcp.push(t);
+                }
+                Err(e) if config.listen_is_default && addr.is_ipv6() => {
+                    tracing::warn!(%addr, "not listening on {addr}: {e}");
+                }
+                Err(e) => {
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!("cannot listen on {addr}: {e}"),
+                    ));
+                }
+            }
+        }
+        if tcp.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                "no address to listen on",
+            ));
+        }
+        let local = if config.default_local_zones {
+            LocalZones::defaults()
+        } else {
+            LocalZones::none()
+        };
+        let context = Arc::new(Context {
+            resolver,
+            cache: Arc::new(Cache::new(config.cache.clone(), clock)),
+            acl: config.acl.clone(),
+            local,
+            inflight: Arc::new(Semaphore::new(config.max_inflight)),
+            tcp_connections: Arc::new(Semaphore::new(config.max_tcp_connections)),
+            tcp_idle_timeout: config.tcp_idle_timeout,
+            pending: Pending::default(),
+        });
+        Ok(Self { udp, tcp, context })
+    }
+
+    /// The addresses served (UDP and TCP alike), one per listen address.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.tcp
+            .iter()
+            .filter_map(|t| t.local_addr().ok())
+            .collect()
+    }
+
+    /// The answer cache.
+    pub fn cache(&self) -> Arc<Cache> {
+        Arc::clone(&self.context.cache)
+    }
+
+    /// Serves until `shutdown` completes. Must run inside a tokio runtime.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+        for socket in self.udp {
+            let socket = Arc::new(UdpSocket::from_std(socket)?);
+            tracing::info!(addr = ?socket.local_addr().ok(), "listening on UDP");
+            tasks.push(tokio::spawn(udp_worker(Arc::clone(&self.context), socket)));
+        }
+        for listener in self.tcp {
+            let listener = TcpListener::from_std(listener)?;
+            tracing::info!(addr = ?listener.local_addr().ok(), "listening on TCP");
+            tasks.push(tokio::spawn(tcp_acceptor(
+                Arc::clone(&self.context),
+                listener,
+            )));
+        }
+        shutdown.await;
+        tracing::info!("shutting down");
+        for task in &tasks {
+            task.abort();
+        }
+        for task in tasks {
+            let _ = task.await;
+        }
+        Ok(())
+    }
+}
+
+// -- Sockets ------------------------------------------------------------------
+
+/// `workers` UDP sockets sharing `addr` with SO_REUSEPORT, and a TCP listener.
+/// Port 0 is resolved by the first socket and reused by the others.
+fn bind_address(
+    mut addr: SocketAddr,
+    workers: usize,
+) -> io::Result<(Vec<std::net::UdpSocket>, std::net::TcpListener)> {
+    let mut udp = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let socket = udp_socket(addr)?;
+        if addr.port() == 0 {
+            addr = socket.local_addr()?;
+        }
+        udp.push(socket);
+    }
+    let tcp = tcp_listener(addr)?;
+    Ok((udp, tcp))
+}
+
+fn udp_socket(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    // A larger receive queue absorbs bursts; the kernel may cap it.
+    let _ = socket.set_recv_buffer_size(4 << 20);
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
+fn tcp_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
+
+// -- Handling one message -------------------------------------------------------
+
+/// Which transport a message came over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Via {
+    Udp,
+    Tcp,
+}
+
+/// What [`handle`] decided.
+enum Handled {
+    /// `out` holds the response.
+    Reply,
+    /// Say nothing.
+    Drop,
+    /// Resolve this (cache miss).
+    Miss(Box<Request>),
+}
+
+/// Answers what can be answered at once into `out`.
+fn handle(ctx: &Context, buf: &[u8], client: IpAddr, via: Via, out: &mut Vec<u8>) -> Handled {
+    let parsed = Request::parse(buf);
+    if !ctx.acl.allows(client) {
+        return match parsed {
+            Parsed::Drop(_) => Handled::Drop,
+            Parsed::Query(request) => {
+                tracing::debug!(%client, "refused: not in access.allow");
+                *out = answer::encode(&answer::error(&request, ResponseCode::Refused));
+                Handled::Reply
+            }
+            Parsed::Reject { .. } => {
+                error_response(buf, rcode::REFUSED, out);
+                Handled::Reply
+            }
+        };
+    }
+    let request = match parsed {
+        Parsed::Drop(why) => {
+            tracing::trace!(%client, "dropped: {why}");
+            return Handled::Drop;
+        }
+        Parsed::Reject { rcode, why } => {
+            tracing::debug!(%client, rcode, "rejected: {why}");
+            error_response(buf, rcode, out);
+            return Handled::Reply;
+        }
+        Parsed::Query(request) => request,
+    };
+    // The cache first: local-zone names are never cached (they never reach
+    // the resolver), so this order cannot hide a local answer, and hits skip
+    // the local-zone check.
+    if let Some(entry) = ctx.cache.lookup(&request) {
+        let now = ctx.cache.now();
+        match via {
+            Via::Udp => entry.write_udp(&request, now, out),
+            Via::Tcp => entry.write_response(&request, now, out),
+        }
+        return Handled::Reply;
+    }
+    if !ctx.local.is_empty()
+        && let Some(resolution) = ctx.local.answer(&request.query())
+    {
+        let mut message = answer::build(&request, &resolution);
+        // Local data is ours to vouch for, as unbound does (AA=1).
+        message.metadata.authoritative = true;
+        *out = match via {
+            Via::Udp => answer::encode_udp(&request, &message),
+            Via::Tcp => answer::encode(&message),
+        };
+        return Handled::Reply;
+    }
+    Handled::Miss(Box::new(request))
+}
+
+/// Encodes the response to `request` carrying `resolution` (uncached path).
+fn respond(request: &Request, resolution: &Resolution, via: Via, out: &mut Vec<u8>) {
+    let message = answer::build(request, resolution);
+    *out = match via {
+        Via::Udp => answer::encode_udp(request, &message),
+        Via::Tcp => answer::encode(&message),
+    };
+}
+
+/// A miss being resolved, shared by every client asking the same question
+/// meanwhile (identical in-flight queries are coalesced: one upstream
+/// resolution, one validation, one log line).
+#[derive(Default)]
+struct Pending {
+    map: Mutex<HashMap<Box<[u8]>, Shared>>,
+}
+
+/// One miss's result, awaited by every client that asked for it.
+type Shared = Arc<OnceCell<Resolved>>;
+
+/// The result of a miss: the cache entry, or the resolution when it is not
+/// cacheable.
+struct Resolved {
+    entry: Option<Arc<Entry>>,
+    resolution: Option<Resolution>,
+}
+
+impl Pending {
+    fn join(&self, key: &CacheKey) -> Shared {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(map.entry(key.as_bytes().into()).or_default())
+    }
+
+    fn leave(&self, key: &CacheKey, cell: &Shared) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map
+            .get(key.as_bytes())
+            .is_some_and(|c| Arc::ptr_eq(c, cell))
+        {
+            map.remove(key.as_bytes());
+        }
+    }
+}
+
+/// Resolves a cache miss, caches the result and returns the response.
+async fn resolve_miss(ctx: &Context, request: &Request, via: Via) -> Vec<u8> {
+    let key = request.cache_key(request.cd);
+    let cell = ctx.pending.join(&key);
+    let resolved = cell
+        .get_or_init(|| async {
+            let query = request.query();
+            let resolution = match tokio::time::timeout(
+                RESOLUTION_TIMEOUT,
+                ctx.resolver.resolve(&query, request.cd),
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err(_) => {
+                    tracing::warn!(name = %query.name(), qtype = %query.query_type(), "resolution timed out");
+                    Resolution::servfail(Outcome::Indeterminate)
+                }
+            };
+            if let Outcome::Bogus(reason) = &resolution.outcome {
+                // Logged once per validation: the bogus result is then held
+                // in the cache, and hits are not logged.
+                tracing::warn!(name = %query.name(), qtype = %query.query_type(), "validation failed: {reason}");
+            }
+            if ctx.cache.ttl_for(&resolution) > 0 {
+                Resolved {
+                    entry: ctx.cache.insert(&key, resolution),
+                    resolution: None,
+                }
+            } else {
+                Resolved {
+                    entry: None,
+                    resolution: Some(resolution),
+                }
+            }
+        })
+        .await;
+    ctx.pending.leave(&key, &cell);
+    let mut out = Vec::new();
+    match (&resolved.entry, &resolved.resolution) {
+        (Some(entry), _) => {
+            let now = ctx.cache.now();
+            match via {
+                Via::Udp => entry.write_udp(request, now, &mut out),
+                Via::Tcp => entry.write_response(request, now, &mut out),
+            }
+        }
+        (None, Some(resolution)) => respond(request, resolution, via, &mut out),
+        (None, None) => respond(
+            request,
+            &Resolution::servfail(Outcome::Indeterminate),
+            via,
+            &mut out,
+        ),
+    }
+    out
+}
+
+/// The answer to a miss that cannot be resolved now (too many in flight).
+fn overloaded(request: &Request) -> Vec<u8> {
+    answer::encode(&answer::error(request, ResponseCode::ServFail))
+}
+
+// -- UDP ------------------------------------------------------------------------
+
+async fn udp_worker(ctx: Arc<Context>, socket: Arc<UdpSocket>) {
+    let mut buf = vec![0u8; 65_535];
+    let mut out = Vec::with_capacity(1232);
+    loop {
+        let (n, client) = match socket.recv_from(&mut buf).await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::debug!("UDP receive error: {e}");
+                continue;
+            }
+        };
+        match handle(&ctx, &buf[..n], client.ip(), Via::Udp, &mut out) {
+            Handled::Reply if out.is_empty() => {}
+            Handled::Reply => {
+                if let Err(e) = socket.send_to(&out, client).await {
+                    tracing::debug!(%client, "UDP send error: {e}");
+                }
+            }
+            Handled::Drop => {}
+            Handled::Miss(request) => {
+                let Ok(permit) = Arc::clone(&ctx.inflight).try_acquire_owned() else {
+                    let _ = socket.send_to(&overloaded(&request), client).await;
+                    continue;
+                };
+                let ctx = Arc::clone(&ctx);
+                let socket = Arc::clone(&socket);
+                tokio::spawn(async move {
+                    let response = resolve_miss(&ctx, &request, Via::Udp).await;
+                    drop(permit);
+                    if let Err(e) = socket.send_to(&response, client).await {
+                        tracing::debug!(%client, "UDP send error: {e}");
+                    }
+                });
+            }
+        }
+    }
+}
+
+// -- TCP ------------------------------------------------------------------------
+
+async fn tcp_acceptor(ctx: Arc<Context>, listener: TcpListener) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!("TCP accept error: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = Arc::clone(&ctx.tcp_connections).try_acquire_owned() else {
+            tracing::debug!(%peer, "TCP connection limit reached, closing");
+            continue;
+        };
+        let ctx = Arc::clone(&ctx);
+        tokio::spawn(async move {
+            tcp_connection(ctx, stream, peer).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn tcp_connection(ctx: Arc<Context>, stream: TcpStream, peer: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let (mut reader, mut writer) = stream.into_split();
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(64);
+    let writer_task = tokio::spawn(async move {
+        while let Some(response) = rx.recv().await {
+            let Ok(len) = u16::try_from(response.len()) else {
+                continue;
+            };
+            let mut frame = Vec::with_capacity(response.len() + 2);
+            frame.extend_from_slice(&len.to_be_bytes());
+            frame.extend_from_slice(&response);
+            if writer.write_all(&frame).await.is_err() {
+                break;
+            }
+        }
+        let _ = writer.shutdown().await;
+    });
+    let idle = ctx.tcp_idle_timeout;
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    loop {
+        let mut len = [0u8; 2];
+        // RFC 7766 §6.2.3: close a connection that stays idle.
+        match tokio::time::timeout(idle, reader.read_exact(&mut len)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => break,
+            Err(_) => {
+                tracing::trace!(%peer, "TCP idle timeout");
+                break;
+            }
+        }
+        buf.resize(usize::from(u16::from_be_bytes(len)), 0);
+        match tokio::time::timeout(idle, reader.read_exact(&mut buf)).await {
+            Ok(Ok(_)) => {}
+            _ => break,
+        }
+        match handle(&ctx, &buf, peer.ip(), Via::Tcp, &mut out) {
+            Handled::Reply => {
+                if tx.send(std::mem::take(&mut out)).await.is_err() {
+                    break;
+                }
+            }
+            Handled::Drop => {}
+            Handled::Miss(request) => {
+                let Ok(permit) = Arc::clone(&ctx.inflight).try_acquire_owned() else {
+                    if tx.send(overloaded(&request)).await.is_err() {
+                        break;
+                    }
+                    continue;
+                };
+                let ctx = Arc::clone(&ctx);
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let response = resolve_miss(&ctx, &request, Via::Tcp).await;
+                    drop(permit);
+                    let _ = tx.send(response).await;
+                });
+            }
+        }
+    }
+    drop(tx);
+    let _ = writer_task.await;
+}

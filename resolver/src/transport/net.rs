@@ -1,0 +1,125 @@
+//! The real network: [`NetTransport`] sends over UDP and TCP sockets.
+//!
+//! UDP: a fresh socket per exchange, bound to a random source port (RFC 5452
+//! §9.2) and *connected* to the server, so that the kernel drops datagrams
+//! from any other address or port (RFC 5452 §4.1). Datagrams whose ID differs
+//! from the request's are dropped and the wait goes on until the deadline.
+//!
+//! TCP: a fresh connection per exchange, two-byte length prefix (RFC 1035
+//! §4.2.2, RFC 7766 §8). Replies with another ID are skipped.
+//!
+//! Nothing here parses beyond the ID: the caller checks QR and the question.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::time::{Instant, timeout_at};
+
+use super::{ExchangeFuture, Protocol, Transport};
+
+/// How many random ports to try before letting the kernel pick one.
+const RANDOM_PORT_ATTEMPTS: usize = 8;
+
+/// The largest UDP reply we read. Anything longer is cut by the kernel and
+/// then fails to parse, which the caller treats as garbage.
+const MAX_UDP_REPLY: usize = 65_535;
+
+/// Sends queries over real UDP and TCP sockets.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NetTransport;
+
+impl Transport for NetTransport {
+    fn exchange<'a>(
+        &'a self,
+        server: SocketAddr,
+        request: &'a [u8],
+        protocol: Protocol,
+        timeout: Duration,
+    ) -> ExchangeFuture<'a> {
+        Box::pin(async move {
+            if request.len() < 12 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a DNS request is at least 12 bytes",
+                ));
+            }
+            let deadline = Instant::now() + timeout;
+            let id = [request[0], request[1]];
+            let result = match protocol {
+                Protocol::Udp => timeout_at(deadline, udp_exchange(server, request, id)).await,
+                Protocol::Tcp => timeout_at(deadline, tcp_exchange(server, request, id)).await,
+            };
+            result.unwrap_or_else(|_| {
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no reply from {server} within {timeout:?}"),
+                ))
+            })
+        })
+    }
+}
+
+/// Binds a UDP socket on a random port of the unspecified address of the
+/// server's family; falls back to a kernel-chosen port if the random ones are
+/// taken.
+async fn bind_random_port(server: SocketAddr) -> io::Result<UdpSocket> {
+    let ip: IpAddr = match server {
+        SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+        SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+    };
+    for _ in 0..RANDOM_PORT_ATTEMPTS {
+        let port = rand::rng().random_range(1024..=u16::MAX);
+        if let Ok(socket) = UdpSocket::bind(SocketAddr::new(ip, port)).await {
+            return Ok(socket);
+        }
+    }
+    UdpSocket::bind(SocketAddr::new(ip, 0)).await
+}
+
+async fn udp_exchange(server: SocketAddr, request: &[u8], id: [u8; 2]) -> io::Result<Vec<u8>> {
+    let socket = bind_random_port(server).await?;
+    // RFC 5452 §4.1: accept only replies from the address and port the
+    // query went to; a connected socket makes the kernel enforce it.
+    socket.connect(server).await?;
+    socket.send(request).await?;
+    let mut buf = vec![0u8; MAX_UDP_REPLY];
+    loop {
+        let n = match socket.recv(&mut buf).await {
+            Ok(n) => n,
+            // An ICMP port unreachable surfaces as ConnectionRefused.
+            Err(e) => return Err(e),
+        };
+        // RFC 5452 §4.1: a reply with another ID is not ours; keep waiting.
+        if n >= 12 && buf[..2] == id {
+            buf.truncate(n);
+            return Ok(buf);
+        }
+        tracing::debug!(%server, len = n, "dropped UDP datagram with a foreign ID");
+    }
+}
+
+async fn tcp_exchange(server: SocketAddr, request: &[u8], id: [u8; 2]) -> io::Result<Vec<u8>> {
+    let len = u16::try_from(request.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "request over 65535 bytes"))?;
+    let mut stream = TcpStream::connect(server).await?;
+    stream.set_nodelay(true)?;
+    let mut frame = Vec::with_capacity(request.len() + 2);
+    frame.extend_from_slice(&len.to_be_bytes());
+    frame.extend_from_slice(request);
+    stream.write_all(&frame).await?;
+    loop {
+        let mut len = [0u8; 2];
+        stream.read_exact(&mut len).await?;
+        let len = usize::from(u16::from_be_bytes(len));
+        let mut reply = vec![0u8; len];
+        stream.read_exact(&mut reply).await?;
+        if len >= 12 && reply[..2] == id {
+            return Ok(reply);
+        }
+        tracing::debug!(%server, len, "dropped TCP message with a foreign ID");
+    }
+}

@@ -1,0 +1,609 @@
+//! The listener end to end over real sockets on 127.54.2.x, with a fake
+//! resolver behind it: caching, ACL, local zones, TC then TCP, pipelining,
+//! limits, bad input and shutdown.
+
+mod server_common;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use danebound_resolver::acl::Acl;
+use danebound_resolver::answer;
+use danebound_resolver::clock::SystemClock;
+use danebound_resolver::config::Config;
+use danebound_resolver::resolve::Resolution;
+use danebound_resolver::server::Server;
+use danebound_resolver::validator::outcome::{Outcome, ede_code};
+use danebound_resolver::wire::{Message, RecordType, ResponseCode};
+use rand::Rng;
+use server_common::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+struct Running {
+    addr: SocketAddr,
+    resolver: Arc<FakeResolver>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<io::Result<()>>,
+}
+
+impl Running {
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(Duration::from_secs(2), self.task)
+            .await
+            .expect("shutdown within 2 s")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+fn table() -> Vec<(&'static str, Resolution)> {
+    let mut big = Resolution {
+        rcode: ResponseCode::NoError,
+        answers: (0..14)
+            .map(|i| txt("big.example.", 300, &format!("{i:0>100}")))
+            .collect(),
+        authority: vec![],
+        additional: vec![],
+        outcome: Outcome::Secure,
+        ttl: 300,
+    };
+    big.answers
+        .push(rrsig("big.example.", 300, RecordType::TXT));
+    vec![
+        ("www.example.", positive(Outcome::Secure, 300)),
+        ("bad.example.", positive(bogus(), 300)),
+        ("big.example.", big),
+    ]
+}
+
+async fn start(ip: &str, tweak: impl FnOnce(&mut Config)) -> Running {
+    start_with(ip, tweak, FakeResolver::with(table())).await
+}
+
+async fn start_with(ip: &str, tweak: impl FnOnce(&mut Config), resolver: FakeResolver) -> Running {
+    let mut config = Config {
+        listen: vec![format!("{ip}:0").parse().unwrap()],
+        listen_is_default: false,
+        workers: 2,
+        ..Config::default()
+    };
+    tweak(&mut config);
+    let resolver = Arc::new(resolver);
+    let server = Server::bind(&config, resolver.clone(), Arc::new(SystemClock)).unwrap();
+    let addr = server.local_addrs()[0];
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(async {
+        let _ = rx.await;
+    }));
+    Running {
+        addr,
+        resolver,
+        stop: Some(tx),
+        task,
+    }
+}
+
+/// Sends one datagram from `from` (an IP) and waits up to `wait` ms for a
+/// reply.
+async fn udp_wait(from: &str, server: SocketAddr, bytes: &[u8], wait: u64) -> Option<Vec<u8>> {
+    let socket = UdpSocket::bind(format!("{from}:0")).await.unwrap();
+    socket.send_to(bytes, server).await.unwrap();
+    let mut buf = vec![0u8; 65_535];
+    match tokio::time::timeout(Duration::from_millis(wait), socket.recv_from(&mut buf)).await {
+        Ok(Ok((n, _))) => Some(buf[..n].to_vec()),
+        _ => None,
+    }
+}
+
+/// A query that should be answered: waits up to 3 s (slow CI).
+async fn udp_from(from: &str, server: SocketAddr, bytes: &[u8]) -> Option<Vec<u8>> {
+    udp_wait(from, server, bytes, 3000).await
+}
+
+async fn udp(server: SocketAddr, bytes: &[u8]) -> Option<Vec<u8>> {
+    udp_from("127.54.2.200", server, bytes).await
+}
+
+/// A datagram that should get no reply: true if none came within 300 ms.
+async fn silent(server: SocketAddr, bytes: &[u8]) -> bool {
+    udp_wait("127.54.2.200", server, bytes, 300).await.is_none()
+}
+
+async fn ask(server: SocketAddr, qname: &str, qtype: RecordType, f: Flags) -> Message {
+    let bytes = query_bytes(rand::random(), qname, qtype, f);
+    let reply = udp(server, &bytes).await.expect("a reply");
+    let m = parse(&reply);
+    assert_eq!(
+        m.metadata.id.to_be_bytes(),
+        [bytes[0], bytes[1]],
+        "ID echoed"
+    );
+    m
+}
+
+fn frame(bytes: &[u8]) -> Vec<u8> {
+    let mut f = (bytes.len() as u16).to_be_bytes().to_vec();
+    f.extend_from_slice(bytes);
+    f
+}
+
+async fn read_frame(s: &mut TcpStream) -> io::Result<Vec<u8>> {
+    let mut len = [0u8; 2];
+    s.read_exact(&mut len).await?;
+    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    s.read_exact(&mut buf).await?;
+    Ok(buf)
+}
+
+#[tokio::test]
+async fn answers_then_serves_from_the_cache() {
+    let s = start("127.54.2.1", |_| {}).await;
+    let m = ask(s.addr, "www.example.", RecordType::A, Flags::dnssec()).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert!(m.metadata.authentic_data);
+    assert_eq!(s.resolver.calls(), 1);
+    let m = ask(s.addr, "WWW.example.", RecordType::A, Flags::dnssec()).await;
+    assert_eq!(m.queries[0].name().to_ascii(), "WWW.example.");
+    assert!(m.metadata.authentic_data);
+    let m = ask(s.addr, "www.example.", RecordType::A, Flags::plain()).await;
+    assert!(!m.metadata.authentic_data, "no AD without DO or AD");
+    assert_eq!(s.resolver.calls(), 1, "hits do not ask the resolver");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn bogus_is_servfail_with_ede_unless_cd() {
+    let s = start("127.54.2.2", |_| {}).await;
+    let m = ask(s.addr, "bad.example.", RecordType::A, Flags::dnssec()).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    assert_eq!(answer::ede_of(&m).unwrap().0, ede_code::SIGNATURE_EXPIRED);
+    assert!(m.answers.is_empty());
+    let m = ask(
+        s.addr,
+        "bad.example.",
+        RecordType::A,
+        Flags {
+            cd: true,
+            ..Flags::dnssec()
+        },
+    )
+    .await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert!(!m.answers.is_empty() && !m.metadata.authentic_data);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn clients_outside_the_acl_are_refused() {
+    let s = start("127.54.2.3", |c| {
+        c.acl = Acl::new(vec!["127.54.9.0/24".parse().unwrap()])
+    })
+    .await;
+    let bytes = query_bytes(7, "www.example.", RecordType::A, Flags::dnssec());
+    let m = parse(&udp_from("127.54.2.3", s.addr, &bytes).await.unwrap());
+    assert_eq!(m.metadata.response_code, ResponseCode::Refused);
+    assert_eq!(s.resolver.calls(), 0);
+    // Over TCP as well.
+    let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+    tcp.write_all(&frame(&bytes)).await.unwrap();
+    let m = parse(&read_frame(&mut tcp).await.unwrap());
+    assert_eq!(m.metadata.response_code, ResponseCode::Refused);
+    // An allowed client is served.
+    let m = parse(&udp_from("127.54.9.1", s.addr, &bytes).await.unwrap());
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn only_loopback_is_allowed_by_default() {
+    let acl = Config::default().acl;
+    assert!(acl.allows("127.0.0.1".parse().unwrap()));
+    assert!(acl.allows("::1".parse().unwrap()));
+    assert!(!acl.allows("192.0.2.1".parse().unwrap()));
+}
+
+#[tokio::test]
+async fn special_use_names_are_answered_locally_unless_disabled() {
+    let s = start("127.54.2.4", |_| {}).await;
+    let m = ask(s.addr, "foo.test.", RecordType::A, Flags::dnssec()).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(m.authorities[0].record_type(), RecordType::SOA);
+    assert!(m.metadata.authoritative && !m.metadata.authentic_data);
+    let m = ask(s.addr, "localhost.", RecordType::A, Flags::plain()).await;
+    assert_eq!(m.answers[0].data.to_string(), "127.0.0.1");
+    let m = ask(
+        s.addr,
+        "1.1.168.192.in-addr.arpa.",
+        RecordType::PTR,
+        Flags::plain(),
+    )
+    .await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(s.resolver.calls(), 0);
+    s.stop().await;
+
+    let s = start("127.54.2.4", |c| c.default_local_zones = false).await;
+    ask(s.addr, "foo.test.", RecordType::A, Flags::dnssec()).await;
+    ask(s.addr, "localhost.", RecordType::A, Flags::dnssec()).await;
+    assert_eq!(s.resolver.calls(), 2, "the lab's names go to the resolver");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn large_answers_are_truncated_over_udp_and_complete_over_tcp() {
+    let s = start("127.54.2.5", |_| {}).await;
+    let m = ask(s.addr, "big.example.", RecordType::TXT, Flags::dnssec()).await;
+    assert!(m.metadata.truncation);
+    assert!(m.answers.is_empty());
+    let m = ask(s.addr, "big.example.", RecordType::TXT, Flags::plain()).await;
+    assert!(m.metadata.truncation, "512 without EDNS");
+    let bytes = query_bytes(99, "big.example.", RecordType::TXT, Flags::dnssec());
+    let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+    tcp.write_all(&frame(&bytes)).await.unwrap();
+    let m = parse(&read_frame(&mut tcp).await.unwrap());
+    assert!(!m.metadata.truncation);
+    assert_eq!(m.answers.len(), 15);
+    assert!(m.metadata.authentic_data);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn tcp_carries_several_pipelined_queries() {
+    let s = start("127.54.2.6", |_| {}).await;
+    let names = [
+        "www.example.",
+        "nope.example.",
+        "bad.example.",
+        "foo.test.",
+        "www.example.",
+    ];
+    let mut burst = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        burst.extend(frame(&query_bytes(
+            1000 + i as u16,
+            n,
+            RecordType::A,
+            Flags::dnssec(),
+        )));
+    }
+    let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+    tcp.write_all(&burst).await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..names.len() {
+        let m = parse(&read_frame(&mut tcp).await.unwrap());
+        got.push((m.metadata.id, m.metadata.response_code));
+    }
+    got.sort_by_key(|(id, _)| *id);
+    assert_eq!(
+        got,
+        vec![
+            (1000, ResponseCode::NoError),
+            (1001, ResponseCode::NXDomain),
+            (1002, ResponseCode::ServFail),
+            (1003, ResponseCode::NXDomain),
+            (1004, ResponseCode::NoError),
+        ]
+    );
+    // The connection stays open for more.
+    tcp.write_all(&frame(&query_bytes(
+        2000,
+        "www.example.",
+        RecordType::A,
+        Flags::plain(),
+    )))
+    .await
+    .unwrap();
+    assert_eq!(
+        parse(&read_frame(&mut tcp).await.unwrap()).metadata.id,
+        2000
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn idle_tcp_connections_are_closed() {
+    let s = start("127.54.2.7", |c| {
+        c.tcp_idle_timeout = Duration::from_secs(1)
+    })
+    .await;
+    let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+    let mut buf = [0u8; 1];
+    let n = tokio::time::timeout(Duration::from_secs(3), tcp.read(&mut buf))
+        .await
+        .expect("closed by the server within 3 s")
+        .unwrap_or(0);
+    assert_eq!(n, 0);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn tcp_connections_are_limited() {
+    let s = start("127.54.2.8", |c| c.max_tcp_connections = 1).await;
+    let mut first = TcpStream::connect(s.addr).await.unwrap();
+    first
+        .write_all(&frame(&query_bytes(
+            1,
+            "www.example.",
+            RecordType::A,
+            Flags::plain(),
+        )))
+        .await
+        .unwrap();
+    read_frame(&mut first).await.unwrap();
+    let mut second = TcpStream::connect(s.addr).await.unwrap();
+    let _ = second
+        .write_all(&frame(&query_bytes(
+            2,
+            "www.example.",
+            RecordType::A,
+            Flags::plain(),
+        )))
+        .await;
+    let r = tokio::time::timeout(Duration::from_secs(2), read_frame(&mut second))
+        .await
+        .expect("closed at once");
+    assert!(r.is_err(), "second connection was served");
+    // The first still works.
+    first
+        .write_all(&frame(&query_bytes(
+            3,
+            "www.example.",
+            RecordType::A,
+            Flags::plain(),
+        )))
+        .await
+        .unwrap();
+    assert_eq!(parse(&read_frame(&mut first).await.unwrap()).metadata.id, 3);
+    s.stop().await;
+}
+
+fn rcode_of(reply: &[u8]) -> u8 {
+    reply[3] & 0xF
+}
+
+#[tokio::test]
+async fn bad_client_input_is_dropped_or_formerr() {
+    let s = start("127.54.2.9", |c| c.workers = 1).await;
+    let good = query_bytes(0xABCD, "www.example.", RecordType::A, Flags::dnssec());
+
+    // Too short to answer: silence.
+    for n in [0, 1, 2, 11] {
+        assert!(silent(s.addr, &good[..n]).await, "{n} bytes answered");
+    }
+    // A response (QR=1): silence.
+    let mut response = good.clone();
+    response[2] |= 0x80;
+    assert!(silent(s.addr, &response).await);
+
+    let formerr = |what: &'static str, bytes: Vec<u8>| (what, bytes, 1u8);
+    let header = |qd: u16, an: u16, ns: u16, ar: u16| {
+        let mut h = vec![0xAB, 0xCD, 0x01, 0x00];
+        for c in [qd, an, ns, ar] {
+            h.extend_from_slice(&c.to_be_bytes());
+        }
+        h
+    };
+    let question = |labels: &[&[u8]]| {
+        let mut q = Vec::new();
+        for l in labels {
+            q.push(l.len() as u8);
+            q.extend_from_slice(l);
+        }
+        q.extend_from_slice(&[0, 0, 1, 0, 1]);
+        q
+    };
+    let www = question(&[b"www", b"example"]);
+    let cat = |a: Vec<u8>, b: &[u8]| [a, b.to_vec()].concat();
+    let label63 = [b'a'; 63];
+    let mut cases = vec![
+        formerr("truncated question", good[..20].to_vec()),
+        formerr("header only", header(1, 0, 0, 0)),
+        formerr("QDCOUNT 0", header(0, 0, 0, 0)),
+        formerr(
+            "QDCOUNT 2",
+            cat(header(2, 0, 0, 0), &[www.clone(), www.clone()].concat()),
+        ),
+        formerr("ANCOUNT without records", cat(header(1, 5, 0, 0), &www)),
+        formerr("ARCOUNT without records", cat(header(1, 0, 0, 3), &www)),
+        formerr(
+            "oversized name",
+            cat(
+                header(1, 0, 0, 0),
+                &question(&[&label63, &label63, &label63, &label63, b"x"]),
+            ),
+        ),
+        formerr(
+            "pointer in the question",
+            cat(header(1, 0, 0, 0), &[0xC0, 0x0C, 0, 1, 0, 1]),
+        ),
+        formerr(
+            "extended label type",
+            cat(header(1, 0, 0, 0), &[0x41, 0, 0, 1, 0, 1]),
+        ),
+        // An additional record whose owner is a pointer to itself.
+        formerr(
+            "compression loop",
+            cat(
+                header(1, 0, 0, 1),
+                &[www.clone(), vec![0xC0, 29, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0]].concat(),
+            ),
+        ),
+        // A pointer pointing forwards (at 29, to 31), the other half of a loop.
+        formerr(
+            "compression loop via two pointers",
+            cat(
+                header(1, 1, 0, 0),
+                &[
+                    www.clone(),
+                    vec![0xC0, 31, 0xC0, 29, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0],
+                ]
+                .concat(),
+            ),
+        ),
+        formerr(
+            "two OPT records",
+            cat(
+                header(1, 0, 0, 2),
+                &[
+                    www.clone(),
+                    vec![0, 0, 41, 4, 0xD0, 0, 0, 0, 0, 0, 0],
+                    vec![0, 0, 41, 4, 0xD0, 0, 0, 0, 0, 0, 0],
+                ]
+                .concat(),
+            ),
+        ),
+        formerr(
+            "record rdata past the end",
+            cat(
+                header(1, 0, 0, 1),
+                &[www.clone(), vec![0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 9, 1]].concat(),
+            ),
+        ),
+    ];
+    cases.push((
+        "opcode STATUS",
+        {
+            let mut b = good.clone();
+            b[2] = 0x10;
+            b
+        },
+        4,
+    ));
+    cases.push((
+        "opcode UPDATE",
+        {
+            let mut b = good.clone();
+            b[2] = 0x28;
+            b
+        },
+        4,
+    ));
+    for (what, bytes, rcode) in cases {
+        let reply = udp(s.addr, &bytes)
+            .await
+            .unwrap_or_else(|| panic!("{what}: no reply"));
+        assert_eq!(&reply[..2], &bytes[..2], "{what}: ID");
+        assert!(reply[2] & 0x80 != 0, "{what}: QR");
+        assert_eq!(rcode_of(&reply), rcode, "{what}: rcode");
+    }
+    // EDNS version 1: BADVERS (extended RCODE 16) with an OPT.
+    let bytes = cat(
+        header(1, 0, 0, 1),
+        &[www.clone(), vec![0, 0, 41, 4, 0xD0, 0, 1, 0, 0, 0, 0]].concat(),
+    );
+    let m = parse(&udp(s.addr, &bytes).await.unwrap());
+    assert_eq!(u16::from(m.metadata.response_code), 16);
+    // Zone transfers: REFUSED.
+    let m = ask(s.addr, "example.", RecordType::AXFR, Flags::plain()).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::Refused);
+
+    // Random garbage and mutated queries, over UDP and TCP.
+    let mut rng = rand::rng();
+    let socket = UdpSocket::bind("127.54.2.201:0").await.unwrap();
+    for i in 0..3000 {
+        let mut bytes = if i % 2 == 0 {
+            (0..rng.random_range(0..300))
+                .map(|_| rng.random())
+                .collect::<Vec<u8>>()
+        } else {
+            let mut b = good.clone();
+            for _ in 0..rng.random_range(1..6) {
+                let at = rng.random_range(0..b.len());
+                b[at] = rng.random();
+            }
+            b.truncate(rng.random_range(0..=b.len()));
+            b
+        };
+        if bytes.len() > 2 {
+            bytes[2] &= 0x7F; // mostly queries, not responses
+        }
+        socket.send_to(&bytes, s.addr).await.unwrap();
+    }
+    let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+    let _ = tcp.write_all(&[0, 5, 1, 2, 3, 4, 5, 0, 40, 9, 9]).await;
+    drop(tcp);
+    // Still serving, on UDP and TCP.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let m = ask(s.addr, "www.example.", RecordType::A, Flags::dnssec()).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+    tcp.write_all(&frame(&good)).await.unwrap();
+    assert_eq!(
+        parse(&read_frame(&mut tcp).await.unwrap()).metadata.id,
+        0xABCD
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_stops_serving() {
+    let s = start("127.54.2.10", |_| {}).await;
+    let addr = s.addr;
+    ask(addr, "www.example.", RecordType::A, Flags::plain()).await;
+    s.stop().await;
+    let bytes = query_bytes(5, "www.example.", RecordType::A, Flags::plain());
+    assert!(silent(addr, &bytes).await);
+}
+
+#[tokio::test]
+async fn explicit_listen_failures_are_errors() {
+    let taken = std::net::UdpSocket::bind("127.54.2.11:0").unwrap();
+    let config = Config {
+        listen: vec![taken.local_addr().unwrap()],
+        listen_is_default: false,
+        ..Config::default()
+    };
+    let resolver = Arc::new(FakeResolver::default());
+    let err = Server::bind(&config, resolver, Arc::new(SystemClock)).unwrap_err();
+    assert!(err.to_string().contains("127.54.2.11"), "{err}");
+}
+
+#[tokio::test]
+async fn identical_queries_in_flight_are_resolved_once() {
+    let resolver = FakeResolver {
+        delay_ms: 300,
+        ..FakeResolver::with(table())
+    };
+    let s = start_with("127.54.2.12", |_| {}, resolver).await;
+    let mut clients = Vec::new();
+    for i in 0..10u16 {
+        let addr = s.addr;
+        clients.push(tokio::spawn(async move {
+            let bytes = query_bytes(i, "www.example.", RecordType::A, Flags::dnssec());
+            parse(&udp(addr, &bytes).await.expect("answered"))
+                .metadata
+                .response_code
+        }));
+    }
+    for c in clients {
+        assert_eq!(c.await.unwrap(), ResponseCode::NoError);
+    }
+    assert_eq!(s.resolver.calls(), 1);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_unusable_default_ipv6_address_is_skipped() {
+    // 2001:db8::1 is not local: binding fails, as for ::1 on a host
+    // without IPv6. With the default list that is a warning, not an error.
+    let mut config = Config {
+        listen: vec![
+            "127.54.2.13:0".parse().unwrap(),
+            "[2001:db8::1]:0".parse().unwrap(),
+        ],
+        listen_is_default: true,
+        workers: 1,
+        ..Config::default()
+    };
+    let resolver = Arc::new(FakeResolver::default());
+    let server = Server::bind(&config, resolver.clone(), Arc::new(SystemClock)).unwrap();
+    assert_eq!(server.local_addrs().len(), 1);
+    config.listen_is_default = false;
+    assert!(Server::bind(&config, resolver, Arc::new(SystemClock)).is_err());
+}

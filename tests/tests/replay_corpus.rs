@@ -1,0 +1,168 @@
+//! The visible conformance corpora (`../shared/conformance`, or
+//! `$DANEBOUND_SHARED/conformance`): every file parses, and every file that
+//! `tests/conformance/expected-outcomes.txt` lists as PASS still passes.
+//!
+//! Regenerate the list after an improvement with
+//! `RPL_UPDATE_EXPECTED=1 cargo test -p danebound-tests --test replay_corpus`.
+//! Files that must fail by policy go to `tests/conformance/DIVERGENCES.md`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use danebound_tests::replay::run::ServfailResolver;
+use danebound_tests::replay::{
+    Profile, ScenarioConfig, Verdict, collect_files, dialect_for_path, parse_scenario_as, run_file,
+};
+
+const SUITES: &[&str] = &["deckard", "domain-fwd", "unbound-autotrust"];
+
+fn shared_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("DANEBOUND_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    dir.join("conformance").is_dir().then_some(dir)
+}
+
+/// The resolver under test. Until the engine exists this is the SERVFAIL
+/// stand-in; replace it with the engine's `ResolverUnderTest` impl.
+fn make_resolver(_config: &ScenarioConfig) -> Result<ServfailResolver, String> {
+    Ok(ServfailResolver)
+}
+
+fn corpus_files(shared: &Path) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    for suite in SUITES {
+        for f in collect_files(&[shared.join("conformance").join(suite)]) {
+            let name = format!(
+                "{suite}/{}",
+                f.file_name().unwrap_or_default().to_string_lossy()
+            );
+            out.push((name, f));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_scenario_parses() {
+    let Some(shared) = shared_dir() else {
+        eprintln!("SKIP: ../shared/conformance absent (set DANEBOUND_SHARED)");
+        return;
+    };
+    let files = corpus_files(&shared);
+    let mut errors = Vec::new();
+    let mut by_dialect = BTreeMap::new();
+    for (name, path) in &files {
+        let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
+        match std::panic::catch_unwind(|| parse_scenario_as(&text, dialect_for_path(path))) {
+            Ok(Ok(s)) => *by_dialect.entry(s.config.dialect.to_string()).or_insert(0) += 1,
+            Ok(Err(e)) => errors.push(format!("{name}: {e}")),
+            Err(_) => errors.push(format!("{name}: PANIC")),
+        }
+    }
+    eprintln!(
+        "{} files parsed, by dialect {by_dialect:?}",
+        files.len() - errors.len()
+    );
+    for e in &errors {
+        eprintln!("  parse error: {e}");
+    }
+    assert!(files.len() > 100, "only {} files found", files.len());
+    assert!(errors.is_empty(), "{} files failed to parse", errors.len());
+}
+
+#[test]
+fn expected_outcomes_hold() {
+    let Some(shared) = shared_dir() else {
+        eprintln!("SKIP: ../shared/conformance absent (set DANEBOUND_SHARED)");
+        return;
+    };
+    let list_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/expected-outcomes.txt");
+    let list = std::fs::read_to_string(&list_path).unwrap_or_default();
+    let expected: BTreeMap<&str, &str> = list
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            Some((w.next()?, w.next()?))
+        })
+        .collect();
+    let mut now = BTreeMap::new();
+    let mut regressions = Vec::new();
+    let mut skipped = BTreeMap::<String, usize>::new();
+    for (name, path) in corpus_files(&shared) {
+        let report = run_file(
+            &path,
+            dialect_for_path(&path),
+            Profile::Semantic,
+            make_resolver,
+        );
+        let label = report.verdict.label();
+        if let Verdict::Skip(reason) = &report.verdict {
+            *skipped.entry(reason.clone()).or_default() += 1;
+        }
+        if expected.get(name.as_str()) == Some(&"PASS") && label != "PASS" {
+            regressions.push(format!("{name}: {}", report.verdict));
+        }
+        now.insert(name, label);
+    }
+    let count = |l: &str| now.values().filter(|v| **v == l).count();
+    eprintln!(
+        "semantic profile: {} passed, {} failed, {} skipped",
+        count("PASS"),
+        count("FAIL"),
+        count("SKIP")
+    );
+    for (reason, n) in &skipped {
+        eprintln!("  {n} skipped: {reason}");
+    }
+    if std::env::var_os("RPL_UPDATE_EXPECTED").is_some() {
+        let mut text = String::from(
+            "# Expected outcomes of the visible corpora under the semantic profile.\n\
+             # A file listed PASS must keep passing (tests/tests/replay_corpus.rs).\n\
+             # Regenerate: RPL_UPDATE_EXPECTED=1 cargo test -p danebound-tests --test replay_corpus\n",
+        );
+        for (name, label) in &now {
+            text.push_str(&format!("{name} {label}\n"));
+        }
+        std::fs::write(&list_path, text).unwrap();
+    }
+    assert!(
+        regressions.is_empty(),
+        "files that passed now fail:\n{}",
+        regressions.join("\n")
+    );
+}
+
+/// Counts the mock replies hickory cannot decode (deliberately broken test
+/// data such as DNSKEY protocol 2). Informational: the engine must treat
+/// them as undecodable upstream replies.
+#[test]
+fn replies_hickory_refuses_are_counted() {
+    let Some(shared) = shared_dir() else {
+        eprintln!("SKIP: ../shared/conformance absent (set DANEBOUND_SHARED)");
+        return;
+    };
+    let (mut total, mut refused) = (0, Vec::new());
+    for (name, path) in corpus_files(&shared) {
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        let Ok(s) = parse_scenario_as(&text, dialect_for_path(&path)) else {
+            continue;
+        };
+        for r in &s.ranges {
+            for e in &r.entries {
+                for p in e.packets.iter().filter(|p| p.raw.is_none()) {
+                    total += 1;
+                    if let Err(err) = p.packet.to_message() {
+                        refused.push(format!("{name}:{}: {err}", e.line));
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{total} mock replies, {} refused by hickory", refused.len());
+    for r in &refused {
+        eprintln!("  {r}");
+    }
+    assert!(total > 1000);
+}

@@ -1,0 +1,312 @@
+//! The replay harness against hand-written scenarios and fake resolvers.
+
+use std::net::SocketAddr;
+
+use danebound_resolver::wire::{Message, ResponseCode};
+use danebound_tests::replay::parse::{Mode, ValidationTime};
+use danebound_tests::replay::run::PassThroughResolver;
+use danebound_tests::replay::{
+    Dialect, Profile, ResolverUnderTest, ScenarioNetwork, ScenarioTime, Verdict, parse_scenario,
+    run_scenario,
+};
+
+const SCENARIO: &str = r#"; a tiny forwarding scenario
+server:
+	trust-anchor: "example. 3600 IN DS 2854 3 1 46e4ffc6e9a4793b488954bd3f0cc6af0dfb201b"
+	val-override-date: "20070916134226"
+	qname-minimisation: "no"
+	fake-sha1: yes
+forward-zone:
+	name: "."
+	forward-addr: 192.0.2.53
+CONFIG_END
+
+SCENARIO_BEGIN hand-written harness test
+RANGE_BEGIN 0 100
+	ADDRESS 192.0.2.53
+ENTRY_BEGIN
+MATCH opcode qtype qname
+ADJUST copy_id
+REPLY QR RD RA AD DO NOERROR
+SECTION QUESTION
+www.example. IN A
+SECTION ANSWER
+www.example. 300 IN A 10.20.30.40
+www.example. 300 IN RRSIG A 8 2 300 20070926134150 20070829134150 2854 example. MTIzNDU2Nzg5MA==
+SECTION AUTHORITY
+example. 300 IN NS ns.example.
+ENTRY_END
+ENTRY_BEGIN
+MATCH opcode qtype qname
+ADJUST copy_id copy_query
+REPLY QR RD RA NXDOMAIN
+SECTION QUESTION
+nx.example. IN A
+SECTION AUTHORITY
+example. IN SOA ns.example. host.example. 1 2 3 4 5
+ENTRY_END
+RANGE_END
+
+STEP 1 QUERY
+ENTRY_BEGIN
+REPLY RD DO
+SECTION QUESTION
+www.example. IN A
+ENTRY_END
+
+STEP 2 CHECK_OUT_QUERY
+ENTRY_BEGIN
+MATCH qname qtype
+SECTION QUESTION
+www.example. IN A
+ENTRY_END
+
+STEP 3 CHECK_ANSWER
+ENTRY_BEGIN
+MATCH all
+REPLY QR RD RA AD DO NOERROR
+SECTION QUESTION
+www.example. IN A
+SECTION ANSWER
+www.example. IN RRSIG A 8 2 300 20070926134150 20070829134150 2854 Example. MTIzNDU2Nzg5MA==
+WWW.example. IN A 10.20.30.40
+SECTION AUTHORITY
+example. IN NS ns.example.
+ENTRY_END
+
+STEP 4 TIME_PASSES ELAPSE 10.5
+STEP 5 ASSIGN later = ${${time} + 100}
+STEP 6 TIME_PASSES EVAL ${$later - ${time}}
+STEP 7 QUERY
+ENTRY_BEGIN
+REPLY RD
+SECTION QUESTION
+nx.example. IN A
+ENTRY_END
+STEP 8 CHECK_ANSWER
+ENTRY_BEGIN
+MATCH all
+REPLY QR RD RA NXDOMAIN
+SECTION QUESTION
+nx.example. IN A
+SECTION AUTHORITY
+example. IN SOA ns.example. host.example. 1 2 3 4 5
+ENTRY_END
+SCENARIO_END
+"#;
+
+fn upstream() -> SocketAddr {
+    "192.0.2.53:53".parse().unwrap()
+}
+
+#[test]
+fn config_is_typed() {
+    let s = parse_scenario(SCENARIO).unwrap();
+    assert_eq!(s.title, "hand-written harness test");
+    assert_eq!(s.config.dialect, Dialect::Unbound);
+    assert_eq!(s.config.trust_anchors.len(), 1);
+    assert_eq!(s.config.validation_time, ValidationTime::At(1_189_950_146));
+    assert_eq!(s.config.qname_minimisation, Some(false));
+    assert!(matches!(s.config.mode(), Mode::Forward { zone } if zone.addrs == [upstream()]));
+    assert!(s.config.ignored.iter().any(|o| o.starts_with("fake-sha1")));
+    assert_eq!(s.ranges.len(), 1);
+    assert_eq!(s.steps.len(), 8);
+}
+
+#[test]
+fn forwarding_resolver_passes_semantic_profile() {
+    let s = parse_scenario(SCENARIO).unwrap();
+    let r = run_scenario(&s, Profile::Semantic, |_| {
+        Ok(PassThroughResolver { server: upstream() })
+    });
+    assert_eq!(r.verdict, Verdict::Pass);
+    // The expected ANSWER lists the RRSIG first: strict (testbound) order
+    // matters, and the difference is reported beside the verdict.
+    let other = r.other_profile.unwrap();
+    assert!(
+        other.starts_with("strict FAIL step 3: ANSWER record 1"),
+        "{other}"
+    );
+    let r = run_scenario(&s, Profile::Strict, |_| {
+        Ok(PassThroughResolver { server: upstream() })
+    });
+    assert!(
+        matches!(r.verdict, Verdict::Fail { step: 3, .. }),
+        "{:?}",
+        r.verdict
+    );
+    assert_eq!(r.other_profile, None);
+    // In file order, strict passes too.
+    let ordered = SCENARIO.replace(
+        "www.example. IN RRSIG A 8 2 300 20070926134150 20070829134150 2854 Example. MTIzNDU2Nzg5MA==\nWWW.example. IN A 10.20.30.40",
+        "WWW.example. IN A 10.20.30.40\nwww.example. IN RRSIG A 8 2 300 20070926134150 20070829134150 2854 Example. MTIzNDU2Nzg5MA==",
+    );
+    assert_ne!(ordered, SCENARIO);
+    let s = parse_scenario(&ordered).unwrap();
+    let r = run_scenario(&s, Profile::Strict, |_| {
+        Ok(PassThroughResolver { server: upstream() })
+    });
+    assert_eq!(r.verdict, Verdict::Pass);
+}
+
+/// Forwards, but rewrites the rcode (or drops AD).
+struct Tamper {
+    rcode: Option<ResponseCode>,
+    clear_ad: bool,
+}
+
+impl ResolverUnderTest for Tamper {
+    fn resolve(
+        &mut self,
+        query: &Message,
+        net: &ScenarioNetwork,
+        time: ScenarioTime,
+    ) -> Result<Message, String> {
+        let mut m = PassThroughResolver { server: upstream() }.resolve(query, net, time)?;
+        if let Some(rc) = self.rcode {
+            m.metadata.response_code = rc;
+        }
+        if self.clear_ad {
+            m.metadata.authentic_data = false;
+        }
+        Ok(m)
+    }
+}
+
+#[test]
+fn wrong_rcode_fails_with_the_difference() {
+    let s = parse_scenario(SCENARIO).unwrap();
+    let r = run_scenario(&s, Profile::Semantic, |_| {
+        Ok(Tamper {
+            rcode: Some(ResponseCode::Refused),
+            clear_ad: false,
+        })
+    });
+    let Verdict::Fail { step, reason } = r.verdict else {
+        panic!("expected FAIL, got {:?}", r.verdict)
+    };
+    assert_eq!(step, 3);
+    assert!(
+        reason.contains("rcode REFUSED != expected NOERROR"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn missing_ad_fails() {
+    let s = parse_scenario(SCENARIO).unwrap();
+    let r = run_scenario(&s, Profile::Semantic, |_| {
+        Ok(Tamper {
+            rcode: None,
+            clear_ad: true,
+        })
+    });
+    let Verdict::Fail { step, reason } = r.verdict else {
+        panic!("expected FAIL, got {:?}", r.verdict)
+    };
+    assert_eq!(step, 3);
+    assert!(reason.contains("flags"), "{reason}");
+}
+
+#[test]
+fn clock_and_validation_time_are_separate() {
+    struct Spy<'a>(&'a mut Vec<ScenarioTime>);
+    impl ResolverUnderTest for Spy<'_> {
+        fn resolve(
+            &mut self,
+            q: &Message,
+            net: &ScenarioNetwork,
+            t: ScenarioTime,
+        ) -> Result<Message, String> {
+            self.0.push(t);
+            PassThroughResolver { server: upstream() }.resolve(q, net, t)
+        }
+    }
+    let s = parse_scenario(SCENARIO).unwrap();
+    let mut seen = Vec::new();
+    let r = run_scenario(&s, Profile::Semantic, |_| Ok(Spy(&mut seen)));
+    assert_eq!(r.verdict, Verdict::Pass);
+    // The first query runs at clock 0 with the override date; the second
+    // after 10.5 + 100 s, still with the fixed override date (unbound
+    // dialect).
+    let date = Some(1_189_950_146);
+    assert_eq!(
+        seen[0],
+        ScenarioTime {
+            now: 0,
+            validation: date
+        }
+    );
+    assert_eq!(
+        seen[1],
+        ScenarioTime {
+            now: 110,
+            validation: date
+        }
+    );
+}
+
+#[test]
+fn servfail_stand_in_fails_positive_answers() {
+    let s = parse_scenario(SCENARIO).unwrap();
+    let r = run_scenario(&s, Profile::Semantic, |_| {
+        Ok(danebound_tests::replay::run::ServfailResolver)
+    });
+    assert!(
+        matches!(r.verdict, Verdict::Fail { step: 2, .. }),
+        "{:?}",
+        r.verdict
+    );
+}
+
+#[test]
+fn unsupported_constructs_skip() {
+    let text = SCENARIO.replace(
+        "STEP 4 TIME_PASSES ELAPSE 10.5",
+        "STEP 4 FLUSH_MESSAGE www.example. IN A",
+    );
+    let s = parse_scenario(&text).unwrap();
+    let r = run_scenario(&s, Profile::Semantic, |_| {
+        Ok(PassThroughResolver { server: upstream() })
+    });
+    assert!(
+        matches!(&r.verdict, Verdict::Skip(m) if m.starts_with("unsupported: FLUSH_MESSAGE")),
+        "{:?}",
+        r.verdict
+    );
+    let r = run_scenario(&s, Profile::Semantic, |_| {
+        Err::<PassThroughResolver, _>("unsupported: iteration".to_string())
+    });
+    assert_eq!(r.verdict, Verdict::Skip("unsupported: iteration".into()));
+}
+
+#[test]
+fn parse_errors_are_reported_not_panics() {
+    for bad in [
+        "",
+        "CONFIG_END\n",
+        "CONFIG_END\nSCENARIO_BEGIN x\n",
+        "CONFIG_END\nSCENARIO_BEGIN x\nSTEP 2 QUERY\nENTRY_BEGIN\nSECTION QUESTION\nx. IN A\nENTRY_END\nSTEP 1 NOTHING\nSCENARIO_END\n",
+        "CONFIG_END\nSCENARIO_BEGIN x\nSTEP 1 FROB\nSCENARIO_END\n",
+        "CONFIG_END\nSCENARIO_BEGIN x\nRANGE_BEGIN 0 a\nSCENARIO_END\n",
+        "CONFIG_END\nSCENARIO_BEGIN x\nRANGE_BEGIN 0 1\nENTRY_BEGIN\nMATCH frob\nENTRY_END\nRANGE_END\nSCENARIO_END\n",
+        "CONFIG_END\nSCENARIO_BEGIN x\nRANGE_BEGIN 0 1\nENTRY_BEGIN\nSECTION ANSWER\nx. IN A 1.2.3\nENTRY_END\nRANGE_END\nSCENARIO_END\n",
+        "CONFIG_END\nSCENARIO_BEGIN x\nSTEP 1 QUERY\nSCENARIO_END\n",
+        "frobnicate: yes\nCONFIG_END\nSCENARIO_BEGIN x\nSCENARIO_END\n",
+    ] {
+        assert!(parse_scenario(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn deckard_and_stelline_dialects() {
+    let deckard = "stub-addr: 193.0.14.129\ntrust-anchor: . IN DS 1 8 2 00\nval-override-date: 20180601000000\nquery-minimization: off\nCONFIG_END\nSCENARIO_BEGIN d\nSCENARIO_END\n";
+    let s = parse_scenario(deckard).unwrap();
+    assert_eq!(s.config.dialect, Dialect::Deckard);
+    assert!(matches!(s.config.mode(), Mode::Iterate { .. }));
+    assert_eq!(s.config.qname_minimisation, Some(false));
+    let stelline = "server:\n\ttrust-anchor: \". IN DS 1 8 2 00\"\n\tstub-addr: 193.0.14.129\nquery-minimization: off\nCONFIG_END\nSCENARIO_BEGIN s\nSCENARIO_END\n";
+    let s = parse_scenario(stelline).unwrap();
+    assert_eq!(s.config.dialect, Dialect::Stelline);
+    assert!(matches!(s.config.mode(), Mode::Forward { .. }));
+}
