@@ -1,0 +1,45 @@
+//! OpenSSL's DANE corpus (`danetest.in`, `dane-cross.in`) through the
+//! `danetest` driver logic: every case must give OpenSSL's (error, depth).
+//!
+//! Reads the files from `$DANEBOUND_SHARED/vectors/openssl-dane/`, by
+//! default `../shared` beside the repository; skips (with a message) when
+//! that folder is absent. The files are not copied into the repository.
+
+use std::path::PathBuf;
+
+use danebound_tests::danetest;
+
+fn corpus_dir() -> Option<PathBuf> {
+    let shared = match std::env::var_os("DANEBOUND_SHARED") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+    };
+    let dir = shared.join("vectors/openssl-dane");
+    dir.is_dir().then_some(dir)
+}
+
+fn replay(base_domain: &str, ca_file: &str, tests: &str, expected_cases: usize) {
+    let Some(dir) = corpus_dir() else {
+        eprintln!("skipped: no shared/vectors/openssl-dane (set DANEBOUND_SHARED)");
+        return;
+    };
+    let results = danetest::run_file(base_domain, &dir.join(ca_file), &dir.join(tests))
+        .unwrap_or_else(|e| panic!("{tests}: {e}"));
+    let failures: Vec<String> = results
+        .iter()
+        .filter(|r| !r.passed())
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(results.len(), expected_cases, "{tests}: case count");
+    assert!(failures.is_empty(), "{tests}:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn openssl_danetest_in_all_54_cases_match() {
+    replay("example.com", "danetest.pem", "danetest.in", 54);
+}
+
+#[test]
+fn openssl_dane_cross_in_does_not_build_past_the_ta() {
+    replay("server.example", "cross-root.pem", "dane-cross.in", 1);
+}
