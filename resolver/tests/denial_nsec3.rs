@@ -1001,11 +1001,22 @@ fn rfc5155_section_3_1_7_last_nsec3_wraps_around_to_the_first() {
 }
 
 #[test]
-fn rfc5155_erratum_3441_no_data_in_opt_out_span_is_insecure() {
-    // An empty non-terminal (or unsigned delegation) inside an Opt-Out span
-    // has no NSEC3: only the closest provable encloser proof is possible.
+fn rfc5155_section_8_6_opt_out_proves_no_nodata_for_other_types() {
+    // A name inside an Opt-Out span has no NSEC3: only the closest provable
+    // encloser proof is possible, and Opt-Out speaks of unsigned delegations
+    // only (RFC 5155 §6, §8.6). A NODATA for a type other than DS cannot
+    // rest on it: bogus, as unbound's and domain's val_nsec3_optout_ad
+    // expect. For DS the same proof is an insecure delegation.
     let recs = pick(&["0p9m", "35mt"], true);
     let r = nsec3_proves_nodata(&view(&recs), &n("c.example."), A, &example(), &mut budget());
+    assert!(is_missing(&r), "{r:?}");
+    let r = nsec3_proves_nodata(
+        &view(&recs),
+        &n("c.example."),
+        DS,
+        &example(),
+        &mut budget(),
+    );
     assert!(is_opt_out(&r, "c.example."), "{r:?}");
     let recs = pick(&["0p9m", "35mt"], false);
     let r = nsec3_proves_nodata(&view(&recs), &n("c.example."), A, &example(), &mut budget());

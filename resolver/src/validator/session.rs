@@ -290,6 +290,12 @@ impl<'a> Session<'a> {
     // --- evaluation ----------------------------------------------------------
 
     fn evaluate(&mut self) -> Result<Validated, Need> {
+        if self.qtype == RecordType::RRSIG {
+            // RRSIGs are not signed themselves (RFC 4035 §2.2): an answer to
+            // a query for them is passed on unvalidated and never secure.
+            let all = (0..self.sections[0].len()).collect();
+            return Ok(self.finish_with(Status::Indeterminate, all));
+        }
         let chain = self.follow_chain()?;
         let mut status = chain.status;
         let mut keep_answer = chain.rrsets.clone();
@@ -317,6 +323,16 @@ impl<'a> Session<'a> {
 
         if let Status::Bogus(_) = status {
             keep_answer.clear();
+        }
+        if let Status::Secure { .. } = status {
+            // Other signed RRsets of the authority section (the zone's NS)
+            // are passed on when they validate; they do not change the
+            // verdict, and unvalidated ones are dropped (`finish_with`).
+            for i in 0..self.sections[AUTHORITY as usize].len() {
+                if !self.sections[AUTHORITY as usize][i].rrsigs.is_empty() {
+                    self.check_rrset(AUTHORITY, i)?;
+                }
+            }
         }
         Ok(self.finish_with(status, keep_answer))
     }
@@ -627,8 +643,14 @@ impl<'a> Session<'a> {
             .any(|&i| !self.sections[1][i].rrsigs.is_empty());
         if !signed {
             // No signed proof: acceptable only if the name is in an
-            // insecure zone.
-            let lookup = self.keys_for(name)?;
+            // insecure zone. The denial of a DS comes from the parent zone
+            // (RFC 4035 §3.1.4.1), so the parent's status counts there.
+            let zone_of_denial = if self.qtype == RecordType::DS && !name.is_root() {
+                name.base_name()
+            } else {
+                name.clone()
+            };
+            let lookup = self.keys_for(&zone_of_denial)?;
             return Ok(match lookup {
                 KeyLookup::Keys(keys) => Status::Bogus(BogusReason::DenialMissing {
                     qname: name.clone(),
@@ -900,10 +922,8 @@ impl<'a> Session<'a> {
                 Err(r) => DsStep::Bogus(r),
             };
         }
-        if msg.metadata.response_code == ResponseCode::NXDomain {
-            return DsStep::NameError;
-        }
-        if msg.metadata.response_code != ResponseCode::NoError {
+        let nxdomain = msg.metadata.response_code == ResponseCode::NXDomain;
+        if !nxdomain && msg.metadata.response_code != ResponseCode::NoError {
             return DsStep::Bogus(BogusReason::DnskeyMissing {
                 zone: next.clone(),
                 detail: format!("DS query answered {}", msg.metadata.response_code),
@@ -925,6 +945,11 @@ impl<'a> Session<'a> {
         match negative::classify_ds_absence(&proof, next, &zone, &mut self.budget) {
             DsAbsence::NoCut => DsStep::NotACut,
             DsAbsence::Unsigned(r) => DsStep::Insecure(r),
+            // A name on the way to a signer exists; a NXDOMAIN whose proof
+            // shows no delegation or empty non-terminal ends the walk here,
+            // and whatever was signed below is then checked against the
+            // keys found so far.
+            DsAbsence::Bogus(_) if nxdomain => DsStep::NameError,
             DsAbsence::Bogus(r) => DsStep::Bogus(r),
         }
     }

@@ -40,6 +40,14 @@ as unsupported until the recursive mode exists.
 ";
 
 fn main() -> ExitCode {
+    // RUST_LOG=warn (or debug) shows the engine's reasons, e.g. why an
+    // answer was bogus.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let mut profile = Profile::Semantic;
     let mut verbose = false;
     let mut dialect = None;

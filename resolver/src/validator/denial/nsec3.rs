@@ -648,10 +648,12 @@ pub fn nsec3_proves_nodata(
         DenialResult::Bogus(BogusReason::DenialMissing { .. }) => {}
         proven_or_contradicted => return proven_or_contradicted,
     }
-    // RFC 5155 §8.6 for DS, and Erratum 3441 for an empty non-terminal that
-    // only has unsigned delegations below it: the next closer name lies in an
-    // Opt-Out span, so the answer is insecure.
-    if ce.opt_out {
+    // RFC 5155 §8.6: for QTYPE DS, an Opt-Out span covering the next closer
+    // name makes the answer insecure. For any other type Opt-Out proves
+    // nothing (§6: it only concerns unsigned delegations), so a NODATA
+    // resting on it is bogus, as unbound and NLnet Labs' domain judge it
+    // (val_nsec3_optout_ad).
+    if ce.opt_out && qtype == RecordType::DS {
         return chain.opt_out(ce.next_closer);
     }
     if qtype == RecordType::DS {
