@@ -23,6 +23,7 @@ use crate::clock::Clock;
 use crate::forward::{UpstreamReply, Upstreams};
 use crate::resolve::{Resolution, Resolve};
 use crate::validator::crypto::Crypto;
+use crate::validator::trace::TraceEvent;
 use crate::validator::{Anchors, BogusReason, Fetched, Limits, Outcome, Session, Step, Validated};
 use crate::wire::{DNSClass, Message, Name, Query, RecordType, ResponseCode};
 
@@ -107,6 +108,16 @@ impl Resolver {
 
     /// Resolve and validate one question.
     pub async fn resolve_query(&self, query: &Query, cd: bool) -> Resolution {
+        self.run(query, cd, false).await.0
+    }
+
+    /// Resolve and validate one question, recording the chain of trust as
+    /// the validator walked it (for `danebound query --trace-chain`).
+    pub async fn resolve_traced(&self, query: &Query, cd: bool) -> (Resolution, Vec<TraceEvent>) {
+        self.run(query, cd, true).await
+    }
+
+    async fn run(&self, query: &Query, cd: bool, trace: bool) -> (Resolution, Vec<TraceEvent>) {
         let name = query.name();
         let rtype = query.query_type();
         let class = query.query_class();
@@ -114,28 +125,35 @@ impl Resolver {
             Ok(reply) => reply,
             Err(e) => {
                 debug!(%name, %rtype, "no upstream answer: {e}");
-                return Resolution {
-                    rcode: ResponseCode::ServFail,
-                    answers: Vec::new(),
-                    authority: Vec::new(),
-                    additional: Vec::new(),
-                    outcome: Outcome::Indeterminate,
-                    ttl: 0,
-                };
+                return (
+                    Resolution {
+                        rcode: ResponseCode::ServFail,
+                        answers: Vec::new(),
+                        authority: Vec::new(),
+                        additional: Vec::new(),
+                        outcome: Outcome::Indeterminate,
+                        ttl: 0,
+                    },
+                    Vec::new(),
+                );
             }
         };
         let rcode = reply.message.metadata.response_code;
         if !matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
             // Nothing to validate in a SERVFAIL or REFUSED.
-            return Resolution {
-                rcode,
-                answers: Vec::new(),
-                authority: Vec::new(),
-                additional: Vec::new(),
-                outcome: Outcome::Indeterminate,
-                ttl: 0,
-            };
+            return (
+                Resolution {
+                    rcode,
+                    answers: Vec::new(),
+                    authority: Vec::new(),
+                    additional: Vec::new(),
+                    outcome: Outcome::Indeterminate,
+                    ttl: 0,
+                },
+                Vec::new(),
+            );
         }
+        let mut events = Vec::new();
         let validated = if cd || self.anchors.is_empty() {
             // RFC 4035 §3.2.2: with CD=1 the client validates; we pass the
             // data on unchecked and never claim it secure.
@@ -153,7 +171,11 @@ impl Resolver {
                     .collect(),
             }
         } else {
-            self.validate(name, rtype, &reply.message).await
+            let (validated, trace) = self
+                .validate_inner(name, rtype, &reply.message, trace)
+                .await;
+            events = trace;
+            validated
         };
         // The server logs each validation failure once; what only the
         // engine knows is which upstream handed over unsigned data.
@@ -164,11 +186,21 @@ impl Resolver {
                 reply.server
             );
         }
-        to_resolution(rcode, validated)
+        (to_resolution(rcode, validated), events)
     }
 
     /// The I/O side of validation: run the session, fetching what it asks.
     pub async fn validate(&self, qname: &Name, qtype: RecordType, response: &Message) -> Validated {
+        self.validate_inner(qname, qtype, response, false).await.0
+    }
+
+    async fn validate_inner(
+        &self,
+        qname: &Name,
+        qtype: RecordType,
+        response: &Message,
+        trace: bool,
+    ) -> (Validated, Vec<TraceEvent>) {
         let now = self.clock.unix_now();
         let view = self.keys.view(now);
         let mut session = Session::new(
@@ -181,6 +213,9 @@ impl Resolver {
             self.crypto.as_ref(),
         )
         .with_key_cache(&view);
+        if trace {
+            session = session.with_trace();
+        }
         let validated = loop {
             match session.step() {
                 Step::Fetch(request) => {
@@ -198,7 +233,7 @@ impl Resolver {
             }
         };
         self.keys.learn(session.learned(), now);
-        validated
+        (validated, session.trace().to_vec())
     }
 }
 

@@ -39,6 +39,7 @@ pub mod outcome;
 pub mod rrset;
 pub mod session;
 pub mod signature;
+pub mod trace;
 
 pub use self::{
     crypto::{Crypto, CryptoError, RingCrypto},

@@ -38,6 +38,7 @@ use super::negative::{self, DsAbsence};
 use super::outcome::{BogusReason, InsecureReason, Outcome, RrsetId};
 use super::rrset::{self, Rrset};
 use super::signature;
+use super::trace::{DsInfo, KeyInfo, TraceEvent};
 use crate::wire::{Message, Name, RData, Record, RecordType, ResponseCode};
 
 /// A DS or DNSKEY set the session needs.
@@ -192,6 +193,7 @@ pub struct Session<'a> {
     verified: HashMap<RrsetKey, Status>,
     wildcards: HashMap<RrsetKey, Name>,
     learned: Vec<(Name, KeyLookup)>,
+    trace: Option<Vec<TraceEvent>>,
 }
 
 impl<'a> Session<'a> {
@@ -234,6 +236,7 @@ impl<'a> Session<'a> {
             verified: HashMap::new(),
             wildcards: HashMap::new(),
             learned: Vec::new(),
+            trace: None,
         }
     }
 
@@ -241,6 +244,23 @@ impl<'a> Session<'a> {
     pub fn with_key_cache(mut self, cache: &'a dyn KeyCache) -> Self {
         self.cache = Some(cache);
         self
+    }
+
+    /// Record the chain of trust as it is walked ([`Session::trace`]).
+    pub fn with_trace(mut self) -> Self {
+        self.trace = Some(Vec::new());
+        self
+    }
+
+    /// The recorded chain of trust (empty unless [`Session::with_trace`]).
+    pub fn trace(&self) -> &[TraceEvent] {
+        self.trace.as_deref().unwrap_or(&[])
+    }
+
+    fn note(&mut self, event: impl FnOnce() -> TraceEvent) {
+        if let Some(trace) = &mut self.trace {
+            trace.push(event());
+        }
     }
 
     /// Seed the session with a key lookup the engine has cached for `zone`
@@ -549,6 +569,19 @@ impl<'a> Session<'a> {
             self.check_signed(&set)?
         };
         self.verified.insert((section, idx), status.clone());
+        if !matches!(status, Status::Secure { .. }) {
+            let rrset = RrsetId::new(&set.name, set.rtype);
+            let text = match &status {
+                Status::Secure { .. } => String::new(),
+                Status::Insecure(r) => format!("insecure: {r}"),
+                Status::Indeterminate => "indeterminate: no trust anchor".into(),
+                Status::Bogus(r) => format!("BOGUS: {r}"),
+            };
+            self.note(|| TraceEvent::RrsetNotSecure {
+                rrset,
+                status: text,
+            });
+        }
         if let Some(w) = &wc {
             self.wildcards.insert((section, idx), w.clone());
         }
@@ -613,6 +646,16 @@ impl<'a> Session<'a> {
                         self.crypto,
                     ) {
                         Ok(v) => {
+                            let input = v.rrsig().input();
+                            let event = TraceEvent::RrsetSecure {
+                                rrset: RrsetId::new(&set.name, set.rtype),
+                                signer: v.signer().clone(),
+                                key_tag: v.key_tag(),
+                                algorithm: u8::from(input.algorithm),
+                                inception: input.sig_inception.get(),
+                                expiration: input.sig_expiration.get(),
+                            };
+                            self.note(|| event);
                             let wc = v.closest_encloser();
                             return Ok((Status::Secure { ttl: v.ttl() }, wc));
                         }
@@ -866,6 +909,39 @@ impl<'a> Session<'a> {
                 }
             }
         };
+        let anchor = self.anchors.closest(zone).is_some_and(|(z, _)| z == zone);
+        let event = match &lookup {
+            KeyLookup::Keys(k) => TraceEvent::KeysTrusted {
+                zone: zone.clone(),
+                keys: k
+                    .zone_keys()
+                    .iter()
+                    .map(|key| KeyInfo {
+                        tag: key.tag(),
+                        algorithm: key.algorithm(),
+                        flags: key.dnskey().flags(),
+                    })
+                    .collect(),
+                by: k.authenticated_by().to_vec(),
+                anchor,
+            },
+            KeyLookup::Insecure(r) => TraceEvent::KeysFailed {
+                zone: zone.clone(),
+                reason: r.to_string(),
+                insecure: true,
+            },
+            KeyLookup::Bogus(r) => TraceEvent::KeysFailed {
+                zone: zone.clone(),
+                reason: r.to_string(),
+                insecure: false,
+            },
+            KeyLookup::NoAnchor => TraceEvent::KeysFailed {
+                zone: zone.clone(),
+                reason: "no trust anchor".into(),
+                insecure: true,
+            },
+        };
+        self.note(|| event);
         match &lookup {
             // Bogus key sets are remembered for this session only.
             KeyLookup::Bogus(_) => {
@@ -891,6 +967,31 @@ impl<'a> Session<'a> {
             Fetched::Response(msg) => self.judge_ds_response(keys, next, &msg),
         };
         self.ds_steps.insert(next.clone(), step.clone());
+        let event = match &step {
+            DsStep::Delegation(sep) => TraceEvent::Delegation {
+                zone: next.clone(),
+                ds: sep
+                    .ds()
+                    .iter()
+                    .map(|d| DsInfo {
+                        tag: d.key_tag(),
+                        algorithm: u8::from(d.algorithm()),
+                        digest_type: u8::from(d.digest_type()),
+                    })
+                    .collect(),
+                parent: keys.zone().clone(),
+            },
+            DsStep::NotACut | DsStep::NameError => TraceEvent::NoCut { name: next.clone() },
+            DsStep::Insecure(r) => TraceEvent::Unsigned {
+                name: next.clone(),
+                reason: r.to_string(),
+            },
+            DsStep::Bogus(r) => TraceEvent::Broken {
+                name: next.clone(),
+                reason: r.to_string(),
+            },
+        };
+        self.note(|| event);
         Ok(step)
     }
 
