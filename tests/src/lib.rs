@@ -4,3 +4,4 @@
 pub mod danetest;
 pub mod lab;
 pub mod replay;
+pub mod zonedb;

@@ -1,0 +1,894 @@
+//! Bad input through the whole validation session (issue 2, "Bad input";
+//! KeyTrap CVE-2023-50387, NSEC3 CVE-2023-50868): malformed and adversarial
+//! responses built from the signed fixtures in `tests/data/zones` must end
+//! in a verdict, never a panic or a hang; the work stays within the
+//! session's [`Limits`]; and tampered data never comes out Secure.
+//!
+//! Two kinds of input:
+//! - mutants: fixture answers (and the DS/DNSKEY answers a session fetches)
+//!   encoded, with bytes flipped, inserted, deleted or truncated, and
+//!   decoded again by hickory when it still can;
+//! - crafted: responses signed with the fixtures' committed test keys so that
+//!   they pass the signature checks and reach the expensive paths —
+//!   hundreds of RRSIGs per RRset, hundreds of DNSKEYs with one key tag,
+//!   NSEC3 records with many salts and iteration counts, CNAME chains of 100
+//!   links, RRsets of thousands of records, absurd RRSIG label counts.
+//!
+//! Randomness comes from a seeded xorshift, so every run feeds the same
+//! inputs and a failure names the seed and mutation that caused it.
+
+#![allow(missing_docs, unreachable_pub)]
+
+#[path = "../../tests/src/zonedb.rs"]
+#[allow(dead_code)]
+mod zonedb;
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use danebound_resolver::validator::rrset;
+use danebound_resolver::validator::signature::signed_data_for;
+use danebound_resolver::validator::{
+    Anchors, BogusReason, FetchRequest, Fetched, Limits, Outcome, RingCrypto, Session, Step,
+    Validated, key_tag,
+};
+use danebound_resolver::wire::rdata::{A, CNAME, TXT};
+use danebound_resolver::wire::{
+    Algorithm, DNSKEY, DNSSECRData, Message, NSEC3, Name, Nsec3HashAlgorithm, PublicKey,
+    PublicKeyBuf, RData, RRSIG, Record, RecordType, ResponseCode,
+};
+use hickory_proto::dnssec::rdata::SigInput;
+use hickory_proto::rr::SerialNumber;
+use ring::rand::SystemRandom;
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+use zonedb::{FIXTURE_NOW, ZoneDb, fixtures_dir};
+
+// ---------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------
+
+/// A session that asks for more than this many fetches is looping.
+const MAX_STEPS: usize = 200;
+/// A generous wall-clock bound for one session in a debug build on a loaded
+/// machine; the budget counters are the real bound.
+const MAX_SESSION_TIME: Duration = Duration::from_secs(10);
+
+/// 2026-01-01 and 2036-01-01: the fixtures' validity window.
+const INCEPTION: u32 = 1_767_225_600;
+const EXPIRATION: u32 = 2_082_758_400;
+
+/// A small deterministic PRNG (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+fn name(s: &str) -> Name {
+    Name::from_str(s).unwrap()
+}
+
+/// One finished session.
+struct Run {
+    validated: Validated,
+    steps: usize,
+    verifications: u32,
+    nsec3_hashes: u32,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn outcome(&self) -> &Outcome {
+        &self.validated.outcome
+    }
+
+    /// The session stayed within its budget and finished in time.
+    fn assert_bounded(&self, limits: &Limits, what: &str) {
+        assert!(
+            self.verifications <= limits.max_verifications,
+            "{what}: {} verifications > {}",
+            self.verifications,
+            limits.max_verifications
+        );
+        assert!(
+            self.nsec3_hashes <= limits.max_nsec3_hashes,
+            "{what}: {} NSEC3 hashes > {}",
+            self.nsec3_hashes,
+            limits.max_nsec3_hashes
+        );
+        assert!(self.steps <= MAX_STEPS, "{what}: {} steps", self.steps);
+        assert!(
+            self.elapsed <= MAX_SESSION_TIME,
+            "{what}: took {:?}",
+            self.elapsed
+        );
+    }
+}
+
+/// Drive a session over `response`, answering fetches with `upstream`.
+fn run_with(
+    anchors: &Anchors,
+    qname: &Name,
+    qtype: RecordType,
+    response: &Message,
+    limits: &Limits,
+    mut upstream: impl FnMut(&FetchRequest) -> Fetched,
+) -> Run {
+    let crypto = RingCrypto::new();
+    let start = Instant::now();
+    let mut session = Session::new(
+        qname,
+        qtype,
+        response,
+        anchors,
+        FIXTURE_NOW,
+        limits.clone(),
+        &crypto,
+    );
+    let mut steps = 0;
+    let validated = loop {
+        match session.step() {
+            Step::Fetch(request) => {
+                steps += 1;
+                assert!(
+                    steps <= MAX_STEPS,
+                    "{qname} {qtype}: session does not finish"
+                );
+                let fetched = upstream(&request);
+                session.supply(&request, fetched);
+            }
+            Step::Done(validated) => break validated,
+        }
+    };
+    Run {
+        validated,
+        steps,
+        verifications: session.budget().verifications(),
+        nsec3_hashes: session.budget().nsec3_hashes(),
+        elapsed: start.elapsed(),
+    }
+}
+
+fn run(db: &ZoneDb, anchors: &Anchors, qname: &Name, qtype: RecordType, response: &Message) -> Run {
+    run_with(anchors, qname, qtype, response, &Limits::default(), |r| {
+        db.fetch(r)
+    })
+}
+
+/// Owner, type and RDATA of a record with the case of every domain name
+/// folded (DNS names compare case-insensitively, RFC 4343) and the TTL left
+/// out (it is not signed): equal keys mean the same data.
+fn canonical(record: &Record) -> String {
+    let data = match &record.data {
+        // Case matters in keys, signatures and text.
+        RData::DNSSEC(DNSSECRData::DNSKEY(_)) | RData::TXT(_) => record.data.to_string(),
+        RData::DNSSEC(DNSSECRData::RRSIG(sig)) => {
+            let input = sig.input();
+            format!(
+                "{} {} {} {} {} {} {} {} {:?}",
+                input.type_covered,
+                u8::from(input.algorithm),
+                input.num_labels,
+                input.original_ttl,
+                input.sig_expiration.get(),
+                input.sig_inception.get(),
+                input.key_tag,
+                input.signer_name.to_lowercase(),
+                sig.sig()
+            )
+        }
+        other => other.to_string().to_ascii_lowercase(),
+    };
+    format!(
+        "{} {} {} {data}",
+        record.name.to_lowercase(),
+        record.dns_class,
+        record.record_type()
+    )
+}
+
+fn canonical_set(records: &[Record]) -> BTreeSet<String> {
+    records.iter().map(canonical).collect()
+}
+
+// ---------------------------------------------------------------------------
+// Mutants of fixture answers
+// ---------------------------------------------------------------------------
+
+/// Questions whose answers cover every kind of proof in the fixtures.
+const QUESTIONS: &[(&str, &str)] = &[
+    ("www.example.test.", "A"),
+    ("nx.example.test.", "A"),
+    ("www.example.test.", "TXT"),
+    ("ent.example.test.", "A"),
+    ("x.wild.example.test.", "A"),
+    ("x.wild.example.test.", "MX"),
+    ("cname-chain.example.test.", "A"),
+    ("cname-cross.example.test.", "A"),
+    ("www.dname.example.test.", "A"),
+    ("www.nsec3.example.test.", "A"),
+    ("nx.nsec3.example.test.", "A"),
+    ("x.wild.nsec3-salt.example.test.", "A"),
+    ("www.nsec3-salt.example.test.", "TXT"),
+    ("www.unsigned.nsec3.example.test.", "A"),
+    ("www.alg8.example.test.", "A"),
+    ("www.alg15.example.test.", "AAAA"),
+    ("nx.alg7.example.test.", "A"),
+];
+
+/// One random change to the wire form of a message.
+fn mutate(rng: &mut Rng, wire: &[u8]) -> Vec<u8> {
+    let mut out = wire.to_vec();
+    match rng.below(6) {
+        // Flip one to four bytes after the header (the header is tried by
+        // the last arm).
+        0..=2 => {
+            for _ in 0..=rng.below(4) {
+                let i = 12 + rng.below(out.len() - 12);
+                out[i] ^= (rng.next() as u8) | 1;
+            }
+        }
+        // Truncate.
+        3 => out.truncate(12 + rng.below(out.len() - 12)),
+        // Insert or delete a byte: lengths and pointers now point wrong.
+        4 => {
+            let i = 12 + rng.below(out.len() - 12);
+            if rng.next() & 1 == 0 {
+                out.insert(i, rng.next() as u8);
+            } else {
+                out.remove(i);
+            }
+        }
+        // Header: counts, rcode, flags.
+        _ => {
+            let i = 2 + rng.below(10);
+            out[i] ^= (rng.next() as u8) | 1;
+        }
+    }
+    out
+}
+
+/// RFC 4035 §5: a validator must not call data Secure that it cannot prove.
+/// Every mutant that still decodes ends in a verdict within budget, and a
+/// Secure mutant validates exactly the data of the unmodified answer (a
+/// flip that only changed a TTL, an ID or the case of a name).
+#[test]
+fn mutated_fixture_answers_never_panic_and_never_validate_changed_data() {
+    let db = ZoneDb::fixtures();
+    let anchors = ZoneDb::fixture_anchors();
+    let limits = Limits::default();
+    let mut rng = Rng::new(0x5eed_0001);
+    let (mut decoded, mut secure, mut total) = (0, 0, 0);
+    for (q, t) in QUESTIONS {
+        let qname = name(q);
+        let qtype = RecordType::from_str(t).unwrap();
+        let original = db.answer(&qname, qtype);
+        let baseline = run(&db, &anchors, &qname, qtype, &original);
+        let wire = original.to_vec().unwrap();
+        for i in 0..120 {
+            total += 1;
+            let bytes = mutate(&mut rng, &wire);
+            let Ok(mutant) = Message::from_vec(&bytes) else {
+                continue;
+            };
+            decoded += 1;
+            let what = format!("{q} {t} mutant {i}");
+            let got = run(&db, &anchors, &qname, qtype, &mutant);
+            got.assert_bounded(&limits, &what);
+            if got.outcome().is_secure() {
+                secure += 1;
+                assert!(
+                    baseline.outcome().is_secure(),
+                    "{what}: Secure from a non-secure answer"
+                );
+                assert_eq!(
+                    canonical_set(&got.validated.answers),
+                    canonical_set(&baseline.validated.answers),
+                    "{what}: Secure with changed answer data"
+                );
+                assert_eq!(
+                    canonical_set(&got.validated.authorities),
+                    canonical_set(&baseline.validated.authorities),
+                    "{what}: Secure with changed authority data"
+                );
+                if baseline.validated.answers.is_empty() {
+                    assert_eq!(
+                        mutant.metadata.response_code, original.metadata.response_code,
+                        "{what}: Secure denial with another rcode"
+                    );
+                }
+            }
+        }
+    }
+    eprintln!("{total} mutants, {decoded} decoded, {secure} still secure (unchanged data)");
+    assert!(decoded > total / 3, "too few mutants decode to test anything");
+}
+
+/// The same for the DS and DNSKEY answers the session fetches while walking
+/// the chain of trust (RFC 4035 §5.2): a changed key or DS set, or a changed
+/// denial of a DS, never yields Secure.
+#[test]
+fn mutated_key_and_ds_answers_never_panic_and_never_validate() {
+    let db = ZoneDb::fixtures();
+    let anchors = ZoneDb::fixture_anchors();
+    let limits = Limits::default();
+    let mut rng = Rng::new(0x5eed_0002);
+    // Records that the walk judges: DS, DNSKEY, NSEC, NSEC3, CNAME and RRSIGs.
+    let judged = |m: &Message| -> BTreeSet<String> {
+        m.answers
+            .iter()
+            .chain(&m.authorities)
+            .filter(|r| {
+                !matches!(
+                    r.record_type(),
+                    RecordType::SOA | RecordType::NS | RecordType::OPT
+                ) && !matches!(&r.data, RData::DNSSEC(DNSSECRData::RRSIG(s))
+                    if matches!(s.input().type_covered, RecordType::SOA | RecordType::NS))
+            })
+            .map(canonical)
+            .collect()
+    };
+    let questions = [
+        ("www.example.test.", RecordType::A),
+        ("www.insecure.example.test.", RecordType::A),
+        ("www.nsec3-optout.example.test.", RecordType::A),
+        ("www.unsigned.nsec3.example.test.", RecordType::A),
+        ("www.alg14.example.test.", RecordType::A),
+    ];
+    let mut mutated = 0;
+    for (q, qtype) in questions {
+        let qname = name(q);
+        let response = db.answer(&qname, qtype);
+        let baseline = run(&db, &anchors, &qname, qtype, &response);
+        for i in 0..100 {
+            // Mutate the n-th fetch of the session.
+            let victim = rng.below(baseline.steps.max(1));
+            let mut n = 0;
+            let mut changed = false;
+            let seed = rng.next();
+            let got = run_with(&anchors, &qname, qtype, &response, &limits, |request| {
+                let fetched = db.answer(&request.name, request.rtype);
+                n += 1;
+                if n - 1 != victim {
+                    return Fetched::Response(fetched);
+                }
+                let mut local = Rng::new(seed);
+                let bytes = mutate(&mut local, &fetched.to_vec().unwrap());
+                match Message::from_vec(&bytes) {
+                    Ok(m) => {
+                        changed = judged(&m) != judged(&fetched);
+                        Fetched::Response(m)
+                    }
+                    Err(e) => Fetched::Failed(e.to_string()),
+                }
+            });
+            let what = format!("{q} {qtype} fetch {victim} mutant {i}");
+            got.assert_bounded(&limits, &what);
+            if changed {
+                mutated += 1;
+                assert!(
+                    !got.outcome().is_secure(),
+                    "{what}: Secure from a changed key, DS or denial answer"
+                );
+            }
+        }
+    }
+    eprintln!("{mutated} changed fetch answers, none secure");
+    assert!(mutated > 100, "too few fetch answers changed to test anything");
+}
+
+// ---------------------------------------------------------------------------
+// Crafted, validly signed adversarial data
+// ---------------------------------------------------------------------------
+
+/// A fixture zone's committed ECDSA P-256 key, to sign crafted data.
+struct ZoneSigner {
+    zone: Name,
+    dnskey: DNSKEY,
+    tag: u16,
+    pair: EcdsaKeyPair,
+    rng: SystemRandom,
+}
+
+impl ZoneSigner {
+    fn load(zone: &str) -> Self {
+        let dir = fixtures_dir()
+            .join("keys")
+            .join(zone.trim_end_matches('.'));
+        let base = std::fs::read_to_string(dir.join("ksk")).unwrap();
+        let base = base.trim();
+        let key_text = std::fs::read_to_string(dir.join(format!("{base}.key"))).unwrap();
+        let records =
+            danebound_trust_anchors::text::parse_records(&key_text, None, 3600).unwrap();
+        let dnskey = records
+            .iter()
+            .find_map(|r| match &r.data {
+                RData::DNSSEC(DNSSECRData::DNSKEY(k)) => Some(k.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(dnskey.algorithm(), Algorithm::ECDSAP256SHA256);
+        let private_text = std::fs::read_to_string(dir.join(format!("{base}.private"))).unwrap();
+        let private = private_text
+            .lines()
+            .find_map(|l| l.strip_prefix("PrivateKey: "))
+            .unwrap();
+        let private = data_encoding::BASE64.decode(private.trim().as_bytes()).unwrap();
+        let mut public = vec![0x04];
+        public.extend_from_slice(dnskey.public_key().public_bytes());
+        let rng = SystemRandom::new();
+        let pair = EcdsaKeyPair::from_private_key_and_public_key(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            &private,
+            &public,
+            &rng,
+        )
+        .unwrap();
+        Self {
+            zone: name(zone),
+            tag: key_tag(&dnskey),
+            dnskey,
+            pair,
+            rng,
+        }
+    }
+
+    fn input(&self, owner: &Name, rtype: RecordType, ttl: u32) -> SigInput {
+        SigInput {
+            type_covered: rtype,
+            algorithm: Algorithm::ECDSAP256SHA256,
+            num_labels: owner.num_labels(),
+            original_ttl: ttl,
+            sig_expiration: SerialNumber::new(EXPIRATION),
+            sig_inception: SerialNumber::new(INCEPTION),
+            key_tag: self.tag,
+            signer_name: self.zone.clone(),
+        }
+    }
+
+    /// The RRSIG record over `records` (one RRset), with `input` adjusted.
+    fn sign_with(&self, records: &[Record], adjust: impl FnOnce(&mut SigInput)) -> Record {
+        let set = rrset::group(records).remove(0);
+        let mut input = self.input(&set.name, set.rtype, set.ttl);
+        adjust(&mut input);
+        let unsigned = RRSIG::from_sig(input.clone(), Vec::new());
+        let sig = match signed_data_for(&set, &unsigned) {
+            Ok(data) => self.pair.sign(&self.rng, &data).unwrap().as_ref().to_vec(),
+            // A labels field the signed data cannot be built for: sign junk.
+            Err(_) => vec![0x55; 64],
+        };
+        Record::from_rdata(
+            set.name.clone(),
+            set.ttl,
+            RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(input, sig))),
+        )
+    }
+
+    fn sign(&self, records: &[Record]) -> Record {
+        self.sign_with(records, |_| {})
+    }
+
+    /// A plausible RRSIG by this key with a random signature.
+    fn junk_rrsig(&self, rng: &mut Rng, owner: &Name, rtype: RecordType, tag: u16) -> Record {
+        let mut input = self.input(owner, rtype, 3600);
+        input.key_tag = tag;
+        Record::from_rdata(
+            owner.clone(),
+            3600,
+            RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(input, rng.bytes(64)))),
+        )
+    }
+}
+
+fn response(qname: &Name, qtype: RecordType, rcode: ResponseCode) -> Message {
+    let mut m = ZoneDb::new().answer(qname, qtype);
+    m.metadata.response_code = rcode;
+    m
+}
+
+fn a_record(owner: &Name, n: u32) -> Record {
+    let [a, b, c, d] = n.to_be_bytes();
+    Record::from_rdata(owner.clone(), 3600, RData::A(A::new(a | 10, b, c, d)))
+}
+
+/// The signer can sign: a crafted answer it signs validates Secure, so the
+/// crafted tests below reach past the signature checks.
+#[test]
+fn crafted_answers_signed_with_the_fixture_key_validate() {
+    let db = ZoneDb::fixtures();
+    let anchors = ZoneDb::fixture_anchors();
+    let signer = ZoneSigner::load("example.test.");
+    let owner = name("crafted.example.test.");
+    let mut m = response(&owner, RecordType::A, ResponseCode::NoError);
+    m.answers.push(a_record(&owner, 1));
+    m.answers.push(signer.sign(&m.answers));
+    let got = run(&db, &anchors, &owner, RecordType::A, &m);
+    assert_eq!(got.outcome(), &Outcome::Secure);
+}
+
+/// RFC 4035 §5.3.1 ("The number of labels in the RRset owner name MUST be
+/// greater than or equal to the value in the RRSIG RR's Labels field"):
+/// every labels value, validly signed where the signed data can be built,
+/// ends in a verdict; only the true count is Secure — a smaller one claims a
+/// wildcard expansion that has no denial proof here (RFC 4035 §5.3.4).
+#[test]
+fn rrsig_label_counts_from_0_to_255_end_in_a_verdict_and_only_the_true_one_is_secure() {
+    let db = ZoneDb::fixtures();
+    let anchors = ZoneDb::fixture_anchors();
+    let limits = Limits::default();
+    let signer = ZoneSigner::load("example.test.");
+    let owner = name("www.example.test.");
+    let records = db
+        .zone(&name("example.test."))
+        .unwrap()
+        .rrset(&owner, RecordType::A);
+    for labels in 0..=255u8 {
+        let mut m = response(&owner, RecordType::A, ResponseCode::NoError);
+        m.answers = records.clone();
+        m.answers
+            .push(signer.sign_with(&records, |i| i.num_labels = labels));
+        let got = run(&db, &anchors, &owner, RecordType::A, &m);
+        got.assert_bounded(&limits, &format!("labels {labels}"));
+        assert_eq!(
+            got.outcome().is_secure(),
+            labels == 3,
+            "labels {labels}: {:?}",
+            got.outcome()
+        );
+    }
+}
+
+/// Names of 126 labels (RFC 1035 §2.3.4 allows 127 with the root): the walk
+/// and the denial proofs stay linear in the label count.
+#[test]
+fn names_with_a_hundred_labels_validate_within_budget() {
+    let db = ZoneDb::fixtures();
+    let anchors = ZoneDb::fixture_anchors();
+    let limits = Limits::default();
+    for (apex, expect_secure) in [
+        ("example.test.", true),
+        ("nsec3.example.test.", true),
+        ("insecure.example.test.", false),
+    ] {
+        let deep = format!("{}{apex}", "a.".repeat(124 - apex.matches('.').count()));
+        let qname = name(&deep);
+        assert!(qname.num_labels() >= 120);
+        let m = db.answer(&qname, RecordType::A);
+        let got = run(&db, &anchors, &qname, RecordType::A, &m);
+        got.assert_bounded(&limits, &deep);
+        assert_eq!(
+            got.outcome().is_secure(),
+            expect_secure,
+            "{deep}: {:?}",
+            got.outcome()
+        );
+        // The same name, queried for DS: the walk goes label by label.
+        let m = db.answer(&qname, RecordType::DS);
+        let got = run(&db, &anchors, &qname, RecordType::DS, &m);
+        got.assert_bounded(&limits, &format!("{deep} DS"));
+    }
+}
+
+/// KeyTrap (CVE-2023-50387), RRSIG side: an RRset with hundreds of RRSIGs
+/// that name the zone's key is tried at most `max_rrsigs_per_rrset` times.
+#[test]
+fn hundreds_of_rrsigs_over_one_rrset_stay_within_budget() {
+    let db = ZoneDb::fixtures();
+    let anchors = ZoneDb::fixture_anchors();
+    let limits = Limits::default();
+    let signer = ZoneSigner::load("example.test.");
+    let owner = name("www.example.test.");
+    let zone = db.zone(&name("example.test.")).unwrap();
+    let mut rng = Rng::new(0x5eed_0003);
+    for (count, tag) in [(300, signer.tag), (300, 1), (1000, signer.tag)] {
+        let mut m = response(&owner, RecordType::A, ResponseCode::NoError);
+        m.answers = zone.rrset(&owner, RecordType::A);
+        for _ in 0..count {
+            m.answers
+                .push(signer.junk_rrsig(&mut rng, &owner, RecordType::A, tag));
+        }
+        // The genuine signature last, behind every junk one.
+        m.answers.extend(zone.rrsigs(&owner, RecordType::A));
+        let start = Instant::now();
+        let got = run(&db, &anchors, &owner, RecordType::A, &m);
+        let what = format!("{count} RRSIGs with tag {tag}");
+        got.assert_bounded(&limits, &what);
+        assert!(
+            got.verifications
+                <= limits.max_rrsigs_per_rrset * limits.max_keys_per_rrsig + 8,
+            "{what}: {} verifications",
+            got.verifications
+        );
+        eprintln!(
+            "{what}: {:?} in {:?}, {} verifications",
+            got.outcome(),
+            start.elapsed(),
+            got.verifications
+        );
+    }
+}
+
+/// Keys with the same key tag: swapping two key bytes of the same parity
+/// keeps the RFC 4034 Appendix B checksum.
+fn colliding_keys(real: &DNSKEY, count: usize, rng: &mut Rng) -> Vec<DNSKEY> {
+    let tag = key_tag(real);
+    let bytes = real.public_key().public_bytes().to_vec();
+    let mut seen = BTreeSet::new();
+    seen.insert(bytes.clone());
+    let mut out = Vec::new();
+    while out.len() < count {
+        let mut k = bytes.clone();
+        for _ in 0..3 {
+            let i = rng.below(k.len());
+            let j = (rng.below(k.len() / 2) * 2 + i % 2) % k.len();
+            k.swap(i, j);
+        }
+        if seen.insert(k.clone()) {
+            let key = DNSKEY::with_flags(
+                real.flags(),
+                PublicKeyBuf::new(k, Algorithm::ECDSAP256SHA256),
+            );
+            assert_eq!(key_tag(&key), tag);
+            out.push(key);
+        }
+    }
+    out
+}
+
+/// KeyTrap (CVE-2023-50387), key side: a DNSKEY set with hundreds of keys
+/// sharing one key tag, each signature naming that tag. The DNSKEY answer of
+/// `example.test.` is replaced; the work stays within
+/// `max_keys_per_rrsig` × `max_rrsigs_per_rrset` and the session budget.
+#[test]
+fn dnskey_sets_with_hundreds_of_colliding_key_tags_stay_within_budget() {
+    let db = ZoneDb::fixtures();
+    let anchors = ZoneDb::fixture_anchors();
+    let limits = Limits::default();
+    let signer = ZoneSigner::load("example.test.");
+    let apex = name("example.test.");
+    let zone = db.zone(&apex).unwrap();
+    let mut rng = Rng::new(0x5eed_0004);
+    let colliding = colliding_keys(&signer.dnskey, 300, &mut rng);
+    let owner = name("www.example.test.");
+    let answer = db.answer(&owner, RecordType::A);
+
+    for (real_sig, junk_sigs, real_key_first) in [
+        (false, 100, false),
+        (true, 100, false),
+        (true, 0, false),
+        (true, 0, true),
+    ] {
+        let mut keys: Vec<Record> = colliding
+            .iter()
+            .map(|k| {
+                Record::from_rdata(
+                    apex.clone(),
+                    3600,
+                    RData::DNSSEC(DNSSECRData::DNSKEY(k.clone())),
+                )
+            })
+            .collect();
+        let real = zone.rrset(&apex, RecordType::DNSKEY);
+        if real_key_first {
+            keys.splice(0..0, real);
+        } else {
+            keys.extend(real);
+        }
+        let mut dnskey_answer = response(&apex, RecordType::DNSKEY, ResponseCode::NoError);
+        dnskey_answer.answers = keys.clone();
+        for _ in 0..junk_sigs {
+            dnskey_answer.answers.push(signer.junk_rrsig(
+                &mut rng,
+                &apex,
+                RecordType::DNSKEY,
+                signer.tag,
+            ));
+        }
+        if real_sig {
+            // The zone key really signs the whole set (the attacker owns the
+            // zone): only the key choice stands between it and Secure.
+            dnskey_answer.answers.push(signer.sign(&keys));
+        }
+        let start = Instant::now();
+        let got = run_with(&anchors, &owner, RecordType::A, &answer, &limits, |r| {
+            if r.name == apex && r.rtype == RecordType::DNSKEY {
+                Fetched::Response(dnskey_answer.clone())
+            } else {
+                db.fetch(r)
+            }
+        });
+        let what = format!("300 colliding keys, real sig {real_sig}, {junk_sigs} junk sigs");
+        got.assert_bounded(&limits, &what);
+        eprintln!(
+            "{what}: {:?} in {:?}, {} verifications",
+            got.outcome(),
+            start.elapsed(),
+            got.verifications
+        );
+        if !real_sig {
+            assert!(got.outcome().is_bogus(), "{what}: {:?}", got.outcome());
+        }
+    }
+}
+
+/// NSEC3 with many parameter sets (CVE-2023-50868): a NXDOMAIN whose proof
+/// is hundreds of validly signed NSEC3 records, each with its own salt and
+/// an iteration count up to and beyond the limit. Hashing stays within
+/// `max_nsec3_hashes` and the verdict is never Secure.
+#[test]
+fn nsec3_records_with_many_salts_and_high_iterations_stay_within_budget() {
+    let db = ZoneDb::fixtures();
+    let anchors = ZoneDb::fixture_anchors();
+    let limits = Limits::default();
+    let signer = ZoneSigner::load("nsec3.example.test.");
+    let apex = name("nsec3.example.test.");
+    let zone = db.zone(&apex).unwrap();
+    let qname = name("a.b.c.d.nx.nsec3.example.test.");
+    let mut rng = Rng::new(0x5eed_0005);
+    for (count, iterations) in [(40, 150u16), (60, 150), (200, 150), (60, 2500), (60, 65535)] {
+        let mut m = response(&qname, RecordType::A, ResponseCode::NXDomain);
+        m.authorities = zone.signed_rrset(&apex, RecordType::SOA);
+        for i in 0..count {
+            let owner_hash = rng.bytes(20);
+            let label = data_encoding::BASE32HEX_NOPAD.encode(&owner_hash);
+            let owner = apex.prepend_label(label.as_str()).unwrap();
+            let nsec3 = NSEC3::new(
+                Nsec3HashAlgorithm::SHA1,
+                i % 2 == 0,
+                iterations,
+                rng.bytes(1 + i % 32),
+                rng.bytes(20),
+                [RecordType::A, RecordType::RRSIG],
+            );
+            let rec = Record::from_rdata(owner, 300, RData::DNSSEC(DNSSECRData::NSEC3(nsec3)));
+            let sig = signer.sign(std::slice::from_ref(&rec));
+            m.authorities.push(rec);
+            m.authorities.push(sig);
+        }
+        let start = Instant::now();
+        let got = run(&db, &anchors, &qname, RecordType::A, &m);
+        let what = format!("{count} NSEC3 salts at {iterations} iterations");
+        got.assert_bounded(&limits, &what);
+        assert!(!got.outcome().is_secure(), "{what}: Secure");
+        eprintln!(
+            "{what}: {:?} in {:?}, {} verifications, {} hashes",
+            got.outcome(),
+            start.elapsed(),
+            got.verifications,
+            got.nsec3_hashes
+        );
+    }
+}
+
+/// A CNAME chain of 100 validly signed links (RFC 1034 §3.6.2; unbound's
+/// `max-query-restarts`): cut at `max_chain_links` and bogus, never
+/// followed to the end. A two-link loop is bogus too.
+#[test]
+fn cname_chains_of_100_links_and_loops_are_cut() {
+    let db = ZoneDb::fixtures();
+    let anchors = ZoneDb::fixture_anchors();
+    let limits = Limits::default();
+    let signer = ZoneSigner::load("example.test.");
+    let link = |i: usize| name(&format!("c{i}.example.test."));
+    let cname = |from: &Name, to: &Name| -> Vec<Record> {
+        let r = Record::from_rdata(from.clone(), 3600, RData::CNAME(CNAME(to.clone())));
+        let sig = signer.sign(std::slice::from_ref(&r));
+        vec![r, sig]
+    };
+
+    let mut m = response(&link(0), RecordType::A, ResponseCode::NoError);
+    for i in 0..100 {
+        m.answers.extend(cname(&link(i), &link(i + 1)));
+    }
+    let end = link(100);
+    let data = a_record(&end, 7);
+    let sig = signer.sign(std::slice::from_ref(&data));
+    m.answers.extend([data, sig]);
+    let got = run(&db, &anchors, &link(0), RecordType::A, &m);
+    got.assert_bounded(&limits, "100 links");
+    assert!(
+        got.verifications <= limits.max_chain_links + 4,
+        "100 links: {} verifications",
+        got.verifications
+    );
+    match got.outcome() {
+        Outcome::Bogus(BogusReason::BudgetExceeded { limit, .. }) => {
+            assert_eq!(*limit, "max_chain_links");
+        }
+        other => panic!("100 links: {other:?}"),
+    }
+
+    // Within the limit the same construction is Secure.
+    let mut m = response(&link(0), RecordType::A, ResponseCode::NoError);
+    for i in 0..5 {
+        m.answers.extend(cname(&link(i), &link(i + 1)));
+    }
+    let data = a_record(&link(5), 7);
+    let sig = signer.sign(std::slice::from_ref(&data));
+    m.answers.extend([data, sig]);
+    let got = run(&db, &anchors, &link(0), RecordType::A, &m);
+    assert_eq!(got.outcome(), &Outcome::Secure, "5 links");
+
+    let mut m = response(&link(0), RecordType::A, ResponseCode::NoError);
+    m.answers.extend(cname(&link(0), &link(1)));
+    m.answers.extend(cname(&link(1), &link(0)));
+    let got = run(&db, &anchors, &link(0), RecordType::A, &m);
+    got.assert_bounded(&limits, "loop");
+    assert!(got.outcome().is_bogus(), "loop: {:?}", got.outcome());
+}
+
+/// Huge RRsets: thousands of records in one validly signed RRset (RFC 4034
+/// §6.3 canonical ordering of all of them) and thousands of unsigned
+/// RRsets beside the answer. Bounded, and the unsigned ones never Secure.
+#[test]
+fn huge_rrsets_validate_within_budget() {
+    let db = ZoneDb::fixtures();
+    let anchors = ZoneDb::fixture_anchors();
+    let limits = Limits::default();
+    let signer = ZoneSigner::load("example.test.");
+    let owner = name("huge.example.test.");
+
+    let records: Vec<Record> = (0..4000).map(|i| a_record(&owner, i)).collect();
+    let mut m = response(&owner, RecordType::A, ResponseCode::NoError);
+    m.answers = records.clone();
+    m.answers.push(signer.sign(&records));
+    let start = Instant::now();
+    let got = run(&db, &anchors, &owner, RecordType::A, &m);
+    got.assert_bounded(&limits, "4000 A");
+    assert_eq!(got.outcome(), &Outcome::Secure, "a genuine huge RRset");
+    eprintln!("4000 A records: {:?}", start.elapsed());
+
+    // One record changed after signing.
+    let mut m2 = m.clone();
+    m2.answers[1234] = a_record(&owner, 99_999);
+    let got = run(&db, &anchors, &owner, RecordType::A, &m2);
+    assert!(got.outcome().is_bogus(), "{:?}", got.outcome());
+
+    // Big TXT records and thousands of unsigned RRsets in every section.
+    let txt_owner = name("txt.example.test.");
+    let mut m3 = db.answer(&txt_owner, RecordType::TXT);
+    for i in 0..2000 {
+        let junk = name(&format!("j{i}.example.test."));
+        let txt = Record::from_rdata(
+            junk.clone(),
+            60,
+            RData::TXT(TXT::new(vec!["x".repeat(200)])),
+        );
+        m3.answers.push(txt.clone());
+        m3.authorities.push(txt.clone());
+        m3.additionals.push(txt);
+    }
+    let got = run(&db, &anchors, &txt_owner, RecordType::TXT, &m3);
+    got.assert_bounded(&limits, "2000 unsigned RRsets");
+    for r in got
+        .validated
+        .authorities
+        .iter()
+        .chain(&got.validated.additionals)
+    {
+        assert!(
+            !r.name.to_string().starts_with('j'),
+            "unsigned {r} passed on in a secure answer"
+        );
+    }
+}
