@@ -94,7 +94,11 @@ fn canned(db: &ZoneDb, anchors: &Anchors, label: &'static str, q: &str, t: Recor
                 fetches.insert(request, answer);
             }
             Step::Done(validated) => {
-                assert!(validated.outcome.is_secure(), "{label}: {:?}", validated.outcome);
+                assert!(
+                    validated.outcome.is_secure(),
+                    "{label}: {:?}",
+                    validated.outcome
+                );
                 break;
             }
         }
@@ -114,8 +118,20 @@ fn bench_chain(c: &mut Criterion) {
     let anchors = ZoneDb::fixture_anchors();
     let crypto = RingCrypto::new();
     let cases = [
-        canned(&db, &anchors, "www.example.test_A", "www.example.test.", RecordType::A),
-        canned(&db, &anchors, "nx.example.test_NXDOMAIN", "nx.example.test.", RecordType::A),
+        canned(
+            &db,
+            &anchors,
+            "www.example.test_A",
+            "www.example.test.",
+            RecordType::A,
+        ),
+        canned(
+            &db,
+            &anchors,
+            "nx.example.test_NXDOMAIN",
+            "nx.example.test.",
+            RecordType::A,
+        ),
         canned(
             &db,
             &anchors,

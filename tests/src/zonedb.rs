@@ -84,8 +84,10 @@ impl ZoneDb {
                 return Err(format!("zones.list: bad line {line:?}"));
             };
             let apex: Name = apex.parse().map_err(|e| format!("{apex}: {e}"))?;
-            let text = std::fs::read_to_string(dir.join(file)).map_err(|e| format!("{file}: {e}"))?;
-            let records = parse_records(&text, Some(&apex), 3600).map_err(|e| format!("{file}: {e}"))?;
+            let text =
+                std::fs::read_to_string(dir.join(file)).map_err(|e| format!("{file}: {e}"))?;
+            let records =
+                parse_records(&text, Some(&apex), 3600).map_err(|e| format!("{file}: {e}"))?;
             db.insert(Zone::new(apex, records));
         }
         Ok(db)
@@ -285,7 +287,11 @@ impl Zone {
                 let hash = owner
                     .iter()
                     .next()
-                    .and_then(|l| data_encoding::BASE32HEX_NOPAD.decode(&l.to_ascii_uppercase()).ok())
+                    .and_then(|l| {
+                        data_encoding::BASE32HEX_NOPAD
+                            .decode(&l.to_ascii_uppercase())
+                            .ok()
+                    })
                     .unwrap_or_default();
                 self.nsec3s.push((hash, owner.clone(), n.clone()));
                 // Hashed owners are not names of the zone's namespace.
