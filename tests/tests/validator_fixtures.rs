@@ -603,7 +603,7 @@ mod rfc4035_section_5_3_1 {
     /// The manifest's exact code for that case: EDE 6 (DNSSEC Bogus), a
     /// malformed RRSIG, as the lab's expectations say.
     #[test]
-    #[ignore = "bug: session.rs check_signed (~l.626) only checks that the signer is an \
+    #[ignore = "bug: session.rs check_signed (l.615-632) only checks that the signer is an \
                 ancestor of the owner; a signer above the zone cut (example.test. for \
                 www.wrongsigner.example.test.) is looked up, key 46478 is not in its set, \
                 and the verdict is NoMatchingKey (EDE 9) instead of RrsigMalformed (EDE 6)"]
@@ -867,7 +867,7 @@ mod rfc4035_section_5_4 {
     /// cover the wildcard and the name, and forge a NXDOMAIN for a name the
     /// wildcard answers. It must prove nothing: bogus.
     #[test]
-    #[ignore = "bug: session.rs denial_records (l.779-792; also judge_ds_response l.1042) feeds every verified NSEC/NSEC3 \
+    #[ignore = "bug: session.rs denial_records (l.778-791; also judge_ds_response l.1041) feeds every verified NSEC/NSEC3 \
                 RRset to the proofs under the owner it arrived with, ignoring that \
                 check_rrset found it to be a wildcard expansion (self.wildcards); a \
                 wildcard NSEC replayed at a forged owner proves a forged NXDOMAIN Secure"]
