@@ -489,7 +489,7 @@ impl Zone {
         while ce != self.apex && !self.exists(&ce) {
             ce = ce.base_name();
         }
-        let wildcard = ce.clone().prepend_label("*").ok();
+        let wildcard = ce.prepend_label("*").ok();
         let wildcard = wildcard.filter(|w| self.names.contains(w));
         let nsec3 = self.nsecs.is_empty().then(|| self.nsec3_params()).flatten();
 
