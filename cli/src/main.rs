@@ -89,6 +89,15 @@ fn usage_error(e: &clap::Error) -> ExitCode {
     }
 }
 
+/// Writes `text` to stdout; a closed pipe (`| head`) is not an error and
+/// must not panic.
+pub(crate) fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
 /// A repeatable `--flag VALUE` option.
 pub(crate) fn repeatable(name: &'static str, value: &'static str, help: &'static str) -> Arg {
     Arg::new(name)

@@ -202,7 +202,7 @@ struct Report {
 impl Report {
     fn say(&mut self, line: String) {
         if !self.json {
-            println!("{line}");
+            crate::out(&format!("{line}\n"));
         }
         self.lines.push(line);
     }
@@ -229,13 +229,10 @@ pub(crate) fn run(m: &ArgMatches) -> Result<u8, Failure> {
     let (host, port) = split_host_port(target).map_err(Failure::Usage)?;
     let bracketed = target.starts_with('[');
     let mx_form = protocol == Starttls::Smtp && port.is_none() && !bracketed;
-    let port = match port.or_else(|| protocol.default_port()) {
-        Some(p) => p,
-        None => {
-            return Err(Failure::Usage(format!(
-                "{target}: a port is needed with --starttls none"
-            )));
-        }
+    let Some(port) = port.or_else(|| protocol.default_port()) else {
+        return Err(Failure::Usage(format!(
+            "{target}: a port is needed with --starttls none"
+        )));
     };
     let tlsa = m
         .get_many::<String>("tlsa")
@@ -296,7 +293,7 @@ pub(crate) fn run(m: &ArgMatches) -> Result<u8, Failure> {
                 doc["summary"] = json!({"hosts": 0, "verified": 0});
                 doc["lines"] = json!(report.lines);
                 if json {
-                    println!("{}", pretty(&doc));
+                    crate::out(&format!("{}\n", pretty(&doc)));
                 }
                 return Ok(1);
             }
@@ -345,7 +342,7 @@ pub(crate) fn run(m: &ArgMatches) -> Result<u8, Failure> {
     doc["summary"] = json!({"hosts": statuses.len(), "verified": verified, "ok": ok});
     doc["lines"] = json!(report.lines);
     if json {
-        println!("{}", pretty(&doc));
+        crate::out(&format!("{}\n", pretty(&doc)));
     }
     Ok(u8::from(!ok))
 }
@@ -657,6 +654,7 @@ fn check_address(
                 ConnectError::NoStarttls if level != Level::May => {
                     format!("{peer}: STARTTLS not offered, but TLSA records require TLS")
                 }
+                ConnectError::Connect(e) => format!("connect to {peer}: {e}"),
                 _ => format!("{peer}: {e}"),
             };
             report.say(line.clone());
@@ -765,7 +763,7 @@ fn dane_match(
                 "server certificate verification failed for {peer}: num={}:{e}",
                 e.openssl_code()
             );
-            report.say(line.clone());
+            report.say(line);
             value["reason"] = json!(e.to_string());
             Status::Untrusted
         }

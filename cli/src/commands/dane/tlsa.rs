@@ -116,7 +116,7 @@ pub(crate) fn run(m: &ArgMatches) -> Result<u8, Failure> {
             .map_err(|e| Failure::Error(format!("certificate: {e}")))?;
         records.push(record);
     }
-    print!("{}", render(owner.as_deref(), &records));
+    crate::out(&render(owner.as_deref(), &records));
     Ok(0)
 }
 

@@ -187,9 +187,9 @@ pub(crate) fn run(m: &ArgMatches) -> Result<u8, crate::Failure> {
         dnssec: args.dnssec,
     };
     if json {
-        println!("{}", out.json());
+        crate::out(&format!("{}\n", out.json()));
     } else {
-        print!("{}", out.text());
+        crate::out(&out.text());
     }
     let failed = resolution.outcome.is_bogus() || resolution.rcode == ResponseCode::ServFail;
     Ok(u8::from(failed))
@@ -289,9 +289,9 @@ fn ask_server(args: &Args, server: SocketAddr, json: bool) -> Result<u8, String>
         dnssec: args.dnssec,
     };
     if json {
-        println!("{}", out.json());
+        crate::out(&format!("{}\n", out.json()));
     } else {
-        print!("{}", out.text());
+        crate::out(&out.text());
     }
     Ok(u8::from(
         reply.metadata.response_code == ResponseCode::ServFail,
