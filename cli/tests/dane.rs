@@ -281,6 +281,19 @@ fn check_fails_a_dane_host_without_starttls() {
 }
 
 #[test]
+fn check_reports_tls_that_rustls_cannot_speak_as_such() {
+    let id = Identity::self_signed("mx.example.test");
+    let addr = spawn_smtp(TcpListener::bind("127.0.0.1:0").unwrap(), &id, Smtp::OldTls);
+    let (code, out, _) = check_with(addr, &format!("3 1 1 {}", sha256_hex(&id.spki)));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("TLS parameters incompatible: rustls speaks TLS 1.2/1.3"),
+        "{out}"
+    );
+    assert!(!out.contains("num=65"), "not a DANE failure: {out}");
+}
+
+#[test]
 fn check_usage_errors_are_one_line_and_exit_2() {
     for args in [
         &["dane", "check"][..],

@@ -89,6 +89,14 @@ impl Dns {
         self.resolve_traced(name, rtype, false).0
     }
 
+    /// The upstream's data, not validated (CD=1): what `query +cd` shows of
+    /// an answer that failed validation.
+    pub(crate) fn resolve_unchecked(&self, name: &Name, rtype: RecordType) -> Resolution {
+        let query = Query::query(name.clone(), rtype);
+        self.runtime
+            .block_on(self.resolver.resolve_query(&query, true))
+    }
+
     /// Like [`Dns::resolve`], with the chain of trust when `trace`.
     pub(crate) fn resolve_traced(
         &self,

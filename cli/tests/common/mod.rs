@@ -98,6 +98,9 @@ pub enum Smtp {
     Pipelines,
     /// EHLO offers no STARTTLS.
     NoStarttls,
+    /// Answers the ClientHello with a fatal protocol_version alert, as a
+    /// server that speaks only TLS 1.0 does.
+    OldTls,
 }
 
 /// Starts an SMTP server on `listener` in a thread: greeting, EHLO,
@@ -153,6 +156,13 @@ fn serve_one(
         tcp.write_all(b"220 go ahead\r\n250 injected\r\n")?;
     } else {
         tcp.write_all(b"220 go ahead\r\n")?;
+    }
+    if mode == Smtp::OldTls {
+        let mut hello = [0u8; 512];
+        let _ = std::io::Read::read(&mut tcp, &mut hello)?;
+        // TLS 1.0 record: alert, fatal (2), protocol_version (70).
+        tcp.write_all(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46])?;
+        return Ok(());
     }
     let conn = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
     let mut tls = rustls::StreamOwned::new(conn, tcp);

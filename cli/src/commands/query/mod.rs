@@ -172,7 +172,14 @@ pub(crate) fn run(m: &ArgMatches) -> Result<u8, crate::Failure> {
         std::fs::write(path, dot::digraph(&args.name, args.rtype, &trace))
             .map_err(|e| crate::Failure::Error(format!("--dot {}: {e}", path.display())))?;
     }
-    let message = display_message(&args, &resolution);
+    let message = if args.cd && resolution.outcome.is_bogus() {
+        // +cd: show the data that failed validation, and still say so.
+        let mut unchecked = dns.resolve_unchecked(&args.name, args.rtype);
+        unchecked.outcome = resolution.outcome.clone();
+        display_message(&args, &unchecked)
+    } else {
+        display_message(&args, &resolution)
+    };
     let verdict = Verdict::of(&resolution.outcome);
     let shown_trace = if want_trace {
         Some(trace.as_slice())
@@ -212,7 +219,7 @@ fn display_message(args: &Args, resolution: &Resolution) -> Message {
         message.answers = resolution.answers.clone();
         message.authorities = resolution.authority.clone();
         message.additionals = resolution.additional.clone();
-        message.metadata.authentic_data = resolution.outcome.is_secure();
+        message.metadata.authentic_data = resolution.outcome.is_secure() && !args.cd;
     }
     let mut edns = Edns::new();
     edns.set_max_payload(EDNS_BUFFER);
