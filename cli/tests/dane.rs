@@ -294,6 +294,44 @@ fn check_reports_tls_that_rustls_cannot_speak_as_such() {
 }
 
 #[test]
+fn check_speaks_imap_pop3_xmpp_and_plain_tls() {
+    let id = Identity::self_signed("mail.example.test");
+    let good = format!("3 1 1 {}", sha256_hex(&id.spki));
+    for (mode, proto) in [
+        (Smtp::Imap, "imap"),
+        (Smtp::Pop3, "pop3"),
+        (Smtp::Xmpp, "xmpp"),
+        (Smtp::Tls, "none"),
+    ] {
+        let addr = spawn_smtp(TcpListener::bind("127.0.0.1:0").unwrap(), &id, mode);
+        let target = format!("[127.0.0.1]:{}", addr.port());
+        let (code, out, err) = run(&[
+            "dane",
+            "check",
+            "--starttls",
+            proto,
+            &target,
+            "--tlsa",
+            &good,
+            "--timeout",
+            "5",
+        ]);
+        assert_eq!(code, 0, "{proto}: {out}{err}");
+        assert!(
+            out.contains("Matched DANE EE certificate at depth 0"),
+            "{proto}: {out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "TLS connection established to 127.0.0.1[127.0.0.1]:{}: TLSv1.3",
+                addr.port()
+            )),
+            "{proto}: {out}"
+        );
+    }
+}
+
+#[test]
 fn check_usage_errors_are_one_line_and_exit_2() {
     for args in [
         &["dane", "check"][..],
@@ -321,5 +359,32 @@ fn every_command_has_help_with_examples() {
         let (code, out, _) = run(args);
         assert_eq!(code, 0, "{args:?}");
         assert!(out.contains("Examples:"), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn query_without_an_upstream_says_so_and_exits_1() {
+    let (code, out, err) = run(&["query", "example.com", "--forward", "127.0.0.1:9"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("status: SERVFAIL"), "{out}");
+    assert!(out.contains("; resolution failed: no answer"), "{out}");
+}
+
+#[test]
+fn query_usage_errors_are_one_line_and_exit_2() {
+    for args in [
+        &["query"][..],
+        &["query", "example.com", "NOTATYPE"],
+        &["query", "example.com", "+frobnicate"],
+        &["query", "example.com", "@nowhere"],
+        &["query", "example.com", "@127.0.0.1", "--trace-chain"],
+        &["query", "example.com", "--forward", "not-an-address"],
+    ] {
+        let (code, _, err) = run(args);
+        assert!(
+            code == 2 || (code == 1 && args.contains(&"--forward")),
+            "{args:?}: {code} {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
     }
 }

@@ -101,6 +101,14 @@ pub enum Smtp {
     /// Answers the ClientHello with a fatal protocol_version alert, as a
     /// server that speaks only TLS 1.0 does.
     OldTls,
+    /// IMAP: `* OK`, `a1 CAPABILITY`, `a2 STARTTLS`.
+    Imap,
+    /// POP3: `+OK`, `CAPA`, `STLS`.
+    Pop3,
+    /// XMPP: stream features with `<starttls/>`, `<proceed/>`.
+    Xmpp,
+    /// TLS from the first byte.
+    Tls,
 }
 
 /// Starts an SMTP server on `listener` in a thread: greeting, EHLO,
@@ -137,6 +145,9 @@ fn serve_one(
     mode: Smtp,
 ) -> std::io::Result<()> {
     tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    if matches!(mode, Smtp::Imap | Smtp::Pop3 | Smtp::Xmpp | Smtp::Tls) {
+        return serve_other(tcp, config, mode);
+    }
     tcp.write_all(b"220 fake.test ESMTP\r\n")?;
     let mut reader = BufReader::new(tcp.try_clone()?);
     let mut line = String::new();
@@ -204,4 +215,54 @@ pub fn pem_of(der: &[u8]) -> String {
     }
     out.push_str("-----END CERTIFICATE-----\n");
     out
+}
+
+fn serve_other(
+    mut tcp: std::net::TcpStream,
+    config: Arc<rustls::ServerConfig>,
+    mode: Smtp,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(tcp.try_clone()?);
+    let mut line = String::new();
+    match mode {
+        Smtp::Imap => {
+            tcp.write_all(b"* OK fake IMAP ready\r\n")?;
+            reader.read_line(&mut line)?; // a1 CAPABILITY
+            tcp.write_all(b"* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\na1 OK done\r\n")?;
+            line.clear();
+            reader.read_line(&mut line)?; // a2 STARTTLS
+            tcp.write_all(b"a2 OK begin TLS\r\n")?;
+        }
+        Smtp::Pop3 => {
+            tcp.write_all(b"+OK fake POP3\r\n")?;
+            reader.read_line(&mut line)?; // CAPA
+            tcp.write_all(b"+OK\r\nUSER\r\nSTLS\r\n.\r\n")?;
+            line.clear();
+            reader.read_line(&mut line)?; // STLS
+            tcp.write_all(b"+OK begin TLS\r\n")?;
+        }
+        Smtp::Xmpp => {
+            let mut buf = Vec::new();
+            while !String::from_utf8_lossy(&buf).contains("<stream:stream") {
+                reader.read_until(b'>', &mut buf)?;
+            }
+            tcp.write_all(
+                b"<?xml version='1.0'?><stream:stream from='fake' id='1' version='1.0' \
+                  xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>\
+                  <stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/>\
+                  </starttls></stream:features>",
+            )?;
+            buf.clear();
+            reader.read_until(b'>', &mut buf)?; // <starttls .../>
+            tcp.write_all(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")?;
+        }
+        _ => {}
+    }
+    let mut conn = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
+    while conn.is_handshaking() {
+        conn.complete_io(&mut tcp)?;
+    }
+    conn.send_close_notify();
+    let _ = conn.complete_io(&mut tcp);
+    Ok(())
 }

@@ -180,7 +180,7 @@ pub(crate) fn run(m: &ArgMatches) -> Result<u8, crate::Failure> {
     } else {
         display_message(&args, &resolution)
     };
-    let verdict = Verdict::of(&resolution.outcome);
+    let verdict = Verdict::of(&resolution);
     let shown_trace = if want_trace {
         Some(trace.as_slice())
     } else {

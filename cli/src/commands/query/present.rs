@@ -4,9 +4,10 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use danebound_resolver::answer::ede_of;
+use danebound_resolver::resolve::Resolution;
 use danebound_resolver::validator::Outcome;
 use danebound_resolver::validator::trace::TraceEvent;
-use danebound_resolver::wire::{Message, Record, RecordType};
+use danebound_resolver::wire::{Message, Record, RecordType, ResponseCode};
 use serde_json::{Value, json};
 
 /// The verdict line.
@@ -20,6 +21,8 @@ pub(crate) enum Verdict {
         /// algorithm).
         reason: Option<String>,
     },
+    /// No answer to judge (upstream SERVFAIL, timeout).
+    NoAnswer,
     /// Bogus: `; validation failed: REASON (EDE n)`.
     Failed {
         /// The EDE code.
@@ -30,8 +33,17 @@ pub(crate) enum Verdict {
 }
 
 impl Verdict {
-    pub(crate) fn of(outcome: &Outcome) -> Self {
+    pub(crate) fn of(resolution: &Resolution) -> Self {
+        let outcome = &resolution.outcome;
         match outcome {
+            Outcome::Indeterminate
+                if !matches!(
+                    resolution.rcode,
+                    ResponseCode::NoError | ResponseCode::NXDomain
+                ) =>
+            {
+                Self::NoAnswer
+            }
             Outcome::Secure => Self::Validated,
             Outcome::Bogus(reason) => Self::Failed {
                 code: outcome.ede().map(|e| e.code),
@@ -47,6 +59,7 @@ impl Verdict {
     fn line(&self) -> String {
         match self {
             Self::Validated => "; fully validated".into(),
+            Self::NoAnswer => "; resolution failed: no answer from the upstream nameservers".into(),
             Self::Unsigned { reason: None } => "; unsigned answer".into(),
             Self::Unsigned { reason: Some(r) } => format!("; unsigned answer ({r})"),
             Self::Failed { code, reason } => match code {
@@ -59,6 +72,7 @@ impl Verdict {
     fn json(&self) -> Value {
         match self {
             Self::Validated => json!({"status": "secure"}),
+            Self::NoAnswer => json!({"status": "no-answer"}),
             Self::Unsigned { reason } => json!({"status": "insecure", "reason": reason}),
             Self::Failed { code, reason } => {
                 json!({"status": "bogus", "reason": reason, "ede": code})
@@ -237,8 +251,9 @@ impl Output<'_> {
     }
 }
 
-/// The chain of trust, zone by zone: events grouped under the zone they
-/// concern, zones in the order the walk first met them.
+/// The chain of trust, one line per event, in the order the validator
+/// walked it: from the anchor down, zone by zone (DS, then DNSKEY), then
+/// the RRsets and their RRSIGs.
 pub(crate) fn trace_lines(trace: &[TraceEvent]) -> Vec<String> {
     trace.iter().map(|e| e.to_string()).collect()
 }
