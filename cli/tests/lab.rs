@@ -28,9 +28,9 @@ impl Setup {
     }
 }
 
-fn start(test: &str, extra: Vec<(String, String)>) -> Option<Setup> {
+fn start(test: &str, oracle: bool, extra: Vec<(String, String)>) -> Option<Setup> {
     let options = LabOptions {
-        oracle: false,
+        oracle,
         keys: Keys::Fixtures,
         extra_records: extra,
         ..LabOptions::default()
@@ -50,7 +50,7 @@ fn start(test: &str, extra: Vec<(String, String)>) -> Option<Setup> {
 
 #[test]
 fn query_validates_in_process_and_prints_dig_format() {
-    let Some(s) = start("query_validates_in_process", Vec::new()) else {
+    let Some(s) = start("query_validates_in_process", true, Vec::new()) else {
         return;
     };
     let (code, out, err) = s.run(&["query", "www.example.test", "A"]);
@@ -155,6 +155,16 @@ fn query_validates_in_process_and_prints_dig_format() {
         out.contains(&format!(";; SERVER: {}#{}", upstream.ip(), upstream.port())),
         "{out}"
     );
+    assert!(!out.contains("; the server says authenticated"), "{out}");
+    // A validating server's AD is reported as its word, not ours.
+    let oracle = s.lab.oracle().unwrap();
+    let (code, out, _) = run(&["query", "www.example.test", &format!("@{oracle}")]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(";; flags: qr rd ra ad;"), "{out}");
+    assert!(
+        out.contains("; the server says authenticated (AD=1): not validated here"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -202,7 +212,7 @@ fn dane_check_follows_rfc_7672_like_posttls_finger() {
             ),
         ),
     ];
-    let Some(s) = start("dane_check_follows_rfc_7672", extra) else {
+    let Some(s) = start("dane_check_follows_rfc_7672", false, extra) else {
         return;
     };
     let bind = |n: u8| TcpListener::bind(SocketAddr::new(s.lab.address(n).into(), 25)).unwrap();

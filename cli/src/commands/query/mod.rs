@@ -285,6 +285,8 @@ fn ask_server(args: &Args, server: SocketAddr, json: bool) -> Result<u8, String>
             code: Some(code),
             reason: text,
         })
+    } else if reply.metadata.authentic_data {
+        Some(Verdict::ServerAuthenticated)
     } else {
         None
     };

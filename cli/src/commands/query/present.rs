@@ -21,6 +21,8 @@ pub(crate) enum Verdict {
         /// algorithm).
         reason: Option<String>,
     },
+    /// dig mode: the server set AD; we did not validate.
+    ServerAuthenticated,
     /// No answer to judge (upstream SERVFAIL, timeout).
     NoAnswer,
     /// Bogus: `; validation failed: REASON (EDE n)`.
@@ -59,6 +61,10 @@ impl Verdict {
     fn line(&self) -> String {
         match self {
             Self::Validated => "; fully validated".into(),
+            Self::ServerAuthenticated => {
+                "; the server says authenticated (AD=1): not validated here (ask without @SERVER)"
+                    .into()
+            }
             Self::NoAnswer => "; resolution failed: no answer from the upstream nameservers".into(),
             Self::Unsigned { reason: None } => "; unsigned answer".into(),
             Self::Unsigned { reason: Some(r) } => format!("; unsigned answer ({r})"),
@@ -73,6 +79,7 @@ impl Verdict {
         match self {
             Self::Validated => json!({"status": "secure"}),
             Self::NoAnswer => json!({"status": "no-answer"}),
+            Self::ServerAuthenticated => json!({"status": "server-ad"}),
             Self::Unsigned { reason } => json!({"status": "insecure", "reason": reason}),
             Self::Failed { code, reason } => {
                 json!({"status": "bogus", "reason": reason, "ede": code})
