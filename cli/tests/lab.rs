@@ -317,6 +317,10 @@ fn dane_check_follows_rfc_7672_like_posttls_finger() {
         "{out}"
     );
     assert!(
+        out.contains("mx1.insecure.example.test: no DANE: insecure address records"),
+        "{out}"
+    );
+    assert!(
         out.contains(&format!("Untrusted TLS connection established to {peer}")),
         "{out}"
     );
