@@ -189,6 +189,8 @@ fn dane_check_follows_rfc_7672_like_posttls_finger() {
          unusable IN MX 10 mx1.unusable\n\
          mx1.unusable IN A @NET@.20\n\
          _25._tcp.mx1.unusable IN TLSA 1 1 1 {ee_digest}\n\
+         alias IN MX 10 mx1.alias\n\
+         mx1.alias IN CNAME mx1.dane\n\
          nodane IN MX 10 mx1.nodane\n\
          mx1.nodane IN A @NET@.20\n",
         zeros = "00".repeat(32),
@@ -250,6 +252,16 @@ fn dane_check_follows_rfc_7672_like_posttls_finger() {
         )),
         "{out}"
     );
+    assert!(
+        out.contains(&format!("Verified TLS connection established to {peer}")),
+        "{out}"
+    );
+
+    // An MX host that is an alias: TLSA at the expanded name (RFC 7672
+    // section 2.2.3), which is also the SNI and reference identifier.
+    let (code, out, _) = s.run(&["dane", "check", "alias.example.test"]);
+    let peer = s.peer("mx1.alias.example.test", 20);
+    assert_eq!(code, 0, "{out}");
     assert!(
         out.contains(&format!("Verified TLS connection established to {peer}")),
         "{out}"
