@@ -10,8 +10,10 @@
 #     anchor, 1 thread, on 127.53.S.21:53;
 # checks that both answer www.example.test. with AD, warms both caches with
 # the lab names (every non-bogus case), then runs dnsperf (DO=1) against
-# each in alternation, ROUNDS times for SECONDS s, and prints qps and
-# latency per run and the medians. Resolvers are pinned to CPU 0 and dnsperf
+# each in alternation, ROUNDS times for SECONDS s: a throughput run
+# (closed loop, up to 512 queries outstanding: its latency is mostly queueing)
+# and a latency run at a fixed LATENCY_QPS (default 10000). Prints qps,
+# latency and server CPU per query for each run, and the medians. Resolvers are pinned to CPU 0 and dnsperf
 # to CPU 1 when the machine has two CPUs or more.
 #
 # Usage (as root, with nsd unbound ldnsutils bind9-utils dnsperf installed):
@@ -22,6 +24,8 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${1:-10}
 CLIENTS=${2:-20}
 ROUNDS=${3:-3}
+# The fixed rate of the latency runs (open loop, well below saturation).
+LATENCY_QPS=${LATENCY_QPS:-10000}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 
 for p in dnsperf unbound nsd dig taskset; do
@@ -103,6 +107,8 @@ server:
   trust-anchor-file: "$LAB_ANCHOR"
   ede: yes
   so-reuseport: yes
+  so-rcvbuf: 4m
+  so-sndbuf: 4m
   msg-cache-size: 64m
   rrset-cache-size: 128m
 remote-control:
@@ -140,17 +146,19 @@ run() { # name addr pid
   before=$(cpu_ticks "$pid")
   out=$("${pin_client[@]}" dnsperf -s "$addr" -d "$queries" -D -c "$CLIENTS" -l "$SECONDS_PER_RUN" -q 512 2>&1)
   after=$(cpu_ticks "$pid")
-  local qps lat lost completed
+  local qps lat lost completed cpu_us fixed fixed_lat fixed_sd
   qps=$(awk '/Queries per second:/ {print $4}' <<<"$out")
   lat=$(awk '/Average Latency/ {print $4 * 1e6}' <<<"$out")
   completed=$(awk '/Queries completed:/ {print $3}' <<<"$out")
   lost=$(awk '/Queries lost:/ {print $3}' <<<"$out")
   # Server CPU per answered query, from utime+stime (clock ticks, 100/s).
-  local cpu_us
   cpu_us=$(awk -v t=$((after - before)) -v n="$completed" 'BEGIN { printf "%.1f", n ? t * 10000 / n : 0 }')
-  printf '%-10s qps %10.0f  avg latency %7.0f us  server CPU %6s us/query  lost %s\n' \
-    "$name" "$qps" "$lat" "$cpu_us" "$lost"
-  echo "$name $qps $lat $cpu_us" >>"$work/results"
+  fixed=$("${pin_client[@]}" dnsperf -s "$addr" -d "$queries" -D -c "$CLIENTS" -l "$SECONDS_PER_RUN" -Q "$LATENCY_QPS" 2>&1)
+  fixed_lat=$(awk '/Average Latency/ {print $4 * 1e6}' <<<"$fixed")
+  fixed_sd=$(awk '/Latency StdDev/ {print $4 * 1e6}' <<<"$fixed")
+  printf '%-10s max %8.0f qps (lost %s, avg latency %6.0f us, server CPU %5s us/query); at %s qps: avg latency %5.0f us (sd %5.0f)\n' \
+    "$name" "$qps" "$lost" "$lat" "$cpu_us" "$LATENCY_QPS" "$fixed_lat" "$fixed_sd"
+  echo "$name $qps $cpu_us $fixed_lat" >>"$work/results"
 }
 
 echo "== dnsperf: $ROUNDS rounds x ${SECONDS_PER_RUN}s, -c $CLIENTS, DO=1, cache hits"
@@ -165,10 +173,9 @@ done
 
 echo "== medians over $ROUNDS rounds"
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+column() { awk -v n="$1" -v c="$2" '$1 == n {print $c}' "$work/results" | median; }
 for name in danebound unbound; do
-  printf '%-10s qps %10.0f  avg latency %7.0f us  server CPU %6.1f us/query\n' "$name" \
-    "$(awk -v n="$name" '$1 == n {print $2}' "$work/results" | median)" \
-    "$(awk -v n="$name" '$1 == n {print $3}' "$work/results" | median)" \
-    "$(awk -v n="$name" '$1 == n {print $4}' "$work/results" | median)"
+  printf '%-10s max %8.0f qps, server CPU %5.1f us/query; avg latency at %s qps %5.0f us\n' "$name" \
+    "$(column "$name" 2)" "$(column "$name" 3)" "$LATENCY_QPS" "$(column "$name" 4)"
 done
 echo "(loopback; $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); resolvers on CPU 0, dnsperf on CPU 1)"
