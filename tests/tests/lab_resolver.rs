@@ -283,6 +283,23 @@ fn danebound_answers_every_lab_case_as_the_table_says() {
         }
     }
 
+    // Each validation failure is logged once, with its reason (issue 3): the
+    // cache hits of passes 2 and 3 (the cache key ignores DO) log nothing.
+    let logged = logs();
+    for case in CASES.iter().filter(|c| c.verdict == Verdict::Bogus) {
+        let tag = format!("name={} qtype={}", case.qname, case.qtype);
+        let lines = logged
+            .lines()
+            .filter(|l| l.contains("validation failed: ") && l.ends_with(&tag))
+            .count();
+        if lines != 1 {
+            failures.push(format!(
+                "{}: {lines} \"validation failed\" log lines over three passes, want 1",
+                case.name
+            ));
+        }
+    }
+
     // DO=0 and AD=0: no AD even for secure data (RFC 6840 §5.8), and no
     // RRSIG, NSEC or NSEC3 (RFC 4035 §3.2.1), for a positive answer and a
     // proven denial alike.
