@@ -2,7 +2,7 @@
 //! forwarding mode, in-process, with the lab's trust anchor and the lab's
 //! non-validating unbound as its upstream, must answer every case of the
 //! table with the table's rcode, AD bit and EDE code — on a cache miss, on a
-//! cache hit, and when the client asks with AD=1 instead of DO=1. Also: DO=0
+//! cache hit, over TCP, and when the client asks with AD=1 instead of DO=1. Also: DO=0
 //! carries no DNSSEC records, CD=1 hands bogus data over without AD, and an
 //! upstream that strips RRSIGs is bogus with EDE 10.
 //!
@@ -12,8 +12,9 @@
 
 use std::collections::BTreeSet;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use danebound_tests::lab::{
     CASES, Case, Danebound, Keys, Lab, LabOptions, QueryOptions, Reply, Verdict,
@@ -165,6 +166,46 @@ fn check_cd(lab: &Lab, server: SocketAddr, upstream: SocketAddr) -> Vec<String> 
     failures
 }
 
+/// Asks every case over one TCP connection, one query after the other (RD,
+/// DO=1, EDNS 1232).
+fn tcp_queries(server: SocketAddr, cases: &[Case]) -> io::Result<Vec<Reply>> {
+    use hickory_proto::op::{Edns, Message, Query};
+    use hickory_proto::rr::Name;
+    use std::io::{Read, Write};
+    use std::str::FromStr as _;
+
+    let mut stream = TcpStream::connect_timeout(&server, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut replies = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let name = Name::from_str(case.qname).map_err(io::Error::other)?;
+        let mut request = Message::query();
+        request.metadata.id = u16::try_from(i).map_err(io::Error::other)?;
+        request.metadata.recursion_desired = true;
+        request.add_query(Query::query(name, case.qtype));
+        let mut edns = Edns::new();
+        edns.set_max_payload(1232);
+        edns.set_dnssec_ok(true);
+        request.set_edns(edns);
+        let wire = request.to_vec().map_err(io::Error::other)?;
+        let len = u16::try_from(wire.len()).map_err(io::Error::other)?;
+        stream.write_all(&[&len.to_be_bytes()[..], &wire].concat())?;
+        let mut len = [0u8; 2];
+        stream.read_exact(&mut len)?;
+        let mut buffer = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        stream.read_exact(&mut buffer)?;
+        let message = Message::from_vec(&buffer).map_err(io::Error::other)?;
+        if message.metadata.id != request.metadata.id {
+            return Err(io::Error::other(format!(
+                "{}: answer with another ID",
+                case.name
+            )));
+        }
+        replies.push(Reply { message, tcp: true });
+    }
+    Ok(replies)
+}
+
 /// What danebound logged at WARN and above in this test process.
 fn logs() -> String {
     static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
@@ -298,6 +339,20 @@ fn danebound_answers_every_lab_case_as_the_table_says() {
                 case.name
             ));
         }
+    }
+
+    // Over TCP (RFC 7766), several queries on one connection: the same
+    // answers as over UDP.
+    match tcp_queries(server, CASES) {
+        Ok(replies) => {
+            for (case, reply) in CASES.iter().zip(&replies) {
+                let wrong = check(case, reply, true);
+                if !wrong.is_empty() && known_failure(case).is_none() {
+                    failures.push(format!("{} [TCP]: {}", case.name, wrong.join("; ")));
+                }
+            }
+        }
+        Err(e) => failures.push(format!("TCP: {e}")),
     }
 
     // DO=0 and AD=0: no AD even for secure data (RFC 6840 §5.8), and no
