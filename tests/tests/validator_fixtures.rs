@@ -317,9 +317,6 @@ fn manifest_every_case_zone_gets_its_verdict_and_ede() {
             failures.push(format!("{q}: expected {expect:?}, got {:?}", v.outcome));
         }
     }
-    // wrongsigner is the one known divergence: see
-    // rfc4035_section_5_3_1::signer_name_must_be_the_zone_of_the_rrset_ede_6.
-    failures.retain(|f| !f.starts_with("www.wrongsigner."));
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
@@ -600,13 +597,11 @@ mod rfc4035_section_5_3_1 {
         assert_zone_secure_except_www("wrongsigner.example.test.");
     }
 
-    /// The manifest's exact code for that case: EDE 6 (DNSSEC Bogus), a
-    /// malformed RRSIG, as the lab's expectations say.
+    /// The manifest's exact code for that case: EDE 6 (DNSSEC Bogus), as
+    /// for any RRSIG naming a key its signer does not have (RFC 8914 §4.10
+    /// keeps 9 for DS mismatches). The reason names the RRset, the signer it
+    /// claims and the key tag.
     #[test]
-    #[ignore = "bug: session.rs check_signed (l.615-632) only checks that the signer is an \
-                ancestor of the owner; a signer above the zone cut (example.test. for \
-                www.wrongsigner.example.test.) is looked up, key 46478 is not in its set, \
-                and the verdict is NoMatchingKey (EDE 9) instead of RrsigMalformed (EDE 6)"]
     fn signer_name_must_be_the_zone_of_the_rrset_ede_6() {
         assert_bogus(
             "www.wrongsigner.example.test.",
