@@ -862,10 +862,6 @@ mod rfc4035_section_5_4 {
     /// cover the wildcard and the name, and forge a NXDOMAIN for a name the
     /// wildcard answers. It must prove nothing: bogus.
     #[test]
-    #[ignore = "bug: session.rs denial_records (l.778-791; also judge_ds_response l.1041) feeds every verified NSEC/NSEC3 \
-                RRset to the proofs under the owner it arrived with, ignoring that \
-                check_rrset found it to be a wildcard expansion (self.wildcards); a \
-                wildcard NSEC replayed at a forged owner proves a forged NXDOMAIN Secure"]
     fn wildcard_expanded_nsec_proves_nothing() {
         let forged_owner = Name::from_labels([&b"!"[..], b"wild", b"example", b"test"]).unwrap();
         let q = "x.wild.example.test.";
@@ -1195,10 +1191,6 @@ mod rfc6672_and_cname_chains {
     /// another class (found by the byte-flipping test in
     /// resolver/tests/session_robustness.rs) is not what the DNAME says.
     #[test]
-    #[ignore = "bug (minor): session.rs follow_chain (l.497) accepts the unsigned \
-                CNAME beside a validated DNAME when its target matches the substitution, \
-                without comparing its class with the DNAME's; a CNAME of \
-                class NONE is passed on in a Secure answer"]
     fn dname_synthesised_cname_of_another_class_is_not_accepted() {
         let mut response = answer("www.dname.example.test.", "A");
         for r in &mut response.answers {

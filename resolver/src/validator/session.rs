@@ -490,11 +490,14 @@ impl<'a> Session<'a> {
                     });
                 };
                 if let Some(c) = cname {
-                    // The synthesised CNAME: accepted unsigned when it says
-                    // what the validated DNAME says (RFC 6672 §5.3.1... and
-                    // RFC 4035 §3.2.2 — the CNAME is synthesised, not signed).
-                    // Its status is the DNAME's, whatever RRSIGs it carries.
-                    let matches = cname_target(&self.sections[0][c]).is_some_and(|t| t == target);
+                    // The synthesised CNAME (RFC 6672 §5.3.1, "Signed
+                    // DNAME, Unsigned Synthesized CNAME"): accepted unsigned
+                    // when its class and target are what the validated DNAME
+                    // yields. Its status is the DNAME's, whatever RRSIGs it
+                    // carries.
+                    let synthesised = &self.sections[0][c];
+                    let matches = synthesised.class == self.sections[0][d].class
+                        && cname_target(synthesised).is_some_and(|t| t == target);
                     if !matches {
                         status = status.and(Status::Bogus(BogusReason::Malformed {
                             detail: format!(
@@ -787,6 +790,14 @@ impl<'a> Session<'a> {
             if !set.rrsigs.iter().any(|s| s.input().signer_name == *zone) {
                 continue;
             }
+            // An NSEC or NSEC3 whose RRSIG shows a wildcard expansion is a
+            // copy of the record at `*.<closest encloser>` under another
+            // owner: its span proves nothing about the name it arrived with
+            // (RFC 4035 §5.3.4, RFC 4592 §4.1: denial records are never
+            // synthesised), so it is left out of the proof.
+            if self.wildcards.contains_key(&(AUTHORITY, i)) {
+                continue;
+            }
             for rdata in &set.rdatas {
                 proof.add(&set.name, rdata);
             }
@@ -1035,7 +1046,10 @@ impl<'a> Session<'a> {
             if !matches!(set.rtype, RecordType::NSEC | RecordType::NSEC3) {
                 continue;
             }
-            if signature::verify_rrset(&set, keys, self.now, &mut self.budget, self.crypto).is_ok()
+            // As in `denial_records`: a wildcard-expanded denial record
+            // proves nothing.
+            if signature::verify_rrset(&set, keys, self.now, &mut self.budget, self.crypto)
+                .is_ok_and(|v| v.wildcard().is_none())
             {
                 for rdata in &set.rdatas {
                     proof.add(&set.name, rdata);
