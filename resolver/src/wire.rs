@@ -76,6 +76,15 @@ fn read_record_keeping_unknown(decoder: &mut BinDecoder<'_>) -> Option<Record> {
     }
     let name = Name::read(decoder).ok()?;
     let rtype = RecordType::from(decoder.read_u16().ok()?.unverified());
+    // Only types whose field values the RFCs tell a validator to ignore;
+    // anything else that hickory refuses (an A record of three bytes) is a
+    // malformed message.
+    if !matches!(
+        rtype,
+        RecordType::DNSKEY | RecordType::CDNSKEY | RecordType::NSEC3 | RecordType::NSEC3PARAM
+    ) {
+        return None;
+    }
     let class = DNSClass::from(decoder.read_u16().ok()?.unverified());
     let ttl = decoder.read_u32().ok()?.unverified();
     let len = usize::from(decoder.read_u16().ok()?.unverified());
@@ -131,7 +140,13 @@ mod tests {
             }
         ));
         // Broken framing is still an error.
-        wire.truncate(wire.len() - 3);
-        assert!(decode_message(&wire).is_err());
+        let mut truncated = wire.clone();
+        truncated.truncate(wire.len() - 3);
+        assert!(decode_message(&truncated).is_err());
+        // So is a malformed record of any other type: an A of three bytes.
+        let mut short_a = wire[..25].to_vec();
+        short_a[7] = 1; // ANCOUNT 1
+        short_a.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 0x0E, 0x10, 0, 3, 192, 0, 2]);
+        assert!(decode_message(&short_a).is_err());
     }
 }
