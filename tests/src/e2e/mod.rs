@@ -126,15 +126,23 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts `command` (stdin from /dev/null, output into `log`).
+    /// Starts `command` (stdin from /dev/null, output into `log`) as the
+    /// leader of a new process group.
     pub fn spawn(name: &str, mut command: Command, log: &Path) -> io::Result<Self> {
+        command.process_group(0);
+        Self::spawn_session_leader(name, command, log)
+    }
+
+    /// Starts `command`, a program that makes itself a session (and so
+    /// process group) leader with `setsid()`, like Postfix's master: it
+    /// must not be a group leader already, or `setsid()` fails.
+    pub fn spawn_session_leader(name: &str, mut command: Command, log: &Path) -> io::Result<Self> {
         let out = fs::File::create(log)?;
         let err = out.try_clone()?;
         let child = command
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
-            .process_group(0)
             .spawn()?;
         Ok(Self {
             name: name.into(),
@@ -254,10 +262,13 @@ fn read_all(pipe: Option<&mut impl io::Read>) -> String {
 ///
 /// `DANEBOUND_BIN` names it explicitly. Otherwise it is the binary of the
 /// `danebound` crate in the same target directory and profile as the running
-/// test (`…/target/debug/deps/e2e_postfix-HASH` → `…/target/debug/danebound`),
-/// brought up to date first with `cargo build -p danebound` (a no-op after
-/// `cargo test --workspace`, which builds it for the CLI's own tests). When
-/// cargo is not at hand, an existing binary is used as it is.
+/// test (`…/target/debug/deps/e2e_postfix-HASH` → `…/target/debug/danebound`).
+/// `cargo test --workspace` builds it (the CLI's own tests use it), so it is
+/// normally there and up to date. If it is missing or older than any source
+/// file of the crates it is made of (a lone `cargo test -p danebound-tests`
+/// after an edit), it is built first with `cargo build -p danebound`, run
+/// without the `CARGO_PKG_*`-style variables cargo sets for tests (build
+/// scripts such as ring's watch `CARGO_MANIFEST_DIR`, and would rebuild).
 pub fn danebound_binary() -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os("DANEBOUND_BIN") {
         let path = PathBuf::from(path);
@@ -280,40 +291,56 @@ pub fn danebound_binary() -> Result<PathBuf, String> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .ok_or("no workspace directory")?;
+    let built = fs::metadata(&binary).and_then(|m| m.modified()).ok();
+    let sources = newest_source(workspace);
+    match (built, sources) {
+        (Some(built), Some(sources)) if built >= sources => return Ok(binary),
+        (Some(_), None) => return Ok(binary),
+        _ => {}
+    }
+    eprintln!(
+        "{} is missing or older than its sources: cargo build -p danebound",
+        binary.display()
+    );
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
         .current_dir(workspace)
         .args(["build", "--quiet", "-p", "danebound", "--bin", "danebound"])
         .env("CARGO_TARGET_DIR", target_dir);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let set_for_tests = key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_BIN_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || key.starts_with("CARGO_CFG_")
+            || [
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+                "OUT_DIR",
+            ]
+            .contains(&key.as_ref());
+        if set_for_tests {
+            command.env_remove(key.as_ref());
+        }
+    }
     match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => {}
+        Some("debug") | None => {}
         Some("release") => {
             command.arg("--release");
         }
         Some(other) => {
             command.args(["--profile", other]);
         }
-        None => {}
     }
-    match run_with_timeout(command, Duration::from_secs(900)) {
+    match run_with_timeout(command, Duration::from_secs(1200)) {
         Ok((Some(0), _, _)) => {}
-        Ok((code, _, err)) if binary.is_file() => {
-            eprintln!(
-                "warning: `cargo build -p danebound` failed ({code:?}); using {} as it is:\n{err}",
-                binary.display()
-            );
-        }
         Ok((code, _, err)) => {
             return Err(format!(
                 "`cargo build -p danebound` failed ({code:?}):\n{err}"
             ));
-        }
-        Err(e) if binary.is_file() => {
-            eprintln!(
-                "warning: cannot run cargo ({e}); using {} as it is",
-                binary.display()
-            );
         }
         Err(e) => return Err(format!("cannot run cargo to build danebound: {e}")),
     }
@@ -322,6 +349,37 @@ pub fn danebound_binary() -> Result<PathBuf, String> {
     } else {
         Err(format!("{} not found after building", binary.display()))
     }
+}
+
+/// The newest modification time of the sources the `danebound` binary is
+/// built from: the crates' `src/` trees and manifests, the workspace
+/// manifest and lock file.
+fn newest_source(workspace: &Path) -> Option<SystemTime> {
+    fn walk(path: &Path, newest: &mut Option<SystemTime>) {
+        let Ok(meta) = fs::metadata(path) else {
+            return;
+        };
+        if meta.is_dir() {
+            if let Ok(entries) = fs::read_dir(path) {
+                for entry in entries.flatten() {
+                    walk(&entry.path(), newest);
+                }
+            }
+        } else if let Ok(modified) = meta.modified()
+            && newest.is_none_or(|n| modified > n)
+        {
+            *newest = Some(modified);
+        }
+    }
+    let mut newest = None;
+    for file in ["Cargo.toml", "Cargo.lock"] {
+        walk(&workspace.join(file), &mut newest);
+    }
+    for krate in ["cli", "resolver", "verifier", "trust-anchors"] {
+        walk(&workspace.join(krate).join("src"), &mut newest);
+        walk(&workspace.join(krate).join("Cargo.toml"), &mut newest);
+    }
+    newest
 }
 
 /// Whether `binary` has the `dane check` subcommand (`danebound dane check
@@ -411,18 +469,21 @@ impl Danebound {
 }
 
 /// Waits until something inside the lab's namespace accepts TCP connections
-/// on `addr` and sends a line starting with `greeting` (e.g. "220").
+/// on `addr` and sends a line starting with `greeting` (e.g. "220"), as
+/// long as `server` runs.
 pub fn wait_for_banner(
     lab: &Lab,
     addr: SocketAddr,
     greeting: &str,
     timeout: Duration,
+    server: &mut Daemon,
 ) -> Result<String, String> {
     const PROBE: &str = r#"exec 3<>"/dev/tcp/$1/$2" || exit 1
 IFS= read -r -t 2 line <&3 || exit 2
 printf '%s\n' "$line""#;
     let deadline = Instant::now() + timeout;
     loop {
+        server.check_running()?;
         let mut command = lab.command("bash");
         command.args([
             "-c",
@@ -431,10 +492,10 @@ printf '%s\n' "$line""#;
             &addr.ip().to_string(),
             &addr.port().to_string(),
         ]);
-        if let Ok((Some(0), out, _)) = run_with_timeout(command, Duration::from_secs(5)) {
-            if out.starts_with(greeting) {
-                return Ok(out.trim_end().to_string());
-            }
+        if let Ok((Some(0), out, _)) = run_with_timeout(command, Duration::from_secs(5))
+            && out.starts_with(greeting)
+        {
+            return Ok(out.trim_end().to_string());
         }
         if Instant::now() > deadline {
             return Err(format!("nothing greets with {greeting:?} on {addr}"));

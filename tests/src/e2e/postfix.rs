@@ -115,30 +115,58 @@ impl Postfix {
             &[("@LISTENERS@", services.trim_end())],
         )?;
 
+        // Postfix accepts in inet_interfaces only addresses an interface
+        // has (127.0.0.1/8 on lo does not count for 127.53.S.20).
+        if let Some(netns) = lab.netns() {
+            for l in listeners {
+                let status = Command::new("ip")
+                    .args(["-n", netns, "addr", "replace", &format!("{}/32", l.addr)])
+                    .args(["dev", "lo"])
+                    .status()
+                    .map_err(|e| format!("running ip: {e}"))?;
+                if !status.success() {
+                    return Err(format!(
+                        "ip -n {netns} addr replace {}/32 dev lo failed",
+                        l.addr
+                    ));
+                }
+            }
+        }
+
         // `postfix check` creates the queue's subdirectories with the right
-        // owners (post-install create-missing).
+        // owners (post-install create-missing). The postfix command prints
+        // its errors only to a terminal; the script's go to the maillog.
         let postfix = find_program("postfix").ok_or("postfix not found")?;
-        let mut check = Command::new(&postfix);
+        let mut check = lab.command(&postfix.to_string_lossy());
         check.arg("-c").arg(&etc).arg("check");
         let (code, out, err) = run_with_timeout(check, Duration::from_secs(60))
             .map_err(|e| format!("running postfix check: {e}"))?;
         if code != Some(0) {
-            return Err(format!("postfix check failed ({code:?}):\n{out}{err}"));
+            return Err(format!(
+                "postfix -c {} check failed ({code:?}) (run it on a terminal to see why):\n{out}{err}{}",
+                etc.display(),
+                tail(&dir.join("maillog"), 20)
+            ));
         }
 
         let master = daemon_directory()
             .ok_or("Postfix's master not found")?
             .join("master");
         let mut command = lab.command(&master.to_string_lossy());
-        // In the foreground; -s keeps stdout (our log) open.
+        // In the foreground; -s keeps stdout (our log) open. master calls
+        // setsid() itself: its process group is its pid.
         command.arg("-c").arg(&etc).arg("-s");
-        let mut daemon = Daemon::spawn("postfix master", command, &dir.join("master.out"))
-            .map_err(|e| format!("starting {}: {e}", master.display()))?;
+        let mut daemon =
+            Daemon::spawn_session_leader("postfix master", command, &dir.join("master.out"))
+                .map_err(|e| format!("starting {}: {e}", master.display()))?;
         for l in listeners {
             let addr = SocketAddr::new(IpAddr::V4(l.addr), 25);
-            if let Err(e) = wait_for_banner(lab, addr, "220 ", Duration::from_secs(20)) {
-                daemon.check_running()?;
-                return Err(format!("{e}\nmaillog:\n{}", tail(&dir.join("maillog"), 30)));
+            let timeout = Duration::from_secs(20);
+            if let Err(e) = wait_for_banner(lab, addr, "220 ", timeout, &mut daemon) {
+                return Err(format!(
+                    "{e}\nmaillog (master prints fatal start-up errors only to a terminal):\n{}",
+                    tail(&dir.join("maillog"), 30)
+                ));
             }
         }
         Ok(Self {
