@@ -33,7 +33,9 @@
 //! Certificates are made by openssl at test time (`danebound_tests::e2e::certs`).
 //! Needs root and the Debian packages of the lab plus postfix and openssl;
 //! skips with a message without them, unless `CI` or `DANEBOUND_REQUIRE_LAB`
-//! is set. `DANEBOUND_KEEP_LAB=1` keeps the lab's and Postfix's files.
+//! is set. `DANEBOUND_KEEP_LAB=1` keeps the lab's and Postfix's files;
+//! `DANEBOUND_E2E_PAUSE=SECONDS` keeps it all running that long after the
+//! cases, for a look inside the namespace.
 //!
 //! The danebound binary: `DANEBOUND_BIN`, else `target/<profile>/danebound`
 //! next to this test, refreshed with `cargo build -p danebound` (see
@@ -258,6 +260,21 @@ fn postfix_and_posttls_finger_through_danebound() {
         }
     } else {
         eprintln!("dane check not available yet: skipping the comparison with posttls-finger");
+    }
+
+    // DANEBOUND_E2E_PAUSE=SECONDS: keep everything running for a look
+    // (`ip netns exec NAME dig @127.0.0.1 …`) before tearing down.
+    if let Some(secs) = std::env::var("DANEBOUND_E2E_PAUSE")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        eprintln!(
+            "pausing {secs} s: namespace {}, danebound on {}, files in {}",
+            lab.netns().unwrap_or("?"),
+            danebound.addr(),
+            scratch.path().display()
+        );
+        std::thread::sleep(Duration::from_secs(secs));
     }
 
     if !failures.is_empty() {
