@@ -22,7 +22,9 @@
 //! | bogus | dane-bogus.example.test → mx.tampered (.20) | 3 1 1 of the leaf key, RRSIG broken | TLSA lookup error |
 //! | insecure | insecure.example.test → mx.insecure (.20) | 3 1 1 of the leaf key, unsigned zone | Untrusted (no DANE) |
 //! | half-dane | half-dane.insecure.example.test → mx-ee.example.test | (secure, matching) | Trusted, never Verified |
-//! | no-tlsa | dane-none.example.test → mx-none (.20) | none (secure NODATA) | Untrusted |
+//! | no-tlsa | dane-none.example.test → mx-none (.20) | none (secure NXDOMAIN) | Untrusted |
+//! | unusable | dane-unusable.example.test → mx-unusable (.20) | 1 1 1 (PKIX-EE: unusable in SMTP) | Untrusted |
+//! | ta-wrong-name | dane-ta-name.example.test → mx-ta-name (.21) | 2 0 1 of the CA; the leaf names mx-ta only | not Verified |
 //!
 //! The bogus TLSA lives in the lab's `tampered.example.test.` zone, whose
 //! builder flips a signature byte of every TLSA RRset (and of www A); the
@@ -72,6 +74,12 @@ enum Expect {
     HalfDane,
     /// Secure, but no TLSA records: no DANE ("Untrusted").
     NoTlsa,
+    /// Secure TLSA records, all unusable for SMTP (PKIX-EE): TLS without
+    /// authentication ("Untrusted"), no match attempted.
+    Unusable,
+    /// DANE-TA matches the CA, but the leaf does not name the MX host (nor
+    /// the domain): not Verified.
+    WrongName,
 }
 
 struct Case {
@@ -116,6 +124,16 @@ const CASES: &[Case] = &[
         domain: "dane-none.example.test",
         expect: Expect::NoTlsa,
     },
+    Case {
+        name: "unusable",
+        domain: "dane-unusable.example.test",
+        expect: Expect::Unusable,
+    },
+    Case {
+        name: "ta-wrong-name",
+        domain: "dane-ta-name.example.test",
+        expect: Expect::WrongName,
+    },
 ];
 
 /// The records each case needs, per zone.
@@ -138,7 +156,13 @@ fn extra_records(c: &certs::Certs) -> Vec<(String, String)> {
                  _25._tcp.mx-mismatch IN TLSA 3 1 1 {other}\n\
                  dane-bogus IN MX 10 mx.tampered.example.test.\n\
                  dane-none IN MX 10 mx-none\n\
-                 mx-none IN A @NET@.{EE_HOST}\n"
+                 mx-none IN A @NET@.{EE_HOST}\n\
+                 dane-unusable IN MX 10 mx-unusable\n\
+                 mx-unusable IN A @NET@.{EE_HOST}\n\
+                 _25._tcp.mx-unusable IN TLSA 1 1 1 {ee}\n\
+                 dane-ta-name IN MX 10 mx-ta-name\n\
+                 mx-ta-name IN A @NET@.{TA_HOST}\n\
+                 _25._tcp.mx-ta-name IN TLSA 2 0 1 {ta}\n"
             ),
         ),
         (
@@ -308,6 +332,13 @@ fn judge(case: &Case, f: &Finger) -> Result<(), String> {
         Expect::NotDane | Expect::NoTlsa => all("Untrusted") && !says("Matched DANE"),
         // "MX RRset insecure: log verified as trusted".
         Expect::HalfDane => all("Trusted") && says("MX RRset insecure"),
+        // Postfix drops usages 0 and 1 at parse time: "unsupported TLSA
+        // certificate usage", then plain opportunistic TLS.
+        Expect::Unusable => {
+            all("Untrusted") && !says("Matched DANE") && says("unsupported TLSA certificate usage")
+        }
+        // "num=62:hostname mismatch".
+        Expect::WrongName => !has("Verified") && !summaries.is_empty() && says("num=62:"),
     };
     if ok {
         Ok(())
