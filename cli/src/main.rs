@@ -18,6 +18,17 @@ fn cli() -> Command {
         .subcommand_required(true)
         .arg_required_else_help(true)
         .subcommand(commands::serve::command())
+        .subcommand(commands::query::command())
+        .subcommand(commands::dane::command())
+}
+
+/// Why a command failed: a usage error (exit 2) or anything else (exit 1).
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Bad arguments that clap could not catch.
+    Usage(String),
+    /// Anything else.
+    Error(String),
 }
 
 fn main() -> ExitCode {
@@ -26,16 +37,33 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(&e),
     };
     let result = match matches.subcommand() {
-        Some(("serve", m)) => commands::serve::run(m),
-        _ => Err("no such command; see `danebound --help`".to_string()),
+        Some(("serve", m)) => commands::serve::run(m).map(|()| 0).map_err(Failure::Error),
+        Some(("query", m)) => commands::query::run(m),
+        Some(("dane", m)) => commands::dane::run(m),
+        _ => Err(Failure::Usage(
+            "no such command; see `danebound --help`".to_string(),
+        )),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("danebound: {e}");
+        Ok(code) => ExitCode::from(code),
+        Err(Failure::Usage(e)) => {
+            eprintln!("danebound: {}", one_line(&e));
+            ExitCode::from(2)
+        }
+        Err(Failure::Error(e)) => {
+            eprintln!("danebound: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Errors are one line.
+fn one_line(e: &str) -> String {
+    e.split('\n')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// `--help` and `--version` print in full; a usage error prints its first
@@ -59,6 +87,15 @@ fn usage_error(e: &clap::Error) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Writes `text` to stdout; a closed pipe (`| head`) is not an error and
+/// must not panic.
+pub(crate) fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
 }
 
 /// A repeatable `--flag VALUE` option.

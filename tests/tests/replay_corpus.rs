@@ -132,6 +132,35 @@ fn expected_outcomes_hold() {
         "files that passed now fail:\n{}",
         regressions.join("\n")
     );
+    check_divergences(&now);
+}
+
+/// `DIVERGENCES.md` names the files that fail by policy, and nothing else:
+/// each listed file must fail, and every failing forwarding scenario (the
+/// mode the engine has) must be listed.
+fn check_divergences(now: &BTreeMap<String, &str>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/DIVERGENCES.md");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let listed: Vec<String> = text
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|l| l.split('`').nth(1).map(str::to_string))
+        .collect();
+    for name in &listed {
+        assert_eq!(
+            now.get(name.as_str()).copied(),
+            Some("FAIL"),
+            "{name} is listed in DIVERGENCES.md but does not fail: remove it"
+        );
+    }
+    for (name, label) in now {
+        if name.starts_with("domain-fwd/") && *label == "FAIL" {
+            assert!(
+                listed.contains(name),
+                "{name} fails but is not a documented divergence: fix the resolver"
+            );
+        }
+    }
 }
 
 /// Counts the mock replies hickory cannot decode (deliberately broken test

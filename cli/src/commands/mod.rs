@@ -1,5 +1,9 @@
-//! One module per subcommand. `query` (issue 6) will take its dig-style
-//! arguments (`@SERVER`, `+dnssec`, `+cd`) as raw trailing values
-//! (`trailing_var_arg` + `allow_hyphen_values`) and parse them itself.
+//! One module per subcommand. `query` takes its dig-style arguments
+//! (`@SERVER`, `+dnssec`, `+cd`) as raw positional values and parses them
+//! itself; `resolution` holds the flags and the in-process resolver that
+//! `query` and `dane check` share.
 
+pub(crate) mod dane;
+pub(crate) mod query;
+pub(crate) mod resolution;
 pub(crate) mod serve;

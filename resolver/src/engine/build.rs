@@ -17,6 +17,13 @@ use crate::validator::{Anchors, RingCrypto};
 /// configured upstreams (or those of /etc/resolv.conf), validating from the
 /// configured trust anchors (or the built-in root keys).
 pub fn build(config: &Config) -> Result<Arc<dyn Resolve>, String> {
+    Ok(Arc::new(build_resolver(config)?))
+}
+
+/// The same resolver as [`build`], as the concrete type, for callers that
+/// need more than [`Resolve`] (`danebound query --trace-chain` calls
+/// [`Resolver::resolve_traced`]).
+pub fn build_resolver(config: &Config) -> Result<Resolver, String> {
     let anchors = load_anchors(&config.trust_anchors)?;
     let servers = if config.forward.is_empty() {
         default_upstreams(&config.listen)
@@ -30,12 +37,12 @@ pub fn build(config: &Config) -> Result<Arc<dyn Resolve>, String> {
     let upstreams = Upstreams::new(servers, Arc::new(NetTransport))
         .with_timeout(config.upstream_timeout)
         .with_rounds(config.upstream_rounds);
-    Ok(Arc::new(Resolver::new(
+    Ok(Resolver::new(
         Arc::new(upstreams),
         anchors,
         Arc::new(RingCrypto::default()),
         Arc::new(SystemClock),
-    )))
+    ))
 }
 
 /// Trust anchors from files of DS or DNSKEY records in zone-file format

@@ -47,7 +47,16 @@ impl KeyStore {
         if map.len() + learned.len() > self.max_entries {
             map.retain(|_, (_, expires)| *expires > now);
             if map.len() + learned.len() > self.max_entries {
-                map.clear();
+                // Still full of live entries: drop those closest to expiry,
+                // a tenth of the store, so that the next few misses do not
+                // each pay for a sweep.
+                let mut by_expiry: Vec<(u64, Name)> =
+                    map.iter().map(|(z, (_, e))| (*e, z.clone())).collect();
+                by_expiry.sort_unstable_by_key(|(e, _)| *e);
+                let drop = (self.max_entries / 10).max(learned.len());
+                for (_, zone) in by_expiry.into_iter().take(drop) {
+                    map.remove(&zone);
+                }
             }
         }
         for (zone, lookup) in learned {
@@ -84,5 +93,49 @@ impl KeyCache for KeyStoreView<'_> {
             Some((lookup, expires)) if *expires > self.now => Some(lookup.clone()),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validator::InsecureReason;
+    use std::str::FromStr;
+
+    fn insecure(zone: &str) -> (Name, KeyLookup) {
+        let zone = Name::from_str(zone).unwrap();
+        (
+            zone.clone(),
+            KeyLookup::Insecure(InsecureReason::UnsignedDelegation { zone }),
+        )
+    }
+
+    #[test]
+    fn lookups_expire_and_bogus_is_never_stored() {
+        let store = KeyStore::new(100);
+        let (zone, lookup) = insecure("a.example.");
+        let bogus = (
+            Name::from_str("b.example.").unwrap(),
+            KeyLookup::Bogus(crate::validator::BogusReason::Malformed { detail: "x".into() }),
+        );
+        store.learn(&[(zone.clone(), lookup), bogus.clone()], 1000);
+        assert!(store.view(1000).get(&zone).is_some());
+        assert!(store.view(1000).get(&bogus.0).is_none());
+        assert!(store.view(1000 + INSECURE_TTL).get(&zone).is_none());
+    }
+
+    #[test]
+    fn a_full_store_evicts_the_entries_closest_to_expiry() {
+        let store = KeyStore::new(10);
+        for i in 0..10u64 {
+            store.learn(&[insecure(&format!("z{i}.example."))], 1000 + i);
+        }
+        assert_eq!(store.len(), 10);
+        store.learn(&[insecure("new.example.")], 1100);
+        assert!(store.len() <= 10);
+        let view = store.view(1100);
+        assert!(view.get(&Name::from_str("new.example.").unwrap()).is_some());
+        assert!(view.get(&Name::from_str("z0.example.").unwrap()).is_none());
+        assert!(view.get(&Name::from_str("z9.example.").unwrap()).is_some());
     }
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use tracing::{debug, warn};
 
-pub use build::{build, load_anchors};
+pub use build::{build, build_resolver, load_anchors};
 pub use keystore::KeyStore;
 
 use crate::clock::Clock;

@@ -268,7 +268,7 @@ pub fn build_query(id: u16, question: &Query) -> Result<Vec<u8>, crate::wire::Pr
 
 /// Judges a reply to the query `id` / `question`.
 fn check_reply(id: u16, question: &Query, bytes: &[u8]) -> Attempt {
-    let message = match Message::from_vec(bytes) {
+    let message = match crate::wire::decode_message(bytes) {
         Ok(m) => m,
         Err(e) => return Attempt::Failed(format!("malformed reply dropped: {e}")),
     };

@@ -4,23 +4,30 @@
 
 use super::budget::Budget;
 use super::denial::nsec::{self, NsecRecord};
-use super::denial::nsec3::{self, Nsec3Record};
+use super::denial::nsec3::{self, Nsec3Data, Nsec3Record};
 use super::denial::proof::DenialResult;
 use super::outcome::{BogusReason, InsecureReason};
-use crate::wire::{DNSSECRData, NSEC, NSEC3, Name, RData, RecordType};
+use crate::wire::{DNSSECRData, NSEC, Name, RData, RecordType};
 
 /// The verified NSEC and NSEC3 records of one zone in one response.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Proof {
     nsecs: Vec<(Name, NSEC)>,
-    nsec3s: Vec<(Name, NSEC3)>,
+    /// NSEC3 RDATA, parsed or (unknown hash algorithm or flags, which hickory
+    /// refuses) raw: RFC 5155 §8.1 has the proofs ignore the latter.
+    nsec3s: Vec<(Name, RData)>,
 }
 
 impl Proof {
     pub(crate) fn add(&mut self, owner: &Name, rdata: &RData) {
         match rdata {
             RData::DNSSEC(DNSSECRData::NSEC(n)) => self.nsecs.push((owner.clone(), n.clone())),
-            RData::DNSSEC(DNSSECRData::NSEC3(n)) => self.nsec3s.push((owner.clone(), n.clone())),
+            RData::DNSSEC(DNSSECRData::NSEC3(_)) => {
+                self.nsec3s.push((owner.clone(), rdata.clone()))
+            }
+            RData::Unknown { code, .. } if *code == RecordType::NSEC3 => {
+                self.nsec3s.push((owner.clone(), rdata.clone()));
+            }
             _ => {}
         }
     }
@@ -35,7 +42,12 @@ impl Proof {
     fn nsec3s(&self) -> Vec<Nsec3Record<'_>> {
         self.nsec3s
             .iter()
-            .map(|(owner, n)| Nsec3Record::new(owner, n))
+            .filter_map(|(owner, rdata)| match rdata {
+                RData::DNSSEC(DNSSECRData::NSEC3(n)) => Some(Nsec3Record::new(owner, n)),
+                RData::Unknown { rdata, .. } => Nsec3Data::unsupported_from_rdata(&rdata.anything)
+                    .map(|data| Nsec3Record { owner, data }),
+                _ => None,
+            })
             .collect()
     }
 

@@ -709,15 +709,7 @@ impl<'a> Session<'a> {
             });
         }
         // Every SOA/NSEC/NSEC3 RRset must verify.
-        let mut status = Status::Secure { ttl: u32::MAX };
-        let mut zone: Option<Name> = None;
-        for &i in &relevant {
-            let (st, _) = self.check_rrset(AUTHORITY, i)?;
-            status = status.and(st);
-            if let Some(sig) = self.sections[1][i].rrsigs.first() {
-                zone.get_or_insert_with(|| sig.input().signer_name.to_lowercase());
-            }
-        }
+        let (status, zone) = self.verify_authority(&relevant)?;
         if !matches!(status, Status::Secure { .. }) {
             return Ok(status);
         }
@@ -742,15 +734,7 @@ impl<'a> Session<'a> {
                 )
             })
             .collect();
-        let mut status = Status::Secure { ttl: u32::MAX };
-        let mut zone: Option<Name> = None;
-        for &i in &relevant {
-            let (st, _) = self.check_rrset(AUTHORITY, i)?;
-            status = status.and(st);
-            if let Some(sig) = self.sections[1][i].rrsigs.first() {
-                zone.get_or_insert_with(|| sig.input().signer_name.to_lowercase());
-            }
-        }
+        let (status, zone) = self.verify_authority(&relevant)?;
         if !matches!(status, Status::Secure { .. }) {
             return Ok(status);
         }
@@ -772,6 +756,21 @@ impl<'a> Session<'a> {
             &mut self.budget,
         );
         Ok(status.and(Status::from_denial(verdict)))
+    }
+
+    /// Verify the authority RRsets `indices`: the combined status, and the
+    /// signer of the first signed one (the zone whose proof this is).
+    fn verify_authority(&mut self, indices: &[usize]) -> Result<(Status, Option<Name>), Need> {
+        let mut status = Status::Secure { ttl: u32::MAX };
+        let mut zone: Option<Name> = None;
+        for &i in indices {
+            let (st, _) = self.check_rrset(AUTHORITY, i)?;
+            status = status.and(st);
+            if let Some(sig) = self.sections[AUTHORITY as usize][i].rrsigs.first() {
+                zone.get_or_insert_with(|| sig.input().signer_name.to_lowercase());
+            }
+        }
+        Ok((status, zone))
     }
 
     /// The verified NSEC and NSEC3 records of the authority section signed

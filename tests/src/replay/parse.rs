@@ -208,23 +208,7 @@ fn cut_hash(line: &str) -> &str {
 
 /// `YYYYMMDDhhmmss` (UTC) to POSIX seconds.
 pub fn parse_date(s: &str) -> Option<u64> {
-    if s.len() != 14 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n = |a: usize, b: usize| s[a..b].parse::<i64>().ok();
-    let (y, mo, d, h, mi, se) = (
-        n(0, 4)?,
-        n(4, 6)?,
-        n(6, 8)?,
-        n(8, 10)?,
-        n(10, 12)?,
-        n(12, 14)?,
-    );
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
-        return None;
-    }
-    let days = super::macros::days_from_civil(y, mo, d);
-    u64::try_from(days * 86_400 + h * 3600 + mi * 60 + se).ok()
+    u64::try_from(text::parse_date(s)?).ok()
 }
 
 /// Reads `ip[@port]`, default port 53.

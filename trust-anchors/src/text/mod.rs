@@ -35,7 +35,7 @@ use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, Restrict};
 
 use lexer::Token;
 
-pub use rdata::{algorithm_from_mnemonic, type_from_text};
+pub use rdata::{algorithm_from_mnemonic, parse_date, type_from_text};
 
 // ---------------------------------------------------------------------------
 // Errors

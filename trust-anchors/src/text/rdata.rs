@@ -398,23 +398,30 @@ fn type_bitmap(f: &mut Fields<'_>, out: &mut Vec<u8>) -> Result<(), TextError> {
 /// Times past 2106 wrap modulo 2^32 (RFC 4034 §3.1.5, serial arithmetic).
 pub(crate) fn parse_sig_time(s: &str) -> Option<u32> {
     if s.len() == 14 && s.bytes().all(|b| b.is_ascii_digit()) {
-        let n = |a: usize, b: usize| s[a..b].parse::<i64>().ok();
-        let (y, mo, d, h, mi, se) = (
-            n(0, 4)?,
-            n(4, 6)?,
-            n(6, 8)?,
-            n(8, 10)?,
-            n(10, 12)?,
-            n(12, 14)?,
-        );
-        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
-            return None;
-        }
-        let days = days_from_civil(y, mo, d);
-        let secs = days * 86_400 + h * 3600 + mi * 60 + se;
-        return Some(secs.rem_euclid(1 << 32) as u32);
+        return Some(parse_date(s)?.rem_euclid(1 << 32) as u32);
     }
     s.parse::<u32>().ok()
+}
+
+/// Seconds since the epoch of a `YYYYMMDDHHmmSS` UTC date (the RRSIG date
+/// form of RFC 4034 §3.2, also used by unbound's `val-override-date`).
+pub fn parse_date(s: &str) -> Option<i64> {
+    if s.len() != 14 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |a: usize, b: usize| s[a..b].parse::<i64>().ok();
+    let (y, mo, d, h, mi, se) = (
+        n(0, 4)?,
+        n(4, 6)?,
+        n(6, 8)?,
+        n(8, 10)?,
+        n(10, 12)?,
+        n(12, 14)?,
+    );
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).

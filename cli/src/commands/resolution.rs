@@ -1,0 +1,122 @@
+//! The resolution flags `query` and `dane check` share with `serve`
+//! (`--forward`, `--trust-anchor`, `--no-default-local-zones`), and the
+//! in-process validating resolver they build.
+
+use std::path::PathBuf;
+
+use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
+use danebound_resolver::config::{Config, Overrides};
+use danebound_resolver::engine::{Resolver, build_resolver};
+use danebound_resolver::local_zones::LocalZones;
+use danebound_resolver::resolve::Resolution;
+use danebound_resolver::validator::trace::TraceEvent;
+use danebound_resolver::wire::{Name, Query, RecordType};
+
+use crate::repeatable;
+
+/// Adds the resolution flags to `command`.
+pub(crate) fn args(command: Command) -> Command {
+    command
+        .arg(repeatable(
+            "forward",
+            "ADDR[:PORT]",
+            "Upstream nameserver to forward to; repeatable [default: /etc/resolv.conf]",
+        ))
+        .arg(
+            Arg::new("trust-anchor")
+                .long("trust-anchor")
+                .value_name("PATH")
+                .action(ArgAction::Append)
+                .value_parser(value_parser!(PathBuf))
+                .help("DS or DNSKEY records in zone-file format; repeatable [default: built-in root KSKs 20326, 38696]"),
+        )
+        .arg(
+            Arg::new("no-default-local-zones")
+                .long("no-default-local-zones")
+                .action(ArgAction::SetTrue)
+                .help("Do not answer special-use names (localhost., private reverse zones, ...) locally"),
+        )
+}
+
+/// The in-process validating resolver: danebound's engine in forwarding
+/// (validating stub) mode, on a single-threaded runtime.
+pub(crate) struct Dns {
+    runtime: tokio::runtime::Runtime,
+    resolver: Resolver,
+    local: LocalZones,
+}
+
+impl Dns {
+    /// Builds the resolver from the resolution flags in `m`.
+    pub(crate) fn from_matches(m: &ArgMatches) -> Result<Self, String> {
+        let overrides = Overrides {
+            forward: m
+                .get_many::<String>("forward")
+                .map(|v| v.cloned().collect())
+                .unwrap_or_default(),
+            trust_anchors: m
+                .get_many::<PathBuf>("trust-anchor")
+                .map(|v| v.cloned().collect())
+                .unwrap_or_default(),
+            no_default_local_zones: m.get_flag("no-default-local-zones"),
+            ..Overrides::default()
+        };
+        let mut config = Config::default();
+        config.apply(&overrides).map_err(|e| e.0)?;
+        // We serve nothing: a `nameserver 127.0.0.1` in resolv.conf (say,
+        // `danebound serve`) is an upstream like any other.
+        config.listen = Vec::new();
+        let resolver = build_resolver(&config)?;
+        let local = if config.default_local_zones {
+            LocalZones::defaults()
+        } else {
+            LocalZones::none()
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the runtime: {e}"))?;
+        Ok(Self {
+            runtime,
+            resolver,
+            local,
+        })
+    }
+
+    /// Resolves and validates `name`/`rtype` (CD=0: the engine validates;
+    /// the caller decides what to show of bogus data).
+    pub(crate) fn resolve(&self, name: &Name, rtype: RecordType) -> Resolution {
+        self.resolve_traced(name, rtype, false).0
+    }
+
+    /// The upstream's data, not validated (CD=1): what `query +cd` shows of
+    /// an answer that failed validation.
+    pub(crate) fn resolve_unchecked(&self, name: &Name, rtype: RecordType) -> Resolution {
+        let query = Query::query(name.clone(), rtype);
+        self.runtime
+            .block_on(self.resolver.resolve_query(&query, true))
+    }
+
+    /// Like [`Dns::resolve`], with the chain of trust when `trace`.
+    pub(crate) fn resolve_traced(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        trace: bool,
+    ) -> (Resolution, Vec<TraceEvent>) {
+        let query = Query::query(name.clone(), rtype);
+        if let Some(local) = self.local.answer(&query) {
+            return (local, Vec::new());
+        }
+        if trace {
+            self.runtime
+                .block_on(self.resolver.resolve_traced(&query, false))
+        } else {
+            (
+                self.runtime
+                    .block_on(self.resolver.resolve_query(&query, false)),
+                Vec::new(),
+            )
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! `danebound query` and `danebound dane check` against the signed lab
+//! (real NSD and a non-validating unbound upstream on 127.53.S.x), with
+//! MX, A and TLSA records added to the lab's zones and in-process SMTP
+//! servers with STARTTLS at the MX addresses. Skipped (with a message)
+//! when the lab cannot run here (not root, NSD or unbound missing).
+
+mod common;
+
+use std::net::{SocketAddr, TcpListener};
+
+use common::{Identity, Smtp, run, sha256_hex, spawn_smtp};
+use danebound_tests::lab::{Keys, Lab, LabOptions};
+
+struct Setup {
+    lab: Lab,
+    resolution: Vec<String>,
+}
+
+impl Setup {
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(self.resolution.iter().map(String::as_str));
+        run(&all)
+    }
+
+    fn peer(&self, host: &str, n: u8) -> String {
+        format!("{host}[{}]:25", self.lab.address(n))
+    }
+}
+
+fn start(test: &str, oracle: bool, extra: Vec<(String, String)>) -> Option<Setup> {
+    let options = LabOptions {
+        oracle,
+        keys: Keys::Fixtures,
+        extra_records: extra,
+        ..LabOptions::default()
+    };
+    let lab = Lab::start_with_or_skip(test, options)?;
+    let resolution = vec![
+        "--forward".to_string(),
+        lab.upstream().unwrap().to_string(),
+        "--trust-anchor".to_string(),
+        lab.trust_anchor_file().to_str().unwrap().to_string(),
+        // The lab lives under test., a special-use name answered locally
+        // by default.
+        "--no-default-local-zones".to_string(),
+    ];
+    Some(Setup { lab, resolution })
+}
+
+#[test]
+fn query_validates_in_process_and_prints_dig_format() {
+    let Some(s) = start("query_validates_in_process", true, Vec::new()) else {
+        return;
+    };
+    let (code, out, err) = s.run(&["query", "www.example.test", "A"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(";; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: "),
+        "{out}"
+    );
+    assert!(
+        out.contains(";; flags: qr rd ra ad; QUERY: 1, ANSWER: 1,"),
+        "{out}"
+    );
+    assert!(
+        out.contains(";; ANSWER SECTION:\nwww.example.test.\t3600\tIN\tA\t192.0.2.10\n"),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with("; fully validated"), "{out}");
+    assert!(!out.contains("RRSIG"), "RRSIGs only with +dnssec: {out}");
+    let (_, out, _) = s.run(&["query", "www.example.test", "+dnssec"]);
+    assert!(out.contains("\tRRSIG\tA "), "{out}");
+
+    // A secure NXDOMAIN is an answer: exit 0.
+    let (code, out, _) = s.run(&["query", "nx.example.test"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("status: NXDOMAIN") && out.contains("; fully validated"),
+        "{out}"
+    );
+
+    // Insecure.
+    let (code, out, _) = s.run(&["query", "www.insecure.example.test"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(";; flags: qr rd ra;"), "{out}");
+    assert!(out.contains("; unsigned answer"), "{out}");
+
+    // Bogus: SERVFAIL, the EDE, exit 1; +cd shows the data anyway.
+    let dot = tempfile::NamedTempFile::new().unwrap();
+    let dot_path = dot.path().to_str().unwrap();
+    let (code, out, _) = s.run(&[
+        "query",
+        "www.expired.example.test",
+        "--trace-chain",
+        "--dot",
+        dot_path,
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("status: SERVFAIL"), "{out}");
+    assert!(out.contains("; EDE: 7 (Signature Expired)"), "{out}");
+    assert!(
+        out.contains("; validation failed: ") && out.contains("(EDE 7)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(";; CHAIN OF TRUST:\n;   . DNSKEY: trusted via trust anchor"),
+        "{out}"
+    );
+    assert!(
+        out.contains("expired.example.test. DNSKEY: BROKEN"),
+        "{out}"
+    );
+    let graph = std::fs::read_to_string(dot.path()).unwrap();
+    assert!(graph.starts_with("digraph"), "{graph}");
+    assert!(
+        graph.contains("\"zone example.test.\" -> \"zone expired.example.test.\"")
+            && graph.contains("color=red"),
+        "{graph}"
+    );
+    let (code, out, _) = s.run(&["query", "www.expired.example.test", "+cd"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("192.0.2.20") && out.contains("; validation failed"),
+        "{out}"
+    );
+
+    // --json: one document with the same content.
+    let (code, out, _) = s.run(&["query", "www.example.test", "--json"]);
+    assert_eq!(code, 0);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["verdict"]["status"], "secure", "{out}");
+    assert_eq!(doc["header"]["status"], "NOERROR");
+    assert!(
+        doc["header"]["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&"ad".into()),
+        "{out}"
+    );
+    assert_eq!(doc["answer"][0]["data"], "192.0.2.10", "{out}");
+    let (_, out, _) = s.run(&["query", "www.expired.example.test", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["verdict"]["status"], "bogus", "{out}");
+    assert_eq!(doc["verdict"]["ede"], 7, "{out}");
+
+    // dig mode: the upstream's answer as is (it does not validate: no AD).
+    let upstream = s.lab.upstream().unwrap();
+    let at = format!("@{}#{}", upstream.ip(), upstream.port());
+    let (code, out, err) = run(&["query", "www.example.test", &at, "+tcp"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(";; flags: qr rd ra;"), "{out}");
+    assert!(out.contains("192.0.2.10"), "{out}");
+    assert!(
+        out.contains(&format!(";; SERVER: {}#{}", upstream.ip(), upstream.port())),
+        "{out}"
+    );
+    assert!(!out.contains("; the server says authenticated"), "{out}");
+    // A validating server's AD is reported as its word, not ours.
+    let oracle = s.lab.oracle().unwrap();
+    let (code, out, _) = run(&["query", "www.example.test", &format!("@{oracle}")]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(";; flags: qr rd ra ad;"), "{out}");
+    assert!(
+        out.contains("; the server says authenticated (AD=1): not validated here"),
+        "{out}"
+    );
+}
+
+#[test]
+fn dane_check_follows_rfc_7672_like_posttls_finger() {
+    let ee = Identity::self_signed("mx1.dane.example.test");
+    let (ta, ca) = Identity::ca_issued("mx1.ta.example.test");
+    let ee_rec = format!("3 1 1 {}", sha256_hex(&ee.spki));
+    let ta_rec = format!("2 0 1 {}", sha256_hex(ca.as_ref()));
+    let example = format!(
+        "dane IN MX 10 mx1.dane\n\
+         mx1.dane IN A @NET@.20\n\
+         _25._tcp.mx1.dane IN TLSA {ee_rec}\n\
+         ta IN MX 10 mx1.ta\n\
+         mx1.ta IN A @NET@.21\n\
+         _25._tcp.mx1.ta IN TLSA {ta_rec}\n\
+         wrong IN MX 10 mx1.wrong\n\
+         mx1.wrong IN A @NET@.20\n\
+         _25._tcp.mx1.wrong IN TLSA 3 1 1 {zeros}\n\
+         bad IN MX 10 mx1.bad\n\
+         mx1.bad IN A @NET@.20\n\
+         _25._tcp.mx1.bad IN CNAME _25._tcp.www.dsmismatch.example.test.\n\
+         unusable IN MX 10 mx1.unusable\n\
+         mx1.unusable IN A @NET@.20\n\
+         _25._tcp.mx1.unusable IN TLSA 1 1 1 {ee_digest}\n\
+         alias IN MX 10 mx1.alias\n\
+         mx1.alias IN CNAME mx1.dane\n\
+         nodane IN MX 10 mx1.nodane\n\
+         mx1.nodane IN A @NET@.20\n",
+        zeros = "00".repeat(32),
+        ee_digest = sha256_hex(&ee.spki),
+    );
+    let extra = vec![
+        ("example.test.".to_string(), example),
+        // The TLSA RRset behind mx1.bad's CNAME is in a zone whose DS
+        // matches no key: bogus.
+        (
+            "dsmismatch.example.test.".to_string(),
+            format!("_25._tcp.www IN TLSA {ee_rec}\n"),
+        ),
+        (
+            "insecure.example.test.".to_string(),
+            format!(
+                "mail IN MX 10 mx1\n\
+                 mx1 IN A @NET@.20\n\
+                 _25._tcp.mx1 IN TLSA {ee_rec}\n\
+                 half IN MX 10 mx1.dane.example.test.\n"
+            ),
+        ),
+    ];
+    let Some(s) = start("dane_check_follows_rfc_7672", false, extra) else {
+        return;
+    };
+    let bind = |n: u8| TcpListener::bind(SocketAddr::new(s.lab.address(n).into(), 25)).unwrap();
+    spawn_smtp(bind(20), &ee, Smtp::Good);
+    spawn_smtp(bind(21), &ta, Smtp::Good);
+
+    // DANE-EE 3 1 1: Verified.
+    let (code, out, err) = s.run(&["dane", "check", "dane.example.test"]);
+    let peer = s.peer("mx1.dane.example.test", 20);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "{peer}: Matched DANE EE certificate at depth 0: {ee_rec}"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "Verified TLS connection established to {peer}: TLSv1.3 with cipher TLS_"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("Summary for dane.example.test: 1 of 1 MX hosts verified"),
+        "{out}"
+    );
+
+    // DANE-TA 2 0 1 on a private CA the server sends: Verified at depth 1.
+    let (code, out, _) = s.run(&["dane", "check", "ta.example.test"]);
+    let peer = s.peer("mx1.ta.example.test", 21);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!(
+            "{peer}: Matched DANE TA certificate at depth 1: {ta_rec}"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("Verified TLS connection established to {peer}")),
+        "{out}"
+    );
+
+    // An MX host that is an alias: TLSA at the expanded name (RFC 7672
+    // section 2.2.3), which is also the SNI and reference identifier.
+    let (code, out, _) = s.run(&["dane", "check", "alias.example.test"]);
+    let peer = s.peer("mx1.alias.example.test", 20);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("Verified TLS connection established to {peer}")),
+        "{out}"
+    );
+
+    // A TLSA record that does not match: not verified.
+    let (code, out, _) = s.run(&["dane", "check", "wrong.example.test"]);
+    let peer = s.peer("mx1.wrong.example.test", 20);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("server certificate verification failed for {peer}: num=65:No matching DANE TLSA records")), "{out}");
+    assert!(
+        out.contains(&format!("Untrusted TLS connection established to {peer}")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("{peer}: Server certificate not verified")),
+        "{out}"
+    );
+    assert!(!out.contains("Verified TLS"), "{out}");
+
+    // A bogus TLSA RRset: a TLSA lookup error, and no connection at all.
+    let (code, out, _) = s.run(&["dane", "check", "bad.example.test"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("TLSA lookup error for mx1.bad.example.test:25: "),
+        "{out}"
+    );
+    assert!(!out.contains("TLS connection established"), "{out}");
+
+    // Secure records, none usable for SMTP (PKIX-EE): TLS without
+    // authentication.
+    let (code, out, _) = s.run(&["dane", "check", "unusable.example.test"]);
+    let peer = s.peer("mx1.unusable.example.test", 20);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "{peer}: all TLSA records unusable, fallback to unauthenticated TLS"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("Untrusted TLS connection established to {peer}")),
+        "{out}"
+    );
+
+    // A secure denial of TLSA: no DANE, opportunistic TLS.
+    let (code, out, _) = s.run(&["dane", "check", "nodane.example.test"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("mx1.nodane.example.test: no DANE: no (secure denial) TLSA RRset"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Untrusted TLS connection established to mx1.nodane.example.test["),
+        "{out}"
+    );
+
+    // An insecure zone is not DANE, even with a matching TLSA record in it
+    // (RFC 7672 section 2.2.2: no TLSA lookup for insecure addresses).
+    let (code, out, _) = s.run(&["dane", "check", "mail.insecure.example.test"]);
+    let peer = s.peer("mx1.insecure.example.test", 20);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("MX RRset for mail.insecure.example.test is insecure"),
+        "{out}"
+    );
+    assert!(
+        out.contains("mx1.insecure.example.test: no DANE: insecure address records"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("Untrusted TLS connection established to {peer}")),
+        "{out}"
+    );
+    assert!(!out.contains("Matched"), "{out}");
+
+    // An insecure MX pointing at a secure DANE host: authenticated, but at
+    // most "Trusted" (Postfix's half-dane).
+    let (code, out, _) = s.run(&["dane", "check", "half.insecure.example.test"]);
+    let peer = s.peer("mx1.dane.example.test", 20);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("Trusted TLS connection established to {peer}")),
+        "{out}"
+    );
+    assert!(!out.contains("Verified TLS"), "{out}");
+
+    // The [HOST]:PORT form skips the MX lookup and still uses DANE.
+    let (code, out, _) = s.run(&["dane", "check", "[mx1.dane.example.test]:25", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["hosts"][0]["status"], "verified", "{out}");
+    assert_eq!(doc["hosts"][0]["tlsa"]["status"], "secure", "{out}");
+    assert_eq!(
+        doc["hosts"][0]["connections"][0]["match"]["record"],
+        ee_rec.as_str(),
+        "{out}"
+    );
+    assert_eq!(doc["summary"]["ok"], true, "{out}");
+}
