@@ -233,9 +233,19 @@ fn an_entry_never_becomes_secure_without_validation() {
         .unwrap()
         .write_udp(&req, clock.unix_now(), &mut out);
     assert_eq!(parse(&out).metadata.response_code, ResponseCode::ServFail);
-    // A CD=1 question may be answered from the validated CD=0 entry.
+    // A bogus CD=0 entry holds no data to give a CD=1 client (the
+    // validator drops bogus data): CD=1 resolves afresh (RFC 4035 §3.2.2).
     c.clear();
     c.insert(&req.cache_key(false), positive(bogus(), 300))
+        .unwrap();
+    assert!(
+        c.lookup(&cd_req).is_none(),
+        "CD=1 must not get a bogus entry"
+    );
+    // A CD=1 question may be answered from a validated CD=0 entry, never
+    // with AD.
+    c.clear();
+    c.insert(&req.cache_key(false), positive(Outcome::Secure, 300))
         .unwrap();
     let e = c
         .lookup(&cd_req)

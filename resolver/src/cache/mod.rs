@@ -281,12 +281,17 @@ impl Cache {
     }
 
     /// The entry answering `request`: a CD=1 question may be answered from a
-    /// CD=0 entry (it carries the data either way), never the reverse.
+    /// CD=0 entry that carries the data, never the reverse. A bogus CD=0
+    /// entry holds no data (its answer is SERVFAIL), so a CD=1 question,
+    /// which must get the data (RFC 4035 §3.2.2), resolves afresh instead.
     pub fn lookup(&self, request: &Request) -> Option<Arc<Entry>> {
-        if request.cd
-            && let Some(entry) = self.get(&request.cache_key(true))
-        {
-            return Some(entry);
+        if request.cd {
+            if let Some(entry) = self.get(&request.cache_key(true)) {
+                return Some(entry);
+            }
+            return self
+                .get(&request.cache_key(false))
+                .filter(|entry| !entry.outcome().is_bogus());
         }
         self.get(&request.cache_key(false))
     }

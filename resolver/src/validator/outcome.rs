@@ -231,15 +231,17 @@ impl BogusReason {
     /// The RFC 8914 code and text for this reason.
     pub fn ede(&self) -> Ede {
         let code = match self {
-            Self::DnskeyMissing { .. } | Self::DsMismatch { .. } | Self::NoMatchingKey { .. } => {
-                ede_code::DNSKEY_MISSING
-            }
+            // RFC 8914 §4.10: 9 is for a DS (or anchor) without a matching
+            // DNSKEY. An RRSIG naming a key its signer does not have is a
+            // plain bogus signature (6).
+            Self::DnskeyMissing { .. } | Self::DsMismatch { .. } => ede_code::DNSKEY_MISSING,
             Self::NoZoneKeyBit { .. } => ede_code::NO_ZONE_KEY_BIT,
             Self::RrsigsMissing { .. } => ede_code::RRSIGS_MISSING,
             Self::SignatureExpired { .. } => ede_code::SIGNATURE_EXPIRED,
             Self::SignatureNotYetValid { .. } => ede_code::SIGNATURE_NOT_YET_VALID,
             Self::DenialMissing { .. } => ede_code::NSEC_MISSING,
             Self::SignatureInvalid { .. }
+            | Self::NoMatchingKey { .. }
             | Self::RrsigMalformed { .. }
             | Self::DenialContradicts { .. }
             | Self::BudgetExceeded { .. }

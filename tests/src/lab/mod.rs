@@ -44,6 +44,7 @@
 //! case it fails.
 
 mod cases;
+mod danebound;
 mod dig;
 mod netns;
 mod proxy;
@@ -60,6 +61,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use hickory_proto::rr::RecordType;
 
 pub use cases::{CASE_ZONES, CASES, Case, Verdict, case};
+pub use danebound::Danebound;
 pub use dig::{Ede, QueryOptions, Reply, query};
 
 use netns::Netns;

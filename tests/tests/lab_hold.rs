@@ -1,0 +1,55 @@
+//! Not a test: keeps a lab running for `scripts/bench-dnsperf.sh`.
+//!
+//! Ignored unless asked for. With `DANEBOUND_LAB_HOLD=DIR` it starts a lab
+//! (fixture keys, the non-validating upstream, no oracle), writes
+//! `DIR/lab.env` (shell variables: the slot's address prefix, the upstream,
+//! the trust anchor file) and `DIR/queries.txt` (one `name type` line per
+//! non-bogus case, dnsperf's format), then holds the lab until `DIR/lab.env`
+//! is removed (at most an hour) and stops it.
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use danebound_tests::lab::{CASES, Keys, Lab, LabOptions, Verdict};
+
+#[test]
+#[ignore = "holds a lab for scripts/bench-dnsperf.sh; run with DANEBOUND_LAB_HOLD=DIR"]
+fn hold_lab_for_benchmark() {
+    let Some(dir) = std::env::var_os("DANEBOUND_LAB_HOLD").map(PathBuf::from) else {
+        eprintln!("SKIPPED hold_lab_for_benchmark: DANEBOUND_LAB_HOLD is not set");
+        return;
+    };
+    let options = LabOptions {
+        keys: Keys::Fixtures,
+        oracle: false,
+        ..LabOptions::default()
+    };
+    let lab = Lab::start_with(options).expect("lab starts");
+    fs::create_dir_all(&dir).expect("hold dir");
+    let queries: String = CASES
+        .iter()
+        .filter(|c| c.verdict != Verdict::Bogus)
+        .map(|c| format!("{} {}\n", c.qname, c.qtype))
+        .collect();
+    fs::write(dir.join("queries.txt"), queries).expect("queries.txt");
+    let upstream = lab.upstream().expect("upstream");
+    let env = format!(
+        "LAB_SLOT={}\nLAB_NET=127.53.{}\nLAB_UPSTREAM_IP={}\nLAB_UPSTREAM_PORT={}\nLAB_ANCHOR={}\n",
+        lab.slot(),
+        lab.slot(),
+        upstream.ip(),
+        upstream.port(),
+        lab.trust_anchor_file().display()
+    );
+    let env_file = dir.join("lab.env");
+    let partial = dir.join("lab.env.tmp");
+    fs::write(&partial, env).expect("lab.env");
+    fs::rename(&partial, &env_file).expect("lab.env");
+    eprintln!("lab held: {}", env_file.display());
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    while env_file.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(lab);
+}
