@@ -32,6 +32,13 @@
 //! matching-but-bogus and matching-but-insecure records make sure a verdict
 //! of "Verified" can only come from danebound's validation.
 //!
+//! `danebound dane check` (run in the namespace, forwarding to `danebound
+//! serve` on 127.0.0.1) must agree with posttls-finger on every case: the
+//! same summary words (Verified/Trusted/Untrusted or none), exit status 0
+//! exactly when posttls-finger verified, and for the bogus TLSA the same
+//! "TLSA lookup error for HOST:25" with the real reason (the signature that
+//! does not verify). Binaries without `dane check` skip that part.
+//!
 //! Certificates are made by openssl at test time (`danebound_tests::e2e::certs`).
 //! Needs root and the Debian packages of the lab plus postfix and openssl;
 //! skips with a message without them, unless `CI` or `DANEBOUND_REQUIRE_LAB`
@@ -407,6 +414,17 @@ fn compare_dane_check(
     }
     if ours != theirs {
         problems.push(format!("says {ours:?}, posttls-finger {theirs:?}"));
+    }
+    // The bogus TLSA: the same words as Postfix, and the real reason (the
+    // flipped signature, EDE 6), not a reason made up from a CD=1 answer
+    // that lost its records on the way through `danebound serve`.
+    if case.expect == Expect::TlsaLookupError {
+        if !output.contains("TLSA lookup error for ") {
+            problems.push("no \"TLSA lookup error for HOST:25\"".into());
+        }
+        if !output.contains("does not verify") {
+            problems.push("the reason does not name the signature that does not verify".into());
+        }
     }
     if problems.is_empty() {
         Ok(())
