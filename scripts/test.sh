@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 
 # --- system packages the tests use ------------------------------------------
 # The lab tests start real authoritative servers and resolvers; the fixture
-# tests read zones signed by ldns-signzone and dnssec-signzone.
-PACKAGES=(ldnsutils bind9-utils bind9-dnsutils nsd unbound iproute2 openssl)
+# tests read zones signed by ldns-signzone and dnssec-signzone; the
+# end-to-end test (tests/tests/e2e_postfix.rs) runs Postfix's smtpd and
+# posttls-finger and makes certificates with openssl.
+PACKAGES=(ldnsutils bind9-utils bind9-dnsutils nsd unbound iproute2 openssl postfix)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

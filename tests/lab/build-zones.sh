@@ -187,8 +187,9 @@ ds_of() { ldns-key2ds -n -2 "$1.key"; }
 break_zone() {
   local zone="$1" how="$2" file="$3" www="www.$1"
   case "$how" in
-    flip) # flip one base64 character of the signature over www A
-      awk -v o="$www" '$1==o && $4=="RRSIG" && $5=="A" {
+    flip) # flip one base64 character of the signature over www A (and over
+          # any TLSA RRset: extra records of DANE tests, e.g. e2e_postfix.rs)
+      awk -v o="$www" '$4=="RRSIG" && (($1==o && $5=="A") || $5=="TLSA") {
           s=$NF; c=substr(s,10,1); r=(c=="A")?"B":"A";
           $NF=substr(s,1,9) r substr(s,11) } {print}' "$file" ;;
     signer) # the RRSIG over www A names example.test. as its signer

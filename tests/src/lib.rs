@@ -1,7 +1,8 @@
-//! Test support for danebound: the rpl replay harness, the signed test lab and
-//! the DANE test driver. Not part of the shipped library.
+//! Test support for danebound: the rpl replay harness, the signed test lab, the
+//! DANE test driver and the end-to-end (Postfix) support. Not part of the shipped library.
 
 pub mod danetest;
+pub mod e2e;
 pub mod lab;
 pub mod replay;
 pub mod zonedb;
