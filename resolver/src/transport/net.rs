@@ -93,12 +93,14 @@ async fn udp_exchange(server: SocketAddr, request: &[u8], id: [u8; 2]) -> io::Re
             // An ICMP port unreachable surfaces as ConnectionRefused.
             Err(e) => return Err(e),
         };
-        // RFC 5452 §4.1: a reply with another ID is not ours; keep waiting.
-        if n >= 12 && buf[..2] == id {
+        // RFC 5452 §4.1: a reply with another ID or question is not ours
+        // (or is a spoof); keep waiting for the real one instead of ending
+        // the attempt on it.
+        if n >= 12 && buf[..2] == id && same_question(request, &buf[..n]) {
             buf.truncate(n);
             return Ok(buf);
         }
-        tracing::debug!(%server, len = n, "dropped UDP datagram with a foreign ID");
+        tracing::debug!(%server, len = n, "dropped UDP datagram with a foreign ID or question");
     }
 }
 
@@ -121,5 +123,77 @@ async fn tcp_exchange(server: SocketAddr, request: &[u8], id: [u8; 2]) -> io::Re
             return Ok(reply);
         }
         tracing::debug!(%server, len, "dropped TCP message with a foreign ID");
+    }
+}
+
+/// Does `reply` carry the question of `request` (QR=1, one question, the
+/// same name, case-insensitively, type and class)? The request's question is
+/// uncompressed; a reply's first name cannot point backwards, so the bytes
+/// compare directly.
+fn same_question(request: &[u8], reply: &[u8]) -> bool {
+    const HEADER: usize = 12;
+    let Some(end) = question_end(request) else {
+        // Not our usual single-question query: let the caller judge.
+        return true;
+    };
+    reply.len() >= end
+        && reply[2] & 0x80 != 0
+        && reply[4..6] == [0, 1]
+        && reply[HEADER..end].eq_ignore_ascii_case(&request[HEADER..end])
+}
+
+/// The end of the single question of a query (`None` if it has not one
+/// plain uncompressed question).
+fn question_end(message: &[u8]) -> Option<usize> {
+    if message.len() < 12 || message[4..6] != [0, 1] {
+        return None;
+    }
+    let mut at = 12;
+    loop {
+        let len = usize::from(*message.get(at)?);
+        if len == 0 {
+            at += 1;
+            break;
+        }
+        if len & 0xC0 != 0 {
+            return None;
+        }
+        at += 1 + len;
+    }
+    let end = at + 4;
+    (end <= message.len()).then_some(end)
+}
+
+#[cfg(test)]
+mod question_tests {
+    use super::same_question;
+
+    fn query(name: &[u8], qtype: u8) -> Vec<u8> {
+        let mut m = vec![0xAB, 0xCD, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        m.extend_from_slice(name);
+        m.extend_from_slice(&[0, qtype, 0, 1]);
+        m
+    }
+
+    #[test]
+    fn rfc5452_section_4_1_only_the_asked_question_is_accepted() {
+        let q = query(b"\x03www\x07example\x00", 1);
+        let mut reply = q.clone();
+        reply[2] = 0x81;
+        assert!(same_question(&q, &reply));
+        let mut upper = reply.clone();
+        upper[13] = b'W';
+        assert!(same_question(&q, &upper), "0x20 case differences are fine");
+        let mut other_type = reply.clone();
+        let last = other_type.len() - 3;
+        other_type[last] = 28;
+        assert!(!same_question(&q, &other_type));
+        let mut other_name = reply.clone();
+        other_name[14] = b'x';
+        assert!(!same_question(&q, &other_name));
+        let mut not_a_response = reply.clone();
+        not_a_response[2] = 0x01;
+        assert!(!same_question(&q, &not_a_response));
+        assert!(!same_question(&q, &reply[..15]));
     }
 }
