@@ -21,7 +21,7 @@ use hickory_proto::rr::rdata::opt::EdnsOption;
 use crate::forward::EDNS_BUFFER;
 use crate::resolve::Resolution;
 use crate::server::request::Request;
-use crate::validator::outcome::Ede;
+use crate::validator::outcome::{Ede, Outcome, ede_code};
 use crate::wire::{Message, OpCode, Record, RecordType, ResponseCode};
 
 /// The EDNS option code of Extended DNS Errors (RFC 8914 §2).
@@ -30,11 +30,24 @@ pub const EDE_OPTION: u16 = 15;
 /// The longest EXTRA-TEXT we send, so that a SERVFAIL stays small.
 pub const MAX_EDE_TEXT: usize = 300;
 
+/// A SERVFAIL that no validation produced: the upstreams failed or gave
+/// nothing usable. RFC 8914 §4.23, "No Reachable Authority" (22), is the
+/// closest code for a forwarder whose upstreams could not answer.
+fn unreachable_upstream(resolution: &Resolution) -> Option<Ede> {
+    (resolution.rcode == ResponseCode::ServFail
+        && matches!(resolution.outcome, Outcome::Indeterminate)
+        && resolution.answers.is_empty())
+    .then(|| Ede {
+        code: ede_code::NO_REACHABLE_AUTHORITY,
+        text: "no usable answer from the upstream resolvers".into(),
+    })
+}
+
 /// The response to `request` carrying `resolution`.
 pub fn build(request: &Request, resolution: &Resolution) -> Message {
     let mut message = header_for(request);
     let outcome = &resolution.outcome;
-    let ede = outcome.ede();
+    let ede = outcome.ede().or_else(|| unreachable_upstream(resolution));
     if outcome.is_bogus() && !request.cd {
         // RFC 4035 §5.5: a security-aware resolver MUST return SERVFAIL for
         // bogus data when CD=0.

@@ -215,3 +215,27 @@ fn errors_keep_the_question_and_edns() {
     assert_eq!(m.queries.len(), 1);
     assert!(m.edns.is_some());
 }
+
+#[test]
+fn rfc8914_section_4_23_upstream_failure_is_no_reachable_authority() {
+    let m = respond(
+        "www.example.",
+        RecordType::A,
+        Flags::dnssec(),
+        &Resolution::servfail(Outcome::Indeterminate),
+    );
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    let (code, _) = answer::ede_of(&m).expect("EDE on an upstream failure");
+    assert_eq!(code, ede_code::NO_REACHABLE_AUTHORITY);
+    // A plain negative answer carries no EDE.
+    let m = respond(
+        "nx.example.",
+        RecordType::A,
+        Flags::dnssec(),
+        &Resolution {
+            rcode: ResponseCode::NXDomain,
+            ..Resolution::servfail(Outcome::Indeterminate)
+        },
+    );
+    assert!(answer::ede_of(&m).is_none());
+}
