@@ -402,17 +402,22 @@ fn authenticate(
     for ds in &usable_ds {
         let alg = u8::from(ds.algorithm());
         let digest_type = u8::from(ds.digest_type());
+        // RFC 4034 §5.2: "the DS RR's Digest field MUST match the digest of
+        // the DNSKEY RR named by the key tag". The digest is cheap and not
+        // charged, so it is compared before the key limit applies: colliding
+        // tags cannot push the real key out of reach; only keys whose digest
+        // matches count against `max_keys_per_rrsig` (KeyTrap).
         let matching = keys
             .iter()
             .enumerate()
             .filter(|(_, k)| u8::from(k.public_key().algorithm()) == alg)
             .filter(|(_, k)| key_tag(k) == ds.key_tag())
+            .filter(|(_, k)| {
+                ds_digest(zone, k, digest_type, crypto).as_deref() == Some(ds.digest())
+            })
             .take(max_keys);
         for (i, key) in matching {
-            // RFC 4034 §5.2: "the DS RR's Digest field MUST match the digest
-            // of the DNSKEY RR named by the key tag".
-            if tried[i] || ds_digest(zone, key, digest_type, crypto).as_deref() != Some(ds.digest())
-            {
+            if tried[i] {
                 continue;
             }
             tried[i] = true;
