@@ -1210,3 +1210,48 @@ mod rfc6672_and_cname_chains {
         );
     }
 }
+
+/// KeyTrap-style amplification through the upstream: the number of DS and
+/// DNSKEY fetches one validation may make is bounded (`Limits::max_fetches`).
+#[test]
+fn budget_bounds_the_fetches_of_one_validation() {
+    let crypto = RingCrypto::new();
+    let q = name("www.example.test.");
+    let response = DB.answer(&q, RecordType::A);
+    let run = |max_fetches: u32| {
+        let mut session = Session::new(
+            &q,
+            RecordType::A,
+            &response,
+            &ANCHORS,
+            FIXTURE_NOW,
+            Limits {
+                max_fetches,
+                ..Limits::default()
+            },
+            &crypto,
+        );
+        let mut fetches = 0;
+        loop {
+            match session.step() {
+                Step::Fetch(r) => {
+                    fetches += 1;
+                    session.supply(&r, DB.fetch(&r));
+                }
+                Step::Done(v) => break (v, fetches),
+            }
+        }
+    };
+    // root DNSKEY, test. DS and DNSKEY, example.test. DS and DNSKEY.
+    let (v, fetches) = run(64);
+    assert_eq!(v.outcome, Outcome::Secure);
+    assert_eq!(fetches, 5);
+    let (v, fetches) = run(3);
+    assert_eq!(fetches, 3);
+    match v.outcome {
+        Outcome::Bogus(BogusReason::BudgetExceeded { limit, .. }) => {
+            assert_eq!(limit, "max_fetches");
+        }
+        other => panic!("expected a budget failure, got {other:?}"),
+    }
+}

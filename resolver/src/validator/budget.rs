@@ -41,6 +41,14 @@ pub struct Limits {
     /// algorithms, which makes the zone insecure. Tests of legacy data may
     /// lower it only with a backend that supports it.
     pub min_rsa_bits: u32,
+    /// DS and DNSKEY fetches one validation may ask for. Default 64, range
+    /// 8–512. A walk costs at most two fetches per label between the anchor
+    /// and the signer (a DS, and a DNSKEY at each cut), so a deep name under
+    /// a three-level chain needs about ten; the limit stops a hostile
+    /// upstream from turning one client query into thousands of upstream
+    /// queries through long chains of CNAMEs into deep names (unbound bounds
+    /// the same with `max-query-restarts` and its validation suspend limit).
+    pub max_fetches: u32,
     /// CNAME/DNAME links followed in one answer. Default 16, range 1–64:
     /// unbound's `max-query-restarts` is 11, BIND's 16.
     pub max_chain_links: u32,
@@ -57,6 +65,7 @@ impl Default for Limits {
             max_nsec3_iterations: 150,
             min_rsa_bits: 1024,
             max_chain_links: 16,
+            max_fetches: 64,
         }
     }
 }

@@ -194,6 +194,7 @@ pub struct Session<'a> {
     wildcards: HashMap<RrsetKey, Name>,
     learned: Vec<(Name, KeyLookup)>,
     trace: Option<Vec<TraceEvent>>,
+    fetches: u32,
 }
 
 impl<'a> Session<'a> {
@@ -237,6 +238,7 @@ impl<'a> Session<'a> {
             wildcards: HashMap::new(),
             learned: Vec::new(),
             trace: None,
+            fetches: 0,
         }
     }
 
@@ -297,6 +299,21 @@ impl<'a> Session<'a> {
                             detail: format!(
                                 "validation asked twice for {} {}",
                                 request.name, request.rtype
+                            ),
+                        }),
+                        Vec::new(),
+                    ));
+                }
+                self.fetches += 1;
+                if self.fetches > self.budget.limits().max_fetches {
+                    return Step::Done(self.finish_with(
+                        Status::Bogus(BogusReason::BudgetExceeded {
+                            limit: "max_fetches",
+                            detail: format!(
+                                "validating {} {} needed more than {} DS/DNSKEY fetches",
+                                self.qname,
+                                self.qtype,
+                                self.budget.limits().max_fetches
                             ),
                         }),
                         Vec::new(),
