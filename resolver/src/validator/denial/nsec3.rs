@@ -349,16 +349,7 @@ impl<'a> Chain<'a> {
         name: &Name,
         budget: &mut Budget,
     ) -> Result<Option<usize>, BogusReason> {
-        for (i, record) in self.records.iter().enumerate() {
-            let rdata = record.rdata;
-            let hash =
-                self.hasher
-                    .hash(name, rdata.salt(), rdata.iterations(), self.zone, budget)?;
-            if record.matches(&hash) {
-                return Ok(Some(i));
-            }
-        }
-        Ok(None)
+        self.find(name, budget, |record, hash| record.matches(hash))
     }
 
     /// The index of a record covering `name`.
@@ -367,12 +358,22 @@ impl<'a> Chain<'a> {
         name: &Name,
         budget: &mut Budget,
     ) -> Result<Option<usize>, BogusReason> {
+        self.find(name, budget, |record, hash| record.covers(hash))
+    }
+
+    /// The first record for which `test(record, hash of name)` holds.
+    fn find(
+        &mut self,
+        name: &Name,
+        budget: &mut Budget,
+        test: impl Fn(&Usable<'_>, &[u8]) -> bool,
+    ) -> Result<Option<usize>, BogusReason> {
         for (i, record) in self.records.iter().enumerate() {
             let rdata = record.rdata;
             let hash =
                 self.hasher
                     .hash(name, rdata.salt(), rdata.iterations(), self.zone, budget)?;
-            if record.covers(&hash) {
+            if test(record, &hash) {
                 return Ok(Some(i));
             }
         }
