@@ -38,6 +38,22 @@ pub(crate) fn args(command: Command) -> Command {
         )
 }
 
+/// The resolution flags of `m` (added by [`args`]) as config overrides.
+pub(crate) fn overrides(m: &ArgMatches) -> Overrides {
+    Overrides {
+        forward: m
+            .get_many::<String>("forward")
+            .map(|v| v.cloned().collect())
+            .unwrap_or_default(),
+        trust_anchors: m
+            .get_many::<PathBuf>("trust-anchor")
+            .map(|v| v.cloned().collect())
+            .unwrap_or_default(),
+        no_default_local_zones: m.get_flag("no-default-local-zones"),
+        ..Overrides::default()
+    }
+}
+
 /// The in-process validating resolver: danebound's engine in forwarding
 /// (validating stub) mode, on a single-threaded runtime.
 pub(crate) struct Dns {
@@ -49,18 +65,7 @@ pub(crate) struct Dns {
 impl Dns {
     /// Builds the resolver from the resolution flags in `m`.
     pub(crate) fn from_matches(m: &ArgMatches) -> Result<Self, String> {
-        let overrides = Overrides {
-            forward: m
-                .get_many::<String>("forward")
-                .map(|v| v.cloned().collect())
-                .unwrap_or_default(),
-            trust_anchors: m
-                .get_many::<PathBuf>("trust-anchor")
-                .map(|v| v.cloned().collect())
-                .unwrap_or_default(),
-            no_default_local_zones: m.get_flag("no-default-local-zones"),
-            ..Overrides::default()
-        };
+        let overrides = overrides(m);
         let mut config = Config::default();
         config.apply(&overrides).map_err(|e| e.0)?;
         // We serve nothing: a `nameserver 127.0.0.1` in resolv.conf (say,

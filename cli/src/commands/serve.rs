@@ -4,16 +4,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
+use clap::{Arg, ArgMatches, Command, value_parser};
 use danebound_resolver::clock::SystemClock;
 use danebound_resolver::config::{Config, DEFAULT_CONFIG_PATH, Overrides};
 use danebound_resolver::server::Server;
 use tracing_subscriber::EnvFilter;
 
+use crate::commands::resolution;
 use crate::repeatable;
 
 pub(crate) fn command() -> Command {
-    Command::new("serve")
+    let command = Command::new("serve")
         .about("Run the validating resolver")
         .long_about(
             "Run the validating resolver on 127.0.0.1:53 and [::1]:53, forwarding to the \
@@ -27,38 +28,22 @@ pub(crate) fn command() -> Command {
                 .long("config")
                 .value_name("PATH")
                 .value_parser(value_parser!(PathBuf))
-                .help(format!("TOML configuration file [default: {DEFAULT_CONFIG_PATH}, if it exists]")),
+                .help(format!(
+                    "TOML configuration file [default: {DEFAULT_CONFIG_PATH}, if it exists]"
+                )),
         )
         .arg(repeatable(
             "listen",
             "ADDR:PORT",
             "Address to serve on, UDP and TCP; repeatable [default: 127.0.0.1:53, [::1]:53]",
         ))
-        .arg(repeatable(
-            "forward",
-            "ADDR[:PORT]",
-            "Upstream nameserver (forwarding mode); repeatable [default: /etc/resolv.conf]",
-        ))
-        .arg(
-            Arg::new("trust-anchor")
-                .long("trust-anchor")
-                .value_name("PATH")
-                .action(ArgAction::Append)
-                .value_parser(value_parser!(PathBuf))
-                .help("DS or DNSKEY records in zone-file format; repeatable [default: built-in root KSKs 20326, 38696]"),
-        )
-        .arg(
-            Arg::new("no-default-local-zones")
-                .long("no-default-local-zones")
-                .action(ArgAction::SetTrue)
-                .help("Do not answer special-use names (test., invalid., localhost., onion., private reverse zones) locally"),
-        )
         .arg(
             Arg::new("log-level")
                 .long("log-level")
                 .value_name("FILTER")
                 .help("error, warn, info, debug, trace, or a tracing filter [default: info]"),
-        )
+        );
+    resolution::args(command)
 }
 
 pub(crate) fn run(m: &ArgMatches) -> Result<(), String> {
@@ -69,13 +54,8 @@ pub(crate) fn run(m: &ArgMatches) -> Result<(), String> {
     };
     let overrides = Overrides {
         listen: strings("listen"),
-        forward: strings("forward"),
-        trust_anchors: m
-            .get_many::<PathBuf>("trust-anchor")
-            .map(|v| v.cloned().collect())
-            .unwrap_or_default(),
-        no_default_local_zones: m.get_flag("no-default-local-zones"),
         log_level: m.get_one::<String>("log-level").cloned(),
+        ..resolution::overrides(m)
     };
     let mut config =
         Config::load(m.get_one::<PathBuf>("config").map(PathBuf::as_path)).map_err(|e| e.0)?;
