@@ -3,7 +3,7 @@
 //! A [`Session`] validates one response. It is driven by a short loop:
 //!
 //! ```text
-//! let mut session = Session::new(question, response, &anchors, now, limits, &crypto);
+//! let mut session = Session::new(&qname, qtype, &response, &anchors, now, limits, &crypto);
 //! loop {
 //!     match session.step() {
 //!         Step::Fetch(request) => session.supply(&request, fetch(&request).await),
@@ -857,7 +857,7 @@ impl<'a> Session<'a> {
             }
             probe = probe.base_name();
         }
-        let (mut at, mut keys) = match start {
+        let (start_zone, mut keys) = match start {
             Some(s) => s,
             None => {
                 let lookup = self.authenticate(&anchor_zone, &sep)?;
@@ -868,16 +868,13 @@ impl<'a> Session<'a> {
             }
         };
         let target_labels = target.num_labels();
-        let mut labels = at.num_labels();
+        let mut labels = start_zone.num_labels();
         while labels < target_labels {
             labels += 1;
             let next = target.trim_to(labels as usize);
             match self.ds_step(&keys, &next)? {
                 DsStep::Delegation(ds) => match self.authenticate(&next, &ds)? {
-                    KeyLookup::Keys(k) => {
-                        at = next;
-                        keys = k;
-                    }
+                    KeyLookup::Keys(k) => keys = k,
                     other => return Ok(other),
                 },
                 DsStep::NotACut => {}
@@ -890,7 +887,6 @@ impl<'a> Session<'a> {
                 DsStep::Bogus(r) => return Ok(KeyLookup::Bogus(r)),
             }
         }
-        let _ = at;
         Ok(KeyLookup::Keys(keys))
     }
 
@@ -1127,8 +1123,7 @@ fn dname_substitute(dname: &Rrset, name: &Name) -> Option<Name> {
     let target = dname.rdatas.first().and_then(dname_target)?;
     let keep = name.num_labels() - dname.name.num_labels();
     let prefix: Vec<_> = name.iter().take(keep as usize).collect();
-    let relative = Name::from_labels(prefix).ok()?;
-    let mut relative = relative;
+    let mut relative = Name::from_labels(prefix).ok()?;
     relative.set_fqdn(false);
     relative.append_domain(&target).ok()
 }
