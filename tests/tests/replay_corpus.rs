@@ -13,14 +13,13 @@ use danebound_tests::replay::engine::EngineUnderTest;
 use danebound_tests::replay::{
     Profile, ScenarioConfig, Verdict, collect_files, dialect_for_path, parse_scenario_as, run_file,
 };
+use danebound_tests::skip;
 
 const SUITES: &[&str] = &["deckard", "domain-fwd", "unbound-autotrust"];
 
-fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("DANEBOUND_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    dir.join("conformance").is_dir().then_some(dir)
+/// The shared folder holding `conformance/`; `None` after a skip.
+fn shared_dir(test: &str) -> Option<PathBuf> {
+    skip::shared_path(test, "conformance").map(|_| skip::shared_dir())
 }
 
 /// The resolver under test: danebound's engine in forwarding mode behind the
@@ -45,8 +44,7 @@ fn corpus_files(shared: &Path) -> Vec<(String, PathBuf)> {
 
 #[test]
 fn every_scenario_parses() {
-    let Some(shared) = shared_dir() else {
-        eprintln!("SKIP: ../shared/conformance absent (set DANEBOUND_SHARED)");
+    let Some(shared) = shared_dir("every_scenario_parses") else {
         return;
     };
     let files = corpus_files(&shared);
@@ -73,8 +71,7 @@ fn every_scenario_parses() {
 
 #[test]
 fn expected_outcomes_hold() {
-    let Some(shared) = shared_dir() else {
-        eprintln!("SKIP: ../shared/conformance absent (set DANEBOUND_SHARED)");
+    let Some(shared) = shared_dir("expected_outcomes_hold") else {
         return;
     };
     let list_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/expected-outcomes.txt");
@@ -168,8 +165,7 @@ fn check_divergences(now: &BTreeMap<String, &str>) {
 /// them as undecodable upstream replies.
 #[test]
 fn replies_hickory_refuses_are_counted() {
-    let Some(shared) = shared_dir() else {
-        eprintln!("SKIP: ../shared/conformance absent (set DANEBOUND_SHARED)");
+    let Some(shared) = shared_dir("replies_hickory_refuses_are_counted") else {
         return;
     };
     let (mut total, mut refused) = (0, Vec::new());
