@@ -8,9 +8,10 @@
 //! - [`wire`]: the one import seam for hickory-proto's wire types.
 //! - [`resolve`]: the contract between the service and the engine
 //!   ([`resolve::Resolve`], [`resolve::Resolution`]).
-//! - [`server`], [`answer`], [`cache`], [`acl`], [`local_zones`], [`config`]:
-//!   `danebound serve`: listener, response rules, answer cache, access
-//!   control, special-use names, configuration.
+//! - [`server`], [`answer`], [`cache`], [`acl`], [`local_zones`], [`config`],
+//!   [`request`], [`edns`]: `danebound serve`: listener, response rules,
+//!   answer cache, access control, special-use names, configuration, client
+//!   request parsing, EDNS constants.
 //! - [`forward`], [`transport`]: the upstream client of forwarding mode and
 //!   the sockets it uses.
 //!
@@ -23,9 +24,11 @@ pub mod answer;
 pub mod cache;
 pub mod clock;
 pub mod config;
+pub mod edns;
 pub mod engine;
 pub mod forward;
 pub mod local_zones;
+pub mod request;
 pub mod resolve;
 pub mod server;
 pub mod transport;

@@ -25,8 +25,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::answer;
 use crate::clock::Clock;
+use crate::request::{MAX_KEY_LEN, Request};
 use crate::resolve::{Resolution, negative_ttl};
-use crate::server::request::{MAX_KEY_LEN, Request};
 use crate::validator::outcome::Outcome;
 use crate::wire::{BinEncodable, BinEncoder, DNSClass, Message, Name, RecordType, ResponseCode};
 
@@ -111,6 +111,14 @@ impl CacheKey {
     /// The key's bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl Request {
+    /// The cache key of this question (case-folded name, type, class, CD).
+    /// Defined here, not in `request`, so the parser stays below the cache.
+    pub fn cache_key(&self, cd: bool) -> CacheKey {
+        CacheKey::from_wire(self.qname_wire(), self.qtype, self.qclass, cd)
     }
 }
 

@@ -29,8 +29,7 @@ mod resolv_conf;
 
 pub use resolv_conf::nameservers_from_resolv_conf;
 
-/// The EDNS0 buffer size we advertise (DNS flag day 2020).
-pub const EDNS_BUFFER: u16 = 1232;
+pub use crate::edns::EDNS_BUFFER;
 
 /// Default time to wait for one upstream on one attempt.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(1500);

@@ -40,9 +40,7 @@ use crate::transport::net::NetTransport;
 use crate::validator::outcome::Outcome;
 use crate::wire::ResponseCode;
 
-pub mod request;
-
-use request::{Parsed, Request, error_response, rcode};
+use crate::request::{Parsed, Request, error_response, rcode};
 
 /// The longest a cache miss may take before the client gets SERVFAIL.
 pub const RESOLUTION_TIMEOUT: Duration = Duration::from_secs(10);
