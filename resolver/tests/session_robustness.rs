@@ -1027,3 +1027,109 @@ fn huge_rrsets_validate_within_budget() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// Islands of trust (issue 11, item 5)
+// ---------------------------------------------------------------------------
+
+/// The fixture anchors plus an island: a DNSKEY anchor for `island` (the
+/// key is example.test.'s; only the anchor's position matters here).
+fn anchors_with_island(island: &str, with_root: bool) -> Anchors {
+    let mut anchors = if with_root {
+        ZoneDb::fixture_anchors()
+    } else {
+        Anchors::new()
+    };
+    let key = ZoneSigner::load("example.test.").dnskey;
+    anchors.add(&Record::from_rdata(
+        name(island),
+        3600,
+        RData::DNSSEC(DNSSECRData::DNSKEY(key)),
+    ));
+    anchors
+}
+
+/// An RRSIG over `records` that names `signer` (signed with example.test.'s
+/// key: valid only when `signer` is example.test.).
+fn signed_as(records: &[Record], signer: &str) -> Record {
+    ZoneSigner::load("example.test.").sign_with(records, |input| {
+        input.signer_name = name(signer);
+    })
+}
+
+fn assert_forgery_is_bogus(anchors: &Anchors, qname: &Name, qtype: RecordType, m: &Message) {
+    let db = ZoneDb::fixtures();
+    let got = run(&db, anchors, qname, qtype, m);
+    match got.outcome() {
+        Outcome::Bogus(reason) => assert!(
+            reason.to_string().contains("above the trust anchor"),
+            "{qname}: bogus for another reason: {reason}"
+        ),
+        other => panic!("{qname} {qtype}: a forged answer came out {other:?}"),
+    }
+}
+
+/// RFC 4035 §5.3.1, RFC 6840 §4.1: with an anchor for `corp.` below an
+/// insecure delegation, an answer under it signed by the insecure ancestor
+/// is Bogus, not Insecure.
+#[test]
+fn island_answer_signed_by_an_insecure_ancestor_is_bogus() {
+    let anchors = anchors_with_island("corp.insecure.example.test.", true);
+    let owner = name("www.corp.insecure.example.test.");
+    let mut m = response(&owner, RecordType::A, ResponseCode::NoError);
+    m.answers.push(a_record(&owner, 1));
+    m.answers
+        .push(signed_as(&m.answers, "insecure.example.test."));
+    assert_forgery_is_bogus(&anchors, &owner, RecordType::A, &m);
+}
+
+/// With only an island anchor, an answer under it signed (validly!) by an
+/// ancestor outside every anchor, or naming the root, is Bogus, not
+/// Indeterminate.
+#[test]
+fn island_answer_signed_by_an_unanchored_ancestor_is_bogus() {
+    let anchors = anchors_with_island("corp.example.test.", false);
+    let owner = name("www.corp.example.test.");
+    for signer in ["example.test.", "test.", "."] {
+        let mut m = response(&owner, RecordType::A, ResponseCode::NoError);
+        m.answers.push(a_record(&owner, 1));
+        m.answers.push(signed_as(&m.answers, signer));
+        assert_forgery_is_bogus(&anchors, &owner, RecordType::A, &m);
+    }
+}
+
+/// A forged NXDOMAIN for a name in the island, whose SOA and NSEC come from
+/// the insecure ancestor, is Bogus too.
+#[test]
+fn island_denial_from_an_insecure_ancestor_is_bogus() {
+    let anchors = anchors_with_island("corp.insecure.example.test.", true);
+    let qname = name("nx.corp.insecure.example.test.");
+    let zone = name("insecure.example.test.");
+    let mut m = response(&qname, RecordType::A, ResponseCode::NXDomain);
+    let soa = ZoneDb::fixtures()
+        .zone(&zone)
+        .expect("the insecure fixture zone")
+        .rrset(&zone, RecordType::SOA);
+    let sig = signed_as(&soa, "insecure.example.test.");
+    m.authorities.extend(soa);
+    m.authorities.push(sig);
+    assert_forgery_is_bogus(&anchors, &qname, RecordType::A, &m);
+}
+
+/// The island itself validates: an anchor for example.test. alone makes its
+/// own data Secure, and the same data re-signed as `test.` is Bogus.
+#[test]
+fn island_data_from_its_own_zone_is_secure() {
+    let db = ZoneDb::fixtures();
+    let anchors = anchors_with_island("example.test.", false);
+    let owner = name("www.example.test.");
+    let m = db.answer(&owner, RecordType::A);
+    assert_eq!(
+        run(&db, &anchors, &owner, RecordType::A, &m).outcome(),
+        &Outcome::Secure
+    );
+    let mut forged = response(&owner, RecordType::A, ResponseCode::NoError);
+    forged.answers.push(a_record(&owner, 1));
+    forged.answers.push(signed_as(&forged.answers, "test."));
+    assert_forgery_is_bogus(&anchors, &owner, RecordType::A, &forged);
+}

@@ -615,13 +615,7 @@ impl<'a> Session<'a> {
     /// An RRset without RRSIGs is acceptable only below an insecure
     /// delegation or outside every anchor (RFC 4035 §5.2, §4.3).
     fn check_unsigned(&mut self, owner: &Name, set: &Rrset) -> Result<Status, Need> {
-        // DS RRsets live in the parent zone.
-        let target = if set.rtype == RecordType::DS && !owner.is_root() {
-            owner.base_name()
-        } else {
-            owner.clone()
-        };
-        let lookup = self.keys_for(&target)?;
+        let lookup = self.keys_for(&holder_of(owner, set.rtype))?;
         Ok(match lookup {
             KeyLookup::Keys(keys) => Status::Bogus(BogusReason::RrsigsMissing {
                 rrset: RrsetId::new(&set.name, set.rtype),
@@ -650,6 +644,12 @@ impl<'a> Session<'a> {
                     rrset: RrsetId::new(&set.name, set.rtype),
                     detail: format!("signer {signer} is not an ancestor of the owner"),
                 }));
+                continue;
+            }
+            if let Some(bogus) =
+                self.signer_outside_anchor(&holder_of(&set.name, set.rtype), set, &signer)
+            {
+                best.get_or_insert(bogus);
                 continue;
             }
             let lookup = self.keys_for(&signer)?;
@@ -704,15 +704,12 @@ impl<'a> Session<'a> {
         let signed = relevant
             .iter()
             .any(|&i| !self.sections[1][i].rrsigs.is_empty());
+        // The denial of a DS comes from the parent zone (RFC 4035
+        // §3.1.4.1), so the parent's status counts there.
+        let zone_of_denial = holder_of(name, self.qtype);
         if !signed {
             // No signed proof: acceptable only if the name is in an
-            // insecure zone. The denial of a DS comes from the parent zone
-            // (RFC 4035 §3.1.4.1), so the parent's status counts there.
-            let zone_of_denial = if self.qtype == RecordType::DS && !name.is_root() {
-                name.base_name()
-            } else {
-                name.clone()
-            };
+            // insecure zone.
             let lookup = self.keys_for(&zone_of_denial)?;
             return Ok(match lookup {
                 KeyLookup::Keys(keys) => Status::Bogus(BogusReason::DenialMissing {
@@ -729,7 +726,7 @@ impl<'a> Session<'a> {
             });
         }
         // Every SOA/NSEC/NSEC3 RRset must verify.
-        let (status, zone) = self.verify_authority(&relevant)?;
+        let (status, zone) = self.verify_authority(&relevant, &zone_of_denial)?;
         if !matches!(status, Status::Secure { .. }) {
             return Ok(status);
         }
@@ -754,7 +751,7 @@ impl<'a> Session<'a> {
                 )
             })
             .collect();
-        let (status, zone) = self.verify_authority(&relevant)?;
+        let (status, zone) = self.verify_authority(&relevant, owner)?;
         if !matches!(status, Status::Secure { .. }) {
             return Ok(status);
         }
@@ -778,12 +775,31 @@ impl<'a> Session<'a> {
         Ok(status.and(Status::from_denial(verdict)))
     }
 
-    /// Verify the authority RRsets `indices`: the combined status, and the
-    /// signer of the first signed one (the zone whose proof this is).
-    fn verify_authority(&mut self, indices: &[usize]) -> Result<(Status, Option<Name>), Need> {
+    /// Verify the authority RRsets `indices`, the proof about `holder`: the
+    /// combined status, and the signer of the first signed one (the zone
+    /// whose proof this is).
+    fn verify_authority(
+        &mut self,
+        indices: &[usize],
+        holder: &Name,
+    ) -> Result<(Status, Option<Name>), Need> {
         let mut status = Status::Secure { ttl: u32::MAX };
         let mut zone: Option<Name> = None;
         for &i in indices {
+            // The proof must come from the zone that holds `holder`: an SOA
+            // or NSEC of, or signed by, a zone above `holder`'s trust anchor
+            // proves nothing about it (see `signer_outside_anchor`).
+            let set = &self.sections[AUTHORITY as usize][i];
+            let claimed = set
+                .rrsigs
+                .iter()
+                .map(|s| s.input().signer_name.to_lowercase())
+                .chain(std::iter::once(set.name.to_lowercase()))
+                .find_map(|zone| self.signer_outside_anchor(holder, set, &zone));
+            if let Some(bogus) = claimed {
+                status = status.and(bogus);
+                continue;
+            }
             let (st, _) = self.check_rrset(AUTHORITY, i)?;
             status = status.and(st);
             if let Some(sig) = self.sections[AUTHORITY as usize][i].rrsigs.first() {
@@ -823,6 +839,26 @@ impl<'a> Session<'a> {
     }
 
     // --- the chain of trust ------------------------------------------------------
+
+    /// Islands of trust: `holder` lies at or below its closest trust anchor,
+    /// so the chain of trust says the zone holding it is that anchor's zone
+    /// or one below. RFC 4035 §5.3.1: "The RRSIG RR's Signer's Name field
+    /// MUST be the name of the zone that contains the RRset"; RFC 6840 §4.1:
+    /// data must come from the zone the chain of trust names, never from an
+    /// ancestor of it. A `zone` (signer, or the owner of an unsigned proof)
+    /// above that anchor — the root, or an ancestor that is insecure or has
+    /// no anchor — would otherwise let a forged answer come out Insecure or
+    /// Indeterminate: it is Bogus.
+    fn signer_outside_anchor(&self, holder: &Name, set: &Rrset, zone: &Name) -> Option<Status> {
+        let (anchor, _) = self.anchors.closest(holder)?;
+        if anchor.zone_of(zone) {
+            return None;
+        }
+        Some(Status::Bogus(BogusReason::RrsigMalformed {
+            rrset: RrsetId::new(&set.name, set.rtype),
+            detail: format!("{zone} is above the trust anchor {anchor}, which holds {holder}"),
+        }))
+    }
 
     /// The keys of the zone at `target`, or of the closest enclosing zone,
     /// walking down from the closest trust anchor (RFC 4035 §5).
@@ -1090,6 +1126,17 @@ impl<'a> Session<'a> {
             Some(f) => Ok(f.clone()),
             None => Err(Need(request)),
         }
+    }
+}
+
+/// The name whose zone holds an RRset of type `rtype` at `owner`: DS RRsets
+/// live in the parent zone (RFC 4035 §3.1.4.1), everything else in the
+/// owner's.
+fn holder_of(owner: &Name, rtype: RecordType) -> Name {
+    if rtype == RecordType::DS && !owner.is_root() {
+        owner.base_name()
+    } else {
+        owner.clone()
     }
 }
 
