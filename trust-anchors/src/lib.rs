@@ -1,11 +1,20 @@
 //! DNSSEC trust anchors: the built-in root keys, unbound-compatible anchor
-//! files and (in a later stage) RFC 5011 automated updates.
+//! files and RFC 5011 automated updates.
 //!
+//! - [`rfc5011`]: the RFC 5011 state machine (pure: time comes in as a value).
+//! - [`autotrust_file`]: unbound's auto-trust-anchor-file format, read and written.
+//! - [`store`]: atomic, durable writes of state files.
+//! - [`time_text`]: dates as text (ctime, UTC) without a clock.
 //! - [`root`]: the built-in root KSKs (KSK-2017, KSK-2024).
 //! - [`text`]: a zone-file (presentation format) reader for anchor files and
 //!   test data, covering the DNSSEC types hickory-proto cannot read.
 //!
-//! This crate does no network I/O and reads no clock.
+//! This crate does no network I/O and reads no clock; its only I/O is the
+//! anchor files it is asked to read and write ([`store`]).
 
+pub mod autotrust_file;
+pub mod rfc5011;
 pub mod root;
+pub mod store;
 pub mod text;
+pub mod time_text;
