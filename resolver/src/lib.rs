@@ -8,9 +8,9 @@
 //! - [`wire`]: the one import seam for hickory-proto's wire types.
 //! - [`resolve`]: the contract between the service and the engine
 //!   ([`resolve::Resolve`], [`resolve::Resolution`]).
-//! - [`server`], [`answer`], [`cache`], [`acl`], [`local_zones`], [`config`]:
-//!   `danebound serve`: listener, response rules, answer cache, access
-//!   control, special-use names, configuration.
+//! - [`server`], [`answer`], [`cache`], [`acl`], [`local_zones`], [`config`],
+//!   [`checkconf`]: `danebound serve`: listener, response rules, answer
+//!   cache, access control, special-use names, configuration and its check.
 //! - [`forward`], [`transport`]: the upstream client of forwarding mode and
 //!   the sockets it uses.
 //!
@@ -21,6 +21,7 @@
 pub mod acl;
 pub mod answer;
 pub mod cache;
+pub mod checkconf;
 pub mod clock;
 pub mod config;
 pub mod engine;
