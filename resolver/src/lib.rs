@@ -29,6 +29,7 @@ pub mod forward;
 pub mod local_zones;
 pub mod resolve;
 pub mod server;
+pub mod timefmt;
 pub mod transport;
 pub mod validator;
 pub mod wire;
