@@ -115,3 +115,55 @@ fn sigterm_exits_cleanly() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// `serve --check-config`: stdout, exit code.
+fn check_config(text: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("danebound.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--check-config",
+            "--config",
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).replace(path.to_str().unwrap(), "FILE"),
+    )
+}
+
+#[test]
+fn check_config_lists_every_problem_with_its_line() {
+    let (code, out) = check_config(
+        "# danebound\nworkers = 0\nlisten = [\"127.0.0.1\"]\n\n[cache]\nmax_ttl = 0\n[colour]\n",
+    );
+    assert_eq!(code, 1, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    assert!(lines[0].starts_with("FILE:2: error: workers"), "{out}");
+    assert!(lines[1].starts_with("FILE:3: error: listen"), "{out}");
+    assert!(
+        lines[2].starts_with("FILE:6: error: cache.max_ttl"),
+        "{out}"
+    );
+    assert!(lines[3].starts_with("FILE:7: error: colour"), "{out}");
+    assert_eq!(lines[4], "danebound: 4 errors in FILE", "{out}");
+}
+
+#[test]
+fn check_config_checks_what_serve_loads() {
+    let (code, out) = check_config("log_level = \"info\"\n[cache]\nmax_ttl = 600\n");
+    assert_eq!((code, out.as_str()), (0, "danebound: no errors in FILE\n"));
+    let (code, out) = check_config("trust_anchors = [\"/nonexistent/root.key\"]\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("/nonexistent/root.key"), "{out}");
+    let (code, out) = check_config("workers = 2\n[cache\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.starts_with("FILE:2: error: "), "{out}");
+    let (code, _) = check_config("");
+    assert_eq!(code, 0);
+}

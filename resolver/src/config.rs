@@ -215,8 +215,9 @@ impl Config {
                     .next()
                     .unwrap_or("invalid TOML")
                     .to_string()
-                    + &e.span()
-                        .map_or(String::new(), |s| format!(" (at byte {})", s.start)),
+                    + &e.span().map_or(String::new(), |s| {
+                        format!(" (line {})", crate::checkconf::line_of(text, s.start))
+                    }),
             )
         })?;
         let mut c = Self::default();

@@ -9,9 +9,9 @@
 //! - [`resolve`]: the contract between the service and the engine
 //!   ([`resolve::Resolve`], [`resolve::Resolution`]).
 //! - [`server`], [`answer`], [`cache`], [`acl`], [`local_zones`], [`config`],
-//!   [`request`], [`edns`]: `danebound serve`: listener, response rules,
-//!   answer cache, access control, special-use names, configuration, client
-//!   request parsing, EDNS constants.
+//!   [`request`], [`edns`], [`checkconf`]: `danebound serve`: listener,
+//!   response rules, answer cache, access control, special-use names,
+//!   configuration and its check, client request parsing, EDNS constants.
 //! - [`forward`], [`transport`]: the upstream client of forwarding mode and
 //!   the sockets it uses.
 //!
@@ -22,6 +22,7 @@
 pub mod acl;
 pub mod answer;
 pub mod cache;
+pub mod checkconf;
 pub mod clock;
 pub mod config;
 pub mod edns;
@@ -31,6 +32,7 @@ pub mod local_zones;
 pub mod request;
 pub mod resolve;
 pub mod server;
+pub mod timefmt;
 pub mod transport;
 pub mod validator;
 pub mod wire;

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use crate::timefmt;
 use crate::wire::{Name, RecordType};
 
 /// An RFC 8914 Extended DNS Error: an INFO-CODE and an EXTRA-TEXT.
@@ -161,6 +162,8 @@ pub enum BogusReason {
         key_tag: u16,
         /// The RRSIG expiration, seconds since the epoch (RFC 1982 resolved).
         expiration: u64,
+        /// The validation time it was compared with.
+        now: u64,
     },
     /// The best RRSIG was not yet valid (RFC 4035 §5.3.1).
     SignatureNotYetValid {
@@ -172,6 +175,8 @@ pub enum BogusReason {
         key_tag: u16,
         /// The RRSIG inception, seconds since the epoch (RFC 1982 resolved).
         inception: u64,
+        /// The validation time it was compared with.
+        now: u64,
     },
     /// The cryptographic check failed.
     SignatureInvalid {
@@ -283,18 +288,26 @@ impl fmt::Display for BogusReason {
                 signer,
                 key_tag,
                 expiration,
+                now,
             } => write!(
                 f,
-                "RRSIG of {rrset} by {signer} key {key_tag} expired at {expiration}"
+                "RRSIG of {rrset} by {signer} key {key_tag} expired {} ({}), {}",
+                timefmt::utc(*expiration),
+                timefmt::rrsig(*expiration),
+                timefmt::relative(*expiration, *now)
             ),
             Self::SignatureNotYetValid {
                 rrset,
                 signer,
                 key_tag,
                 inception,
+                now,
             } => write!(
                 f,
-                "RRSIG of {rrset} by {signer} key {key_tag} not valid before {inception}"
+                "RRSIG of {rrset} by {signer} key {key_tag} not valid before {} ({}), {}",
+                timefmt::utc(*inception),
+                timefmt::rrsig(*inception),
+                timefmt::relative(*inception, *now)
             ),
             Self::SignatureInvalid {
                 rrset,
