@@ -11,8 +11,9 @@
 //! - [`server`], [`answer`], [`cache`], [`acl`], [`local_zones`], [`config`]:
 //!   `danebound serve`: listener, response rules, answer cache, access
 //!   control, special-use names, configuration.
-//! - [`forward`], [`transport`]: the upstream client of forwarding mode and
-//!   the sockets it uses.
+//! - [`upstream`], [`transport`]: the query layer (query building, reply
+//!   checks, TCP and EDNS fallback) and the sockets under it; [`forward`]
+//!   (forwarding mode) and [`iterator`] (recursive mode) ask through them.
 //!
 //! # What this crate does not do
 //! - It does not decide DANE matches (that is `danebound-verifier`).
@@ -29,5 +30,6 @@ pub mod local_zones;
 pub mod resolve;
 pub mod server;
 pub mod transport;
+pub mod upstream;
 pub mod validator;
 pub mod wire;
