@@ -12,8 +12,9 @@
 //!   [`request`], [`edns`], [`checkconf`]: `danebound serve`: listener,
 //!   response rules, answer cache, access control, special-use names,
 //!   configuration and its check, client request parsing, EDNS constants.
-//! - [`forward`], [`transport`]: the upstream client of forwarding mode and
-//!   the sockets it uses.
+//! - [`upstream`], [`transport`]: the query layer (query building, reply
+//!   checks, TCP and EDNS fallback) and the sockets under it; [`forward`]
+//!   (forwarding mode) and [`iterator`] (recursive mode) ask through them.
 //!
 //! # What this crate does not do
 //! - It does not decide DANE matches (that is `danebound-verifier`).
@@ -34,5 +35,6 @@ pub mod resolve;
 pub mod server;
 pub mod timefmt;
 pub mod transport;
+pub mod upstream;
 pub mod validator;
 pub mod wire;

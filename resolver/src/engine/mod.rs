@@ -20,8 +20,9 @@ pub use build::{build, build_resolver, load_anchors};
 pub use keystore::KeyStore;
 
 use crate::clock::Clock;
-use crate::forward::{UpstreamReply, Upstreams};
+use crate::forward::Upstreams;
 use crate::resolve::{Resolution, Resolve};
+pub use crate::upstream::{UpstreamError, UpstreamReply};
 use crate::validator::crypto::Crypto;
 use crate::validator::trace::TraceEvent;
 use crate::validator::{Anchors, BogusReason, Fetched, Limits, Outcome, Session, Step, Validated};
@@ -29,12 +30,13 @@ use crate::wire::{DNSClass, Message, Name, Query, RecordType, ResponseCode};
 
 /// A boxed future of an upstream query.
 pub type UpstreamFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<UpstreamReply, String>> + Send + 'a>>;
+    Pin<Box<dyn Future<Output = Result<UpstreamReply, UpstreamError>> + Send + 'a>>;
 
 /// Where the engine sends its questions: the forwarder in stub mode, the
 /// iterator in recursive mode, a fake in tests.
 pub trait Upstream: Send + Sync + 'static {
-    /// Ask `name`/`rtype`/`class` with DO=1 and CD=1.
+    /// Ask `name`/`rtype`/`class` and return the data unvalidated (DO=1,
+    /// and CD=1 to a recursive upstream): the engine validates it.
     fn query<'a>(
         &'a self,
         name: &'a Name,
@@ -50,11 +52,7 @@ impl Upstream for Upstreams {
         rtype: RecordType,
         class: DNSClass,
     ) -> UpstreamFuture<'a> {
-        Box::pin(async move {
-            self.query_with_source(name, rtype, class)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(self.query_with_source(name, rtype, class))
     }
 }
 
@@ -225,7 +223,7 @@ impl Resolver {
                         .await
                     {
                         Ok(reply) => Fetched::Response(reply.message),
-                        Err(e) => Fetched::Failed(e),
+                        Err(e) => Fetched::Failed(e.to_string()),
                     };
                     session.supply(&request, fetched);
                 }
