@@ -216,7 +216,7 @@ impl Config {
                     .unwrap_or("invalid TOML")
                     .to_string()
                     + &e.span().map_or(String::new(), |s| {
-                        format!(" (line {})", crate::checkconf::line_of(text, s.start))
+                        format!(" (line {})", line_of(text, s.start))
                     }),
             )
         })?;
@@ -373,6 +373,16 @@ pub fn parse_forward(s: &str) -> Result<SocketAddr, String> {
     bare.parse::<IpAddr>()
         .map(|ip| SocketAddr::new(ip, 53))
         .map_err(|_| format!("`{s}` is not ADDR[:PORT]"))
+}
+
+/// The 1-based line holding byte `offset` of `text`.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]
