@@ -21,7 +21,10 @@
 //!
 //! [tcp]
 //! idle_timeout_secs = 10
+//! write_timeout_secs = 5
 //! max_connections = 256
+//! max_connections_per_client = 32
+//! max_outstanding = 32
 //!
 //! [upstream]
 //! timeout_ms = 1500
@@ -80,8 +83,16 @@ pub struct Config {
     pub acl: Acl,
     /// A TCP connection with no query for this long is closed (RFC 7766 §6.2.3).
     pub tcp_idle_timeout: Duration,
-    /// At most this many TCP connections at once.
+    /// At most this many TCP connections at once; when full, a new one
+    /// sheds the open connection that made progress least recently.
     pub max_tcp_connections: usize,
+    /// At most this many TCP connections from one client address.
+    pub max_tcp_connections_per_client: usize,
+    /// At most this many queries of one TCP connection resolving or waiting
+    /// to be written; it reads no more until one is written.
+    pub max_tcp_outstanding: usize,
+    /// A TCP response not written within this is fatal to the connection.
+    pub tcp_write_timeout: Duration,
     /// How long to wait for one upstream on one attempt.
     pub upstream_timeout: Duration,
     /// How many passes over the upstream list.
@@ -105,6 +116,9 @@ impl Default for Config {
             acl: Acl::default(),
             tcp_idle_timeout: Duration::from_secs(10),
             max_tcp_connections: 256,
+            max_tcp_connections_per_client: 32,
+            max_tcp_outstanding: 32,
+            tcp_write_timeout: Duration::from_secs(5),
             upstream_timeout: crate::forward::DEFAULT_TIMEOUT,
             upstream_rounds: crate::forward::DEFAULT_ROUNDS,
             max_inflight: 4096,
@@ -174,7 +188,10 @@ struct RawAccess {
 #[serde(deny_unknown_fields)]
 struct RawTcp {
     idle_timeout_secs: Option<u64>,
+    write_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
+    max_connections_per_client: Option<usize>,
+    max_outstanding: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -292,8 +309,19 @@ impl Config {
                 c.tcp_idle_timeout =
                     Duration::from_secs(in_range("tcp.idle_timeout_secs", v, 1, 3600)?);
             }
+            if let Some(v) = t.write_timeout_secs {
+                c.tcp_write_timeout =
+                    Duration::from_secs(in_range("tcp.write_timeout_secs", v, 1, 3600)?);
+            }
             if let Some(v) = t.max_connections {
                 c.max_tcp_connections = in_range("tcp.max_connections", v, 1, 65_536)?;
+            }
+            if let Some(v) = t.max_connections_per_client {
+                c.max_tcp_connections_per_client =
+                    in_range("tcp.max_connections_per_client", v, 1, 65_536)?;
+            }
+            if let Some(v) = t.max_outstanding {
+                c.max_tcp_outstanding = in_range("tcp.max_outstanding", v, 1, 65_535)?;
             }
         }
         if let Some(u) = raw.upstream {
@@ -437,6 +465,27 @@ mod tests {
             let e = Config::from_toml(text).unwrap_err().0;
             assert!(e.contains(needle), "{text}: {e}");
             assert!(!e.contains('\n'), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn tcp_abuse_limits_parse_and_are_checked() {
+        let c = Config::from_toml(
+            "[tcp]\nwrite_timeout_secs = 2\nmax_connections_per_client = 4\nmax_outstanding = 8",
+        )
+        .unwrap();
+        assert_eq!(c.tcp_write_timeout, Duration::from_secs(2));
+        assert_eq!(c.max_tcp_connections_per_client, 4);
+        assert_eq!(c.max_tcp_outstanding, 8);
+        for key in [
+            "write_timeout_secs",
+            "max_connections_per_client",
+            "max_outstanding",
+        ] {
+            let e = Config::from_toml(&format!("[tcp]\n{key} = 0"))
+                .unwrap_err()
+                .0;
+            assert!(e.contains(&format!("tcp.{key}")), "{e}");
         }
     }
 

@@ -11,9 +11,8 @@
 //! datagram, from a pre-encoded response; only a miss spawns a task that asks
 //! the [`Resolve`] implementation, caches the result and answers.
 //!
-//! TCP follows RFC 7766: several queries per connection, pipelined and
-//! answered in completion order (§6.2.1.1), an idle timeout (§6.2.3) and a
-//! connection limit.
+//! TCP follows RFC 7766 and is bounded against clients that never read:
+//! see [`tcp`].
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -23,9 +22,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{OnceCell, Semaphore, mpsc};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{OnceCell, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::acl::Acl;
@@ -39,6 +37,10 @@ use crate::resolve::{Resolution, Resolve};
 use crate::transport::net::NetTransport;
 use crate::validator::outcome::Outcome;
 use crate::wire::ResponseCode;
+
+pub mod tcp;
+
+pub use tcp::{Connections, TcpStats};
 
 use crate::request::{Parsed, Request, error_response, rcode};
 
@@ -77,8 +79,7 @@ struct Context {
     acl: Acl,
     local: LocalZones,
     inflight: Arc<Semaphore>,
-    tcp_connections: Arc<Semaphore>,
-    tcp_idle_timeout: Duration,
+    tcp: Arc<Connections>,
     pending: Pending,
 }
 
@@ -94,8 +95,13 @@ fn context(config: &Config, resolver: Arc<dyn Resolve>, clock: Arc<dyn Clock>) -
         acl: config.acl.clone(),
         local,
         inflight: Arc::new(Semaphore::new(config.max_inflight)),
-        tcp_connections: Arc::new(Semaphore::new(config.max_tcp_connections)),
-        tcp_idle_timeout: config.tcp_idle_timeout,
+        tcp: Connections::new(tcp::TcpLimits {
+            max_connections: config.max_tcp_connections,
+            max_per_client: config.max_tcp_connections_per_client,
+            max_outstanding: config.max_tcp_outstanding,
+            idle_timeout: config.tcp_idle_timeout,
+            write_timeout: config.tcp_write_timeout,
+        }),
         pending: Pending::default(),
     })
 }
@@ -199,6 +205,12 @@ impl Server {
         Arc::clone(&self.context.cache)
     }
 
+    /// The TCP connection registry (its [`Connections::stats`]), for tests
+    /// and monitoring; take it before [`Server::run`].
+    pub fn tcp_connections(&self) -> Arc<Connections> {
+        Arc::clone(&self.context.tcp)
+    }
+
     /// Serves until `shutdown` completes. Must run inside a tokio runtime.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
         let mut tasks: Vec<JoinHandle<()>> = Vec::new();
@@ -210,7 +222,7 @@ impl Server {
         for listener in self.tcp {
             let listener = TcpListener::from_std(listener)?;
             tracing::info!(addr = ?listener.local_addr().ok(), "listening on TCP");
-            tasks.push(tokio::spawn(tcp_acceptor(
+            tasks.push(tokio::spawn(tcp::acceptor(
                 Arc::clone(&self.context),
                 listener,
             )));
@@ -491,94 +503,4 @@ async fn udp_worker(ctx: Arc<Context>, socket: Arc<UdpSocket>) {
             }
         }
     }
-}
-
-// -- TCP ------------------------------------------------------------------------
-
-async fn tcp_acceptor(ctx: Arc<Context>, listener: TcpListener) {
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(x) => x,
-            Err(e) => {
-                // EMFILE and friends: back off instead of spinning.
-                tracing::warn!("TCP accept error: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = Arc::clone(&ctx.tcp_connections).try_acquire_owned() else {
-            tracing::debug!(%peer, "TCP connection limit reached, closing");
-            continue;
-        };
-        let ctx = Arc::clone(&ctx);
-        tokio::spawn(async move {
-            tcp_connection(ctx, stream, peer).await;
-            drop(permit);
-        });
-    }
-}
-
-async fn tcp_connection(ctx: Arc<Context>, stream: TcpStream, peer: SocketAddr) {
-    let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.into_split();
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(64);
-    let writer_task = tokio::spawn(async move {
-        while let Some(response) = rx.recv().await {
-            let Ok(len) = u16::try_from(response.len()) else {
-                continue;
-            };
-            let mut frame = Vec::with_capacity(response.len() + 2);
-            frame.extend_from_slice(&len.to_be_bytes());
-            frame.extend_from_slice(&response);
-            if writer.write_all(&frame).await.is_err() {
-                break;
-            }
-        }
-        let _ = writer.shutdown().await;
-    });
-    let idle = ctx.tcp_idle_timeout;
-    let mut buf = Vec::new();
-    let mut out = Vec::new();
-    loop {
-        let mut len = [0u8; 2];
-        // RFC 7766 §6.2.3: close a connection that stays idle.
-        match tokio::time::timeout(idle, reader.read_exact(&mut len)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(_)) => break,
-            Err(_) => {
-                tracing::trace!(%peer, "TCP idle timeout");
-                break;
-            }
-        }
-        buf.resize(usize::from(u16::from_be_bytes(len)), 0);
-        match tokio::time::timeout(idle, reader.read_exact(&mut buf)).await {
-            Ok(Ok(_)) => {}
-            _ => break,
-        }
-        match handle(&ctx, &buf, peer.ip(), Via::Tcp, &mut out) {
-            Handled::Reply => {
-                if tx.send(std::mem::take(&mut out)).await.is_err() {
-                    break;
-                }
-            }
-            Handled::Drop => {}
-            Handled::Miss(request) => {
-                let Ok(permit) = Arc::clone(&ctx.inflight).try_acquire_owned() else {
-                    if tx.send(overloaded(&request)).await.is_err() {
-                        break;
-                    }
-                    continue;
-                };
-                let ctx = Arc::clone(&ctx);
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    let response = resolve_miss(&ctx, &request, Via::Tcp).await;
-                    drop(permit);
-                    let _ = tx.send(response).await;
-                });
-            }
-        }
-    }
-    drop(tx);
-    let _ = writer_task.await;
 }
