@@ -7,6 +7,8 @@
 //! default_local_zones = true
 //! log_level = "info"
 //! workers = 2                                  # default: number of cores
+//! max_inflight = 4096                          # cache misses resolving at once
+//! max_inflight_per_client = 1024               # ... for one client address
 //!
 //! [cache]
 //! max_entries = 100000
@@ -18,6 +20,11 @@
 //!
 //! [access]
 //! allow = ["127.0.0.0/8", "::1/128"]
+//!
+//! [ratelimit]                                  # UDP responses; off by default
+//! responses_per_second = 0                     # per /24 or /56; 0 = off
+//! slip = 2                                     # 1 in 2 over the limit sent TC=1
+//! exempt = ["127.0.0.0/8", "::1/128"]
 //!
 //! [tcp]
 //! idle_timeout_secs = 10
@@ -42,6 +49,7 @@ use serde::Deserialize;
 
 use crate::acl::{Acl, Network};
 use crate::cache::CacheConfig;
+use crate::ratelimit::RateLimitConfig;
 
 /// Where `serve` looks for its file when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/danebound/danebound.toml";
@@ -100,6 +108,10 @@ pub struct Config {
     /// At most this many cache misses being resolved at once; more are
     /// answered SERVFAIL.
     pub max_inflight: usize,
+    /// At most this many of them for one client address.
+    pub max_inflight_per_client: usize,
+    /// UDP response rate limiting (off by default).
+    pub ratelimit: RateLimitConfig,
 }
 
 impl Default for Config {
@@ -122,6 +134,8 @@ impl Default for Config {
             upstream_timeout: crate::forward::DEFAULT_TIMEOUT,
             upstream_rounds: crate::forward::DEFAULT_ROUNDS,
             max_inflight: 4096,
+            max_inflight_per_client: 1024,
+            ratelimit: RateLimitConfig::default(),
         }
     }
 }
@@ -160,6 +174,8 @@ struct RawConfig {
     log_level: Option<String>,
     workers: Option<usize>,
     max_inflight: Option<usize>,
+    max_inflight_per_client: Option<usize>,
+    ratelimit: Option<RawRateLimit>,
     cache: Option<RawCache>,
     access: Option<RawAccess>,
     tcp: Option<RawTcp>,
@@ -182,6 +198,14 @@ struct RawCache {
 #[serde(deny_unknown_fields)]
 struct RawAccess {
     allow: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRateLimit {
+    responses_per_second: Option<u32>,
+    slip: Option<u32>,
+    exempt: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -265,6 +289,21 @@ impl Config {
         if let Some(m) = raw.max_inflight {
             c.max_inflight = in_range("max_inflight", m, 1, 1 << 20)?;
         }
+        if let Some(m) = raw.max_inflight_per_client {
+            c.max_inflight_per_client = in_range("max_inflight_per_client", m, 1, 1 << 20)?;
+        }
+        if let Some(r) = raw.ratelimit {
+            let rl = &mut c.ratelimit;
+            if let Some(v) = r.responses_per_second {
+                rl.responses_per_second = v;
+            }
+            if let Some(v) = r.slip {
+                rl.slip = in_range("ratelimit.slip", v, 0, 100)?;
+            }
+            if let Some(exempt) = r.exempt {
+                rl.exempt = Acl::new(parse_networks("ratelimit.exempt", &exempt)?);
+            }
+        }
         if let Some(rc) = raw.cache {
             let cc = &mut c.cache;
             if let Some(v) = rc.max_entries {
@@ -297,12 +336,7 @@ impl Config {
             }
         }
         if let Some(allow) = raw.access.and_then(|a| a.allow) {
-            let nets = allow
-                .iter()
-                .map(|s| s.parse::<Network>())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| ConfigError(format!("access.allow: {e}")))?;
-            c.acl = Acl::new(nets);
+            c.acl = Acl::new(parse_networks("access.allow", &allow)?);
         }
         if let Some(t) = raw.tcp {
             if let Some(v) = t.idle_timeout_secs {
@@ -378,6 +412,13 @@ fn in_range<T: PartialOrd + fmt::Display + Copy>(
         )));
     }
     Ok(v)
+}
+
+fn parse_networks(key: &str, list: &[String]) -> Result<Vec<Network>, ConfigError> {
+    list.iter()
+        .map(|s| s.parse::<Network>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ConfigError(format!("{key}: {e}")))
 }
 
 /// `ADDR:PORT`, IPv6 in brackets.
@@ -487,6 +528,24 @@ mod tests {
                 .0;
             assert!(e.contains(&format!("tcp.{key}")), "{e}");
         }
+    }
+
+    #[test]
+    fn fairness_limits_parse() {
+        let c = Config::from_toml(
+            "max_inflight_per_client = 9\n[ratelimit]\nresponses_per_second = 50\nslip = 0\nexempt = [\"10.0.0.0/8\"]",
+        )
+        .unwrap();
+        assert_eq!(c.max_inflight_per_client, 9);
+        assert_eq!(c.ratelimit.responses_per_second, 50);
+        assert_eq!(c.ratelimit.slip, 0);
+        assert!(c.ratelimit.exempt.allows("10.1.1.1".parse().unwrap()));
+        assert!(!c.ratelimit.exempt.allows("127.0.0.1".parse().unwrap()));
+        assert!(!Config::default().ratelimit.enabled());
+        let e = Config::from_toml("[ratelimit]\nexempt = [\"x\"]")
+            .unwrap_err()
+            .0;
+        assert!(e.contains("ratelimit.exempt"), "{e}");
     }
 
     #[test]

@@ -9,9 +9,10 @@
 //! - [`resolve`]: the contract between the service and the engine
 //!   ([`resolve::Resolve`], [`resolve::Resolution`]).
 //! - [`server`], [`answer`], [`cache`], [`acl`], [`local_zones`], [`config`],
-//!   [`request`], [`edns`]: `danebound serve`: listener, response rules,
-//!   answer cache, access control, special-use names, configuration, client
-//!   request parsing, EDNS constants.
+//!   [`request`], [`edns`], [`ratelimit`]: `danebound serve`: listener,
+//!   response rules, answer cache, access control, special-use names,
+//!   configuration, client request parsing, EDNS constants, response rate
+//!   limiting.
 //! - [`forward`], [`transport`]: the upstream client of forwarding mode and
 //!   the sockets it uses.
 //!
@@ -28,6 +29,7 @@ pub mod edns;
 pub mod engine;
 pub mod forward;
 pub mod local_zones;
+pub mod ratelimit;
 pub mod request;
 pub mod resolve;
 pub mod server;

@@ -10,6 +10,7 @@ const LAYERS: &[&str] = &[
     "wire",
     "clock",
     "acl",
+    "ratelimit",
     "transport",
     "validator",
     "resolve",

@@ -745,3 +745,95 @@ async fn a_client_that_never_reads_is_closed_by_the_write_timeout() {
     drop(attack);
     s.stop().await;
 }
+
+// -- Fairness (issue 11, item 2) -------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_cannot_take_every_resolution_slot() {
+    // Slow resolutions; one client asks 20 distinct names at once.
+    let resolver = FakeResolver {
+        delay_ms: 1500,
+        ..FakeResolver::with(table())
+    };
+    let s = start_with(
+        "127.54.2.23",
+        |c| {
+            c.max_inflight = 8;
+            c.max_inflight_per_client = 4;
+        },
+        resolver,
+    )
+    .await;
+    let socket = UdpSocket::bind("127.54.5.1:0").await.unwrap();
+    for i in 0..20u16 {
+        let q = query_bytes(i, &format!("n{i}.example."), RecordType::A, Flags::plain());
+        socket.send_to(&q, s.addr).await.unwrap();
+    }
+    // The hog's misses beyond its share are SERVFAIL at once.
+    let mut buf = vec![0u8; 2048];
+    let mut servfail = 0;
+    while servfail < 16 {
+        let (n, _) = tokio::time::timeout(Duration::from_secs(3), socket.recv_from(&mut buf))
+            .await
+            .expect("the hog's extra queries are answered at once")
+            .unwrap();
+        assert_eq!(rcode_of(&buf[..n]), 2, "SERVFAIL");
+        servfail += 1;
+    }
+    // Another client still gets a resolution slot: its answer is the
+    // resolver's, not the overload SERVFAIL.
+    let q = query_bytes(9, "www.example.", RecordType::A, Flags::plain());
+    let reply = udp_from("127.54.5.2", s.addr, &q).await.expect("answered");
+    assert_eq!(rcode_of(&reply), 0, "{:?}", parse(&reply));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn udp_responses_are_rate_limited_per_client_network_when_enabled() {
+    let s = start("127.54.2.24", |c| {
+        c.ratelimit.responses_per_second = 5;
+        c.ratelimit.slip = 2;
+        // Loopback is exempt by default; the test's clients are loopback.
+        c.ratelimit.exempt = Acl::new(vec![]);
+    })
+    .await;
+    let socket = UdpSocket::bind("127.54.6.1:0").await.unwrap();
+    let q = query_bytes(1, "localhost.", RecordType::A, Flags::plain());
+    for _ in 0..40 {
+        socket.send_to(&q, s.addr).await.unwrap();
+    }
+    let (mut full, mut truncated) = (0, 0);
+    let mut buf = vec![0u8; 2048];
+    while let Ok(Ok((n, _))) =
+        tokio::time::timeout(Duration::from_millis(500), socket.recv_from(&mut buf)).await
+    {
+        let m = parse(&buf[..n]);
+        if m.metadata.truncation {
+            assert!(m.answers.is_empty());
+            assert_eq!(m.queries.len(), 1, "the question is kept");
+            truncated += 1;
+        } else {
+            full += 1;
+        }
+    }
+    // Within one or two seconds: 5 or 10 full answers, and one in two of the
+    // rest truncated; the others dropped.
+    assert!((5..=10).contains(&full), "{full} full answers");
+    let over = 40 - full;
+    assert!(
+        (over / 2 - 1..=over / 2).contains(&truncated),
+        "{truncated} truncated of {over} over the limit"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn loopback_is_exempt_from_rate_limiting_by_default() {
+    let s = start("127.54.2.25", |c| c.ratelimit.responses_per_second = 1).await;
+    for i in 0..10 {
+        let q = query_bytes(i, "localhost.", RecordType::A, Flags::plain());
+        let m = parse(&udp(s.addr, &q).await.expect("answered"));
+        assert!(!m.metadata.truncation);
+    }
+    s.stop().await;
+}

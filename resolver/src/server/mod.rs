@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::OnceCell;
 use tokio::task::JoinHandle;
 
 use crate::acl::Acl;
@@ -33,11 +33,13 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::forward::{ForwardOnly, Upstreams, default_upstreams};
 use crate::local_zones::LocalZones;
+use crate::ratelimit::{RateLimiter, Verdict};
 use crate::resolve::{Resolution, Resolve};
 use crate::transport::net::NetTransport;
 use crate::validator::outcome::Outcome;
 use crate::wire::ResponseCode;
 
+mod inflight;
 pub mod tcp;
 
 pub use tcp::{Connections, TcpStats};
@@ -78,7 +80,9 @@ struct Context {
     cache: Arc<Cache>,
     acl: Acl,
     local: LocalZones,
-    inflight: Arc<Semaphore>,
+    inflight: Arc<inflight::Inflight>,
+    /// UDP response rate limiting; `None` when off.
+    ratelimit: Option<Mutex<RateLimiter>>,
     tcp: Arc<Connections>,
     pending: Pending,
 }
@@ -94,7 +98,11 @@ fn context(config: &Config, resolver: Arc<dyn Resolve>, clock: Arc<dyn Clock>) -
         cache: Arc::new(Cache::new(config.cache.clone(), clock)),
         acl: config.acl.clone(),
         local,
-        inflight: Arc::new(Semaphore::new(config.max_inflight)),
+        inflight: inflight::Inflight::new(config.max_inflight, config.max_inflight_per_client),
+        ratelimit: config
+            .ratelimit
+            .enabled()
+            .then(|| Mutex::new(RateLimiter::new(config.ratelimit.clone()))),
         tcp: Connections::new(tcp::TcpLimits {
             max_connections: config.max_tcp_connections,
             max_per_client: config.max_tcp_connections_per_client,
@@ -480,27 +488,67 @@ async fn udp_worker(ctx: Arc<Context>, socket: Arc<UdpSocket>) {
         };
         match handle(&ctx, &buf[..n], client.ip(), Via::Udp, &mut out) {
             Handled::Reply if out.is_empty() => {}
-            Handled::Reply => {
-                if let Err(e) = socket.send_to(&out, client).await {
-                    tracing::debug!(%client, "UDP send error: {e}");
-                }
-            }
+            Handled::Reply => send_udp(&ctx, &socket, &mut out, client).await,
             Handled::Drop => {}
             Handled::Miss(request) => {
-                let Ok(permit) = Arc::clone(&ctx.inflight).try_acquire_owned() else {
-                    let _ = socket.send_to(&overloaded(&request), client).await;
+                let Some(slot) = ctx.inflight.try_admit(client.ip()) else {
+                    send_udp(&ctx, &socket, &mut overloaded(&request), client).await;
                     continue;
                 };
                 let ctx = Arc::clone(&ctx);
                 let socket = Arc::clone(&socket);
                 tokio::spawn(async move {
-                    let response = resolve_miss(&ctx, &request, Via::Udp).await;
-                    drop(permit);
-                    if let Err(e) = socket.send_to(&response, client).await {
-                        tracing::debug!(%client, "UDP send error: {e}");
-                    }
+                    let mut response = resolve_miss(&ctx, &request, Via::Udp).await;
+                    drop(slot);
+                    send_udp(&ctx, &socket, &mut response, client).await;
                 });
             }
         }
     }
+}
+
+/// Sends a UDP response, subject to response rate limiting.
+async fn send_udp(ctx: &Context, socket: &UdpSocket, response: &mut Vec<u8>, client: SocketAddr) {
+    if let Some(limiter) = &ctx.ratelimit {
+        let verdict = limiter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .check(client.ip(), ctx.cache.now());
+        match verdict {
+            Verdict::Send => {}
+            Verdict::Slip => truncate_to_question(response),
+            Verdict::Drop => return,
+        }
+    }
+    if let Err(e) = socket.send_to(response, client).await {
+        tracing::debug!(%client, "UDP send error: {e}");
+    }
+}
+
+/// Cuts a response down to its header and question with TC=1 (RFC 1035
+/// §4.1.1: the client retries over TCP).
+fn truncate_to_question(response: &mut Vec<u8>) {
+    if response.len() < 12 {
+        return;
+    }
+    let mut end = 12;
+    if u16::from_be_bytes([response[4], response[5]]) >= 1 {
+        // The echoed question is uncompressed: labels up to the root, then
+        // type and class.
+        while let Some(&len) = response.get(end) {
+            if len & 0xC0 != 0 {
+                end += 2; // a pointer ends the name
+                break;
+            }
+            end += 1 + usize::from(len);
+            if len == 0 {
+                break;
+            }
+        }
+        end = (end + 4).min(response.len());
+        response[4..6].copy_from_slice(&1u16.to_be_bytes());
+    }
+    response.truncate(end);
+    response[2] |= 0x02; // TC
+    response[6..12].fill(0); // no answer, authority or additional records
 }

@@ -297,7 +297,7 @@ async fn connection(ctx: Arc<Context>, stream: TcpStream, peer: SocketAddr, slot
             }
             Handled::Drop => {}
             Handled::Miss(request) => {
-                let Ok(inflight) = Arc::clone(&ctx.inflight).try_acquire_owned() else {
+                let Some(inflight) = ctx.inflight.try_admit(peer.ip()) else {
                     permit.send(overloaded(&request));
                     continue;
                 };
