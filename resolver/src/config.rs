@@ -7,6 +7,7 @@
 //! default_local_zones = true
 //! log_level = "info"
 //! workers = 2                                  # default: number of cores
+//! user = "danebound"                           # drop root to this user after binding
 //! max_inflight = 4096                          # cache misses resolving at once
 //! max_inflight_per_client = 1024               # ... for one client address
 //!
@@ -85,6 +86,9 @@ pub struct Config {
     pub log_level: String,
     /// UDP sockets (SO_REUSEPORT) and runtime threads.
     pub workers: usize,
+    /// The user `serve` becomes after binding when started as root: `None`
+    /// for the default (`danebound` if it exists), `Some("")` to stay root.
+    pub user: Option<String>,
     /// Cache limits.
     pub cache: CacheConfig,
     /// Who may query.
@@ -124,6 +128,7 @@ impl Default for Config {
             default_local_zones: true,
             log_level: "info".into(),
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            user: None,
             cache: CacheConfig::default(),
             acl: Acl::default(),
             tcp_idle_timeout: Duration::from_secs(10),
@@ -173,6 +178,7 @@ struct RawConfig {
     default_local_zones: Option<bool>,
     log_level: Option<String>,
     workers: Option<usize>,
+    user: Option<String>,
     max_inflight: Option<usize>,
     max_inflight_per_client: Option<usize>,
     ratelimit: Option<RawRateLimit>,
@@ -285,6 +291,9 @@ impl Config {
         }
         if let Some(w) = raw.workers {
             c.workers = in_range("workers", w, 1, 1024)?;
+        }
+        if raw.user.is_some() {
+            c.user = raw.user;
         }
         if let Some(m) = raw.max_inflight {
             c.max_inflight = in_range("max_inflight", m, 1, 1 << 20)?;
