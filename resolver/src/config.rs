@@ -7,6 +7,9 @@
 //! default_local_zones = true
 //! log_level = "info"
 //! workers = 2                                  # default: number of cores
+//! user = "danebound"                           # drop root to this user after binding
+//! max_inflight = 4096                          # cache misses resolving at once
+//! max_inflight_per_client = 1024               # ... for one client address
 //!
 //! [cache]
 //! max_entries = 100000
@@ -19,9 +22,17 @@
 //! [access]
 //! allow = ["127.0.0.0/8", "::1/128"]
 //!
+//! [ratelimit]                                  # UDP responses; off by default
+//! responses_per_second = 0                     # per /24 or /56; 0 = off
+//! slip = 2                                     # 1 in 2 over the limit sent TC=1
+//! exempt = ["127.0.0.0/8", "::1/128"]
+//!
 //! [tcp]
 //! idle_timeout_secs = 10
+//! write_timeout_secs = 5
 //! max_connections = 256
+//! max_connections_per_client = 32
+//! max_outstanding = 32
 //!
 //! [upstream]
 //! timeout_ms = 1500
@@ -39,6 +50,7 @@ use serde::Deserialize;
 
 use crate::acl::{Acl, Network};
 use crate::cache::CacheConfig;
+use crate::ratelimit::RateLimitConfig;
 
 /// Where `serve` looks for its file when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/danebound/danebound.toml";
@@ -74,14 +86,25 @@ pub struct Config {
     pub log_level: String,
     /// UDP sockets (SO_REUSEPORT) and runtime threads.
     pub workers: usize,
+    /// The user `serve` becomes after binding when started as root: `None`
+    /// for the default (`danebound` if it exists), `Some("")` to stay root.
+    pub user: Option<String>,
     /// Cache limits.
     pub cache: CacheConfig,
     /// Who may query.
     pub acl: Acl,
     /// A TCP connection with no query for this long is closed (RFC 7766 §6.2.3).
     pub tcp_idle_timeout: Duration,
-    /// At most this many TCP connections at once.
+    /// At most this many TCP connections at once; when full, a new one
+    /// sheds the open connection that made progress least recently.
     pub max_tcp_connections: usize,
+    /// At most this many TCP connections from one client address.
+    pub max_tcp_connections_per_client: usize,
+    /// At most this many queries of one TCP connection resolving or waiting
+    /// to be written; it reads no more until one is written.
+    pub max_tcp_outstanding: usize,
+    /// A TCP response not written within this is fatal to the connection.
+    pub tcp_write_timeout: Duration,
     /// How long to wait for one upstream on one attempt.
     pub upstream_timeout: Duration,
     /// How many passes over the upstream list.
@@ -89,6 +112,10 @@ pub struct Config {
     /// At most this many cache misses being resolved at once; more are
     /// answered SERVFAIL.
     pub max_inflight: usize,
+    /// At most this many of them for one client address.
+    pub max_inflight_per_client: usize,
+    /// UDP response rate limiting (off by default).
+    pub ratelimit: RateLimitConfig,
 }
 
 impl Default for Config {
@@ -101,13 +128,19 @@ impl Default for Config {
             default_local_zones: true,
             log_level: "info".into(),
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            user: None,
             cache: CacheConfig::default(),
             acl: Acl::default(),
             tcp_idle_timeout: Duration::from_secs(10),
             max_tcp_connections: 256,
+            max_tcp_connections_per_client: 32,
+            max_tcp_outstanding: 32,
+            tcp_write_timeout: Duration::from_secs(5),
             upstream_timeout: crate::forward::DEFAULT_TIMEOUT,
             upstream_rounds: crate::forward::DEFAULT_ROUNDS,
             max_inflight: 4096,
+            max_inflight_per_client: 1024,
+            ratelimit: RateLimitConfig::default(),
         }
     }
 }
@@ -145,7 +178,10 @@ struct RawConfig {
     default_local_zones: Option<bool>,
     log_level: Option<String>,
     workers: Option<usize>,
+    user: Option<String>,
     max_inflight: Option<usize>,
+    max_inflight_per_client: Option<usize>,
+    ratelimit: Option<RawRateLimit>,
     cache: Option<RawCache>,
     access: Option<RawAccess>,
     tcp: Option<RawTcp>,
@@ -172,9 +208,20 @@ struct RawAccess {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawRateLimit {
+    responses_per_second: Option<u32>,
+    slip: Option<u32>,
+    exempt: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawTcp {
     idle_timeout_secs: Option<u64>,
+    write_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
+    max_connections_per_client: Option<usize>,
+    max_outstanding: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -246,8 +293,26 @@ impl Config {
         if let Some(w) = raw.workers {
             c.workers = in_range("workers", w, 1, 1024)?;
         }
+        if raw.user.is_some() {
+            c.user = raw.user;
+        }
         if let Some(m) = raw.max_inflight {
             c.max_inflight = in_range("max_inflight", m, 1, 1 << 20)?;
+        }
+        if let Some(m) = raw.max_inflight_per_client {
+            c.max_inflight_per_client = in_range("max_inflight_per_client", m, 1, 1 << 20)?;
+        }
+        if let Some(r) = raw.ratelimit {
+            let rl = &mut c.ratelimit;
+            if let Some(v) = r.responses_per_second {
+                rl.responses_per_second = v;
+            }
+            if let Some(v) = r.slip {
+                rl.slip = in_range("ratelimit.slip", v, 0, 100)?;
+            }
+            if let Some(exempt) = r.exempt {
+                rl.exempt = Acl::new(parse_networks("ratelimit.exempt", &exempt)?);
+            }
         }
         if let Some(rc) = raw.cache {
             let cc = &mut c.cache;
@@ -281,20 +346,26 @@ impl Config {
             }
         }
         if let Some(allow) = raw.access.and_then(|a| a.allow) {
-            let nets = allow
-                .iter()
-                .map(|s| s.parse::<Network>())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| ConfigError(format!("access.allow: {e}")))?;
-            c.acl = Acl::new(nets);
+            c.acl = Acl::new(parse_networks("access.allow", &allow)?);
         }
         if let Some(t) = raw.tcp {
             if let Some(v) = t.idle_timeout_secs {
                 c.tcp_idle_timeout =
                     Duration::from_secs(in_range("tcp.idle_timeout_secs", v, 1, 3600)?);
             }
+            if let Some(v) = t.write_timeout_secs {
+                c.tcp_write_timeout =
+                    Duration::from_secs(in_range("tcp.write_timeout_secs", v, 1, 3600)?);
+            }
             if let Some(v) = t.max_connections {
                 c.max_tcp_connections = in_range("tcp.max_connections", v, 1, 65_536)?;
+            }
+            if let Some(v) = t.max_connections_per_client {
+                c.max_tcp_connections_per_client =
+                    in_range("tcp.max_connections_per_client", v, 1, 65_536)?;
+            }
+            if let Some(v) = t.max_outstanding {
+                c.max_tcp_outstanding = in_range("tcp.max_outstanding", v, 1, 65_535)?;
             }
         }
         if let Some(u) = raw.upstream {
@@ -351,6 +422,13 @@ fn in_range<T: PartialOrd + fmt::Display + Copy>(
         )));
     }
     Ok(v)
+}
+
+fn parse_networks(key: &str, list: &[String]) -> Result<Vec<Network>, ConfigError> {
+    list.iter()
+        .map(|s| s.parse::<Network>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ConfigError(format!("{key}: {e}")))
 }
 
 /// `ADDR:PORT`, IPv6 in brackets.
@@ -449,6 +527,45 @@ mod tests {
             assert!(e.contains(needle), "{text}: {e}");
             assert!(!e.contains('\n'), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn tcp_abuse_limits_parse_and_are_checked() {
+        let c = Config::from_toml(
+            "[tcp]\nwrite_timeout_secs = 2\nmax_connections_per_client = 4\nmax_outstanding = 8",
+        )
+        .unwrap();
+        assert_eq!(c.tcp_write_timeout, Duration::from_secs(2));
+        assert_eq!(c.max_tcp_connections_per_client, 4);
+        assert_eq!(c.max_tcp_outstanding, 8);
+        for key in [
+            "write_timeout_secs",
+            "max_connections_per_client",
+            "max_outstanding",
+        ] {
+            let e = Config::from_toml(&format!("[tcp]\n{key} = 0"))
+                .unwrap_err()
+                .0;
+            assert!(e.contains(&format!("tcp.{key}")), "{e}");
+        }
+    }
+
+    #[test]
+    fn fairness_limits_parse() {
+        let c = Config::from_toml(
+            "max_inflight_per_client = 9\n[ratelimit]\nresponses_per_second = 50\nslip = 0\nexempt = [\"10.0.0.0/8\"]",
+        )
+        .unwrap();
+        assert_eq!(c.max_inflight_per_client, 9);
+        assert_eq!(c.ratelimit.responses_per_second, 50);
+        assert_eq!(c.ratelimit.slip, 0);
+        assert!(c.ratelimit.exempt.allows("10.1.1.1".parse().unwrap()));
+        assert!(!c.ratelimit.exempt.allows("127.0.0.1".parse().unwrap()));
+        assert!(!Config::default().ratelimit.enabled());
+        let e = Config::from_toml("[ratelimit]\nexempt = [\"x\"]")
+            .unwrap_err()
+            .0;
+        assert!(e.contains("ratelimit.exempt"), "{e}");
     }
 
     #[test]

@@ -9,9 +9,10 @@
 //! - [`resolve`]: the contract between the service and the engine
 //!   ([`resolve::Resolve`], [`resolve::Resolution`]).
 //! - [`server`], [`answer`], [`cache`], [`acl`], [`local_zones`], [`config`],
-//!   [`request`], [`edns`], [`checkconf`]: `danebound serve`: listener,
-//!   response rules, answer cache, access control, special-use names,
-//!   configuration and its check, client request parsing, EDNS constants.
+//!   [`request`], [`edns`], [`checkconf`], [`ratelimit`]: `danebound serve`:
+//!   listener, response rules, answer cache, access control, special-use
+//!   names, configuration and its check, client request parsing, EDNS
+//!   constants, response rate limiting.
 //! - [`upstream`], [`transport`]: the query layer (query building, reply
 //!   checks, TCP and EDNS fallback) and the sockets under it; [`forward`]
 //!   (forwarding mode) and [`iterator`] (recursive mode) ask through them.
@@ -30,6 +31,7 @@ pub mod edns;
 pub mod engine;
 pub mod forward;
 pub mod local_zones;
+pub mod ratelimit;
 pub mod request;
 pub mod resolve;
 pub mod server;

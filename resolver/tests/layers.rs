@@ -12,6 +12,7 @@ const LAYERS: &[&str] = &[
     "timefmt",
     "acl",
     "edns",
+    "ratelimit",
     "transport",
     "upstream",
     "validator",

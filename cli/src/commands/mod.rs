@@ -4,6 +4,7 @@
 //! `query` and `dane check` share.
 
 pub(crate) mod dane;
+pub(crate) mod privileges;
 pub(crate) mod query;
 pub(crate) mod resolution;
 pub(crate) mod serve;

@@ -11,7 +11,7 @@ use danebound_resolver::config::{Config, DEFAULT_CONFIG_PATH, Overrides};
 use danebound_resolver::server::Server;
 use tracing_subscriber::EnvFilter;
 
-use crate::commands::resolution;
+use crate::commands::{privileges, resolution};
 use crate::repeatable;
 
 pub(crate) fn command() -> Command {
@@ -140,6 +140,9 @@ fn serve(config: Config) -> Result<(), String> {
     let result = runtime.block_on(async {
         let resolver = danebound_resolver::engine::build(&config)?;
         let server = Server::bind(&config, resolver, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+        // The sockets are bound and the anchors read: root is no longer
+        // needed. (The RFC 5011 state directory goes in `writable`.)
+        privileges::drop_root(config.user.as_deref(), &[])?;
         tracing::info!(addrs = ?server.local_addrs(), trust_anchors = ?config.trust_anchors, "danebound serving");
         let shutdown = shutdown_signal().map_err(|e| format!("cannot watch signals: {e}"))?;
         server.run(shutdown).await.map_err(|e| e.to_string())
