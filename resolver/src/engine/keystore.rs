@@ -2,8 +2,11 @@
 //! insecure delegations, per zone, shared by all validations.
 //!
 //! Only what a session proved enters: a `KeyLookup::Keys` exists only as the
-//! result of `authenticate_dnskeys`. Bogus results are never kept here (the
-//! answer cache holds bogus answers briefly instead).
+//! result of `authenticate_dnskeys`. A zone whose DNSKEY or DS data a session
+//! judged bogus (or whose key work alone ran over the validation budget) is
+//! kept as bogus for [`BOGUS_TTL`], as unbound's key cache marks a key set
+//! bad: every new name under it is then answered from this memory instead
+//! of repeating the work (issue 11, item 3).
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -14,6 +17,10 @@ use crate::wire::Name;
 /// How long a proven insecure delegation is trusted without re-proving it.
 /// The DS denial's own TTL would be better; one hour bounds staleness.
 const INSECURE_TTL: u64 = 3600;
+
+/// How long a zone judged bogus stays bogus: 60 s, unbound's `val-bogus-ttl`
+/// and the answer cache's default `bogus_ttl`.
+const BOGUS_TTL: u64 = 60;
 
 /// Zone → key lookup, with expiry.
 #[derive(Debug)]
@@ -63,7 +70,8 @@ impl KeyStore {
             let ttl = match lookup {
                 KeyLookup::Keys(keys) => u64::from(keys.ttl()),
                 KeyLookup::Insecure(_) => INSECURE_TTL,
-                KeyLookup::Bogus(_) | KeyLookup::NoAnchor => continue,
+                KeyLookup::Bogus(_) => BOGUS_TTL,
+                KeyLookup::NoAnchor => continue,
             };
             map.insert(zone.to_lowercase(), (lookup.clone(), now + ttl));
         }
@@ -111,7 +119,7 @@ mod tests {
     }
 
     #[test]
-    fn lookups_expire_and_bogus_is_never_stored() {
+    fn lookups_expire_and_bogus_is_kept_for_the_bogus_ttl() {
         let store = KeyStore::new(100);
         let (zone, lookup) = insecure("a.example.");
         let bogus = (
@@ -120,7 +128,8 @@ mod tests {
         );
         store.learn(&[(zone.clone(), lookup), bogus.clone()], 1000);
         assert!(store.view(1000).get(&zone).is_some());
-        assert!(store.view(1000).get(&bogus.0).is_none());
+        assert!(store.view(1000).get(&bogus.0).is_some());
+        assert!(store.view(1000 + BOGUS_TTL).get(&bogus.0).is_none());
         assert!(store.view(1000 + INSECURE_TTL).get(&zone).is_none());
     }
 

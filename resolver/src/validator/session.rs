@@ -938,6 +938,10 @@ impl<'a> Session<'a> {
             return Ok(known.clone());
         }
         let response = self.fetch(zone, RecordType::DNSKEY)?;
+        let spent_before = self.budget.clone();
+        // Judged on data (not a lost or refused query): then a bogus result
+        // is the zone's own and may be remembered beyond this session.
+        let judged = matches!(&response, Fetched::Response(m) if m.metadata.response_code == ResponseCode::NoError);
         let lookup = match response {
             Fetched::Failed(detail) => KeyLookup::Bogus(BogusReason::DnskeyMissing {
                 zone: zone.clone(),
@@ -1002,8 +1006,7 @@ impl<'a> Session<'a> {
         };
         self.note(|| event);
         match &lookup {
-            // Bogus key sets are remembered for this session only.
-            KeyLookup::Bogus(_) => {
+            KeyLookup::Bogus(reason) if !(judged && zone_caused(&spent_before, reason)) => {
                 self.keys.insert(zone.clone(), lookup.clone());
             }
             _ => self.remember(zone, lookup.clone()),
@@ -1018,6 +1021,9 @@ impl<'a> Session<'a> {
             return Ok(step.clone());
         }
         let response = self.fetch(next, RecordType::DS)?;
+        let spent_before = self.budget.clone();
+        let judged = matches!(&response, Fetched::Response(m)
+            if matches!(m.metadata.response_code, ResponseCode::NoError | ResponseCode::NXDomain));
         let step = match response {
             Fetched::Failed(detail) => DsStep::Bogus(BogusReason::DnskeyMissing {
                 zone: next.clone(),
@@ -1026,6 +1032,14 @@ impl<'a> Session<'a> {
             Fetched::Response(msg) => self.judge_ds_response(keys, next, &msg),
         };
         self.ds_steps.insert(next.clone(), step.clone());
+        if let DsStep::Bogus(reason) = &step
+            && judged
+            && zone_caused(&spent_before, reason)
+        {
+            // The chain of trust to `next` is broken: every name under it
+            // is bogus, and later sessions learn so without the work.
+            self.remember(next, KeyLookup::Bogus(reason.clone()));
+        }
         let event = match &step {
             DsStep::Delegation(sep) => TraceEvent::Delegation {
                 zone: next.clone(),
@@ -1126,6 +1140,19 @@ impl<'a> Session<'a> {
             Some(f) => Ok(f.clone()),
             None => Err(Need(request)),
         }
+    }
+}
+
+/// Is a bogus key or DS result the zone's own, to be remembered beyond this
+/// session (as unbound's key cache marks a key set bad)? Running out of the
+/// budget counts only when the session had spent nothing of the exhausted
+/// limit before the zone's work began: otherwise earlier work in the session
+/// (say, a long CNAME chain a client chose) could get a good zone marked
+/// bogus for everyone.
+fn zone_caused(spent_before: &Budget, reason: &BogusReason) -> bool {
+    match reason {
+        BogusReason::BudgetExceeded { limit, .. } => spent_before.spent(limit) == 0,
+        _ => true,
     }
 }
 
