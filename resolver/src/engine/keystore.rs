@@ -24,14 +24,14 @@ const BOGUS_TTL: u64 = 60;
 
 /// Zone → key lookup, with expiry.
 #[derive(Debug)]
-pub struct KeyStore {
+pub(crate) struct KeyStore {
     map: RwLock<HashMap<Name, (KeyLookup, u64)>>,
     max_entries: usize,
 }
 
 impl KeyStore {
     /// A store holding at most `max_entries` zones.
-    pub fn new(max_entries: usize) -> Self {
+    pub(crate) fn new(max_entries: usize) -> Self {
         Self {
             map: RwLock::new(HashMap::new()),
             max_entries,
@@ -39,12 +39,12 @@ impl KeyStore {
     }
 
     /// A view at time `now` for a validation session.
-    pub fn view(&self, now: u64) -> KeyStoreView<'_> {
+    pub(crate) fn view(&self, now: u64) -> KeyStoreView<'_> {
         KeyStoreView { store: self, now }
     }
 
     /// Remember what a session learned.
-    pub fn learn(&self, learned: &[(Name, KeyLookup)], now: u64) {
+    pub(crate) fn learn(&self, learned: &[(Name, KeyLookup)], now: u64) {
         if learned.is_empty() {
             return;
         }
@@ -78,18 +78,14 @@ impl KeyStore {
     }
 
     /// Number of zones held.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.map.read().map(|m| m.len()).unwrap_or(0)
-    }
-
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
 /// A [`KeyStore`] at one instant.
-pub struct KeyStoreView<'a> {
+pub(crate) struct KeyStoreView<'a> {
     store: &'a KeyStore,
     now: u64,
 }

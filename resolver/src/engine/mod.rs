@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tracing::{debug, warn};
 
 pub use build::{build, build_resolver, load_anchors};
-pub use keystore::KeyStore;
+use keystore::KeyStore;
 
 use crate::clock::Clock;
 use crate::forward::{UpstreamReply, Upstreams};

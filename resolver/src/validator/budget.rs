@@ -108,13 +108,13 @@ impl Budget {
 
     /// Charge one signature verification; fails when the session is out of
     /// verifications.
-    pub fn charge_verification(&mut self, what: &dyn std::fmt::Display) -> Result<(), BogusReason> {
+    pub(crate) fn charge_verification(&mut self, what: &dyn std::fmt::Display) -> Result<(), BogusReason> {
         let max = self.limits.max_verifications;
         charge(&mut self.verifications, max, "max_verifications", what)
     }
 
     /// Record a failed verification; fails when too many have failed.
-    pub fn record_failure(&mut self, what: &dyn std::fmt::Display) -> Result<(), BogusReason> {
+    pub(crate) fn record_failure(&mut self, what: &dyn std::fmt::Display) -> Result<(), BogusReason> {
         self.failed_verifications += 1;
         if self.failed_verifications > self.limits.max_failed_verifications {
             return Err(BogusReason::BudgetExceeded {
@@ -127,20 +127,20 @@ impl Budget {
 
     /// Charge one NSEC3 hash computation (of any iteration count up to
     /// `max_nsec3_iterations`).
-    pub fn charge_nsec3_hash(&mut self, what: &dyn std::fmt::Display) -> Result<(), BogusReason> {
+    pub(crate) fn charge_nsec3_hash(&mut self, what: &dyn std::fmt::Display) -> Result<(), BogusReason> {
         let max = self.limits.max_nsec3_hashes;
         charge(&mut self.nsec3_hashes, max, "max_nsec3_hashes", what)
     }
 
     /// Charge one DS digest computation.
-    pub fn charge_digest(&mut self, what: &dyn std::fmt::Display) -> Result<(), BogusReason> {
+    pub(crate) fn charge_digest(&mut self, what: &dyn std::fmt::Display) -> Result<(), BogusReason> {
         let max = self.limits.max_ds_digests;
         charge(&mut self.digests, max, "max_ds_digests", what)
     }
 
     /// What has been charged so far against the limit named `limit` (the
     /// name a [`BogusReason::BudgetExceeded`] carries); 0 for other names.
-    pub fn spent(&self, limit: &str) -> u32 {
+    pub(crate) fn spent(&self, limit: &str) -> u32 {
         match limit {
             "max_verifications" => self.verifications,
             "max_failed_verifications" => self.failed_verifications,

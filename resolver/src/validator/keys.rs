@@ -224,7 +224,10 @@ fn as_dnskey(rdata: &RData) -> Option<&DNSKEY> {
 // ---------------------------------------------------------------------------
 
 /// What vouches for a zone's DNSKEY RRset: the DS records of a validated
-/// parent DS RRset and/or configured trust anchors (DS or DNSKEY).
+/// parent DS RRset and/or configured trust anchors (DS or DNSKEY). Built
+/// only by the validator, from a [`Verified`] DS RRset
+/// ([`SecureEntryPoints::from_verified_ds`]) or from the configured
+/// [`Anchors`](super::Anchors): no caller can vouch for a key set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SecureEntryPoints {
     ds: Vec<DS>,
@@ -235,17 +238,9 @@ pub struct SecureEntryPoints {
 impl SecureEntryPoints {
     /// Entry points from DS records (trust anchors, or records of a DS RRset
     /// the caller has validated).
-    pub fn from_ds(ds: impl IntoIterator<Item = DS>) -> Self {
+    pub(crate) fn from_ds(ds: impl IntoIterator<Item = DS>) -> Self {
         Self {
             ds: ds.into_iter().collect(),
-            ..Self::default()
-        }
-    }
-
-    /// Entry points from DNSKEY trust anchors.
-    pub fn from_dnskeys(dnskeys: impl IntoIterator<Item = DNSKEY>) -> Self {
-        Self {
-            dnskeys: dnskeys.into_iter().collect(),
             ..Self::default()
         }
     }
@@ -265,19 +260,19 @@ impl SecureEntryPoints {
     }
 
     /// Add DS records.
-    pub fn with_ds(mut self, ds: impl IntoIterator<Item = DS>) -> Self {
+    pub(crate) fn with_ds(mut self, ds: impl IntoIterator<Item = DS>) -> Self {
         self.ds.extend(ds);
         self
     }
 
     /// Add DNSKEY anchors.
-    pub fn with_dnskeys(mut self, dnskeys: impl IntoIterator<Item = DNSKEY>) -> Self {
+    pub(crate) fn with_dnskeys(mut self, dnskeys: impl IntoIterator<Item = DNSKEY>) -> Self {
         self.dnskeys.extend(dnskeys);
         self
     }
 
     /// Cap the TTL of keys authenticated from these entry points.
-    pub fn with_ttl_cap(mut self, ttl: u32) -> Self {
+    pub(crate) fn with_ttl_cap(mut self, ttl: u32) -> Self {
         self.ttl = Some(self.ttl.map_or(ttl, |t| t.min(ttl)));
         self
     }

@@ -87,9 +87,12 @@ pub struct Validated {
     pub additionals: Vec<Record>,
 }
 
-/// The keys of a zone, or why there are none.
+/// The keys of a zone, or why there are none. Only the validator builds
+/// these (a caller that could would declare a zone insecure or its keys
+/// trusted): sessions hand them to the engine's key store and get them back
+/// through [`KeyCache`], both inside this crate.
 #[derive(Clone, Debug)]
-pub enum KeyLookup {
+pub(crate) enum KeyLookup {
     /// The zone's DNSKEY set, authenticated.
     Keys(Arc<ZoneKeys>),
     /// The zone is provably insecure.
@@ -101,9 +104,24 @@ pub enum KeyLookup {
 }
 
 /// The engine's cache of key lookups, consulted before walking the chain.
-pub trait KeyCache: Sync {
+pub(crate) trait KeyCache: Sync {
     /// A cached lookup for exactly `zone` (lower case), if still fresh.
     fn get(&self, zone: &Name) -> Option<KeyLookup>;
+}
+
+/// Key lookups a session learned, opaque: only a session makes them, so
+/// seeding another session with them declares nothing that was not proven.
+#[cfg(any(test, feature = "test-util"))]
+#[doc(hidden)]
+#[derive(Clone, Debug, Default)]
+pub struct LearnedKeys(Vec<(Name, KeyLookup)>);
+
+#[cfg(any(test, feature = "test-util"))]
+impl LearnedKeys {
+    /// Nothing learned.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Where validation must stop to wait for data.
@@ -243,7 +261,7 @@ impl<'a> Session<'a> {
     }
 
     /// Consult `cache` for key lookups before walking the chain of trust.
-    pub fn with_key_cache(mut self, cache: &'a dyn KeyCache) -> Self {
+    pub(crate) fn with_key_cache(mut self, cache: &'a dyn KeyCache) -> Self {
         self.cache = Some(cache);
         self
     }
@@ -265,10 +283,14 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Seed the session with a key lookup the engine has cached for `zone`
-    /// (an authenticated key set or a proven insecure delegation).
-    pub fn seed(&mut self, zone: &Name, lookup: KeyLookup) {
-        self.keys.insert(zone.to_lowercase(), lookup);
+    /// Seed the session with the key lookups an earlier session learned
+    /// (as the engine's key store does), for benchmarks of warm sessions.
+    #[cfg(any(test, feature = "test-util"))]
+    #[doc(hidden)]
+    pub fn seed(&mut self, learned: &LearnedKeys) {
+        for (zone, lookup) in &learned.0 {
+            self.keys.insert(zone.to_lowercase(), lookup.clone());
+        }
     }
 
     /// Supply what was fetched for `request`.
@@ -277,8 +299,15 @@ impl<'a> Session<'a> {
     }
 
     /// Key lookups this session established, for the engine's key cache.
-    pub fn learned(&self) -> &[(Name, KeyLookup)] {
+    pub(crate) fn learned(&self) -> &[(Name, KeyLookup)] {
         &self.learned
+    }
+
+    /// What this session learned, opaque, to [`Session::seed`] another.
+    #[cfg(any(test, feature = "test-util"))]
+    #[doc(hidden)]
+    pub fn learned_keys(&self) -> LearnedKeys {
+        LearnedKeys(self.learned.clone())
     }
 
     /// The budget spent so far.
