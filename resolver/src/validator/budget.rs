@@ -108,13 +108,19 @@ impl Budget {
 
     /// Charge one signature verification; fails when the session is out of
     /// verifications.
-    pub(crate) fn charge_verification(&mut self, what: &dyn std::fmt::Display) -> Result<(), BogusReason> {
+    pub(crate) fn charge_verification(
+        &mut self,
+        what: &dyn std::fmt::Display,
+    ) -> Result<(), BogusReason> {
         let max = self.limits.max_verifications;
         charge(&mut self.verifications, max, "max_verifications", what)
     }
 
     /// Record a failed verification; fails when too many have failed.
-    pub(crate) fn record_failure(&mut self, what: &dyn std::fmt::Display) -> Result<(), BogusReason> {
+    pub(crate) fn record_failure(
+        &mut self,
+        what: &dyn std::fmt::Display,
+    ) -> Result<(), BogusReason> {
         self.failed_verifications += 1;
         if self.failed_verifications > self.limits.max_failed_verifications {
             return Err(BogusReason::BudgetExceeded {
@@ -127,13 +133,19 @@ impl Budget {
 
     /// Charge one NSEC3 hash computation (of any iteration count up to
     /// `max_nsec3_iterations`).
-    pub(crate) fn charge_nsec3_hash(&mut self, what: &dyn std::fmt::Display) -> Result<(), BogusReason> {
+    pub(crate) fn charge_nsec3_hash(
+        &mut self,
+        what: &dyn std::fmt::Display,
+    ) -> Result<(), BogusReason> {
         let max = self.limits.max_nsec3_hashes;
         charge(&mut self.nsec3_hashes, max, "max_nsec3_hashes", what)
     }
 
     /// Charge one DS digest computation.
-    pub(crate) fn charge_digest(&mut self, what: &dyn std::fmt::Display) -> Result<(), BogusReason> {
+    pub(crate) fn charge_digest(
+        &mut self,
+        what: &dyn std::fmt::Display,
+    ) -> Result<(), BogusReason> {
         let max = self.limits.max_ds_digests;
         charge(&mut self.digests, max, "max_ds_digests", what)
     }
