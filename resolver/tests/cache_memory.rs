@@ -3,6 +3,7 @@
 //! entries built to be expensive (long distinct owner names that do not
 //! compress, many records and signatures, every response variant encoded).
 //! Prints the bytes per cached signed answer; asserts no timing and no RSS.
+//! The key store's count of a zone's keys is checked the same way.
 
 mod server_common;
 
@@ -154,4 +155,47 @@ fn bytes_per_cached_signed_answer() {
     );
     assert_eq!(cache.len(), n);
     assert!(measured as f64 <= cache.bytes() as f64 * 1.05 + 4096.0);
+}
+
+/// The key store counts a zone's authenticated keys (`ZoneKeys::bytes`) at
+/// no less than what they hold: checked on a DNSKEY set that fills a 64 KB
+/// message (800 P-256 keys), decoded as from the wire.
+#[test]
+fn a_zones_keys_are_counted_at_what_they_hold() {
+    use danebound_resolver::validator::{Rrset, ZoneKeys, rrset};
+    use danebound_resolver::wire::{
+        Algorithm, DNSKEY, DNSSECRData, Message, PublicKeyBuf, RData, Record, decode_message,
+    };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let zone = name("huge.example.");
+    let mut m = Message::response(1, danebound_resolver::wire::OpCode::Query);
+    for i in 0..800u16 {
+        let mut bytes = vec![0x5a; 64];
+        bytes[..2].copy_from_slice(&i.to_be_bytes());
+        m.answers.push(Record::from_rdata(
+            zone.clone(),
+            3600,
+            RData::DNSSEC(DNSSECRData::DNSKEY(DNSKEY::with_flags(
+                257,
+                PublicKeyBuf::new(bytes, Algorithm::ECDSAP256SHA256),
+            ))),
+        ));
+    }
+    let wire = m.to_vec().unwrap();
+    assert!(wire.len() > 60_000 && wire.len() < 65_536, "{}", wire.len());
+    let decoded = decode_message(&wire).unwrap();
+    let before = live();
+    let set: Rrset = rrset::group(&decoded.answers).remove(0);
+    let keys = Arc::new(ZoneKeys::danger_trusted_without_proof(zone, set));
+    let measured = live() - before;
+    let counted = keys.bytes();
+    eprintln!("a 64 KB DNSKEY set: {counted} B counted, {measured} B measured");
+    assert!(
+        counted as isize + 4096 >= measured,
+        "counted {counted} B, holds {measured} B"
+    );
+    assert!(
+        counted as isize <= 2 * measured,
+        "counted {counted} B, holds {measured} B"
+    );
 }

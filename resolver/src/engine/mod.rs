@@ -83,7 +83,7 @@ impl Resolver {
             crypto,
             clock,
             limits: Limits::default(),
-            keys: KeyStore::new(10_000),
+            keys: KeyStore::new(10_000, keystore::DEFAULT_MAX_BYTES),
             validation_time: None,
         }
     }

@@ -202,6 +202,43 @@ impl ZoneKeys {
     }
 }
 
+impl ZoneKeys {
+    /// Bytes this value holds on the heap and inline, for the key store's
+    /// byte bound: the RRset's records and signatures, the zone keys (each a
+    /// copy of a DNSKEY), the tags, and names past their inline capacity.
+    pub fn bytes(&self) -> usize {
+        let set = &self.dnskeys;
+        let keys: usize = set
+            .rdatas
+            .iter()
+            .map(|r| as_dnskey(r).map_or(0, |k| k.public_key().public_bytes().len()))
+            .sum();
+        let sigs: usize = set
+            .rrsigs
+            .iter()
+            .map(|s| s.sig().len() + name_heap(&s.input().signer_name))
+            .sum();
+        size_of::<Self>()
+            + set.rdatas.capacity() * size_of::<RData>()
+            + set.rrsigs.capacity() * size_of::<crate::wire::RRSIG>()
+            + self.keys.capacity() * size_of::<ZoneKey>()
+            + self.authenticated_by.capacity() * size_of::<u16>()
+            // The records' keys, and the zone keys' copies of them.
+            + 2 * keys
+            + sigs
+            + name_heap(&self.zone)
+            + name_heap(&set.name)
+    }
+}
+
+/// Heap bytes of a name: hickory keeps up to 32 bytes of labels and 24
+/// label ends inline.
+pub(crate) fn name_heap(name: &Name) -> usize {
+    let labels = usize::from(name.num_labels()) + 1;
+    let data = name.len();
+    (if data > 32 { data } else { 0 }) + (if labels > 24 { labels } else { 0 })
+}
+
 fn zone_keys_of(dnskeys: &Rrset) -> Vec<ZoneKey> {
     dnskeys
         .rdatas

@@ -26,7 +26,7 @@
 //! and authenticated), an insecure one (NSEC/NSEC3 proof of no DS), or no
 //! zone cut at all.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::anchors::Anchors;
@@ -101,6 +101,21 @@ pub(crate) enum KeyLookup {
     Bogus(BogusReason),
     /// No trust anchor covers the zone.
     NoAnchor,
+}
+
+impl KeyLookup {
+    /// Bytes this lookup holds, for the key store's byte bound. A reason
+    /// holds a few names and texts, all of which its text spells out; four
+    /// times that length and 256 bytes of allocator slack bound them.
+    pub(crate) fn bytes(&self) -> usize {
+        size_of::<Self>()
+            + match self {
+                Self::Keys(keys) => 2 * size_of::<usize>() + keys.bytes(),
+                Self::Insecure(r) => 4 * r.to_string().len() + 256,
+                Self::Bogus(r) => 4 * r.to_string().len() + 256,
+                Self::NoAnchor => 0,
+            }
+    }
 }
 
 /// The engine's cache of key lookups, consulted before walking the chain.
@@ -205,7 +220,13 @@ pub struct Session<'a> {
     cache: Option<&'a dyn KeyCache>,
     now: u64,
     budget: Budget,
+    /// Supplied and not yet judged: each fetched message is taken out when
+    /// it is judged (the verdict is memoised in `keys` or `ds_steps`), so
+    /// a session holds at most the one it is working on, not every
+    /// message of its walk.
     fetched: HashMap<FetchRequest, Fetched>,
+    /// Every request ever supplied.
+    answered: HashSet<FetchRequest>,
     keys: HashMap<Name, KeyLookup>,
     ds_steps: HashMap<Name, DsStep>,
     verified: HashMap<RrsetKey, Status>,
@@ -250,6 +271,7 @@ impl<'a> Session<'a> {
             now,
             budget: Budget::new(limits),
             fetched: HashMap::new(),
+            answered: HashSet::new(),
             keys: HashMap::new(),
             ds_steps: HashMap::new(),
             verified: HashMap::new(),
@@ -295,6 +317,7 @@ impl<'a> Session<'a> {
 
     /// Supply what was fetched for `request`.
     pub fn supply(&mut self, request: &FetchRequest, fetched: Fetched) {
+        self.answered.insert(request.clone());
         self.fetched.insert(request.clone(), fetched);
     }
 
@@ -322,7 +345,7 @@ impl<'a> Session<'a> {
             Err(Need(request)) => {
                 // A request already answered but still needed would loop:
                 // the memo makes that impossible, but guard anyway.
-                if self.fetched.contains_key(&request) {
+                if self.answered.contains(&request) {
                     return Step::Done(self.finish_with(
                         Status::Bogus(BogusReason::Malformed {
                             detail: format!(
@@ -1160,13 +1183,13 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn fetch(&self, name: &Name, rtype: RecordType) -> Result<Fetched, Need> {
+    fn fetch(&mut self, name: &Name, rtype: RecordType) -> Result<Fetched, Need> {
         let request = FetchRequest {
             name: name.clone(),
             rtype,
         };
-        match self.fetched.get(&request) {
-            Some(f) => Ok(f.clone()),
+        match self.fetched.remove(&request) {
+            Some(f) => Ok(f),
             None => Err(Need(request)),
         }
     }
