@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tracing::{debug, warn};
 
 pub use build::{build, build_resolver, load_anchors};
-pub use keystore::KeyStore;
+use keystore::KeyStore;
 
 use crate::clock::Clock;
 use crate::forward::Upstreams;
@@ -81,7 +81,7 @@ impl Resolver {
             crypto,
             clock,
             limits: Limits::default(),
-            keys: KeyStore::new(10_000),
+            keys: KeyStore::new(10_000, keystore::DEFAULT_MAX_BYTES),
             validation_time: None,
         }
     }
@@ -215,7 +215,7 @@ impl Resolver {
             session = session.with_trace();
         }
         let validated = loop {
-            match session.step() {
+            match off_the_async_workers(|| session.step()) {
                 Step::Fetch(request) => {
                     let fetched = match self
                         .upstream
@@ -242,6 +242,22 @@ impl Resolve for Resolver {
         cd: bool,
     ) -> Pin<Box<dyn Future<Output = Resolution> + Send + 'a>> {
         Box::pin(self.resolve_query(query, cd))
+    }
+}
+
+/// Run one CPU-bound validation step so that cache hits keep being answered
+/// meanwhile. A step does at most what the session's budget allows (every
+/// signature, DS digest and NSEC3 hash is charged), but that can be
+/// milliseconds; on `serve`'s multi-threaded runtime `block_in_place` hands
+/// this worker's other tasks to another thread for that time. On a
+/// current-thread runtime (`danebound query`, tests) the step runs inline.
+fn off_the_async_workers<T>(step: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(step)
+        }
+        _ => step(),
     }
 }
 

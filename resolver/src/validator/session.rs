@@ -26,7 +26,7 @@
 //! and authenticated), an insecure one (NSEC/NSEC3 proof of no DS), or no
 //! zone cut at all.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::anchors::Anchors;
@@ -87,9 +87,12 @@ pub struct Validated {
     pub additionals: Vec<Record>,
 }
 
-/// The keys of a zone, or why there are none.
+/// The keys of a zone, or why there are none. Only the validator builds
+/// these (a caller that could would declare a zone insecure or its keys
+/// trusted): sessions hand them to the engine's key store and get them back
+/// through [`KeyCache`], both inside this crate.
 #[derive(Clone, Debug)]
-pub enum KeyLookup {
+pub(crate) enum KeyLookup {
     /// The zone's DNSKEY set, authenticated.
     Keys(Arc<ZoneKeys>),
     /// The zone is provably insecure.
@@ -100,10 +103,40 @@ pub enum KeyLookup {
     NoAnchor,
 }
 
+impl KeyLookup {
+    /// Bytes this lookup holds, for the key store's byte bound. A reason
+    /// holds a few names and texts, all of which its text spells out; four
+    /// times that length and 256 bytes of allocator slack bound them.
+    pub(crate) fn bytes(&self) -> usize {
+        size_of::<Self>()
+            + match self {
+                Self::Keys(keys) => 2 * size_of::<usize>() + keys.bytes(),
+                Self::Insecure(r) => 4 * r.to_string().len() + 256,
+                Self::Bogus(r) => 4 * r.to_string().len() + 256,
+                Self::NoAnchor => 0,
+            }
+    }
+}
+
 /// The engine's cache of key lookups, consulted before walking the chain.
-pub trait KeyCache: Sync {
+pub(crate) trait KeyCache: Sync {
     /// A cached lookup for exactly `zone` (lower case), if still fresh.
     fn get(&self, zone: &Name) -> Option<KeyLookup>;
+}
+
+/// Key lookups a session learned, opaque: only a session makes them, so
+/// seeding another session with them declares nothing that was not proven.
+#[cfg(any(test, feature = "test-util"))]
+#[doc(hidden)]
+#[derive(Clone, Debug, Default)]
+pub struct LearnedKeys(Vec<(Name, KeyLookup)>);
+
+#[cfg(any(test, feature = "test-util"))]
+impl LearnedKeys {
+    /// Nothing learned.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Where validation must stop to wait for data.
@@ -187,7 +220,13 @@ pub struct Session<'a> {
     cache: Option<&'a dyn KeyCache>,
     now: u64,
     budget: Budget,
+    /// Supplied and not yet judged: each fetched message is taken out when
+    /// it is judged (the verdict is memoised in `keys` or `ds_steps`), so
+    /// a session holds at most the one it is working on, not every
+    /// message of its walk.
     fetched: HashMap<FetchRequest, Fetched>,
+    /// Every request ever supplied.
+    answered: HashSet<FetchRequest>,
     keys: HashMap<Name, KeyLookup>,
     ds_steps: HashMap<Name, DsStep>,
     verified: HashMap<RrsetKey, Status>,
@@ -232,6 +271,7 @@ impl<'a> Session<'a> {
             now,
             budget: Budget::new(limits),
             fetched: HashMap::new(),
+            answered: HashSet::new(),
             keys: HashMap::new(),
             ds_steps: HashMap::new(),
             verified: HashMap::new(),
@@ -243,7 +283,7 @@ impl<'a> Session<'a> {
     }
 
     /// Consult `cache` for key lookups before walking the chain of trust.
-    pub fn with_key_cache(mut self, cache: &'a dyn KeyCache) -> Self {
+    pub(crate) fn with_key_cache(mut self, cache: &'a dyn KeyCache) -> Self {
         self.cache = Some(cache);
         self
     }
@@ -265,20 +305,32 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Seed the session with a key lookup the engine has cached for `zone`
-    /// (an authenticated key set or a proven insecure delegation).
-    pub fn seed(&mut self, zone: &Name, lookup: KeyLookup) {
-        self.keys.insert(zone.to_lowercase(), lookup);
+    /// Seed the session with the key lookups an earlier session learned
+    /// (as the engine's key store does), for benchmarks of warm sessions.
+    #[cfg(any(test, feature = "test-util"))]
+    #[doc(hidden)]
+    pub fn seed(&mut self, learned: &LearnedKeys) {
+        for (zone, lookup) in &learned.0 {
+            self.keys.insert(zone.to_lowercase(), lookup.clone());
+        }
     }
 
     /// Supply what was fetched for `request`.
     pub fn supply(&mut self, request: &FetchRequest, fetched: Fetched) {
+        self.answered.insert(request.clone());
         self.fetched.insert(request.clone(), fetched);
     }
 
     /// Key lookups this session established, for the engine's key cache.
-    pub fn learned(&self) -> &[(Name, KeyLookup)] {
+    pub(crate) fn learned(&self) -> &[(Name, KeyLookup)] {
         &self.learned
+    }
+
+    /// What this session learned, opaque, to [`Session::seed`] another.
+    #[cfg(any(test, feature = "test-util"))]
+    #[doc(hidden)]
+    pub fn learned_keys(&self) -> LearnedKeys {
+        LearnedKeys(self.learned.clone())
     }
 
     /// The budget spent so far.
@@ -293,7 +345,7 @@ impl<'a> Session<'a> {
             Err(Need(request)) => {
                 // A request already answered but still needed would loop:
                 // the memo makes that impossible, but guard anyway.
-                if self.fetched.contains_key(&request) {
+                if self.answered.contains(&request) {
                     return Step::Done(self.finish_with(
                         Status::Bogus(BogusReason::Malformed {
                             detail: format!(
@@ -938,6 +990,10 @@ impl<'a> Session<'a> {
             return Ok(known.clone());
         }
         let response = self.fetch(zone, RecordType::DNSKEY)?;
+        let spent_before = self.budget.clone();
+        // Judged on data (not a lost or refused query): then a bogus result
+        // is the zone's own and may be remembered beyond this session.
+        let judged = matches!(&response, Fetched::Response(m) if m.metadata.response_code == ResponseCode::NoError);
         let lookup = match response {
             Fetched::Failed(detail) => KeyLookup::Bogus(BogusReason::DnskeyMissing {
                 zone: zone.clone(),
@@ -1002,8 +1058,7 @@ impl<'a> Session<'a> {
         };
         self.note(|| event);
         match &lookup {
-            // Bogus key sets are remembered for this session only.
-            KeyLookup::Bogus(_) => {
+            KeyLookup::Bogus(reason) if !(judged && zone_caused(&spent_before, reason)) => {
                 self.keys.insert(zone.clone(), lookup.clone());
             }
             _ => self.remember(zone, lookup.clone()),
@@ -1018,6 +1073,9 @@ impl<'a> Session<'a> {
             return Ok(step.clone());
         }
         let response = self.fetch(next, RecordType::DS)?;
+        let spent_before = self.budget.clone();
+        let judged = matches!(&response, Fetched::Response(m)
+            if matches!(m.metadata.response_code, ResponseCode::NoError | ResponseCode::NXDomain));
         let step = match response {
             Fetched::Failed(detail) => DsStep::Bogus(BogusReason::DnskeyMissing {
                 zone: next.clone(),
@@ -1026,6 +1084,14 @@ impl<'a> Session<'a> {
             Fetched::Response(msg) => self.judge_ds_response(keys, next, &msg),
         };
         self.ds_steps.insert(next.clone(), step.clone());
+        if let DsStep::Bogus(reason) = &step
+            && judged
+            && zone_caused(&spent_before, reason)
+        {
+            // The chain of trust to `next` is broken: every name under it
+            // is bogus, and later sessions learn so without the work.
+            self.remember(next, KeyLookup::Bogus(reason.clone()));
+        }
         let event = match &step {
             DsStep::Delegation(sep) => TraceEvent::Delegation {
                 zone: next.clone(),
@@ -1117,15 +1183,28 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn fetch(&self, name: &Name, rtype: RecordType) -> Result<Fetched, Need> {
+    fn fetch(&mut self, name: &Name, rtype: RecordType) -> Result<Fetched, Need> {
         let request = FetchRequest {
             name: name.clone(),
             rtype,
         };
-        match self.fetched.get(&request) {
-            Some(f) => Ok(f.clone()),
+        match self.fetched.remove(&request) {
+            Some(f) => Ok(f),
             None => Err(Need(request)),
         }
+    }
+}
+
+/// Is a bogus key or DS result the zone's own, to be remembered beyond this
+/// session (as unbound's key cache marks a key set bad)? Running out of the
+/// budget counts only when the session had spent nothing of the exhausted
+/// limit before the zone's work began: otherwise earlier work in the session
+/// (say, a long CNAME chain a client chose) could get a good zone marked
+/// bogus for everyone.
+fn zone_caused(spent_before: &Budget, reason: &BogusReason) -> bool {
+    match reason {
+        BogusReason::BudgetExceeded { limit, .. } => spent_before.spent(limit) == 0,
+        _ => true,
     }
 }
 
