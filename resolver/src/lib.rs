@@ -13,13 +13,17 @@
 //!   control, special-use names, configuration.
 //! - [`forward`], [`transport`]: the upstream client of forwarding mode and
 //!   the sockets it uses.
+//! - [`autotrust`]: RFC 5011 trust points as the engine runs them (state
+//!   files, probes' proofs, RFC 8145 signalling and RFC 8509 sentinel).
 //!
 //! # What this crate does not do
 //! - It does not decide DANE matches (that is `danebound-verifier`).
-//! - It does not persist trust anchors (that is `danebound-trust-anchors`).
+//! - It does not decide RFC 5011 transitions or file formats (that is
+//!   `danebound-trust-anchors`); it feeds that state machine proofs.
 
 pub mod acl;
 pub mod answer;
+pub mod autotrust;
 pub mod cache;
 pub mod clock;
 pub mod config;

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use clap::{Arg, ArgMatches, Command, value_parser};
 use danebound_resolver::clock::SystemClock;
-use danebound_resolver::config::{Config, DEFAULT_CONFIG_PATH, Overrides};
+use danebound_resolver::config::{
+    Config, DEFAULT_CONFIG_PATH, DEFAULT_ROOT_ANCHOR_FILE, Overrides,
+};
 use danebound_resolver::server::Server;
 use tracing_subscriber::EnvFilter;
 
@@ -38,6 +40,16 @@ pub(crate) fn command() -> Command {
             "Address to serve on, UDP and TCP; repeatable [default: 127.0.0.1:53, [::1]:53]",
         ))
         .arg(
+            Arg::new("root-anchor-file")
+                .long("root-anchor-file")
+                .value_name("PATH")
+                .value_parser(value_parser!(PathBuf))
+                .help(format!(
+                    "RFC 5011 state of the root anchor, used when no anchor option is given \
+                     [default: {DEFAULT_ROOT_ANCHOR_FILE}]"
+                )),
+        )
+        .arg(
             Arg::new("log-level")
                 .long("log-level")
                 .value_name("FILTER")
@@ -55,6 +67,7 @@ pub(crate) fn run(m: &ArgMatches) -> Result<(), String> {
     let overrides = Overrides {
         listen: strings("listen"),
         log_level: m.get_one::<String>("log-level").cloned(),
+        root_anchor_file: m.get_one::<PathBuf>("root-anchor-file").cloned(),
         ..resolution::overrides(m)
     };
     let mut config =
@@ -81,9 +94,23 @@ fn serve(config: Config) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let result = runtime.block_on(async {
-        let resolver = danebound_resolver::engine::build(&config)?;
-        let server = Server::bind(&config, resolver, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
-        tracing::info!(addrs = ?server.local_addrs(), trust_anchors = ?config.trust_anchors, "danebound serving");
+        let resolver = Arc::new(danebound_resolver::engine::build_resolver(&config)?);
+        if resolver.manages_trust_points() {
+            // First start: the state files must be writable, or RFC 5011
+            // could not follow a key roll across restarts.
+            resolver
+                .persist_trust_points()
+                .map_err(|e| format!("trust anchor state: {e}"))?;
+            tokio::spawn(Arc::clone(&resolver).maintain_trust_points());
+        }
+        let server =
+            Server::bind(&config, resolver, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+        tracing::info!(
+            addrs = ?server.local_addrs(),
+            trust_anchors = ?config.trust_anchors,
+            auto_trust_anchors = ?config.managed_anchor_files(),
+            "danebound serving"
+        );
         let shutdown = shutdown_signal().map_err(|e| format!("cannot watch signals: {e}"))?;
         server.run(shutdown).await.map_err(|e| e.to_string())
     });

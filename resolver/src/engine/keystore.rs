@@ -69,6 +69,14 @@ impl KeyStore {
         }
     }
 
+    /// Forget everything: the trust anchors changed, and key sets
+    /// authenticated through an anchor no longer trusted must not outlive it.
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.map.write() {
+            map.clear();
+        }
+    }
+
     /// Number of zones held.
     pub fn len(&self) -> usize {
         self.map.read().map(|m| m.len()).unwrap_or(0)

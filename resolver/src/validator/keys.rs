@@ -107,7 +107,7 @@ pub struct ZoneKey {
 }
 
 impl ZoneKey {
-    fn new(dnskey: DNSKEY) -> Self {
+    pub(crate) fn new(dnskey: DNSKEY) -> Self {
         Self {
             tag: key_tag(&dnskey),
             dnskey,
