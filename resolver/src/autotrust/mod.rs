@@ -142,6 +142,28 @@ fn record(zone: &Name, ttl: u32, rtype: RecordType, rdata: &[u8]) -> Option<Reco
     Some(Record::from_rdata(zone.clone(), ttl, data))
 }
 
+/// Add the anchors of `tp` (zone `zone`) to `anchors`: its Valid and
+/// Missing keys and its initial DS records; nothing when it is revoked
+/// (RFC 5011 §5: as never configured).
+pub fn add_trust_point(anchors: &mut Anchors, zone: &Name, tp: &TrustPoint) {
+    if tp.is_revoked() {
+        return;
+    }
+    for key in tp.anchor_keys() {
+        if let Some(r) = record(zone, 172_800, RecordType::DNSKEY, &key.rdata()) {
+            anchors.add(&r);
+        }
+    }
+    for ds in tp.pending_ds() {
+        let mut rdata = ds.key_tag.to_be_bytes().to_vec();
+        rdata.extend([ds.algorithm, ds.digest_type]);
+        rdata.extend(&ds.digest);
+        if let Some(r) = record(zone, 172_800, RecordType::DS, &rdata) {
+            anchors.add(&r);
+        }
+    }
+}
+
 impl TrustPoints {
     /// Load the managed files beside the static anchors.
     pub fn load(
@@ -196,22 +218,7 @@ impl TrustPoints {
     pub fn anchors(&self) -> Anchors {
         let mut anchors = self.statics.clone();
         for m in &self.points {
-            for key in m.tp.anchor_keys() {
-                if let Some(r) = record(&m.zone, 172_800, RecordType::DNSKEY, &key.rdata()) {
-                    anchors.add(&r);
-                }
-            }
-            if m.tp.is_revoked() {
-                continue;
-            }
-            for ds in m.tp.pending_ds() {
-                let mut rdata = ds.key_tag.to_be_bytes().to_vec();
-                rdata.extend([ds.algorithm, ds.digest_type]);
-                rdata.extend(&ds.digest);
-                if let Some(r) = record(&m.zone, 172_800, RecordType::DS, &rdata) {
-                    anchors.add(&r);
-                }
-            }
+            add_trust_point(&mut anchors, &m.zone, &m.tp);
         }
         anchors
     }
