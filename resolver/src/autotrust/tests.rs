@@ -169,6 +169,13 @@ impl Lab {
             .map(|t| t.state)
     }
 
+    fn rcode(&self, qname: &str) -> crate::wire::ResponseCode {
+        let q = Query::query(name(qname), RecordType::A);
+        self.runtime
+            .block_on(self.resolver.resolve_query(&q, false))
+            .rcode
+    }
+
     fn secure(&self) -> bool {
         let q = Query::query(name("www."), RecordType::A);
         let res = self
@@ -204,6 +211,18 @@ fn a_root_ksk_rollover_end_to_end_through_the_engine() {
     lab.run_until(45 * DAY);
     assert_eq!(lab.state_of(&k2), Some(KeyState::Valid));
     assert!(lab.secure());
+    // RFC 8509 §3 sees the new key at once.
+    use crate::wire::ResponseCode::{NoError, ServFail};
+    let t2 = k2.key_tag();
+    assert_eq!(
+        lab.rcode(&format!("root-key-sentinel-is-ta-{t2:05}.")),
+        NoError
+    );
+    assert_eq!(
+        lab.rcode(&format!("root-key-sentinel-not-ta-{t2:05}.")),
+        ServFail
+    );
+    assert_eq!(lab.rcode("root-key-sentinel-is-ta-00001."), ServFail);
     // The root signs with K2; K1 revokes itself.
     lab.root
         .set(&[(1, REVOKED), (2, KSK)], &[(1, REVOKED), (2, KSK)]);
