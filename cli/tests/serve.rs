@@ -64,6 +64,20 @@ fn free_listen(ip: &str) -> String {
 
 /// `danebound serve` on `listen` with `extra` arguments; stderr piped.
 fn spawn_serve(listen: &str, extra: &[&str]) -> Child {
+    spawn_serve_with_state(listen, &scratch_state_file(), extra)
+}
+
+/// A root anchor state file in a fresh scratch directory that outlives the
+/// test's server (never the host's /var/lib/danebound).
+fn scratch_state_file() -> std::path::PathBuf {
+    let dir = tempfile::tempdir().unwrap().keep();
+    dir.join("state").join("root.key")
+}
+
+/// `danebound serve` on `listen`, managing the root anchor in `state`
+/// (no anchor option: RFC 5011 from the built-in keys), with `extra`
+/// arguments; stderr piped.
+fn spawn_serve_with_state(listen: &str, state: &std::path::Path, extra: &[&str]) -> Child {
     Command::new(BIN)
         .args([
             "serve",
@@ -71,6 +85,8 @@ fn spawn_serve(listen: &str, extra: &[&str]) -> Child {
             listen,
             "--forward",
             "127.54.3.9:9",
+            "--root-anchor-file",
+            state.to_str().unwrap(),
             "--log-level",
             "info",
         ])
@@ -183,8 +199,18 @@ fn check_config_checks_what_serve_loads() {
 #[test]
 fn sigterm_exits_cleanly() {
     let listen = free_listen("127.54.3.1");
-    let mut child = spawn_serve(&listen, &[]);
+    let state = scratch_state_file();
+    let mut child = spawn_serve_with_state(&listen, &state, &[]);
     wait_until_answering(&listen, "127.54.3.2");
+    // No anchor option: the root is managed in the state file, created on
+    // first start from the built-in keys.
+    let written = std::fs::read_to_string(&state).unwrap();
+    assert!(
+        written.starts_with("; autotrust trust anchor file\n;;id: . 1\n"),
+        "{written}"
+    );
+    assert!(written.contains(";{id = 20326 (ksk), size = 2048b} ;;state=2 [  VALID  ]"));
+    assert!(written.contains(";{id = 38696 (ksk), size = 2048b} ;;state=2 [  VALID  ]"));
     assert_eq!(terminate(&mut child), Some(0));
 }
 
@@ -283,4 +309,54 @@ fn started_as_root_user_empty_stays_root() {
     let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
     assert_eq!(status_ids(&status, "Uid:"), [0; 4]);
     assert_eq!(terminate(&mut child), Some(0));
+}
+
+#[test]
+fn a_damaged_anchor_state_file_stops_serve_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("root.key");
+    std::fs::write(
+        &state,
+        "; autotrust trust anchor file\n;;id: . 1\n;;query_failed: 0\n\
+         .\t172800\tIN\tDNSKEY\t257 3 8 AwEAAaz/tAm8yTn4Mfeh5eyI96WSVexTBAvkMgJzkKTOiW1vkIbzxeF3+/4RgWOq7HrxRixHlFlExOLAJr5emLvN7SWXgnLh4+B5xQlNVz8Og8kvArMtNROxVQuCaSnIDdD5LKyWbRd2n9WGe2R8PzgCmr3EgVLrjyBxWezF0jLHwVN8efS3rCj/EWgvIWgb9tarpVUDK/b58Da+sqqls3eNbuv7pr+eoZG+SrDK6nWeL3c6H5Apxz7LjVc1uTIdsIXxuOLYA4/ilBmSVIzuDWfdRUfhHdY6+cn8HFRm+2hM8AnXGXws9555KrUB5qihylGa8subX2Nn6UwNR1AkUTV74bU= ;{id = 20326 (ksk), size = 2048b}\n",
+    )
+    .unwrap();
+    let (code, err) = run(&[
+        "serve",
+        "--listen",
+        "127.54.3.1:0",
+        "--forward",
+        "127.54.3.9:9",
+        "--auto-trust-anchor",
+        state.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("{}:4: key without ;;state=", state.display())),
+        "{err}"
+    );
+    assert!(err.contains("danebound anchor bootstrap"), "{err}");
+}
+
+#[test]
+fn an_anchor_file_of_only_unsupported_algorithms_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("odd.ds");
+    std::fs::write(
+        &file,
+        ". IN DS 12345 200 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n",
+    )
+    .unwrap();
+    let (code, err) = run(&[
+        "serve",
+        "--listen",
+        "127.54.3.1:0",
+        "--forward",
+        "127.54.3.9:9",
+        "--trust-anchor",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("unsupported algorithm or digest"), "{err}");
 }

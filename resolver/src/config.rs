@@ -3,7 +3,9 @@
 //! ```toml
 //! listen = ["127.0.0.1:53", "[::1]:53"]
 //! forward = ["192.0.2.1", "192.0.2.2:5353"]   # default: /etc/resolv.conf
-//! trust_anchors = ["/etc/danebound/root.key"] # default: built-in root KSKs
+//! trust_anchors = ["/etc/danebound/root.ds"]  # static anchors (DS or DNSKEY)
+//! auto_trust_anchors = ["/var/lib/danebound/root.key"] # RFC 5011-managed
+//! root_anchor_file = "/var/lib/danebound/root.key" # managed when neither is set
 //! default_local_zones = true
 //! log_level = "info"
 //! workers = 2                                  # default: number of cores
@@ -37,6 +39,14 @@
 //! [upstream]
 //! timeout_ms = 1500
 //! rounds = 2
+//!
+//! [autotrust]              # RFC 5011 (unbound's add-holddown, del-holddown, ...)
+//! add_holddown = "30d"
+//! remove_holddown = "30d"
+//! keep_missing = "366d"    # default: keep Missing keys for ever (RFC 5011 §4)
+//! probe_interval = "20s"   # test labs only: replaces the RFC 5011 §2.3 timers
+//! trust_anchor_signaling = true   # RFC 8145 key-tag queries
+//! root_key_sentinel = true        # RFC 8509
 //! ```
 //!
 //! Unknown keys and bad values are errors that name the key.
@@ -49,11 +59,15 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::acl::{Acl, Network};
+use crate::autotrust::AutotrustConfig;
 use crate::cache::CacheConfig;
 use crate::ratelimit::RateLimitConfig;
 
 /// Where `serve` looks for its file when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/danebound/danebound.toml";
+
+/// The RFC 5011 state of the root anchor when no anchor is configured.
+pub const DEFAULT_ROOT_ANCHOR_FILE: &str = "/var/lib/danebound/root.key";
 
 /// A configuration problem, as one line naming the culprit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,9 +91,15 @@ pub struct Config {
     pub listen_is_default: bool,
     /// Upstreams (forwarding mode). Empty: those of /etc/resolv.conf.
     pub forward: Vec<SocketAddr>,
-    /// Trust anchor files (DS or DNSKEY, zone-file format). Empty: the
-    /// built-in root anchors.
+    /// Static trust anchor files (DS or DNSKEY, zone-file format).
     pub trust_anchors: Vec<PathBuf>,
+    /// RFC 5011-managed anchor files (unbound's auto-trust-anchor-file).
+    pub auto_trust_anchors: Vec<PathBuf>,
+    /// The managed root anchor when neither list is given (created from
+    /// the built-in KSK-2017 and KSK-2024 when missing).
+    pub root_anchor_file: PathBuf,
+    /// RFC 5011 policy, RFC 8145 and RFC 8509 switches.
+    pub autotrust: AutotrustConfig,
     /// Answer special-use names locally (see `local_zones`).
     pub default_local_zones: bool,
     /// A `tracing` filter (`info`, `debug`, `danebound_resolver=trace`...).
@@ -125,6 +145,9 @@ impl Default for Config {
             listen_is_default: true,
             forward: Vec::new(),
             trust_anchors: Vec::new(),
+            auto_trust_anchors: Vec::new(),
+            root_anchor_file: PathBuf::from(DEFAULT_ROOT_ANCHOR_FILE),
+            autotrust: AutotrustConfig::default(),
             default_local_zones: true,
             log_level: "info".into(),
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -161,6 +184,10 @@ pub struct Overrides {
     pub forward: Vec<String>,
     /// `--trust-anchor PATH` (repeatable); replaces the file's list.
     pub trust_anchors: Vec<PathBuf>,
+    /// `--auto-trust-anchor PATH` (repeatable); replaces the file's list.
+    pub auto_trust_anchors: Vec<PathBuf>,
+    /// `--root-anchor-file PATH`.
+    pub root_anchor_file: Option<PathBuf>,
     /// `--no-default-local-zones`.
     pub no_default_local_zones: bool,
     /// `--log-level`.
@@ -175,6 +202,9 @@ struct RawConfig {
     listen: Option<Vec<String>>,
     forward: Option<Vec<String>>,
     trust_anchors: Option<Vec<PathBuf>>,
+    auto_trust_anchors: Option<Vec<PathBuf>>,
+    root_anchor_file: Option<PathBuf>,
+    autotrust: Option<RawAutotrust>,
     default_local_zones: Option<bool>,
     log_level: Option<String>,
     workers: Option<usize>,
@@ -222,6 +252,17 @@ struct RawTcp {
     max_connections: Option<usize>,
     max_connections_per_client: Option<usize>,
     max_outstanding: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAutotrust {
+    add_holddown: Option<String>,
+    remove_holddown: Option<String>,
+    keep_missing: Option<String>,
+    probe_interval: Option<String>,
+    trust_anchor_signaling: Option<bool>,
+    root_key_sentinel: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -283,6 +324,36 @@ impl Config {
         }
         if let Some(t) = raw.trust_anchors {
             c.trust_anchors = t;
+        }
+        if let Some(t) = raw.auto_trust_anchors {
+            c.auto_trust_anchors = t;
+        }
+        if let Some(p) = raw.root_anchor_file {
+            c.root_anchor_file = p;
+        }
+        if let Some(a) = raw.autotrust {
+            let p = &mut c.autotrust.policy;
+            if let Some(v) = a.add_holddown {
+                p.add_holddown = duration("autotrust.add_holddown", &v)?;
+                // A hold-down shortened below RFC 5011's 30 days is a test
+                // lab's choice; the TTL no longer lengthens it.
+                p.holddown_covers_ttl = p.add_holddown >= 30 * 86_400;
+            }
+            if let Some(v) = a.remove_holddown {
+                p.remove_holddown = duration("autotrust.remove_holddown", &v)?;
+            }
+            if let Some(v) = a.keep_missing {
+                p.keep_missing = Some(duration("autotrust.keep_missing", &v)?);
+            }
+            if let Some(v) = a.probe_interval {
+                p.probe_interval = Some(duration("autotrust.probe_interval", &v)?.max(1));
+            }
+            if let Some(b) = a.trust_anchor_signaling {
+                c.autotrust.signaling = b;
+            }
+            if let Some(b) = a.root_key_sentinel {
+                c.autotrust.sentinel = b;
+            }
         }
         if let Some(b) = raw.default_local_zones {
             c.default_local_zones = b;
@@ -400,6 +471,12 @@ impl Config {
         if !o.trust_anchors.is_empty() {
             self.trust_anchors.clone_from(&o.trust_anchors);
         }
+        if !o.auto_trust_anchors.is_empty() {
+            self.auto_trust_anchors.clone_from(&o.auto_trust_anchors);
+        }
+        if let Some(p) = &o.root_anchor_file {
+            self.root_anchor_file.clone_from(p);
+        }
         if o.no_default_local_zones {
             self.default_local_zones = false;
         }
@@ -408,6 +485,25 @@ impl Config {
         }
         Ok(())
     }
+}
+
+impl Config {
+    /// The RFC 5011-managed files: the configured ones, or, when no anchor
+    /// is configured at all, the root's state file.
+    pub fn managed_anchor_files(&self) -> Vec<PathBuf> {
+        if self.auto_trust_anchors.is_empty() && self.trust_anchors.is_empty() {
+            vec![self.root_anchor_file.clone()]
+        } else {
+            self.auto_trust_anchors.clone()
+        }
+    }
+}
+
+/// A duration like unbound's: seconds, or with units (`20s`, `1h30m`, `30d`).
+fn duration(key: &str, text: &str) -> Result<u64, ConfigError> {
+    danebound_trust_anchors::text::parse_ttl(text)
+        .map(u64::from)
+        .map_err(|e| ConfigError(format!("{key} = {text:?}: {e}")))
 }
 
 fn in_range<T: PartialOrd + fmt::Display + Copy>(
@@ -569,6 +665,39 @@ mod tests {
     }
 
     #[test]
+    fn autotrust_table_and_managed_files() {
+        let c = Config::from_toml(
+            "auto_trust_anchors = [\"/var/lib/unbound/root.key\"]\n\
+             [autotrust]\nadd_holddown = \"60s\"\nremove_holddown = \"2m\"\n\
+             keep_missing = \"366d\"\nprobe_interval = \"20s\"\n\
+             trust_anchor_signaling = false\nroot_key_sentinel = false\n",
+        )
+        .unwrap();
+        let p = &c.autotrust.policy;
+        assert_eq!(p.add_holddown, 60);
+        assert!(!p.holddown_covers_ttl, "a shortened hold-down is a lab's");
+        assert_eq!(p.remove_holddown, 120);
+        assert_eq!(p.keep_missing, Some(366 * 86_400));
+        assert_eq!(p.probe_interval, Some(20));
+        assert!(!c.autotrust.signaling && !c.autotrust.sentinel);
+        assert_eq!(
+            c.managed_anchor_files(),
+            vec![PathBuf::from("/var/lib/unbound/root.key")]
+        );
+        // No anchor option: the root's state file.
+        let d = Config::default();
+        assert_eq!(
+            d.managed_anchor_files(),
+            vec![PathBuf::from(DEFAULT_ROOT_ANCHOR_FILE)]
+        );
+        // Static anchors only: nothing managed.
+        let s = Config::from_toml("trust_anchors = [\"/etc/root.ds\"]").unwrap();
+        assert!(s.managed_anchor_files().is_empty());
+        let e = Config::from_toml("[autotrust]\nadd_holddown = \"soon\"").unwrap_err();
+        assert!(e.0.contains("autotrust.add_holddown"), "{}", e.0);
+    }
+
+    #[test]
     fn explicit_missing_file_is_an_error() {
         let e = Config::load(Some(Path::new("/nonexistent/danebound.toml"))).unwrap_err();
         assert!(e.0.contains("/nonexistent/danebound.toml"));
@@ -583,6 +712,7 @@ mod tests {
             trust_anchors: vec!["/x".into()],
             no_default_local_zones: true,
             log_level: Some("debug".into()),
+            ..Overrides::default()
         })
         .unwrap();
         assert_eq!(c.forward, vec!["192.0.2.9:5300".parse().unwrap()]);

@@ -16,13 +16,17 @@
 //! - [`upstream`], [`transport`]: the query layer (query building, reply
 //!   checks, TCP and EDNS fallback) and the sockets under it; [`forward`]
 //!   (forwarding mode) and [`iterator`] (recursive mode) ask through them.
+//! - [`autotrust`]: RFC 5011 trust points as the engine runs them (state
+//!   files, probes' proofs, RFC 8145 signalling and RFC 8509 sentinel).
 //!
 //! # What this crate does not do
 //! - It does not decide DANE matches (that is `danebound-verifier`).
-//! - It does not persist trust anchors (that is `danebound-trust-anchors`).
+//! - It does not decide RFC 5011 transitions or file formats (that is
+//!   `danebound-trust-anchors`); it feeds that state machine proofs.
 
 pub mod acl;
 pub mod answer;
+pub mod autotrust;
 pub mod cache;
 pub mod checkconf;
 pub mod clock;

@@ -475,13 +475,7 @@ mod tests {
         Key::new(k.flags, 3, k.algorithm, k.public_key())
     }
 
-    fn shared(path: &str) -> Option<String> {
-        let base = std::env::var("DANEBOUND_SHARED").unwrap_or_else(|_| "../../shared".into());
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join(&base)
-            .join(path);
-        std::fs::read_to_string(p).ok()
-    }
+    use crate::shared_file as shared;
 
     /// A root trust point after some history: 20326 Valid, 38696 pending,
     /// an old key revoked.

@@ -3,6 +3,7 @@
 //! itself; `resolution` holds the flags and the in-process resolver that
 //! `query` and `dane check` share.
 
+pub(crate) mod anchor;
 pub(crate) mod dane;
 pub(crate) mod privileges;
 pub(crate) mod query;

@@ -1,5 +1,6 @@
 //! The resolution flags `query` and `dane check` share with `serve`
-//! (`--forward`, `--trust-anchor`, `--no-default-local-zones`), and the
+//! (`--forward`, `--trust-anchor`, `--auto-trust-anchor`,
+//! `--no-default-local-zones`), and the
 //! in-process validating resolver they build.
 
 use std::path::PathBuf;
@@ -28,7 +29,15 @@ pub(crate) fn args(command: Command) -> Command {
                 .value_name("PATH")
                 .action(ArgAction::Append)
                 .value_parser(value_parser!(PathBuf))
-                .help("DS or DNSKEY records in zone-file format; repeatable [default: built-in root KSKs 20326, 38696]"),
+                .help("Static DS or DNSKEY records in zone-file format; repeatable"),
+        )
+        .arg(
+            Arg::new("auto-trust-anchor")
+                .long("auto-trust-anchor")
+                .value_name("PATH")
+                .action(ArgAction::Append)
+                .value_parser(value_parser!(PathBuf))
+                .help("RFC 5011-managed anchor file (unbound's auto-trust-anchor-file format); repeatable [default without any anchor option: the root in /var/lib/danebound/root.key, from the built-in KSKs 20326, 38696]"),
         )
         .arg(
             Arg::new("no-default-local-zones")
@@ -47,6 +56,10 @@ pub(crate) fn overrides(m: &ArgMatches) -> Overrides {
             .unwrap_or_default(),
         trust_anchors: m
             .get_many::<PathBuf>("trust-anchor")
+            .map(|v| v.cloned().collect())
+            .unwrap_or_default(),
+        auto_trust_anchors: m
+            .get_many::<PathBuf>("auto-trust-anchor")
             .map(|v| v.cloned().collect())
             .unwrap_or_default(),
         no_default_local_zones: m.get_flag("no-default-local-zones"),

@@ -7,7 +7,9 @@ use std::time::Duration;
 use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
 use danebound_resolver::checkconf;
 use danebound_resolver::clock::SystemClock;
-use danebound_resolver::config::{Config, DEFAULT_CONFIG_PATH, Overrides};
+use danebound_resolver::config::{
+    Config, DEFAULT_CONFIG_PATH, DEFAULT_ROOT_ANCHOR_FILE, Overrides,
+};
 use danebound_resolver::server::Server;
 use tracing_subscriber::EnvFilter;
 
@@ -49,6 +51,16 @@ pub(crate) fn command() -> Command {
                 ),
         )
         .arg(
+            Arg::new("root-anchor-file")
+                .long("root-anchor-file")
+                .value_name("PATH")
+                .value_parser(value_parser!(PathBuf))
+                .help(format!(
+                    "RFC 5011 state of the root anchor, used when no anchor option is given \
+                     [default: {DEFAULT_ROOT_ANCHOR_FILE}]"
+                )),
+        )
+        .arg(
             Arg::new("log-level")
                 .long("log-level")
                 .value_name("FILTER")
@@ -69,6 +81,7 @@ pub(crate) fn run(m: &ArgMatches) -> Result<(), String> {
     let overrides = Overrides {
         listen: strings("listen"),
         log_level: m.get_one::<String>("log-level").cloned(),
+        root_anchor_file: m.get_one::<PathBuf>("root-anchor-file").cloned(),
         ..resolution::overrides(m)
     };
     let mut config =
@@ -138,12 +151,44 @@ fn serve(config: Config) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let result = runtime.block_on(async {
-        let resolver = danebound_resolver::engine::build(&config)?;
-        let server = Server::bind(&config, resolver, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+        let resolver = Arc::new(danebound_resolver::engine::build_resolver(&config)?);
+        if resolver.manages_trust_points() {
+            // First start: the state files must be writable, or RFC 5011
+            // could not follow a key roll across restarts.
+            resolver
+                .persist_trust_points()
+                .map_err(|e| format!("trust anchor state: {e}"))?;
+        }
+        let server = Server::bind(&config, resolver.clone(), Arc::new(SystemClock))
+            .map_err(|e| e.to_string())?;
         // The sockets are bound and the anchors read: root is no longer
-        // needed. (The RFC 5011 state directory goes in `writable`.)
-        privileges::drop_root(config.user.as_deref(), &[])?;
-        tracing::info!(addrs = ?server.local_addrs(), trust_anchors = ?config.trust_anchors, "danebound serving");
+        // needed. The RFC 5011 state files stay writable for the user; so
+        // does the default state directory (atomic writes create a temporary
+        // file beside the state file). Other directories are not chowned: the
+        // administrator (or systemd's StateDirectory=) grants them.
+        let managed = config.managed_anchor_files();
+        let default_dir = Path::new(DEFAULT_ROOT_ANCHOR_FILE).parent();
+        let mut writable: Vec<&Path> = Vec::new();
+        for file in &managed {
+            if let Some(dir) = file.parent().filter(|d| Some(*d) == default_dir) {
+                if !writable.contains(&dir) {
+                    writable.push(dir);
+                }
+            }
+            if file.exists() {
+                writable.push(file.as_path());
+            }
+        }
+        privileges::drop_root(config.user.as_deref(), &writable)?;
+        if resolver.manages_trust_points() {
+            tokio::spawn(Arc::clone(&resolver).maintain_trust_points());
+        }
+        tracing::info!(
+            addrs = ?server.local_addrs(),
+            trust_anchors = ?config.trust_anchors,
+            auto_trust_anchors = ?managed,
+            "danebound serving"
+        );
         let shutdown = shutdown_signal().map_err(|e| format!("cannot watch signals: {e}"))?;
         server.run(shutdown).await.map_err(|e| e.to_string())
     });

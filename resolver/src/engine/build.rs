@@ -6,16 +6,19 @@ use std::sync::Arc;
 use danebound_trust_anchors::{root, text};
 
 use super::Resolver;
+use crate::autotrust::TrustPoints;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::forward::{Upstreams, default_upstreams};
 use crate::resolve::Resolve;
 use crate::transport::net::NetTransport;
-use crate::validator::{Anchors, RingCrypto};
+use crate::validator::{Anchors, Crypto, RingCrypto};
 
 /// The validating resolver `serve` uses for `config`: forwarding mode to the
 /// configured upstreams (or those of /etc/resolv.conf), validating from the
-/// configured trust anchors (or the built-in root keys).
+/// static trust anchors and the RFC 5011-managed ones (with no anchor
+/// configured: the root's state file, or the built-in root keys when it does
+/// not exist yet). Building reads the files; only the probe driver writes.
 pub fn build(config: &Config) -> Result<Arc<dyn Resolve>, String> {
     Ok(Arc::new(build_resolver(config)?))
 }
@@ -24,7 +27,16 @@ pub fn build(config: &Config) -> Result<Arc<dyn Resolve>, String> {
 /// need more than [`Resolve`] (`danebound query --trace-chain` calls
 /// [`Resolver::resolve_traced`]).
 pub fn build_resolver(config: &Config) -> Result<Resolver, String> {
-    let anchors = load_anchors(&config.trust_anchors)?;
+    let crypto = Arc::new(RingCrypto::default());
+    let managed = config.managed_anchor_files();
+    let statics = if config.trust_anchors.is_empty() && !managed.is_empty() {
+        Anchors::new()
+    } else {
+        load_anchors(&config.trust_anchors)?
+    };
+    let trust_points =
+        TrustPoints::load(&managed, statics, config.autotrust.clone(), crypto.as_ref())?;
+    let anchors = trust_points.anchors();
     let servers = if config.forward.is_empty() {
         default_upstreams(&config.listen)
     } else {
@@ -37,12 +49,13 @@ pub fn build_resolver(config: &Config) -> Result<Resolver, String> {
     let upstreams = Upstreams::new(servers, Arc::new(NetTransport))
         .with_timeout(config.upstream_timeout)
         .with_rounds(config.upstream_rounds);
-    Ok(Resolver::new(
-        Arc::new(upstreams),
-        anchors,
-        Arc::new(RingCrypto::default()),
-        Arc::new(SystemClock),
-    ))
+    let resolver = Resolver::new(Arc::new(upstreams), anchors, crypto, Arc::new(SystemClock))
+        .with_sentinel(config.autotrust.sentinel);
+    Ok(if trust_points.is_empty() {
+        resolver
+    } else {
+        resolver.with_trust_points(trust_points)
+    })
 }
 
 /// Trust anchors from files of DS or DNSKEY records in zone-file format
@@ -61,9 +74,14 @@ pub fn load_anchors(paths: &[impl AsRef<Path>]) -> Result<Anchors, String> {
         let records = text::parse_records(&content, None, 3600)
             .map_err(|e| format!("trust anchor file {}: {e}", path.display()))?;
         let mut found = 0;
+        let mut usable = 0;
+        let crypto = RingCrypto::default();
         for record in &records {
             if anchors.add(record) {
                 found += 1;
+                if anchor_usable(record, &crypto) {
+                    usable += 1;
+                }
             }
         }
         if found == 0 {
@@ -72,6 +90,29 @@ pub fn load_anchors(paths: &[impl AsRef<Path>]) -> Result<Anchors, String> {
                 path.display()
             ));
         }
+        if usable == 0 {
+            // Otherwise the zone would silently be insecure (RFC 4035 §5.2).
+            return Err(format!(
+                "trust anchor file {}: every DS or DNSKEY uses an unsupported algorithm or digest",
+                path.display()
+            ));
+        }
     }
     Ok(anchors)
+}
+
+/// Can `record` (a DS or DNSKEY anchor) validate anything with `crypto`?
+fn anchor_usable(record: &crate::wire::Record, crypto: &dyn Crypto) -> bool {
+    use crate::wire::{DNSSECRData, PublicKey, RData};
+    match &record.data {
+        RData::DNSSEC(DNSSECRData::DS(ds)) => {
+            crypto.supports_algorithm(u8::from(ds.algorithm()), &[])
+                && crypto.supports_digest(u8::from(ds.digest_type()))
+        }
+        RData::DNSSEC(DNSSECRData::DNSKEY(k)) => crypto.supports_algorithm(
+            u8::from(k.public_key().algorithm()),
+            k.public_key().public_bytes(),
+        ),
+        _ => false,
+    }
 }

@@ -146,6 +146,14 @@ impl KeyStore {
         }
     }
 
+    /// Forget everything: the trust anchors changed, and key sets
+    /// authenticated through an anchor no longer trusted must not outlive it.
+    pub(crate) fn clear(&self) {
+        if let Ok(mut map) = self.map.write() {
+            *map = Map::default();
+        }
+    }
+
     /// Number of zones held.
     #[cfg(test)]
     fn len(&self) -> usize {

@@ -7,18 +7,20 @@
 //! [`Session`] whose DS and DNSKEY requests go to the same upstream. The whole
 //! I/O side of validation is the loop in [`Resolver::validate`].
 
+mod autotrust;
 mod build;
 mod keystore;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 
 use tracing::{debug, warn};
 
 pub use build::{build, build_resolver, load_anchors};
 use keystore::KeyStore;
 
+use crate::autotrust::TrustPoints;
 use crate::clock::Clock;
 use crate::forward::Upstreams;
 use crate::resolve::{Resolution, Resolve};
@@ -59,12 +61,16 @@ impl Upstream for Upstreams {
 /// The validating resolver.
 pub struct Resolver {
     upstream: Arc<dyn Upstream>,
-    anchors: Arc<Anchors>,
+    /// Swapped whole when RFC 5011 changes the trusted keys; each
+    /// validation works on the snapshot it started with.
+    anchors: RwLock<Arc<Anchors>>,
+    trust_points: Option<Mutex<TrustPoints>>,
     crypto: Arc<dyn Crypto>,
     clock: Arc<dyn Clock>,
     limits: Limits,
     keys: KeyStore,
     validation_time: Option<u64>,
+    sentinel_enabled: bool,
 }
 
 impl Resolver {
@@ -77,12 +83,14 @@ impl Resolver {
     ) -> Self {
         Self {
             upstream,
-            anchors: Arc::new(anchors),
+            anchors: RwLock::new(Arc::new(anchors)),
+            trust_points: None,
             crypto,
             clock,
             limits: Limits::default(),
             keys: KeyStore::new(10_000, keystore::DEFAULT_MAX_BYTES),
             validation_time: None,
+            sentinel_enabled: true,
         }
     }
 
@@ -99,9 +107,18 @@ impl Resolver {
         self
     }
 
-    /// The trust anchors in use.
-    pub fn anchors(&self) -> &Anchors {
-        &self.anchors
+    /// Answer RFC 8509 root-key-sentinel questions (on by default).
+    pub fn with_sentinel(mut self, enabled: bool) -> Self {
+        self.sentinel_enabled = enabled;
+        self
+    }
+
+    /// The trust anchors in use now.
+    pub fn anchors(&self) -> Arc<Anchors> {
+        match self.anchors.read() {
+            Ok(a) => Arc::clone(&a),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
     }
 
     /// Resolve and validate one question.
@@ -152,7 +169,8 @@ impl Resolver {
             );
         }
         let mut events = Vec::new();
-        let validated = if cd || self.anchors.is_empty() {
+        let anchors = self.anchors();
+        let validated = if cd || anchors.is_empty() {
             // RFC 4035 §3.2.2: with CD=1 the client validates; we pass the
             // data on unchecked and never claim it secure.
             Validated {
@@ -175,6 +193,9 @@ impl Resolver {
             events = trace;
             validated
         };
+        if let Some(refused) = self.sentinel(name, rtype, &validated.outcome, &anchors) {
+            return (refused, events);
+        }
         // The server logs each validation failure once; what only the
         // engine knows is which upstream handed over unsigned data.
         if let Outcome::Bogus(reason @ BogusReason::RrsigsMissing { .. }) = &validated.outcome {
@@ -201,11 +222,12 @@ impl Resolver {
     ) -> (Validated, Vec<TraceEvent>) {
         let now = self.clock.unix_now();
         let view = self.keys.view(now);
+        let anchors = self.anchors();
         let mut session = Session::new(
             qname,
             qtype,
             response,
-            &self.anchors,
+            &anchors,
             self.validation_time.unwrap_or(now),
             self.limits.clone(),
             self.crypto.as_ref(),

@@ -109,7 +109,7 @@ pub struct ZoneKey {
 }
 
 impl ZoneKey {
-    fn new(dnskey: DNSKEY) -> Self {
+    pub(crate) fn new(dnskey: DNSKEY) -> Self {
         Self {
             tag: key_tag(&dnskey),
             dnskey,
