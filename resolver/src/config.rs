@@ -26,6 +26,14 @@
 //! [upstream]
 //! timeout_ms = 1500
 //! rounds = 2
+//!
+//! [control]
+//! enable = true
+//! socket = "/run/danebound/control.sock"
+//! nta_file = "/var/lib/danebound/negative-trust-anchors"
+//!
+//! [metrics]
+//! listen = "127.0.0.1:9153"                   # default: off
 //! ```
 //!
 //! Unknown keys and bad values are errors that name the key.
@@ -39,6 +47,7 @@ use serde::Deserialize;
 
 use crate::acl::{Acl, Network};
 use crate::cache::CacheConfig;
+use crate::control::ControlConfig;
 
 /// Where `serve` looks for its file when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/danebound/danebound.toml";
@@ -89,6 +98,10 @@ pub struct Config {
     /// At most this many cache misses being resolved at once; more are
     /// answered SERVFAIL.
     pub max_inflight: usize,
+    /// The operator's control socket (`danebound control`).
+    pub control: ControlConfig,
+    /// Where Prometheus metrics are served over HTTP; `None`: nowhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -108,6 +121,8 @@ impl Default for Config {
             upstream_timeout: crate::forward::DEFAULT_TIMEOUT,
             upstream_rounds: crate::forward::DEFAULT_ROUNDS,
             max_inflight: 4096,
+            control: ControlConfig::default(),
+            metrics_listen: None,
         }
     }
 }
@@ -150,6 +165,22 @@ struct RawConfig {
     access: Option<RawAccess>,
     tcp: Option<RawTcp>,
     upstream: Option<RawUpstream>,
+    control: Option<RawControl>,
+    metrics: Option<RawMetrics>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawControl {
+    enable: Option<bool>,
+    socket: Option<PathBuf>,
+    nta_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -305,6 +336,14 @@ impl Config {
             if let Some(v) = u.rounds {
                 c.upstream_rounds = in_range("upstream.rounds", v, 1, 10)?;
             }
+        }
+        if let Some(rc) = raw.control {
+            c.control.apply(rc.enable, rc.socket, rc.nta_file)?;
+        }
+        if let Some(listen) = raw.metrics.and_then(|m| m.listen) {
+            c.metrics_listen = Some(
+                parse_listen(&listen).map_err(|e| ConfigError(format!("metrics.listen: {e}")))?,
+            );
         }
         Ok(c)
     }

@@ -3,7 +3,9 @@
 //! itself; `resolution` holds the flags and the in-process resolver that
 //! `query` and `dane check` share.
 
+pub(crate) mod control;
 pub(crate) mod dane;
+pub(crate) mod ops;
 pub(crate) mod query;
 pub(crate) mod resolution;
 pub(crate) mod serve;

@@ -11,7 +11,7 @@ use danebound_resolver::config::{Config, DEFAULT_CONFIG_PATH, Overrides};
 use danebound_resolver::server::Server;
 use tracing_subscriber::EnvFilter;
 
-use crate::commands::resolution;
+use crate::commands::{ops, resolution};
 use crate::repeatable;
 
 pub(crate) fn command() -> Command {
@@ -24,15 +24,9 @@ pub(crate) fn command() -> Command {
              --forward 192.0.2.1 --log-level debug\n  danebound serve --config ./lab.toml \
              --no-default-local-zones --trust-anchor ./root.ds",
         )
-        .arg(
-            Arg::new("config")
-                .long("config")
-                .value_name("PATH")
-                .value_parser(value_parser!(PathBuf))
-                .help(format!(
-                    "TOML configuration file [default: {DEFAULT_CONFIG_PATH}, if it exists]"
-                )),
-        )
+        .arg(config_arg(format!(
+            "TOML configuration file [default: {DEFAULT_CONFIG_PATH}, if it exists]"
+        )))
         .arg(repeatable(
             "listen",
             "ADDR:PORT",
@@ -57,6 +51,15 @@ pub(crate) fn command() -> Command {
     resolution::args(command)
 }
 
+/// `--config PATH`, shared with `control`.
+pub(crate) fn config_arg(help: String) -> Arg {
+    Arg::new("config")
+        .long("config")
+        .value_name("PATH")
+        .value_parser(value_parser!(PathBuf))
+        .help(help)
+}
+
 pub(crate) fn run(m: &ArgMatches) -> Result<(), String> {
     if m.get_flag("check-config") {
         return check_config(m.get_one::<PathBuf>("config").map(PathBuf::as_path));
@@ -71,11 +74,17 @@ pub(crate) fn run(m: &ArgMatches) -> Result<(), String> {
         log_level: m.get_one::<String>("log-level").cloned(),
         ..resolution::overrides(m)
     };
-    let mut config =
-        Config::load(m.get_one::<PathBuf>("config").map(PathBuf::as_path)).map_err(|e| e.0)?;
+    let config_path = m.get_one::<PathBuf>("config").cloned();
+    let mut config = Config::load(config_path.as_deref()).map_err(|e| e.0)?;
     config.apply(&overrides).map_err(|e| e.0)?;
-    init_logging(&config.log_level)?;
-    serve(config)
+    let set_log_level = init_logging(&config.log_level)?;
+    serve(ops::Setup {
+        config,
+        config_path,
+        overrides,
+        set_log_level,
+        status: Vec::new(),
+    })
 }
 
 /// `--check-config`: every problem of the file, `PATH:LINE: error: …` per
@@ -121,27 +130,42 @@ fn check_config(path: Option<&Path>) -> Result<(), String> {
     Err(format!("{shown} is not valid"))
 }
 
-fn init_logging(level: &str) -> Result<(), String> {
+/// Sets up logging; returns how to change the level later (`reload`).
+fn init_logging(level: &str) -> Result<ops::SetLogLevel, String> {
     let filter = EnvFilter::try_new(level).map_err(|e| format!("log level `{level}`: {e}"))?;
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    Ok(())
+        .with_filter_reloading();
+    let handle = builder.reload_handle();
+    builder.init();
+    Ok(Box::new(move |level: &str| {
+        let filter = EnvFilter::try_new(level).map_err(|e| format!("log level `{level}`: {e}"))?;
+        handle
+            .reload(filter)
+            .map_err(|e| format!("log level `{level}`: {e}"))
+    }))
 }
 
-fn serve(config: Config) -> Result<(), String> {
+fn serve(mut setup: ops::Setup) -> Result<(), String> {
+    let config = setup.config.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.workers)
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let result = runtime.block_on(async {
-        let resolver = danebound_resolver::engine::build(&config)?;
-        let server = Server::bind(&config, resolver, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+        let resolver = Arc::new(danebound_resolver::engine::build_resolver(&config)?);
+        let clock = Arc::new(SystemClock);
+        let server = Server::bind(&config, Arc::clone(&resolver) as _, clock.clone())
+            .map_err(|e| e.to_string())?;
         tracing::info!(addrs = ?server.local_addrs(), trust_anchors = ?config.trust_anchors, "danebound serving");
+        setup.status.push(format!("listening: {:?}", server.local_addrs()));
+        let _ops = ops::start(setup, resolver, server.cache(), clock).await?;
         let shutdown = shutdown_signal().map_err(|e| format!("cannot watch signals: {e}"))?;
+        // Sockets bound, anchors loaded: systemd may call us up.
+        ops::notify_ready();
         server.run(shutdown).await.map_err(|e| e.to_string())
     });
     runtime.shutdown_timeout(Duration::from_secs(1));

@@ -30,6 +30,7 @@ use crate::server::request::{MAX_KEY_LEN, Request};
 use crate::validator::outcome::Outcome;
 use crate::wire::{BinEncodable, BinEncoder, DNSClass, Message, Name, RecordType, ResponseCode};
 
+mod flush;
 mod lru;
 
 /// Cache limits. Defaults: 1 day maximum TTL, 1 hour for negative answers,

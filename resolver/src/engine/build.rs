@@ -38,7 +38,7 @@ pub fn build_resolver(config: &Config) -> Result<Resolver, String> {
         .with_timeout(config.upstream_timeout)
         .with_rounds(config.upstream_rounds);
     Ok(Resolver::new(
-        Arc::new(upstreams),
+        Arc::new(super::counted::Counted(upstreams)),
         anchors,
         Arc::new(RingCrypto::default()),
         Arc::new(SystemClock),

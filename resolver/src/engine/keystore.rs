@@ -69,6 +69,17 @@ impl KeyStore {
         }
     }
 
+    /// Forgets the zones at or below `zone` (`danebound control flush_zone`);
+    /// returns how many.
+    pub fn remove_at_or_below(&self, zone: &Name) -> usize {
+        let Ok(mut map) = self.map.write() else {
+            return 0;
+        };
+        let before = map.len();
+        map.retain(|z, _| !zone.zone_of(z));
+        before - map.len()
+    }
+
     /// Number of zones held.
     pub fn len(&self) -> usize {
         self.map.read().map(|m| m.len()).unwrap_or(0)

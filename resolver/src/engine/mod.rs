@@ -8,7 +8,9 @@
 //! I/O side of validation is the loop in [`Resolver::validate`].
 
 mod build;
+mod counted;
 mod keystore;
+pub mod nta;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,13 +20,16 @@ use tracing::{debug, warn};
 
 pub use build::{build, build_resolver, load_anchors};
 pub use keystore::KeyStore;
+pub use nta::{NegativeAnchors, Nta};
 
 use crate::clock::Clock;
 use crate::forward::{UpstreamReply, Upstreams};
 use crate::resolve::{Resolution, Resolve};
 use crate::validator::crypto::Crypto;
 use crate::validator::trace::TraceEvent;
-use crate::validator::{Anchors, BogusReason, Fetched, Limits, Outcome, Session, Step, Validated};
+use crate::validator::{
+    Anchors, BogusReason, Fetched, InsecureReason, Limits, Outcome, Session, Step, Validated,
+};
 use crate::wire::{DNSClass, Message, Name, Query, RecordType, ResponseCode};
 
 /// A boxed future of an upstream query.
@@ -67,6 +72,7 @@ pub struct Resolver {
     limits: Limits,
     keys: KeyStore,
     validation_time: Option<u64>,
+    ntas: NegativeAnchors,
 }
 
 impl Resolver {
@@ -85,6 +91,7 @@ impl Resolver {
             limits: Limits::default(),
             keys: KeyStore::new(10_000),
             validation_time: None,
+            ntas: NegativeAnchors::default(),
         }
     }
 
@@ -104,6 +111,25 @@ impl Resolver {
     /// The trust anchors in use.
     pub fn anchors(&self) -> &Anchors {
         &self.anchors
+    }
+
+    /// The key store (authenticated DNSKEY sets, proven insecure cuts).
+    pub fn key_store(&self) -> &KeyStore {
+        &self.keys
+    }
+
+    /// The negative trust anchors (RFC 7646). Read-only here: only the
+    /// operator's control interface in this crate changes them, through
+    /// [`Resolver::negative_anchors_mut`].
+    pub fn negative_anchors(&self) -> Vec<Nta> {
+        self.ntas.list()
+    }
+
+    /// The set the control interface changes (`insecure_add` and friends).
+    /// Crate-private: no caller outside the resolver can declare a name
+    /// insecure.
+    pub(crate) fn negative_anchors_mut(&self) -> &NegativeAnchors {
+        &self.ntas
     }
 
     /// Resolve and validate one question.
@@ -154,11 +180,23 @@ impl Resolver {
             );
         }
         let mut events = Vec::new();
-        let validated = if cd || self.anchors.is_empty() {
+        // RFC 7646 §2: at and below a negative trust anchor the data is not
+        // validated and is treated as insecure (no AD, no SERVFAIL). Data a
+        // CNAME chain brings in from outside the NTA is not validated in
+        // this answer either; the whole answer is Insecure.
+        let nta = if cd {
+            None
+        } else {
+            self.ntas.covering(name, self.clock.unix_now())
+        };
+        let validated = if cd || nta.is_some() || self.anchors.is_empty() {
             // RFC 4035 §3.2.2: with CD=1 the client validates; we pass the
             // data on unchecked and never claim it secure.
             Validated {
-                outcome: Outcome::Indeterminate,
+                outcome: match nta {
+                    Some(zone) => Outcome::Insecure(InsecureReason::NegativeTrustAnchor { zone }),
+                    None => Outcome::Indeterminate,
+                },
                 ttl: None,
                 answers: reply.message.answers.clone(),
                 authorities: reply.message.authorities.clone(),
