@@ -5,6 +5,7 @@
 
 pub(crate) mod control;
 pub(crate) mod dane;
+pub(crate) mod man;
 pub(crate) mod ops;
 pub(crate) mod query;
 pub(crate) mod resolution;
