@@ -360,3 +360,49 @@ fn an_anchor_file_of_only_unsupported_algorithms_is_an_error() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("unsupported algorithm or digest"), "{err}");
 }
+
+#[test]
+fn ready_is_sent_to_systemd_once_the_sockets_are_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let notify_path = dir.path().join("notify");
+    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let port = UdpSocket::bind("127.54.3.3:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.54.3.3:{port}");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", &listen, "--forward", "127.54.3.9:9"])
+        .arg("--root-anchor-file")
+        .arg(scratch_state_file())
+        .args(["--log-level", "warn"])
+        .env("NOTIFY_SOCKET", &notify_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let received = notify.recv(&mut buf);
+    // Ready means serving: the first query is answered.
+    let client = UdpSocket::bind("127.54.3.2:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut q = Message::query();
+    q.add_query(Query::query(
+        Name::from_ascii("localhost.").unwrap(),
+        RecordType::A,
+    ));
+    client.send_to(&q.to_vec().unwrap(), &listen).unwrap();
+    let answered = client.recv_from(&mut [0u8; 512]).is_ok();
+    let _ = child.kill();
+    let _ = child.wait();
+    let n = received.expect("no READY=1 within 10 s");
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.lines().any(|l| l == "READY=1"), "{text}");
+    assert!(answered, "not answering after READY=1");
+}

@@ -47,6 +47,14 @@
 //! probe_interval = "20s"   # test labs only: replaces the RFC 5011 §2.3 timers
 //! trust_anchor_signaling = true   # RFC 8145 key-tag queries
 //! root_key_sentinel = true        # RFC 8509
+//!
+//! [control]
+//! enable = true
+//! socket = "/run/danebound/control.sock"
+//! nta_file = "/var/lib/danebound/negative-trust-anchors"
+//!
+//! [metrics]
+//! listen = "127.0.0.1:9153"                   # default: off
 //! ```
 //!
 //! Unknown keys and bad values are errors that name the key.
@@ -61,6 +69,7 @@ use serde::Deserialize;
 use crate::acl::{Acl, Network};
 use crate::autotrust::AutotrustConfig;
 use crate::cache::CacheConfig;
+use crate::control::ControlConfig;
 use crate::ratelimit::RateLimitConfig;
 
 /// Where `serve` looks for its file when `--config` is not given.
@@ -136,6 +145,10 @@ pub struct Config {
     pub max_inflight_per_client: usize,
     /// UDP response rate limiting (off by default).
     pub ratelimit: RateLimitConfig,
+    /// The operator's control socket (`danebound control`).
+    pub control: ControlConfig,
+    /// Where Prometheus metrics are served over HTTP; `None`: nowhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -164,6 +177,8 @@ impl Default for Config {
             max_inflight: 4096,
             max_inflight_per_client: 1024,
             ratelimit: RateLimitConfig::default(),
+            control: ControlConfig::default(),
+            metrics_listen: None,
         }
     }
 }
@@ -216,6 +231,22 @@ struct RawConfig {
     access: Option<RawAccess>,
     tcp: Option<RawTcp>,
     upstream: Option<RawUpstream>,
+    control: Option<RawControl>,
+    metrics: Option<RawMetrics>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawControl {
+    enable: Option<bool>,
+    socket: Option<PathBuf>,
+    nta_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -447,6 +478,14 @@ impl Config {
             if let Some(v) = u.rounds {
                 c.upstream_rounds = in_range("upstream.rounds", v, 1, 10)?;
             }
+        }
+        if let Some(rc) = raw.control {
+            c.control.apply(rc.enable, rc.socket, rc.nta_file)?;
+        }
+        if let Some(listen) = raw.metrics.and_then(|m| m.listen) {
+            c.metrics_listen = Some(
+                parse_listen(&listen).map_err(|e| ConfigError(format!("metrics.listen: {e}")))?,
+            );
         }
         Ok(c)
     }

@@ -13,7 +13,7 @@ use danebound_resolver::config::{
 use danebound_resolver::server::Server;
 use tracing_subscriber::EnvFilter;
 
-use crate::commands::{privileges, resolution};
+use crate::commands::{ops, privileges, resolution};
 use crate::repeatable;
 
 pub(crate) fn command() -> Command {
@@ -26,15 +26,9 @@ pub(crate) fn command() -> Command {
              --forward 192.0.2.1 --log-level debug\n  danebound serve --config ./lab.toml \
              --no-default-local-zones --trust-anchor ./root.ds",
         )
-        .arg(
-            Arg::new("config")
-                .long("config")
-                .value_name("PATH")
-                .value_parser(value_parser!(PathBuf))
-                .help(format!(
-                    "TOML configuration file [default: {DEFAULT_CONFIG_PATH}, if it exists]"
-                )),
-        )
+        .arg(config_arg(format!(
+            "TOML configuration file [default: {DEFAULT_CONFIG_PATH}, if it exists]"
+        )))
         .arg(repeatable(
             "listen",
             "ADDR:PORT",
@@ -69,6 +63,15 @@ pub(crate) fn command() -> Command {
     resolution::args(command)
 }
 
+/// `--config PATH`, shared with `control`.
+pub(crate) fn config_arg(help: String) -> Arg {
+    Arg::new("config")
+        .long("config")
+        .value_name("PATH")
+        .value_parser(value_parser!(PathBuf))
+        .help(help)
+}
+
 pub(crate) fn run(m: &ArgMatches) -> Result<(), String> {
     if m.get_flag("check-config") {
         return check_config(m.get_one::<PathBuf>("config").map(PathBuf::as_path));
@@ -84,11 +87,17 @@ pub(crate) fn run(m: &ArgMatches) -> Result<(), String> {
         root_anchor_file: m.get_one::<PathBuf>("root-anchor-file").cloned(),
         ..resolution::overrides(m)
     };
-    let mut config =
-        Config::load(m.get_one::<PathBuf>("config").map(PathBuf::as_path)).map_err(|e| e.0)?;
+    let config_path = m.get_one::<PathBuf>("config").cloned();
+    let mut config = Config::load(config_path.as_deref()).map_err(|e| e.0)?;
     config.apply(&overrides).map_err(|e| e.0)?;
-    init_logging(&config.log_level)?;
-    serve(config)
+    let set_log_level = init_logging(&config.log_level)?;
+    serve(ops::Setup {
+        config,
+        config_path,
+        overrides,
+        set_log_level,
+        status: Vec::new(),
+    })
 }
 
 /// `--check-config`: every problem of the file, `PATH:LINE: error: …` per
@@ -134,17 +143,26 @@ fn check_config(path: Option<&Path>) -> Result<(), String> {
     Err(format!("{shown} is not valid"))
 }
 
-fn init_logging(level: &str) -> Result<(), String> {
+/// Sets up logging; returns how to change the level later (`reload`).
+fn init_logging(level: &str) -> Result<ops::SetLogLevel, String> {
     let filter = EnvFilter::try_new(level).map_err(|e| format!("log level `{level}`: {e}"))?;
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    Ok(())
+        .with_filter_reloading();
+    let handle = builder.reload_handle();
+    builder.init();
+    Ok(Box::new(move |level: &str| {
+        let filter = EnvFilter::try_new(level).map_err(|e| format!("log level `{level}`: {e}"))?;
+        handle
+            .reload(filter)
+            .map_err(|e| format!("log level `{level}`: {e}"))
+    }))
 }
 
-fn serve(config: Config) -> Result<(), String> {
+fn serve(mut setup: ops::Setup) -> Result<(), String> {
+    let config = setup.config.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.workers)
         .enable_all()
@@ -159,21 +177,33 @@ fn serve(config: Config) -> Result<(), String> {
                 .persist_trust_points()
                 .map_err(|e| format!("trust anchor state: {e}"))?;
         }
-        let server = Server::bind(&config, resolver.clone(), Arc::new(SystemClock))
+        let clock = Arc::new(SystemClock);
+        let server = Server::bind(&config, Arc::clone(&resolver) as _, clock.clone())
             .map_err(|e| e.to_string())?;
+        setup
+            .status
+            .push(format!("listening: {:?}", server.local_addrs()));
+        // The control socket is made as root (owned by root and the
+        // danebound group, mode 0660) before root is dropped.
+        let _ops = ops::start(setup, Arc::clone(&resolver), server.cache(), clock).await?;
         // The sockets are bound and the anchors read: root is no longer
-        // needed. The RFC 5011 state files stay writable for the user; so
-        // does the default state directory (atomic writes create a temporary
-        // file beside the state file). Other directories are not chowned: the
-        // administrator (or systemd's StateDirectory=) grants them.
+        // needed. The RFC 5011 state files and the negative trust anchor file
+        // stay writable for the user; so does the default state directory
+        // (atomic writes create a temporary file beside the state file).
+        // Other directories are not chowned: the administrator (or systemd's
+        // StateDirectory=) grants them.
         let managed = config.managed_anchor_files();
         let default_dir = Path::new(DEFAULT_ROOT_ANCHOR_FILE).parent();
         let mut writable: Vec<&Path> = Vec::new();
-        for file in &managed {
-            if let Some(dir) = file.parent().filter(|d| Some(*d) == default_dir) {
-                if !writable.contains(&dir) {
-                    writable.push(dir);
-                }
+        for file in managed
+            .iter()
+            .chain(std::iter::once(&config.control.nta_file))
+        {
+            if let Some(dir) = file.parent().filter(|d| Some(*d) == default_dir)
+                && dir.exists()
+                && !writable.contains(&dir)
+            {
+                writable.push(dir);
             }
             if file.exists() {
                 writable.push(file.as_path());
@@ -190,6 +220,8 @@ fn serve(config: Config) -> Result<(), String> {
             "danebound serving"
         );
         let shutdown = shutdown_signal().map_err(|e| format!("cannot watch signals: {e}"))?;
+        // Sockets bound, anchors loaded: systemd may call us up.
+        ops::notify_ready();
         server.run(shutdown).await.map_err(|e| e.to_string())
     });
     runtime.shutdown_timeout(Duration::from_secs(1));

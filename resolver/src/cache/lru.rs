@@ -132,6 +132,21 @@ impl Lru {
         self.evict_over_bound()
     }
 
+    /// Removes every entry for which `drop` is true; returns how many.
+    pub(super) fn remove_where(&mut self, mut drop: impl FnMut(&[u8], &Entry) -> bool) -> usize {
+        let keys: Vec<Box<[u8]>> = self
+            .nodes
+            .iter()
+            .flatten()
+            .filter(|n| drop(&n.key, &n.entry))
+            .map(|n| n.key.clone())
+            .collect();
+        for key in &keys {
+            self.remove(key);
+        }
+        keys.len()
+    }
+
     pub(super) fn clear(&mut self) {
         *self = Self::new(self.max_entries, self.max_bytes, Arc::clone(&self.variants));
     }

@@ -40,6 +40,7 @@ use crate::wire::{
     BinEncodable, BinEncoder, DNSClass, Message, Name, OpCode, RecordType, ResponseCode,
 };
 
+mod flush;
 mod lru;
 
 /// Cache limits. Defaults: 1 day maximum TTL, 1 hour for negative answers,
@@ -219,6 +220,11 @@ impl Entry {
     /// The validation status stored with the data.
     pub fn outcome(&self) -> &Outcome {
         &self.outcome
+    }
+
+    /// The response code stored.
+    pub fn rcode(&self) -> ResponseCode {
+        self.rcode
     }
 
     /// Bytes this entry holds now: at insertion plus the response variants

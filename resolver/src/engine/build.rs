@@ -49,8 +49,13 @@ pub fn build_resolver(config: &Config) -> Result<Resolver, String> {
     let upstreams = Upstreams::new(servers, Arc::new(NetTransport))
         .with_timeout(config.upstream_timeout)
         .with_rounds(config.upstream_rounds);
-    let resolver = Resolver::new(Arc::new(upstreams), anchors, crypto, Arc::new(SystemClock))
-        .with_sentinel(config.autotrust.sentinel);
+    let resolver = Resolver::new(
+        Arc::new(super::counted::Counted(upstreams)),
+        anchors,
+        crypto,
+        Arc::new(SystemClock),
+    )
+    .with_sentinel(config.autotrust.sentinel);
     Ok(if trust_points.is_empty() {
         resolver
     } else {

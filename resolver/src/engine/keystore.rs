@@ -154,9 +154,26 @@ impl KeyStore {
         }
     }
 
+    /// Forgets the zones at or below `zone` (`danebound control flush_zone`);
+    /// returns how many.
+    pub(crate) fn remove_at_or_below(&self, zone: &Name) -> usize {
+        let Ok(mut map) = self.map.write() else {
+            return 0;
+        };
+        let doomed: Vec<Name> = map
+            .zones
+            .keys()
+            .filter(|z| zone.zone_of(z))
+            .cloned()
+            .collect();
+        for z in &doomed {
+            map.remove(z);
+        }
+        doomed.len()
+    }
+
     /// Number of zones held.
-    #[cfg(test)]
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.map.read().map(|m| m.zones.len()).unwrap_or(0)
     }
 

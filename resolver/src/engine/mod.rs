@@ -9,7 +9,9 @@
 
 mod autotrust;
 mod build;
+mod counted;
 mod keystore;
+pub mod nta;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,6 +21,7 @@ use tracing::{debug, warn};
 
 pub use build::{build, build_resolver, load_anchors};
 use keystore::KeyStore;
+pub use nta::{NegativeAnchors, Nta};
 
 use crate::autotrust::TrustPoints;
 use crate::clock::Clock;
@@ -27,7 +30,9 @@ use crate::resolve::{Resolution, Resolve};
 pub use crate::upstream::{UpstreamError, UpstreamReply};
 use crate::validator::crypto::Crypto;
 use crate::validator::trace::TraceEvent;
-use crate::validator::{Anchors, BogusReason, Fetched, Limits, Outcome, Session, Step, Validated};
+use crate::validator::{
+    Anchors, BogusReason, Fetched, InsecureReason, Limits, Outcome, Session, Step, Validated,
+};
 use crate::wire::{DNSClass, Message, Name, Query, RecordType, ResponseCode};
 
 /// A boxed future of an upstream query.
@@ -71,6 +76,7 @@ pub struct Resolver {
     keys: KeyStore,
     validation_time: Option<u64>,
     sentinel_enabled: bool,
+    ntas: NegativeAnchors,
 }
 
 impl Resolver {
@@ -91,6 +97,7 @@ impl Resolver {
             keys: KeyStore::new(10_000, keystore::DEFAULT_MAX_BYTES),
             validation_time: None,
             sentinel_enabled: true,
+            ntas: NegativeAnchors::default(),
         }
     }
 
@@ -119,6 +126,25 @@ impl Resolver {
             Ok(a) => Arc::clone(&a),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
+    }
+
+    /// The key store (authenticated DNSKEY sets, proven insecure cuts).
+    pub(crate) fn key_store(&self) -> &KeyStore {
+        &self.keys
+    }
+
+    /// The negative trust anchors (RFC 7646). Read-only here: only the
+    /// operator's control interface in this crate changes them, through
+    /// [`Resolver::negative_anchors_mut`].
+    pub fn negative_anchors(&self) -> Vec<Nta> {
+        self.ntas.list()
+    }
+
+    /// The set the control interface changes (`insecure_add` and friends).
+    /// Crate-private: no caller outside the resolver can declare a name
+    /// insecure.
+    pub(crate) fn negative_anchors_mut(&self) -> &NegativeAnchors {
+        &self.ntas
     }
 
     /// Resolve and validate one question.
@@ -170,11 +196,23 @@ impl Resolver {
         }
         let mut events = Vec::new();
         let anchors = self.anchors();
-        let validated = if cd || anchors.is_empty() {
+        // RFC 7646 §2: at and below a negative trust anchor the data is not
+        // validated and is treated as insecure (no AD, no SERVFAIL). Data a
+        // CNAME chain brings in from outside the NTA is not validated in
+        // this answer either; the whole answer is Insecure.
+        let nta = if cd {
+            None
+        } else {
+            self.ntas.covering(name, self.clock.unix_now())
+        };
+        let validated = if cd || nta.is_some() || anchors.is_empty() {
             // RFC 4035 §3.2.2: with CD=1 the client validates; we pass the
             // data on unchecked and never claim it secure.
             Validated {
-                outcome: Outcome::Indeterminate,
+                outcome: match nta {
+                    Some(zone) => Outcome::Insecure(InsecureReason::NegativeTrustAnchor { zone }),
+                    None => Outcome::Indeterminate,
+                },
                 ttl: None,
                 answers: reply.message.answers.clone(),
                 authorities: reply.message.authorities.clone(),

@@ -411,6 +411,12 @@ pub enum InsecureReason {
         /// True when the iteration count was the cause (EDE 27).
         iterations: bool,
     },
+    /// The name is at or below a negative trust anchor (RFC 7646), which
+    /// only the engine's operator interface sets; it was not validated.
+    NegativeTrustAnchor {
+        /// The NTA's name.
+        zone: Name,
+    },
 }
 
 impl InsecureReason {
@@ -423,7 +429,7 @@ impl InsecureReason {
             Self::Nsec3Unsupported {
                 iterations: true, ..
             } => ede_code::UNSUPPORTED_NSEC3_ITERATIONS,
-            Self::Nsec3Unsupported { .. } => return None,
+            Self::Nsec3Unsupported { .. } | Self::NegativeTrustAnchor { .. } => return None,
         };
         Some(Ede {
             code,
@@ -452,6 +458,12 @@ impl fmt::Display for InsecureReason {
             }
             Self::Nsec3Unsupported { zone, detail, .. } => {
                 write!(f, "NSEC3 of {zone} not validated: {detail}")
+            }
+            Self::NegativeTrustAnchor { zone } => {
+                write!(
+                    f,
+                    "negative trust anchor for {zone} (RFC 7646): not validated"
+                )
             }
         }
     }
