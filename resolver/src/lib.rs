@@ -26,6 +26,7 @@ pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod forward;
+pub mod iterator;
 pub mod local_zones;
 pub mod resolve;
 pub mod server;

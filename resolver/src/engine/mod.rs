@@ -1,11 +1,14 @@
 //! The engine: asks upstreams, drives the validator, keeps validated keys.
 //!
 //! [`Resolver`] implements [`Resolve`] for the server. For each question it
-//! gets an answer from its [`Upstream`] (in forwarding mode a validating
-//! stub: every query carries DO=1 and CD=1, so the upstream hands over even
-//! data it thinks bogus, and we judge it ourselves), then runs a validation
-//! [`Session`] whose DS and DNSKEY requests go to the same upstream. The whole
-//! I/O side of validation is the loop in [`Resolver::validate`].
+//! gets an answer from its [`Upstream`] — the iterator in recursive mode
+//! (from the root, [`crate::iterator`]), the forwarder in forwarding mode (a
+//! validating stub: every query carries DO=1 and CD=1, so the upstream hands
+//! over even data it thinks bogus, and we judge it ourselves) — then runs a
+//! validation [`Session`] whose DS and DNSKEY requests go to the same
+//! upstream (so in recursive mode DS goes to the parent's servers and
+//! DNSKEY to the child's). The whole I/O side of validation is the loop in
+//! [`Resolver::validate`].
 
 mod build;
 mod keystore;
@@ -53,6 +56,17 @@ impl Upstream for Upstreams {
         class: DNSClass,
     ) -> UpstreamFuture<'a> {
         Box::pin(self.query_with_source(name, rtype, class))
+    }
+}
+
+impl Upstream for crate::iterator::Iterator {
+    fn query<'a>(
+        &'a self,
+        name: &'a Name,
+        rtype: RecordType,
+        class: DNSClass,
+    ) -> UpstreamFuture<'a> {
+        Box::pin(self.resolve(name, rtype, class))
     }
 }
 
