@@ -274,7 +274,6 @@ struct Frame {
     /// QNAME minimisation: the longest name known to exist below the
     /// delegation point; `None` when not minimising.
     qmin_known: Option<Name>,
-    qmin_timeouts: u32,
     qmin_off: bool,
     empty_replies: u32,
     result: Option<Result<Message, Failure>>,
@@ -293,7 +292,6 @@ impl Frame {
             failed: Vec::new(),
             dp_sends: 0,
             qmin_known: None,
-            qmin_timeouts: 0,
             qmin_off: false,
             empty_replies: 0,
             result: None,
@@ -454,7 +452,7 @@ impl Iteration {
     }
 
     /// Feeds back what came of the last [`Action::Send`].
-    pub fn supply(&mut self, _cfg: &IterConfig, shared: &mut Shared, now: Now, response: Response) {
+    pub fn supply(&mut self, cfg: &IterConfig, shared: &mut Shared, now: Now, response: Response) {
         let Some(p) = self.pending.take() else {
             return;
         };
@@ -469,13 +467,14 @@ impl Iteration {
                     shared.infra.timeout(ip, p.rto, now.unix);
                 }
                 self.budget.network_errors += 1;
-                frame.failed.push(p.server);
                 if p.minimised {
-                    frame.qmin_timeouts += 1;
-                    // unbound MAX_MINIMISE_TIMEOUT_COUNT.
-                    if frame.qmin_timeouts >= 3 {
-                        frame.qmin_off = true;
-                    }
+                    // Relaxed mode (RFC 9156 §2.3): a server that ignores
+                    // a minimised query is asked the full question once
+                    // before it counts as failed.
+                    frame.qmin_off = true;
+                    frame.qmin_known = None;
+                } else {
+                    frame.failed.push(p.server);
                 }
                 return;
             }
@@ -507,6 +506,7 @@ impl Iteration {
                     // empty non-terminal a broken server denies), lameness
                     // or errors: ask the full question (RFC 9156 §2.3).
                     frame.qmin_off = true;
+                    frame.qmin_known = None;
                     if !matches!(s.kind, Kind::Answer) {
                         frame.failed.push(p.server);
                     }
@@ -568,13 +568,7 @@ impl Iteration {
                 for set in rrsets(&s.additional) {
                     shared.cache.store(set, Rank::Glue, now.unix);
                 }
-                let ds: Vec<Record> = s
-                    .authority
-                    .iter()
-                    .filter(|r| r.record_type() == RecordType::DS)
-                    .cloned()
-                    .collect();
-                shared.cache.store(ds, Rank::AuthorityNoAa, now.unix);
+                remember_referral_ds(&s, &zone, shared, now);
                 let hosts: Vec<(Name, Vec<IpAddr>)> = ns
                     .iter()
                     .filter_map(|r| match &r.data {
@@ -600,10 +594,55 @@ impl Iteration {
                 frame.dp = Some(Dp::from_hosts(zone.clone(), DpKind::Iterate, hosts));
                 frame.failed.clear();
                 frame.dp_sends = 0;
-                frame.qmin_known = Some(zone);
+                frame.qmin_known = (cfg.qname_minimisation && !frame.qmin_off).then_some(zone);
             }
         }
     }
+}
+
+/// A signed referral says whether the child has DS: keep its DS set with
+/// the RRSIGs, or its NSEC/NSEC3 proof of no DS, as the answer to the
+/// child's DS question, which the validator asks next (unbound caches the
+/// referral's DS the same way).
+fn remember_referral_ds(s: &Scrubbed, zone: &Name, shared: &mut Shared, now: Now) {
+    let is_sig_of = |r: &Record, t: RecordType| matches!(&r.data, RData::DNSSEC(crate::wire::DNSSECRData::RRSIG(sig)) if sig.input().type_covered == t);
+    let ds: Vec<Record> = s
+        .authority
+        .iter()
+        .filter(|r| {
+            r.name == *zone && (r.record_type() == RecordType::DS || is_sig_of(r, RecordType::DS))
+        })
+        .cloned()
+        .collect();
+    let mut m = Message::new(0, MessageType::Response, OpCode::Query);
+    m.add_query(Query::query(zone.clone(), RecordType::DS));
+    if ds.iter().any(|r| r.record_type() == RecordType::DS) {
+        m.answers = ds;
+    } else {
+        m.authorities = s
+            .authority
+            .iter()
+            .filter(|r| {
+                matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3)
+                    || is_sig_of(r, RecordType::NSEC)
+                    || is_sig_of(r, RecordType::NSEC3)
+            })
+            .cloned()
+            .collect();
+        if m.authorities.is_empty() {
+            return;
+        }
+    }
+    let ttl = m
+        .answers
+        .iter()
+        .chain(m.authorities.iter())
+        .map(|r| r.ttl)
+        .min()
+        .unwrap_or(0);
+    shared
+        .cache
+        .store_answer(zone, RecordType::DS, m, ttl, now.unix);
 }
 
 /// Caches the RRsets of an answer (rank by AA) and the whole answer.
@@ -685,12 +724,23 @@ fn allowed(addr: &SocketAddr, kind: DpKind, cfg: &IterConfig) -> bool {
         return false;
     }
     // unbound do-not-query-localhost: loopback addresses learned from the
-    // network are never asked (a forged glue must not aim us at ourselves).
-    !(ip.is_loopback() && kind == DpKind::Iterate && !cfg.query_localhost)
+    // network are never asked (a forged glue must not aim us at ourselves);
+    // configured ones (hints, stub and forward zones) are.
+    let configured = || {
+        cfg.hints.servers.iter().any(|(_, a)| a.contains(&ip))
+            || cfg
+                .stub_zones
+                .iter()
+                .chain(cfg.forward_zones.iter())
+                .any(|z| z.servers.contains(addr))
+    };
+    !ip.is_loopback() || kind != DpKind::Iterate || cfg.query_localhost || configured()
 }
 
 /// The name to ask while minimising (RFC 9156 §3): one label below the
-/// longest name known to exist, with qtype A; `None` asks the full question.
+/// longest name known to exist; `None` asks the full question. The probes
+/// ask QTYPE NS (RFC 9156 §2.1 allows NS or A; NS gets a referral at a cut
+/// and NODATA elsewhere, Knot's choice; unbound uses A).
 fn minimised(frame: &Frame) -> Option<Name> {
     let known = frame.qmin_known.as_ref()?;
     let have = known.num_labels();
@@ -837,7 +887,7 @@ fn advance(
     let zone = dp.zone.clone();
     let (name, qtype, is_min) = match (kind, minimised(frame)) {
         (DpKind::Forward, _) | (_, None) => (frame.current.clone(), frame.qtype, false),
-        (_, Some(n)) => (n, RecordType::A, true),
+        (_, Some(n)) => (n, RecordType::NS, true),
     };
     let flags = if kind == DpKind::Forward {
         QueryFlags::FORWARD

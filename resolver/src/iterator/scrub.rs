@@ -278,9 +278,22 @@ pub fn scrub(
         Kind::Throwaway
     } else if let Some(owner) = ns_owner.filter(|o| !has_soa && o != zone) {
         if qtype == RecordType::DS && owner == *qname {
-            // A referral to the child for its own DS: the parent's NSEC
-            // (or nothing) proves the delegation unsigned; the DS query is
-            // never followed down to the child.
+            // A referral to the child for its own DS: the DS it carries is
+            // the answer (unbound: "a DS referral to a DS query becomes
+            // the answer"), else the parent's NSEC proves the delegation
+            // unsigned; the DS query is never followed down to the child.
+            let (ds, rest): (Vec<Record>, Vec<Record>) = std::mem::take(&mut out.authority)
+                .into_iter()
+                .partition(|r| {
+                    r.name == *qname
+                        && (r.record_type() == RecordType::DS || covers(r, qname, RecordType::DS))
+                });
+            out.answers = ds;
+            out.authority = rest
+                .into_iter()
+                .filter(|r| r.record_type() != RecordType::NS && !covers(r, qname, RecordType::NS))
+                .collect();
+            out.additional.clear();
             Kind::Answer
         } else {
             Kind::Referral { zone: owner }

@@ -232,6 +232,13 @@ impl ResolverUnderTest for EngineUnderTest {
                     q.answered_by.as_deref().unwrap_or("no reply")
                 );
             }
+            if let Ok(m) = Message::from_vec(&reply) {
+                eprintln!(
+                    "  answer {}: {:?}",
+                    m.metadata.response_code,
+                    danebound_resolver::answer::ede_of(&m)
+                );
+            }
         }
         // TCP replies carry no length prefix here: `respond` returns the
         // message itself.
