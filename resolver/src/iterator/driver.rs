@@ -72,6 +72,7 @@ impl Iterator {
             let request = match action {
                 Action::Done(Ok(message)) => {
                     tracing::debug!(%name, %rtype, sends = iteration.sends(), "iteration done");
+                    tracing::trace!("{message}");
                     return Ok(UpstreamReply {
                         message,
                         server: last.unwrap_or_else(|| ([0, 0, 0, 0], 0).into()),

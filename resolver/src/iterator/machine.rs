@@ -695,7 +695,19 @@ fn find_dp(name: &Name, qtype: RecordType, cfg: &IterConfig, shared: &Shared, no
         .chain(cfg.stub_zones.iter().map(|z| (z, DpKind::Stub)))
         .filter(|(z, _)| z.zone.zone_of(&lookup) && !z.servers.is_empty())
         .max_by_key(|(z, _)| z.zone.num_labels());
-    let cached = shared.cache.closest_delegation(&lookup, now.unix);
+    // A cached delegation whose servers all lie inside it and have no
+    // address left is useless: ask its parent again for the glue (unbound
+    // `iter_dp_is_useless`).
+    let mut cached = shared.cache.closest_delegation(&lookup, now.unix);
+    while let Some(c) = cached.as_ref().filter(|c| !c.zone.is_root()).filter(|c| {
+        c.servers
+            .iter()
+            .all(|(host, a)| a.is_empty() && c.zone.zone_of(host))
+    }) {
+        cached = shared
+            .cache
+            .closest_delegation(&c.zone.base_name(), now.unix);
+    }
     if let Some((z, kind)) = configured {
         // Below a stub zone the referrals it gave are followed; a forward
         // zone's servers answer everything under it.
@@ -795,6 +807,28 @@ fn advance(
             }
             return Advance::Done(Ok(out));
         }
+        // A cached alias restarts at its target (unbound: a cached CNAME
+        // in INIT_REQUEST); the chain is part of the answer.
+        if !matches!(frame.qtype, RecordType::CNAME | RecordType::ANY)
+            && let Some(cname) = shared
+                .cache
+                .get(&frame.current, RecordType::CNAME, now.unix)
+        {
+            let target = cname.iter().find_map(|r| match &r.data {
+                RData::CNAME(c) => Some(c.0.clone()),
+                _ => None,
+            });
+            if let Some(target) = target {
+                budget.restarts += 1;
+                if frame.visited.contains(&target) {
+                    return Advance::Done(Err(failure(format!("CNAME loop at {target}"))));
+                }
+                frame.chain.extend(cname);
+                frame.visited.push(target.clone());
+                frame.current = target;
+                return advance(frame, cfg, shared, budget, now, random, busy, can_push);
+            }
+        }
         let dp = find_dp(&frame.current, frame.qtype, cfg, shared, now);
         if dp.kind == DpKind::Hints
             && frame.purpose != Purpose::Prime
@@ -849,19 +883,23 @@ fn advance(
             && budget.target_nx <= limits.max_target_nx
             && can_push
         {
-            let next = dp.servers.iter_mut().find_map(|ns| {
-                let host = ns.host.clone()?;
-                let free = |t| !busy.contains(&(host.clone(), t));
-                if !ns.asked_a && cfg.ipv4 && free(RecordType::A) {
-                    ns.asked_a = true;
-                    Some((host, RecordType::A))
-                } else if !ns.asked_aaaa && cfg.ipv6 && free(RecordType::AAAA) {
-                    ns.asked_aaaa = true;
-                    Some((host, RecordType::AAAA))
-                } else {
-                    None
-                }
-            });
+            let next = dp
+                .servers
+                .iter_mut()
+                .filter(|ns| ns.addrs.is_empty())
+                .find_map(|ns| {
+                    let host = ns.host.clone()?;
+                    let free = |t| !busy.contains(&(host.clone(), t));
+                    if !ns.asked_a && cfg.ipv4 && free(RecordType::A) {
+                        ns.asked_a = true;
+                        Some((host, RecordType::A))
+                    } else if !ns.asked_aaaa && cfg.ipv6 && free(RecordType::AAAA) {
+                        ns.asked_aaaa = true;
+                        Some((host, RecordType::AAAA))
+                    } else {
+                        None
+                    }
+                });
             if let Some((host, t)) = next {
                 budget.targets += 1;
                 return Advance::Push(Box::new(Frame::new(Purpose::Target(host.clone()), host, t)));
@@ -942,10 +980,21 @@ fn sub_done(
             }
         },
         Purpose::Target(host) => {
-            let ips = match &result {
+            let mut ips = match &result {
                 Ok(m) => addresses_in(&m.answers),
                 Err(_) => Vec::new(),
             };
+            // The parent-side glue met on the way is the last resort when
+            // the child's own addresses fail (unbound processLastResort).
+            for ns in done.dp.iter().flat_map(|d| d.servers.iter()) {
+                if ns.host.as_ref() == Some(&host) {
+                    for a in &ns.addrs {
+                        if !ips.contains(&a.ip()) {
+                            ips.push(a.ip());
+                        }
+                    }
+                }
+            }
             if ips.is_empty() {
                 // NXNS (CVE-2020-12662): lookups that bring nothing count.
                 budget.target_nx += 1;

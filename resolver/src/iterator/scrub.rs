@@ -298,6 +298,9 @@ pub fn scrub(
         } else {
             Kind::Referral { zone: owner }
         }
+    } else if upward_ns && !has_soa {
+        // NS above the zone: an upward referral, AA or not.
+        Kind::Lame
     } else if has_soa || aa {
         if rec_lame {
             Kind::RecLame
