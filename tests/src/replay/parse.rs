@@ -653,7 +653,7 @@ pub fn parse_scenario_as(input: &str, dialect: Option<Dialect>) -> Result<Scenar
                     .get(3)
                     .map(|w| w.split(';').next().unwrap_or(w))
                     .filter(|w| !w.is_empty())
-                    .and_then(|w| parse_addr(w))
+                    .and_then(parse_addr)
                     .into_iter()
                     .collect();
                 range = Some(Range {
