@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use tracing::{debug, warn};
 
-pub use build::{build, build_resolver, load_anchors};
+pub use build::{build, build_resolver, build_upstream, load_anchors};
 pub use keystore::KeyStore;
 
 use crate::clock::Clock;
@@ -79,6 +79,7 @@ pub struct Resolver {
     limits: Limits,
     keys: KeyStore,
     validation_time: Option<u64>,
+    domain_insecure: Vec<Name>,
 }
 
 impl Resolver {
@@ -97,6 +98,7 @@ impl Resolver {
             limits: Limits::default(),
             keys: KeyStore::new(10_000),
             validation_time: None,
+            domain_insecure: Vec::new(),
         }
     }
 
@@ -111,6 +113,26 @@ impl Resolver {
     pub fn with_validation_time(mut self, unix_time: Option<u64>) -> Self {
         self.validation_time = unix_time;
         self
+    }
+
+    /// Negative trust anchors (unbound's domain-insecure, RFC 7646): names
+    /// at or below one of `zones` are not validated, unless a trust anchor
+    /// lies deeper than the negative one.
+    pub fn with_domain_insecure(mut self, zones: Vec<Name>) -> Self {
+        self.domain_insecure = zones;
+        self
+    }
+
+    /// Whether `name` lies under a negative trust anchor that no deeper
+    /// trust anchor overrides.
+    fn under_negative_anchor(&self, name: &Name) -> bool {
+        self.domain_insecure.iter().any(|nta| {
+            nta.zone_of(name)
+                && self
+                    .anchors
+                    .closest(name)
+                    .is_none_or(|(anchor, _)| anchor.num_labels() <= nta.num_labels())
+        })
     }
 
     /// The trust anchors in use.
@@ -166,9 +188,10 @@ impl Resolver {
             );
         }
         let mut events = Vec::new();
-        let validated = if cd || self.anchors.is_empty() {
+        let validated = if cd || self.anchors.is_empty() || self.under_negative_anchor(name) {
             // RFC 4035 §3.2.2: with CD=1 the client validates; we pass the
-            // data on unchecked and never claim it secure.
+            // data on unchecked and never claim it secure. RFC 7646 §2: under
+            // a negative trust anchor validation is off.
             Validated {
                 outcome: Outcome::Indeterminate,
                 ttl: None,

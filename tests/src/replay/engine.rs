@@ -179,7 +179,8 @@ impl EngineUnderTest {
             Arc::new(RingCrypto::default()),
             clock.clone() as Arc<dyn Clock>,
         )
-        .with_validation_time(validation_time);
+        .with_validation_time(validation_time)
+        .with_domain_insecure(config.domain_insecure.clone());
         let server_config = Config {
             // Scenario names such as `test.` are real zones here.
             default_local_zones: false,
