@@ -14,6 +14,7 @@ mod build;
 mod keystore;
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -46,7 +47,25 @@ pub trait Upstream: Send + Sync + 'static {
         rtype: RecordType,
         class: DNSClass,
     ) -> UpstreamFuture<'a>;
+
+    /// Ask again after a validation failure: fresh from the servers rather
+    /// than from a cache, and from others than `avoid` where the zone has
+    /// others (unbound's blacklist). `None`: this upstream cannot (the
+    /// default), and the engine does not retry.
+    fn query_avoiding<'a>(
+        &'a self,
+        _name: &'a Name,
+        _rtype: RecordType,
+        _class: DNSClass,
+        _avoid: &'a [IpAddr],
+    ) -> Option<UpstreamFuture<'a>> {
+        None
+    }
 }
+
+/// How many times a bogus answer is asked again elsewhere (unbound's
+/// `val-max-restart` is 5; 2 bound what one bogus name costs).
+const MAX_BOGUS_RETRIES: usize = 2;
 
 impl Upstream for Upstreams {
     fn query<'a>(
@@ -66,7 +85,17 @@ impl Upstream for crate::iterator::Iterator {
         rtype: RecordType,
         class: DNSClass,
     ) -> UpstreamFuture<'a> {
-        Box::pin(self.resolve(name, rtype, class))
+        Box::pin(self.resolve(name, rtype, class, &[]))
+    }
+
+    fn query_avoiding<'a>(
+        &'a self,
+        name: &'a Name,
+        rtype: RecordType,
+        class: DNSClass,
+        avoid: &'a [IpAddr],
+    ) -> Option<UpstreamFuture<'a>> {
+        Some(Box::pin(self.resolve(name, rtype, class, avoid)))
     }
 }
 
@@ -152,10 +181,64 @@ impl Resolver {
     }
 
     async fn run(&self, query: &Query, cd: bool, trace: bool) -> (Resolution, Vec<TraceEvent>) {
+        let mut avoid = Vec::new();
+        let mut retries = 0;
+        loop {
+            let mut used = Vec::new();
+            let (resolution, events) = self.run_with(query, cd, trace, &avoid, &mut used).await;
+            // RFC 4035 §4.3 leaves the recovery from bogus data to the
+            // resolver; unbound asks other servers, the ones that served the
+            // bad data blacklisted. A bogus answer from every server stays
+            // bogus.
+            let fresh: Vec<IpAddr> = used.into_iter().filter(|ip| !avoid.contains(ip)).collect();
+            if !resolution.outcome.is_bogus()
+                || cd
+                || retries >= MAX_BOGUS_RETRIES
+                || fresh.is_empty()
+            {
+                return (resolution, events);
+            }
+            retries += 1;
+            debug!(name = %query.name(), ?fresh, "bogus: asking again, avoiding those servers");
+            avoid.extend(fresh);
+        }
+    }
+
+    async fn ask(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        class: DNSClass,
+        avoid: &[IpAddr],
+        used: &mut Vec<IpAddr>,
+    ) -> Result<UpstreamReply, UpstreamError> {
+        let reply = match avoid.is_empty() {
+            true => self.upstream.query(name, rtype, class).await,
+            false => match self.upstream.query_avoiding(name, rtype, class, avoid) {
+                Some(future) => future.await,
+                None => self.upstream.query(name, rtype, class).await,
+            },
+        }?;
+        if !reply.server.ip().is_unspecified() && !used.contains(&reply.server.ip()) {
+            used.push(reply.server.ip());
+        }
+        Ok(reply)
+    }
+
+    /// One resolution and validation, noting in `used` the servers whose
+    /// data it took. `avoid` non-empty: a retry, never from caches.
+    async fn run_with(
+        &self,
+        query: &Query,
+        cd: bool,
+        trace: bool,
+        avoid: &[IpAddr],
+        used: &mut Vec<IpAddr>,
+    ) -> (Resolution, Vec<TraceEvent>) {
         let name = query.name();
         let rtype = query.query_type();
         let class = query.query_class();
-        let reply = match self.upstream.query(name, rtype, class).await {
+        let reply = match self.ask(name, rtype, class, avoid, used).await {
             Ok(reply) => reply,
             Err(e) => {
                 debug!(%name, %rtype, "no upstream answer: {e}");
@@ -207,7 +290,7 @@ impl Resolver {
             }
         } else {
             let (validated, trace) = self
-                .validate_inner(name, rtype, &reply.message, trace)
+                .validate_inner(name, rtype, &reply.message, trace, avoid, used)
                 .await;
             events = trace;
             validated
@@ -226,7 +309,9 @@ impl Resolver {
 
     /// The I/O side of validation: run the session, fetching what it asks.
     pub async fn validate(&self, qname: &Name, qtype: RecordType, response: &Message) -> Validated {
-        self.validate_inner(qname, qtype, response, false).await.0
+        self.validate_inner(qname, qtype, response, false, &[], &mut Vec::new())
+            .await
+            .0
     }
 
     async fn validate_inner(
@@ -235,6 +320,8 @@ impl Resolver {
         qtype: RecordType,
         response: &Message,
         trace: bool,
+        avoid: &[IpAddr],
+        used: &mut Vec<IpAddr>,
     ) -> (Validated, Vec<TraceEvent>) {
         let now = self.clock.unix_now();
         let view = self.keys.view(now);
@@ -255,8 +342,7 @@ impl Resolver {
             match session.step() {
                 Step::Fetch(request) => {
                     let fetched = match self
-                        .upstream
-                        .query(&request.name, request.rtype, DNSClass::IN)
+                        .ask(&request.name, request.rtype, DNSClass::IN, avoid, used)
                         .await
                     {
                         Ok(reply) => Fetched::Response(reply.message),

@@ -3,6 +3,7 @@
 //! are shared by every resolution (and so by the validator's DS and DNSKEY
 //! fetches, which come through here too).
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,12 +46,15 @@ impl Iterator {
     }
 
     /// Resolves `name`/`rtype` from the closest known delegation down and
-    /// returns the authoritative answer, unvalidated.
+    /// returns the authoritative answer, unvalidated. `avoid` non-empty: a
+    /// retry after a validation failure, asked fresh (no cached answers)
+    /// and of other servers than those where a zone has others.
     pub async fn resolve(
         &self,
         name: &Name,
         rtype: RecordType,
         class: DNSClass,
+        avoid: &[IpAddr],
     ) -> Result<UpstreamReply, UpstreamError> {
         if class != DNSClass::IN {
             return Err(UpstreamError::Resolution(format!(
@@ -58,7 +62,7 @@ impl Iterator {
             )));
         }
         let start = tokio::time::Instant::now();
-        let mut iteration = Iteration::new(name, rtype);
+        let mut iteration = Iteration::new(name, rtype).avoiding(avoid.to_vec());
         let mut last = None;
         loop {
             let now = Now {

@@ -185,6 +185,9 @@ struct Budget {
     primed: bool,
     prime_failed: bool,
     network_errors: u32,
+    /// Servers to avoid where others exist, and no cached answers: a retry
+    /// after a validation failure (unbound's blacklist).
+    avoid: Vec<IpAddr>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -377,6 +380,13 @@ impl Iteration {
             budget: Budget::default(),
             pending: None,
         }
+    }
+
+    /// Asks other servers than `avoid` where a zone has others, and
+    /// nothing from the answer cache (a retry after bogus data).
+    pub fn avoiding(mut self, avoid: Vec<IpAddr>) -> Self {
+        self.budget.avoid = avoid;
+        self
     }
 
     /// Queries sent so far, sub-resolutions included.
@@ -797,7 +807,11 @@ fn advance(
     }
     if frame.dp.is_none() {
         // The cache first: an answer to this very question.
-        if let Some(m) = shared.cache.answer(&frame.current, frame.qtype, now.unix) {
+        let cached = match budget.avoid.is_empty() {
+            true => shared.cache.answer(&frame.current, frame.qtype, now.unix),
+            false => None,
+        };
+        if let Some(m) = cached {
             let mut out = m;
             if frame.current != frame.qname {
                 let mut answers = std::mem::take(&mut frame.chain);
@@ -877,6 +891,26 @@ fn advance(
         .filter(|a| dp.kind != DpKind::Iterate || !shared.infra.is_lame(a.ip(), &dp.zone, now.unix))
         .map(SocketAddr::ip)
         .collect();
+    let preferred: Vec<IpAddr> = candidates
+        .iter()
+        .copied()
+        .filter(|ip| !budget.avoid.contains(ip))
+        .collect();
+    // Only avoided servers have addresses: resolve the others first.
+    let lookup_first = preferred.is_empty()
+        && !candidates.is_empty()
+        && dp.servers.iter().any(|ns| {
+            ns.addrs.is_empty()
+                && ns.host.is_some()
+                && ((!ns.asked_a && cfg.ipv4) || (!ns.asked_aaaa && cfg.ipv6))
+        });
+    let candidates = if lookup_first {
+        Vec::new()
+    } else if preferred.is_empty() {
+        candidates
+    } else {
+        preferred
+    };
     let Some(ip) = shared.infra.select(&candidates, now.unix, random) else {
         // No address left to try: find more (glueless delegation).
         if budget.targets < limits.max_targets
