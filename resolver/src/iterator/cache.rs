@@ -52,6 +52,10 @@ pub struct CachedDelegation {
 #[derive(Debug, Default)]
 pub struct IterCache {
     rrsets: HashMap<(Name, RecordType), Entry>,
+    /// Glue as the parent gave it, kept apart from the ranked data (unbound
+    /// `PACKED_RRSET_PARENT_SIDE`): the last resort when the child's own
+    /// addresses fail.
+    parent_side: HashMap<(Name, RecordType), Entry>,
     answers: HashMap<(Name, RecordType), (Message, u64)>,
 }
 
@@ -102,6 +106,43 @@ impl IterCache {
                 expires,
             },
         );
+    }
+
+    /// Keeps a glue RRset as the parent side's (never served, never ranked).
+    pub fn store_parent_side(&mut self, records: Vec<Record>, now: u64) {
+        let Some(first) = records.first() else {
+            return;
+        };
+        if self.parent_side.len() >= MAX_ENTRIES {
+            self.parent_side.retain(|_, e| e.expires > now);
+            if self.parent_side.len() >= MAX_ENTRIES {
+                self.parent_side.clear();
+            }
+        }
+        let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0).min(MAX_TTL);
+        self.parent_side.insert(
+            (first.name.to_lowercase(), first.record_type()),
+            Entry {
+                records,
+                rank: Rank::Glue,
+                expires: now + u64::from(ttl),
+            },
+        );
+    }
+
+    /// The parent side's addresses of `host`.
+    pub fn parent_side_addresses(&self, host: &Name, now: u64) -> Vec<IpAddr> {
+        [RecordType::A, RecordType::AAAA]
+            .iter()
+            .filter_map(|t| self.parent_side.get(&(host.to_lowercase(), *t)))
+            .filter(|e| e.expires > now)
+            .flat_map(|e| e.records.iter())
+            .filter_map(|r| match r.data {
+                RData::A(a) => Some(IpAddr::from(a.0)),
+                RData::AAAA(a) => Some(IpAddr::from(a.0)),
+                _ => None,
+            })
+            .collect()
     }
 
     /// A live RRset, with its TTLs lowered to what is left.

@@ -279,6 +279,8 @@ struct Frame {
     qmin_known: Option<Name>,
     qmin_off: bool,
     empty_replies: u32,
+    /// The parent side's glue was added to the delegation point.
+    last_resort: bool,
     result: Option<Result<Message, Failure>>,
 }
 
@@ -297,6 +299,7 @@ impl Frame {
             qmin_known: None,
             qmin_off: false,
             empty_replies: 0,
+            last_resort: false,
             result: None,
         }
     }
@@ -576,6 +579,7 @@ impl Iteration {
                     .cache
                     .store(ns.clone(), Rank::AuthorityNoAa, now.unix);
                 for set in rrsets(&s.additional) {
+                    shared.cache.store_parent_side(set.clone(), now.unix);
                     shared.cache.store(set, Rank::Glue, now.unix);
                 }
                 remember_referral_ds(&s, &zone, shared, now);
@@ -602,6 +606,7 @@ impl Iteration {
                     })
                     .collect();
                 frame.dp = Some(Dp::from_hosts(zone.clone(), DpKind::Iterate, hosts));
+                frame.last_resort = false;
                 frame.failed.clear();
                 frame.dp_sends = 0;
                 frame.qmin_known = (cfg.qname_minimisation && !frame.qmin_off).then_some(zone);
@@ -865,6 +870,7 @@ fn advance(
         .then(|| dp.zone.clone());
         frame.failed.clear();
         frame.dp_sends = 0;
+        frame.last_resort = false;
         frame.dp = Some(dp);
     }
     let Some(dp) = frame.dp.as_mut() else {
@@ -937,6 +943,25 @@ fn advance(
             if let Some((host, t)) = next {
                 budget.targets += 1;
                 return Advance::Push(Box::new(Frame::new(Purpose::Target(host.clone()), host, t)));
+            }
+        }
+        // Last resort (unbound processLastResort): the parent side's glue
+        // for these NS names, where the child's addresses failed.
+        if !frame.last_resort {
+            frame.last_resort = true;
+            let mut added = false;
+            for ns in &mut dp.servers {
+                let Some(host) = &ns.host else { continue };
+                for ip in shared.cache.parent_side_addresses(host, now.unix) {
+                    let a = SocketAddr::new(ip, 53);
+                    if !ns.addrs.contains(&a) && !frame.failed.contains(&a) {
+                        ns.addrs.push(a);
+                        added = true;
+                    }
+                }
+            }
+            if added {
+                return advance(frame, cfg, shared, budget, now, random, busy, can_push);
             }
         }
         let why = if dp.servers.iter().all(|ns| ns.addrs.is_empty()) {
