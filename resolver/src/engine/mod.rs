@@ -61,6 +61,23 @@ pub trait Upstream: Send + Sync + 'static {
     ) -> Option<UpstreamFuture<'a>> {
         None
     }
+
+    /// The validator's DS or DNSKEY question (an upstream may answer it
+    /// from what only the validator can use). The default asks as
+    /// [`Upstream::query_avoiding`], else [`Upstream::query`].
+    fn fetch<'a>(
+        &'a self,
+        name: &'a Name,
+        rtype: RecordType,
+        avoid: &'a [IpAddr],
+    ) -> UpstreamFuture<'a> {
+        match avoid.is_empty() {
+            true => self.query(name, rtype, DNSClass::IN),
+            false => self
+                .query_avoiding(name, rtype, DNSClass::IN, avoid)
+                .unwrap_or_else(|| self.query(name, rtype, DNSClass::IN)),
+        }
+    }
 }
 
 /// How many times a bogus answer is asked again elsewhere (unbound's
@@ -96,6 +113,15 @@ impl Upstream for crate::iterator::Iterator {
         avoid: &'a [IpAddr],
     ) -> Option<UpstreamFuture<'a>> {
         Some(Box::pin(self.resolve(name, rtype, class, avoid)))
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        name: &'a Name,
+        rtype: RecordType,
+        avoid: &'a [IpAddr],
+    ) -> UpstreamFuture<'a> {
+        Box::pin(self.resolve_for_validation(name, rtype, DNSClass::IN, avoid))
     }
 }
 
@@ -208,13 +234,15 @@ impl Resolver {
         &self,
         name: &Name,
         rtype: RecordType,
-        class: DNSClass,
+        class: Option<DNSClass>,
         avoid: &[IpAddr],
         used: &mut Vec<IpAddr>,
     ) -> Result<UpstreamReply, UpstreamError> {
-        let reply = match avoid.is_empty() {
-            true => self.upstream.query(name, rtype, class).await,
-            false => match self.upstream.query_avoiding(name, rtype, class, avoid) {
+        let reply = match class {
+            // The validator's fetch.
+            None => self.upstream.fetch(name, rtype, avoid).await,
+            Some(class) if avoid.is_empty() => self.upstream.query(name, rtype, class).await,
+            Some(class) => match self.upstream.query_avoiding(name, rtype, class, avoid) {
                 Some(future) => future.await,
                 None => self.upstream.query(name, rtype, class).await,
             },
@@ -238,7 +266,7 @@ impl Resolver {
         let name = query.name();
         let rtype = query.query_type();
         let class = query.query_class();
-        let reply = match self.ask(name, rtype, class, avoid, used).await {
+        let reply = match self.ask(name, rtype, Some(class), avoid, used).await {
             Ok(reply) => reply,
             Err(e) => {
                 debug!(%name, %rtype, "no upstream answer: {e}");
@@ -342,7 +370,7 @@ impl Resolver {
             match session.step() {
                 Step::Fetch(request) => {
                     let fetched = match self
-                        .ask(&request.name, request.rtype, DNSClass::IN, avoid, used)
+                        .ask(&request.name, request.rtype, None, avoid, used)
                         .await
                     {
                         Ok(reply) => Fetched::Response(reply.message),

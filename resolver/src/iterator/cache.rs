@@ -57,6 +57,8 @@ pub struct IterCache {
     /// addresses fail.
     parent_side: HashMap<(Name, RecordType), Entry>,
     answers: HashMap<(Name, RecordType), (Message, u64)>,
+    /// NSEC/NSEC3 proofs of no DS taken from referrals, by child zone.
+    referral_proofs: HashMap<Name, (Message, u64)>,
 }
 
 impl IterCache {
@@ -119,7 +121,12 @@ impl IterCache {
                 self.parent_side.clear();
             }
         }
-        let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0).min(MAX_TTL);
+        let ttl = records
+            .iter()
+            .map(|r| r.ttl)
+            .min()
+            .unwrap_or(0)
+            .min(MAX_TTL);
         self.parent_side.insert(
             (first.name.to_lowercase(), first.record_type()),
             Entry {
@@ -235,6 +242,27 @@ impl IterCache {
         let expires = now + u64::from(ttl.min(MAX_TTL));
         self.answers
             .insert((name.to_lowercase(), rtype), (message, expires));
+    }
+
+    /// Keeps a referral's proof that `zone` has no DS.
+    pub fn store_referral_proof(&mut self, zone: &Name, message: Message, ttl: u32, now: u64) {
+        if self.referral_proofs.len() >= MAX_ENTRIES {
+            self.referral_proofs.retain(|_, (_, t)| *t > now);
+            if self.referral_proofs.len() >= MAX_ENTRIES {
+                self.referral_proofs.clear();
+            }
+        }
+        let expires = now + u64::from(ttl.min(MAX_TTL));
+        self.referral_proofs
+            .insert(zone.to_lowercase(), (message, expires));
+    }
+
+    /// A live referral proof of no DS for `zone`.
+    pub fn referral_proof(&self, zone: &Name, now: u64) -> Option<Message> {
+        self.referral_proofs
+            .get(&zone.to_lowercase())
+            .filter(|(_, t)| *t > now)
+            .map(|(m, _)| m.clone())
     }
 
     /// A live cached answer, TTLs lowered to what is left.

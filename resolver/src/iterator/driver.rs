@@ -56,13 +56,38 @@ impl Iterator {
         class: DNSClass,
         avoid: &[IpAddr],
     ) -> Result<UpstreamReply, UpstreamError> {
+        self.run(name, rtype, class, avoid, false).await
+    }
+
+    /// Like [`Iterator::resolve`], for the validator's DS and DNSKEY
+    /// questions: a referral's proof of no DS answers a DS question.
+    pub async fn resolve_for_validation(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        class: DNSClass,
+        avoid: &[IpAddr],
+    ) -> Result<UpstreamReply, UpstreamError> {
+        self.run(name, rtype, class, avoid, true).await
+    }
+
+    async fn run(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        class: DNSClass,
+        avoid: &[IpAddr],
+        for_validation: bool,
+    ) -> Result<UpstreamReply, UpstreamError> {
         if class != DNSClass::IN {
             return Err(UpstreamError::Resolution(format!(
                 "class {class} is not iterated"
             )));
         }
         let start = tokio::time::Instant::now();
-        let mut iteration = Iteration::new(name, rtype).avoiding(avoid.to_vec());
+        let mut iteration = Iteration::new(name, rtype)
+            .avoiding(avoid.to_vec())
+            .for_validation(for_validation);
         let mut last = None;
         loop {
             let now = Now {

@@ -188,6 +188,9 @@ struct Budget {
     /// Servers to avoid where others exist, and no cached answers: a retry
     /// after a validation failure (unbound's blacklist).
     avoid: Vec<IpAddr>,
+    /// The validator's own DS/DNSKEY question: a referral's NSEC proof of
+    /// no DS will do.
+    for_validation: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -389,6 +392,12 @@ impl Iteration {
     /// nothing from the answer cache (a retry after bogus data).
     pub fn avoiding(mut self, avoid: Vec<IpAddr>) -> Self {
         self.budget.avoid = avoid;
+        self
+    }
+
+    /// Marks the validator's own DS/DNSKEY questions.
+    pub fn for_validation(mut self, yes: bool) -> Self {
+        self.budget.for_validation = yes;
         self
     }
 
@@ -647,6 +656,11 @@ fn remember_referral_ds(s: &Scrubbed, zone: &Name, shared: &mut Shared, now: Now
         if m.authorities.is_empty() {
             return;
         }
+        // Without the parent's SOA this is no answer for a client; only the
+        // validator's own DS question may take it.
+        let ttl = m.authorities.iter().map(|r| r.ttl).min().unwrap_or(0);
+        shared.cache.store_referral_proof(zone, m, ttl, now.unix);
+        return;
     }
     let ttl = m
         .answers
@@ -816,6 +830,11 @@ fn advance(
             true => shared.cache.answer(&frame.current, frame.qtype, now.unix),
             false => None,
         };
+        let cached = cached.or_else(|| {
+            (budget.for_validation && budget.avoid.is_empty() && frame.qtype == RecordType::DS)
+                .then(|| shared.cache.referral_proof(&frame.current, now.unix))
+                .flatten()
+        });
         if let Some(m) = cached {
             let mut out = m;
             if frame.current != frame.qname {
