@@ -2,7 +2,11 @@
 //!
 //! ```toml
 //! listen = ["127.0.0.1:53", "[::1]:53"]
-//! forward = ["192.0.2.1", "192.0.2.2:5353"]   # default: /etc/resolv.conf
+//! # Recursive from the root by default; `forward` forwards everything.
+//! forward = ["192.0.2.1", "192.0.2.2:5353"]
+//! root_hints = "/usr/share/dns/root.hints"    # default: built-in IANA list
+//! domain_insecure = ["corp.example."]         # negative trust anchors
+//! do_not_query_localhost = true
 //! trust_anchors = ["/etc/danebound/root.ds"]  # static anchors (DS or DNSKEY)
 //! auto_trust_anchors = ["/var/lib/danebound/root.key"] # RFC 5011-managed
 //! root_anchor_file = "/var/lib/danebound/root.key" # managed when neither is set
@@ -40,6 +44,14 @@
 //! timeout_ms = 1500
 //! rounds = 2
 //!
+//! [[forward_zone]]                # ask these recursive servers, RD=1
+//! name = "internal.example."
+//! addresses = ["10.0.0.53"]
+//!
+//! [[stub_zone]]                   # ask these authorities, RD=0
+//! name = "lab.example."
+//! addresses = ["10.0.0.54:5353"]
+//!
 //! [autotrust]              # RFC 5011 (unbound's add-holddown, del-holddown, ...)
 //! add_holddown = "30d"
 //! remove_holddown = "30d"
@@ -71,6 +83,7 @@ use crate::autotrust::AutotrustConfig;
 use crate::cache::CacheConfig;
 use crate::control::ControlConfig;
 use crate::ratelimit::RateLimitConfig;
+use crate::wire::Name;
 
 /// Where `serve` looks for its file when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/danebound/danebound.toml";
@@ -98,8 +111,23 @@ pub struct Config {
     /// True when `listen` is the built-in default: then an address that
     /// cannot be bound (no IPv6) is logged and skipped.
     pub listen_is_default: bool,
-    /// Upstreams (forwarding mode). Empty: those of /etc/resolv.conf.
+    /// Upstreams: when given, everything is forwarded to them (forwarding
+    /// mode). Empty: recursive mode, from the root.
     pub forward: Vec<SocketAddr>,
+    /// A named.root file; `None`: the built-in IANA root servers.
+    pub root_hints: Option<PathBuf>,
+    /// Zones forwarded to recursive servers (RD=1), in recursive mode.
+    pub forward_zones: Vec<ZoneConfig>,
+    /// Zones whose authoritative servers are asked directly (RD=0), in
+    /// recursive mode; their answers are validated like any other.
+    pub stub_zones: Vec<ZoneConfig>,
+    /// Negative trust anchors (unbound's domain-insecure, RFC 7646): names
+    /// at or below are not validated unless an anchor lies deeper.
+    pub domain_insecure: Vec<Name>,
+    /// Never ask authoritative servers on loopback addresses learned from
+    /// the network (unbound's do-not-query-localhost); configured
+    /// addresses are always asked.
+    pub do_not_query_localhost: bool,
     /// Static trust anchor files (DS or DNSKEY, zone-file format).
     pub trust_anchors: Vec<PathBuf>,
     /// RFC 5011-managed anchor files (unbound's auto-trust-anchor-file).
@@ -157,6 +185,11 @@ impl Default for Config {
             listen: default_listen(),
             listen_is_default: true,
             forward: Vec::new(),
+            root_hints: None,
+            forward_zones: Vec::new(),
+            stub_zones: Vec::new(),
+            domain_insecure: Vec::new(),
+            do_not_query_localhost: true,
             trust_anchors: Vec::new(),
             auto_trust_anchors: Vec::new(),
             root_anchor_file: PathBuf::from(DEFAULT_ROOT_ANCHOR_FILE),
@@ -197,6 +230,8 @@ pub struct Overrides {
     pub listen: Vec<String>,
     /// `--forward ADDR[:PORT]` (repeatable); replaces the file's list.
     pub forward: Vec<String>,
+    /// `--root-hints FILE`.
+    pub root_hints: Option<PathBuf>,
     /// `--trust-anchor PATH` (repeatable); replaces the file's list.
     pub trust_anchors: Vec<PathBuf>,
     /// `--auto-trust-anchor PATH` (repeatable); replaces the file's list.
@@ -216,6 +251,11 @@ pub struct Overrides {
 struct RawConfig {
     listen: Option<Vec<String>>,
     forward: Option<Vec<String>>,
+    root_hints: Option<PathBuf>,
+    forward_zone: Option<Vec<RawZone>>,
+    stub_zone: Option<Vec<RawZone>>,
+    domain_insecure: Option<Vec<String>>,
+    do_not_query_localhost: Option<bool>,
     trust_anchors: Option<Vec<PathBuf>>,
     auto_trust_anchors: Option<Vec<PathBuf>>,
     root_anchor_file: Option<PathBuf>,
@@ -259,6 +299,46 @@ struct RawCache {
     max_negative_ttl: Option<u32>,
     bogus_ttl: Option<u32>,
     shards: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawZone {
+    name: String,
+    addresses: Vec<String>,
+}
+
+/// A `[[forward_zone]]` or `[[stub_zone]]`: a zone and its servers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneConfig {
+    /// The zone.
+    pub name: Name,
+    /// Its servers (port 53 unless given).
+    pub addresses: Vec<SocketAddr>,
+}
+
+fn parse_name(key: &str, s: &str) -> Result<Name, ConfigError> {
+    let mut name =
+        Name::from_ascii(s.trim()).map_err(|e| ConfigError(format!("{key}: `{s}`: {e}")))?;
+    name.set_fqdn(true);
+    Ok(name)
+}
+
+fn zones(key: &str, raw: Vec<RawZone>) -> Result<Vec<ZoneConfig>, ConfigError> {
+    raw.into_iter()
+        .map(|z| {
+            let name = parse_name(key, &z.name)?;
+            if z.addresses.is_empty() {
+                return Err(ConfigError(format!("{key} {name}: no addresses")));
+            }
+            let addresses = z
+                .addresses
+                .iter()
+                .map(|a| parse_forward(a).map_err(|e| ConfigError(format!("{key} {name}: {e}"))))
+                .collect::<Result<_, _>>()?;
+            Ok(ZoneConfig { name, addresses })
+        })
+        .collect()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -385,6 +465,22 @@ impl Config {
             if let Some(b) = a.root_key_sentinel {
                 c.autotrust.sentinel = b;
             }
+        }
+        c.root_hints = raw.root_hints;
+        if let Some(z) = raw.forward_zone {
+            c.forward_zones = zones("forward_zone", z)?;
+        }
+        if let Some(z) = raw.stub_zone {
+            c.stub_zones = zones("stub_zone", z)?;
+        }
+        if let Some(names) = raw.domain_insecure {
+            c.domain_insecure = names
+                .iter()
+                .map(|n| parse_name("domain_insecure", n))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(b) = raw.do_not_query_localhost {
+            c.do_not_query_localhost = b;
         }
         if let Some(b) = raw.default_local_zones {
             c.default_local_zones = b;
@@ -516,6 +612,9 @@ impl Config {
         if let Some(p) = &o.root_anchor_file {
             self.root_anchor_file.clone_from(p);
         }
+        if o.root_hints.is_some() {
+            self.root_hints.clone_from(&o.root_hints);
+        }
         if o.no_default_local_zones {
             self.default_local_zones = false;
         }
@@ -645,6 +744,57 @@ mod tests {
         assert_eq!(c.tcp_idle_timeout, Duration::from_secs(3));
         assert_eq!(c.max_tcp_connections, 7);
         assert_eq!(c.upstream_timeout, Duration::from_millis(200));
+    }
+
+    #[test]
+    fn recursive_mode_keys_parse() {
+        let c = Config::from_toml(
+            r#"
+            root_hints = "/etc/danebound/named.root"
+            domain_insecure = ["corp.example"]
+            do_not_query_localhost = false
+            [[forward_zone]]
+            name = "internal.example."
+            addresses = ["10.0.0.53"]
+            [[stub_zone]]
+            name = "lab.example"
+            addresses = ["10.0.0.54:5353", "2001:db8::54"]
+            "#,
+        )
+        .unwrap();
+        assert!(c.forward.is_empty(), "recursive by default");
+        assert_eq!(
+            c.root_hints,
+            Some(PathBuf::from("/etc/danebound/named.root"))
+        );
+        assert_eq!(
+            c.domain_insecure,
+            vec![Name::from_ascii("corp.example.").unwrap()]
+        );
+        assert!(!c.do_not_query_localhost);
+        assert_eq!(
+            c.forward_zones[0].addresses,
+            vec!["10.0.0.53:53".parse().unwrap()]
+        );
+        assert_eq!(
+            c.stub_zones[0].name,
+            Name::from_ascii("lab.example.").unwrap()
+        );
+        assert_eq!(c.stub_zones[0].addresses.len(), 2);
+        for (text, needle) in [
+            (
+                "[[stub_zone]]\nname = \"x.\"\naddresses = []",
+                "no addresses",
+            ),
+            (
+                "[[forward_zone]]\nname = \"x.\"\naddresses = [\"nope\"]",
+                "forward_zone",
+            ),
+            ("[[stub_zone]]\naddresses = [\"192.0.2.1\"]", "name"),
+        ] {
+            let e = Config::from_toml(text).unwrap_err().0;
+            assert!(e.contains(needle), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub mod control;
 pub mod edns;
 pub mod engine;
 pub mod forward;
+pub mod iterator;
 pub mod local_zones;
 pub mod metrics;
 pub mod ratelimit;

@@ -20,8 +20,8 @@ pub(crate) fn command() -> Command {
     let command = Command::new("serve")
         .about("Run the validating resolver")
         .long_about(
-            "Run the validating resolver on 127.0.0.1:53 and [::1]:53, forwarding to the \
-             nameservers of /etc/resolv.conf (or --forward) and validating their answers.\n\n\
+            "Run the validating resolver on 127.0.0.1:53 and [::1]:53: recursive from the root \
+             (like unbound), or forwarding to --forward, validating every answer itself.\n\n\
              Examples:\n  danebound serve\n  danebound serve --listen 127.0.0.1:5353 \
              --forward 192.0.2.1 --log-level debug\n  danebound serve --config ./lab.toml \
              --no-default-local-zones --trust-anchor ./root.ds",

@@ -1,11 +1,14 @@
 //! The engine: asks upstreams, drives the validator, keeps validated keys.
 //!
 //! [`Resolver`] implements [`Resolve`] for the server. For each question it
-//! gets an answer from its [`Upstream`] (in forwarding mode a validating
-//! stub: every query carries DO=1 and CD=1, so the upstream hands over even
-//! data it thinks bogus, and we judge it ourselves), then runs a validation
-//! [`Session`] whose DS and DNSKEY requests go to the same upstream. The whole
-//! I/O side of validation is the loop in [`Resolver::validate`].
+//! gets an answer from its [`Upstream`] — the iterator in recursive mode
+//! (from the root, [`crate::iterator`]), the forwarder in forwarding mode (a
+//! validating stub: every query carries DO=1 and CD=1, so the upstream hands
+//! over even data it thinks bogus, and we judge it ourselves) — then runs a
+//! validation [`Session`] whose DS and DNSKEY requests go to the same
+//! upstream (so in recursive mode DS goes to the parent's servers and
+//! DNSKEY to the child's). The whole I/O side of validation is the loop in
+//! [`Resolver::validate`].
 
 mod autotrust;
 mod build;
@@ -14,12 +17,13 @@ mod keystore;
 pub mod nta;
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
 
 use tracing::{debug, warn};
 
-pub use build::{build, build_resolver, load_anchors};
+pub use build::{build, build_resolver, build_upstream, load_anchors};
 use keystore::KeyStore;
 pub use nta::{NegativeAnchors, Nta};
 
@@ -50,7 +54,42 @@ pub trait Upstream: Send + Sync + 'static {
         rtype: RecordType,
         class: DNSClass,
     ) -> UpstreamFuture<'a>;
+
+    /// Ask again after a validation failure: fresh from the servers rather
+    /// than from a cache, and from others than `avoid` where the zone has
+    /// others (unbound's blacklist). `None`: this upstream cannot (the
+    /// default), and the engine does not retry.
+    fn query_avoiding<'a>(
+        &'a self,
+        _name: &'a Name,
+        _rtype: RecordType,
+        _class: DNSClass,
+        _avoid: &'a [IpAddr],
+    ) -> Option<UpstreamFuture<'a>> {
+        None
+    }
+
+    /// The validator's DS or DNSKEY question (an upstream may answer it
+    /// from what only the validator can use). The default asks as
+    /// [`Upstream::query_avoiding`], else [`Upstream::query`].
+    fn fetch<'a>(
+        &'a self,
+        name: &'a Name,
+        rtype: RecordType,
+        avoid: &'a [IpAddr],
+    ) -> UpstreamFuture<'a> {
+        match avoid.is_empty() {
+            true => self.query(name, rtype, DNSClass::IN),
+            false => self
+                .query_avoiding(name, rtype, DNSClass::IN, avoid)
+                .unwrap_or_else(|| self.query(name, rtype, DNSClass::IN)),
+        }
+    }
 }
+
+/// How many times a bogus answer is asked again elsewhere (unbound's
+/// `val-max-restart` is 5; 2 bound what one bogus name costs).
+const MAX_BOGUS_RETRIES: usize = 2;
 
 impl Upstream for Upstreams {
     fn query<'a>(
@@ -60,6 +99,36 @@ impl Upstream for Upstreams {
         class: DNSClass,
     ) -> UpstreamFuture<'a> {
         Box::pin(self.query_with_source(name, rtype, class))
+    }
+}
+
+impl Upstream for crate::iterator::Iterator {
+    fn query<'a>(
+        &'a self,
+        name: &'a Name,
+        rtype: RecordType,
+        class: DNSClass,
+    ) -> UpstreamFuture<'a> {
+        Box::pin(self.resolve(name, rtype, class, &[]))
+    }
+
+    fn query_avoiding<'a>(
+        &'a self,
+        name: &'a Name,
+        rtype: RecordType,
+        class: DNSClass,
+        avoid: &'a [IpAddr],
+    ) -> Option<UpstreamFuture<'a>> {
+        Some(Box::pin(self.resolve(name, rtype, class, avoid)))
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        name: &'a Name,
+        rtype: RecordType,
+        avoid: &'a [IpAddr],
+    ) -> UpstreamFuture<'a> {
+        Box::pin(self.resolve_for_validation(name, rtype, DNSClass::IN, avoid))
     }
 }
 
@@ -77,6 +146,7 @@ pub struct Resolver {
     validation_time: Option<u64>,
     sentinel_enabled: bool,
     ntas: NegativeAnchors,
+    domain_insecure: Vec<Name>,
 }
 
 impl Resolver {
@@ -98,6 +168,7 @@ impl Resolver {
             validation_time: None,
             sentinel_enabled: true,
             ntas: NegativeAnchors::default(),
+            domain_insecure: Vec::new(),
         }
     }
 
@@ -147,6 +218,37 @@ impl Resolver {
         &self.ntas
     }
 
+    /// Negative trust anchors from the configuration (unbound's
+    /// domain-insecure, RFC 7646): names at or below one of `zones` are not
+    /// validated, unless a trust anchor lies deeper than the negative one.
+    pub fn with_domain_insecure(mut self, zones: Vec<Name>) -> Self {
+        self.domain_insecure = zones;
+        self
+    }
+
+    /// The negative trust anchor covering `name`, if any: one the operator
+    /// added (`danebound control insecure_add`, not expired) or a configured
+    /// `domain_insecure` zone, unless a trust anchor lies deeper than it
+    /// (RFC 7646 §2: an NTA below a trust anchor disables validation there;
+    /// a trust anchor below the NTA re-enables it, as unbound does).
+    fn negative_anchor_for(&self, name: &Name, anchors: &Anchors) -> Option<Name> {
+        let deeper_anchor = |nta: &Name| {
+            anchors
+                .closest(name)
+                .is_some_and(|(anchor, _)| anchor.num_labels() > nta.num_labels())
+        };
+        self.ntas
+            .covering(name, self.clock.unix_now())
+            .into_iter()
+            .chain(
+                self.domain_insecure
+                    .iter()
+                    .filter(|z| z.zone_of(name))
+                    .cloned(),
+            )
+            .find(|nta| !deeper_anchor(nta))
+    }
+
     /// Resolve and validate one question.
     pub async fn resolve_query(&self, query: &Query, cd: bool) -> Resolution {
         self.run(query, cd, false).await.0
@@ -159,10 +261,66 @@ impl Resolver {
     }
 
     async fn run(&self, query: &Query, cd: bool, trace: bool) -> (Resolution, Vec<TraceEvent>) {
+        let mut avoid = Vec::new();
+        let mut retries = 0;
+        loop {
+            let mut used = Vec::new();
+            let (resolution, events) = self.run_with(query, cd, trace, &avoid, &mut used).await;
+            // RFC 4035 §4.3 leaves the recovery from bogus data to the
+            // resolver; unbound asks other servers, the ones that served the
+            // bad data blacklisted. A bogus answer from every server stays
+            // bogus.
+            let fresh: Vec<IpAddr> = used.into_iter().filter(|ip| !avoid.contains(ip)).collect();
+            if !resolution.outcome.is_bogus()
+                || cd
+                || retries >= MAX_BOGUS_RETRIES
+                || fresh.is_empty()
+            {
+                return (resolution, events);
+            }
+            retries += 1;
+            debug!(name = %query.name(), ?fresh, "bogus: asking again, avoiding those servers");
+            avoid.extend(fresh);
+        }
+    }
+
+    async fn ask(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        class: Option<DNSClass>,
+        avoid: &[IpAddr],
+        used: &mut Vec<IpAddr>,
+    ) -> Result<UpstreamReply, UpstreamError> {
+        let reply = match class {
+            // The validator's fetch.
+            None => self.upstream.fetch(name, rtype, avoid).await,
+            Some(class) if avoid.is_empty() => self.upstream.query(name, rtype, class).await,
+            Some(class) => match self.upstream.query_avoiding(name, rtype, class, avoid) {
+                Some(future) => future.await,
+                None => self.upstream.query(name, rtype, class).await,
+            },
+        }?;
+        if !reply.server.ip().is_unspecified() && !used.contains(&reply.server.ip()) {
+            used.push(reply.server.ip());
+        }
+        Ok(reply)
+    }
+
+    /// One resolution and validation, noting in `used` the servers whose
+    /// data it took. `avoid` non-empty: a retry, never from caches.
+    async fn run_with(
+        &self,
+        query: &Query,
+        cd: bool,
+        trace: bool,
+        avoid: &[IpAddr],
+        used: &mut Vec<IpAddr>,
+    ) -> (Resolution, Vec<TraceEvent>) {
         let name = query.name();
         let rtype = query.query_type();
         let class = query.query_class();
-        let reply = match self.upstream.query(name, rtype, class).await {
+        let reply = match self.ask(name, rtype, Some(class), avoid, used).await {
             Ok(reply) => reply,
             Err(e) => {
                 debug!(%name, %rtype, "no upstream answer: {e}");
@@ -203,11 +361,12 @@ impl Resolver {
         let nta = if cd {
             None
         } else {
-            self.ntas.covering(name, self.clock.unix_now())
+            self.negative_anchor_for(name, &anchors)
         };
         let validated = if cd || nta.is_some() || anchors.is_empty() {
             // RFC 4035 §3.2.2: with CD=1 the client validates; we pass the
-            // data on unchecked and never claim it secure.
+            // data on unchecked and never claim it secure. RFC 7646 §2: under
+            // a negative trust anchor validation is off.
             Validated {
                 outcome: match nta {
                     Some(zone) => Outcome::Insecure(InsecureReason::NegativeTrustAnchor { zone }),
@@ -226,7 +385,7 @@ impl Resolver {
             }
         } else {
             let (validated, trace) = self
-                .validate_inner(name, rtype, &reply.message, trace)
+                .validate_inner(name, rtype, &reply.message, trace, avoid, used)
                 .await;
             events = trace;
             validated
@@ -248,7 +407,9 @@ impl Resolver {
 
     /// The I/O side of validation: run the session, fetching what it asks.
     pub async fn validate(&self, qname: &Name, qtype: RecordType, response: &Message) -> Validated {
-        self.validate_inner(qname, qtype, response, false).await.0
+        self.validate_inner(qname, qtype, response, false, &[], &mut Vec::new())
+            .await
+            .0
     }
 
     async fn validate_inner(
@@ -257,6 +418,8 @@ impl Resolver {
         qtype: RecordType,
         response: &Message,
         trace: bool,
+        avoid: &[IpAddr],
+        used: &mut Vec<IpAddr>,
     ) -> (Validated, Vec<TraceEvent>) {
         let now = self.clock.unix_now();
         let view = self.keys.view(now);
@@ -278,8 +441,7 @@ impl Resolver {
             match off_the_async_workers(|| session.step()) {
                 Step::Fetch(request) => {
                     let fetched = match self
-                        .upstream
-                        .query(&request.name, request.rtype, DNSClass::IN)
+                        .ask(&request.name, request.rtype, None, avoid, used)
                         .await
                     {
                         Ok(reply) => Fetched::Response(reply.message),
