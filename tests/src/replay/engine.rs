@@ -16,6 +16,7 @@ use danebound_resolver::config::Config;
 use danebound_resolver::engine::Resolver;
 use danebound_resolver::forward::Upstreams;
 use danebound_resolver::server::Responder;
+use danebound_resolver::server::request::{Parsed, Request};
 use danebound_resolver::transport::{ExchangeFuture, Protocol, Transport as ResolverTransport};
 use danebound_resolver::validator::{Anchors, RingCrypto};
 use danebound_resolver::wire::Message;
@@ -60,6 +61,8 @@ pub struct EngineUnderTest {
     responder: Responder,
     clock: Arc<FixedClock>,
     net: SharedNet,
+    /// The EDE of the last answer's validation outcome (`validation_ede`).
+    last_ede: Option<u16>,
 }
 
 impl EngineUnderTest {
@@ -121,6 +124,7 @@ impl EngineUnderTest {
             responder,
             clock,
             net,
+            last_ede: None,
         })
     }
 }
@@ -143,9 +147,24 @@ impl ResolverUnderTest for EngineUnderTest {
             .runtime
             .block_on(self.responder.respond(&wire, client, true))
             .ok_or("the query was dropped")?;
+        // The outcome as cached (bogus answers are held), whether or not the
+        // client's query let the answer carry the EDE.
+        self.last_ede = match Request::parse(&wire) {
+            Parsed::Query(request) => self
+                .responder
+                .cache()
+                .lookup(&request)
+                .and_then(|entry| entry.outcome().ede())
+                .map(|ede| ede.code),
+            _ => None,
+        };
         // TCP replies carry no length prefix here: `respond` returns the
         // message itself.
         Message::from_vec(&reply).map_err(|e| format!("decode answer: {e}"))
+    }
+
+    fn validation_ede(&self) -> Option<u16> {
+        self.last_ede
     }
 
     fn time_passes(&mut self, _net: &ScenarioNetwork, time: ScenarioTime) {
