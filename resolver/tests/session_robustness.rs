@@ -112,6 +112,9 @@ struct Run {
     steps: usize,
     verifications: u32,
     nsec3_hashes: u32,
+    digests: u32,
+    /// Signatures and DS digests the crypto backend was asked for.
+    crypto_calls: (u64, u64),
     elapsed: Duration,
 }
 
@@ -134,6 +137,20 @@ impl Run {
             self.nsec3_hashes,
             limits.max_nsec3_hashes
         );
+        assert!(
+            self.digests <= limits.max_ds_digests,
+            "{what}: {} DS digests > {}",
+            self.digests,
+            limits.max_ds_digests
+        );
+        // Every signature and every DS digest computed was charged: the
+        // budget is a ceiling on the CPU a session (one client query) takes.
+        let (digests, verifications) = self.crypto_calls;
+        assert_eq!(
+            (digests, verifications),
+            (u64::from(self.digests), u64::from(self.verifications)),
+            "{what}: crypto work (digests, signatures) outside the budget"
+        );
         assert!(self.steps <= MAX_STEPS, "{what}: {} steps", self.steps);
         assert!(
             self.elapsed <= MAX_SESSION_TIME,
@@ -152,7 +169,7 @@ fn run_with(
     limits: &Limits,
     mut upstream: impl FnMut(&FetchRequest) -> Fetched,
 ) -> Run {
-    let crypto = RingCrypto::new();
+    let crypto = CountingCrypto::default();
     let start = Instant::now();
     let mut session = Session::new(
         qname,
@@ -183,6 +200,8 @@ fn run_with(
         steps,
         verifications: session.budget().verifications(),
         nsec3_hashes: session.budget().nsec3_hashes(),
+        digests: session.budget().digests(),
+        crypto_calls: crypto.take(),
         elapsed: start.elapsed(),
     }
 }
@@ -1352,54 +1371,80 @@ fn a_ds_flood_costs_one_charged_digest_per_key() {
 /// bogus for the bogus TTL, and every further new name under it costs no
 /// digest and no signature (unbound: 0.5 ms per name; danebound measured
 /// 69.5 ms per name before).
-#[test]
-fn a_bogus_key_set_is_remembered_per_zone() {
-    use danebound_resolver::clock::FixedClock;
-    use danebound_resolver::engine::{Resolver, Upstream, UpstreamFuture};
-    use danebound_resolver::forward::UpstreamReply;
-    use danebound_resolver::wire::{DNSClass, Query};
+/// The flood behind danebound's engine, with a counting crypto backend.
+struct FloodEngine {
+    runtime: tokio::runtime::Runtime,
+    resolver: danebound_resolver::engine::Resolver,
+    crypto: Arc<CountingCrypto>,
+    clock: Arc<danebound_resolver::clock::FixedClock>,
+}
 
-    struct FloodUpstream(DsFlood);
-    impl Upstream for FloodUpstream {
-        fn query<'a>(
-            &'a self,
-            name: &'a Name,
-            rtype: RecordType,
-            _class: DNSClass,
-        ) -> UpstreamFuture<'a> {
-            let message = if name.num_labels() > 3 && rtype == RecordType::A {
-                self.0.db.answer(name, rtype)
-            } else {
-                self.0.fetch(name, rtype)
-            };
-            Box::pin(async move {
-                Ok(UpstreamReply {
-                    message,
-                    server: "127.0.0.1:53".parse().unwrap(),
-                    tcp: false,
+impl FloodEngine {
+    fn new(flood: DsFlood, limits: Limits) -> Self {
+        use danebound_resolver::clock::FixedClock;
+        use danebound_resolver::engine::{Resolver, Upstream, UpstreamFuture};
+        use danebound_resolver::forward::UpstreamReply;
+        use danebound_resolver::wire::DNSClass;
+
+        struct FloodUpstream(DsFlood);
+        impl Upstream for FloodUpstream {
+            fn query<'a>(
+                &'a self,
+                name: &'a Name,
+                rtype: RecordType,
+                _class: DNSClass,
+            ) -> UpstreamFuture<'a> {
+                let message = if name.num_labels() > 3 && rtype == RecordType::A {
+                    self.0.db.answer(name, rtype)
+                } else {
+                    self.0.fetch(name, rtype)
+                };
+                Box::pin(async move {
+                    Ok(UpstreamReply {
+                        message,
+                        server: "127.0.0.1:53".parse().unwrap(),
+                        tcp: false,
+                    })
                 })
-            })
+            }
         }
-    }
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    for digests_match in [false, true] {
         let crypto = Arc::new(CountingCrypto::default());
         let clock = Arc::new(FixedClock::new(FIXTURE_NOW));
         let resolver = Resolver::new(
-            Arc::new(FloodUpstream(DsFlood::new(digests_match))),
+            Arc::new(FloodUpstream(flood)),
             ZoneDb::fixture_anchors(),
             crypto.clone(),
             clock.clone(),
-        );
-        let ask = |owner: &str| {
-            let query = Query::query(name(owner), RecordType::A);
-            let resolution = runtime.block_on(resolver.resolve_query(&query, false));
-            let (digests, verifications) = crypto.take();
-            (resolution.outcome, digests, verifications)
-        };
+        )
+        .with_limits(limits);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        Self {
+            runtime,
+            resolver,
+            crypto,
+            clock,
+        }
+    }
+
+    /// The outcome for `owner A`, and the digests and signatures it cost.
+    fn ask(&self, owner: &str) -> (Outcome, u64, u64) {
+        let query = danebound_resolver::wire::Query::query(name(owner), RecordType::A);
+        let resolution = self
+            .runtime
+            .block_on(self.resolver.resolve_query(&query, false));
+        let (digests, verifications) = self.crypto.take();
+        (resolution.outcome, digests, verifications)
+    }
+}
+
+#[test]
+fn a_bogus_key_set_is_remembered_per_zone() {
+    for digests_match in [false, true] {
+        let engine = FloodEngine::new(DsFlood::new(digests_match), Limits::default());
+        let (clock, ask) = (&engine.clock, |owner: &str| engine.ask(owner));
         let (first, digests, _) = ask("www.alg13.example.test.");
         assert!(first.is_bogus(), "{first:?}");
         assert!(
@@ -1421,4 +1466,32 @@ fn a_bogus_key_set_is_remembered_per_zone() {
         assert!(outcome.is_bogus(), "{outcome:?}");
         assert!(digests > 100, "after the bogus TTL: {digests}");
     }
+}
+
+/// A zone is marked bogus for running over the budget only when its own work
+/// did: a session that had already spent part of the exhausted limit (here
+/// the DS digests of the chain above, on a cold key store) gets a bogus
+/// answer, but the zone is not remembered as bogus for everyone.
+#[test]
+fn a_zone_is_not_marked_bogus_for_budget_spent_elsewhere() {
+    let limits = Limits {
+        max_ds_digests: 300,
+        ..Limits::default()
+    };
+    let engine = FloodEngine::new(DsFlood::new(false), limits);
+    // Cold: the chain's own DS digests come first; the flood then runs out.
+    let (outcome, digests, _) = engine.ask("www.alg13.example.test.");
+    assert!(
+        matches!(&outcome, Outcome::Bogus(BogusReason::BudgetExceeded { limit, .. }) if *limit == "max_ds_digests"),
+        "{outcome:?}"
+    );
+    assert_eq!(digests, 300);
+    // Not remembered: the next name pays again, now from a warm chain, so
+    // the zone's work alone exhausts the limit and the zone is remembered.
+    let (outcome, digests, _) = engine.ask("txt.alg13.example.test.");
+    assert!(outcome.is_bogus(), "{outcome:?}");
+    assert!(digests >= 297, "{digests} digests: remembered too early");
+    let (outcome, digests, verifications) = engine.ask("cname.alg13.example.test.");
+    assert!(outcome.is_bogus(), "{outcome:?}");
+    assert_eq!((digests, verifications), (0, 0));
 }
