@@ -124,6 +124,7 @@ fn bytes_per_cached_signed_answer() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let n = 50_000;
     let clock = Arc::new(FixedClock::new(1_000_000));
+    let rss_before = rss_bytes();
     let before = live();
     let config = CacheConfig {
         max_bytes: 1 << 30,
@@ -149,9 +150,11 @@ fn bytes_per_cached_signed_answer() {
     drop(out);
     let measured = live() - before;
     eprintln!(
-        "{n} cached signed answers: {} B accounted, {measured} B measured, {} B per answer",
+        "{n} cached signed answers: {} B accounted, {measured} B measured, {} B per answer; \
+         RSS grew {} kB (informational)",
         cache.bytes(),
-        measured / n as isize
+        measured / n as isize,
+        rss_bytes().saturating_sub(rss_before) / 1024
     );
     assert_eq!(cache.len(), n);
     assert!(measured as f64 <= cache.bytes() as f64 * 1.05 + 4096.0);
@@ -198,4 +201,12 @@ fn a_zones_keys_are_counted_at_what_they_hold() {
         counted as isize <= 2 * measured,
         "counted {counted} B, holds {measured} B"
     );
+}
+
+/// The process's resident set size, from /proc (0 where there is none).
+fn rss_bytes() -> usize {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<usize>().ok())
+        .map_or(0, |pages| pages * 4096)
 }
