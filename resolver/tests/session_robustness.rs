@@ -1379,35 +1379,36 @@ struct FloodEngine {
     clock: Arc<danebound_resolver::clock::FixedClock>,
 }
 
+/// The fixtures with the flood, as the engine's upstream: answers for names
+/// below a zone apex from the zone database, DS and DNSKEY from the flood.
+struct FloodUpstream(DsFlood);
+
+impl danebound_resolver::engine::Upstream for FloodUpstream {
+    fn query<'a>(
+        &'a self,
+        name: &'a Name,
+        rtype: RecordType,
+        _class: danebound_resolver::wire::DNSClass,
+    ) -> danebound_resolver::engine::UpstreamFuture<'a> {
+        let message = if name.num_labels() > 3 && rtype == RecordType::A {
+            self.0.db.answer(name, rtype)
+        } else {
+            self.0.fetch(name, rtype)
+        };
+        Box::pin(async move {
+            Ok(danebound_resolver::forward::UpstreamReply {
+                message,
+                server: "127.0.0.1:53".parse().unwrap(),
+                tcp: false,
+            })
+        })
+    }
+}
+
 impl FloodEngine {
     fn new(flood: DsFlood, limits: Limits) -> Self {
         use danebound_resolver::clock::FixedClock;
-        use danebound_resolver::engine::{Resolver, Upstream, UpstreamFuture};
-        use danebound_resolver::forward::UpstreamReply;
-        use danebound_resolver::wire::DNSClass;
-
-        struct FloodUpstream(DsFlood);
-        impl Upstream for FloodUpstream {
-            fn query<'a>(
-                &'a self,
-                name: &'a Name,
-                rtype: RecordType,
-                _class: DNSClass,
-            ) -> UpstreamFuture<'a> {
-                let message = if name.num_labels() > 3 && rtype == RecordType::A {
-                    self.0.db.answer(name, rtype)
-                } else {
-                    self.0.fetch(name, rtype)
-                };
-                Box::pin(async move {
-                    Ok(UpstreamReply {
-                        message,
-                        server: "127.0.0.1:53".parse().unwrap(),
-                        tcp: false,
-                    })
-                })
-            }
-        }
+        use danebound_resolver::engine::Resolver;
 
         let crypto = Arc::new(CountingCrypto::default());
         let clock = Arc::new(FixedClock::new(FIXTURE_NOW));
@@ -1494,4 +1495,81 @@ fn a_zone_is_not_marked_bogus_for_budget_spent_elsewhere() {
     let (outcome, digests, verifications) = engine.ask("cname.alg13.example.test.");
     assert!(outcome.is_bogus(), "{outcome:?}");
     assert_eq!((digests, verifications), (0, 0));
+}
+
+/// RingCrypto whose first signature check waits until a task spawned on the
+/// runtime from inside it has run: it can only run if the validation step
+/// does not hold the runtime's only worker thread.
+#[derive(Debug)]
+struct GatedCrypto {
+    inner: RingCrypto,
+    gate: std::sync::Mutex<bool>,
+    passed: std::sync::atomic::AtomicBool,
+}
+
+impl Crypto for GatedCrypto {
+    fn supports_algorithm(&self, alg: u8, public_key: &[u8]) -> bool {
+        self.inner.supports_algorithm(alg, public_key)
+    }
+    fn verify(&self, alg: u8, key: &[u8], message: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
+        let mut first = self.gate.lock().unwrap();
+        if !*first {
+            *first = true;
+            let (tx, rx) = std::sync::mpsc::channel();
+            // A cache hit stands for any other task of the server.
+            tokio::runtime::Handle::current().spawn(async move {
+                let _ = tx.send(());
+            });
+            let ran = rx.recv_timeout(Duration::from_secs(20)).is_ok();
+            self.passed.store(ran, Ordering::Relaxed);
+        }
+        self.inner.verify(alg, key, message, sig)
+    }
+    fn supports_digest(&self, digest_type: u8) -> bool {
+        self.inner.supports_digest(digest_type)
+    }
+    fn digest(&self, digest_type: u8, data: &[u8]) -> Option<Vec<u8>> {
+        self.inner.digest(digest_type, data)
+    }
+    fn nsec3_hash(&self, owner: &[u8], salt: &[u8], iterations: u16) -> [u8; 20] {
+        self.inner.nsec3_hash(owner, salt, iterations)
+    }
+}
+
+/// Issue 11 item 3: while a validation step runs, the rest of the server
+/// (cache hits) keeps running, even on a runtime with one worker thread.
+#[test]
+fn other_tasks_run_while_a_validation_step_computes() {
+    use danebound_resolver::clock::FixedClock;
+    use danebound_resolver::engine::Resolver;
+
+    let crypto = Arc::new(GatedCrypto {
+        inner: RingCrypto::new(),
+        gate: std::sync::Mutex::new(false),
+        passed: std::sync::atomic::AtomicBool::new(false),
+    });
+    let resolver = Arc::new(Resolver::new(
+        Arc::new(FloodUpstream(DsFlood::new(false))),
+        ZoneDb::fixture_anchors(),
+        crypto.clone(),
+        Arc::new(FixedClock::new(FIXTURE_NOW)),
+    ));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let outcome = runtime.block_on(async move {
+        tokio::spawn(async move {
+            let query =
+                danebound_resolver::wire::Query::query(name("www.example.test."), RecordType::A);
+            resolver.resolve_query(&query, false).await.outcome
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(outcome, Outcome::Secure);
+    assert!(
+        crypto.passed.load(Ordering::Relaxed),
+        "no other task ran while the validation step computed"
+    );
 }
