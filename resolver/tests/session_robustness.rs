@@ -113,6 +113,7 @@ struct Run {
     verifications: u32,
     nsec3_hashes: u32,
     digests: u32,
+    key_bytes: u32,
     /// Signatures and DS digests the crypto backend was asked for.
     crypto_calls: (u64, u64),
     elapsed: Duration,
@@ -201,6 +202,7 @@ fn run_with(
         verifications: session.budget().verifications(),
         nsec3_hashes: session.budget().nsec3_hashes(),
         digests: session.budget().digests(),
+        key_bytes: session.budget().key_bytes(),
         crypto_calls: crypto.take(),
         elapsed: start.elapsed(),
     }
@@ -1317,49 +1319,23 @@ fn a_ds_flood_costs_one_charged_digest_per_key() {
         let flood = DsFlood::new(digests_match);
         let owner = name("www.alg13.example.test.");
         let answer = flood.db.answer(&owner, RecordType::A);
-        let crypto = CountingCrypto::default();
-        let mut session = Session::new(
-            &owner,
-            RecordType::A,
-            &answer,
-            &anchors,
-            FIXTURE_NOW,
-            limits.clone(),
-            &crypto,
-        );
-        let validated = loop {
-            match session.step() {
-                Step::Fetch(r) => {
-                    let m = flood.fetch(&r.name, r.rtype);
-                    session.supply(&r, Fetched::Response(m));
-                }
-                Step::Done(v) => break v,
-            }
-        };
-        let (digests, verifications) = crypto.take();
+        let got = run_with(&anchors, &owner, RecordType::A, &answer, &limits, |r| {
+            Fetched::Response(flood.fetch(&r.name, r.rtype))
+        });
         let what = format!("DS flood, digests match: {digests_match}");
+        // Bounded, and every digest and signature computed was charged.
+        got.assert_bounded(&limits, &what);
+        let (digests, verifications) = got.crypto_calls;
         eprintln!(
             "{what}: {:?}, {digests} digests, {verifications} verifications",
-            validated.outcome
+            got.outcome()
         );
-        assert!(
-            validated.outcome.is_bogus(),
-            "{what}: {:?}",
-            validated.outcome
-        );
+        assert!(got.outcome().is_bogus(), "{what}: {:?}", got.outcome());
         assert!(
             digests <= DsFlood::KEYS as u64 + 8,
             "{what}: {digests} digests"
         );
-        assert_eq!(
-            u64::from(session.budget().digests()),
-            digests,
-            "{what}: uncharged digests"
-        );
-        assert!(
-            verifications <= u64::from(limits.max_verifications),
-            "{what}: {verifications} verifications"
-        );
+        let validated = got.validated;
         // The failure's text names the tag once, not 600 times.
         let text = validated.outcome.ede().unwrap().text;
         assert!(text.len() < 300, "{what}: {text}");
@@ -1572,4 +1548,51 @@ fn other_tasks_run_while_a_validation_step_computes() {
         crypto.passed.load(Ordering::Relaxed),
         "no other task ran while the validation step computed"
     );
+}
+
+/// Issue 11 item 7: what a session holds is bounded in bytes. A validly
+/// signed DNSKEY set that fills a 64 KB message (the real key and 800 more
+/// sharing its tag) is about 330 KB held; under `max_key_bytes` below that
+/// the zone is bogus (over budget) instead of held, and the session's count
+/// never passes the limit.
+#[test]
+fn a_session_holds_no_more_key_bytes_than_its_limit() {
+    let db = ZoneDb::fixtures();
+    let anchors = ZoneDb::fixture_anchors();
+    let signer = ZoneSigner::load("example.test.");
+    let apex = name("example.test.");
+    let mut keys = db.zone(&apex).unwrap().rrset(&apex, RecordType::DNSKEY);
+    let mut rng = Rng::new(0x5eed_0007);
+    keys.extend(dnskey_records(
+        &apex,
+        &colliding_keys(&signer.dnskey, 800, &mut rng),
+    ));
+    let mut dnskey_answer = response(&apex, RecordType::DNSKEY, ResponseCode::NoError);
+    dnskey_answer.answers = keys.clone();
+    dnskey_answer.answers.push(signer.sign(&keys));
+    let owner = name("www.example.test.");
+    let answer = db.answer(&owner, RecordType::A);
+    let run_under = |limits: &Limits| {
+        let got = run_with(&anchors, &owner, RecordType::A, &answer, limits, |r| {
+            if r.name == apex && r.rtype == RecordType::DNSKEY {
+                Fetched::Response(dnskey_answer.clone())
+            } else {
+                db.fetch(r)
+            }
+        });
+        (got.validated.outcome, got.key_bytes)
+    };
+    let (outcome, held) = run_under(&Limits::default());
+    assert_eq!(outcome, Outcome::Secure);
+    assert!(held > 300_000, "the 64 KB key set is counted as {held} B");
+    let limits = Limits {
+        max_key_bytes: 256 * 1024,
+        ..Limits::default()
+    };
+    let (outcome, held) = run_under(&limits);
+    assert!(
+        matches!(&outcome, Outcome::Bogus(BogusReason::BudgetExceeded { limit, .. }) if *limit == "max_key_bytes"),
+        "{outcome:?}"
+    );
+    assert!(held <= limits.max_key_bytes, "{held} B held");
 }
