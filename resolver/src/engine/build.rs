@@ -42,7 +42,8 @@ pub fn build_resolver(config: &Config) -> Result<Resolver, String> {
         anchors,
         Arc::new(RingCrypto::default()),
         Arc::new(SystemClock),
-    ))
+    )
+    .with_bogus_ttl(config.cache.bogus_ttl))
 }
 
 /// Trust anchors from files of DS or DNSKEY records in zone-file format
