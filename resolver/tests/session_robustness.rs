@@ -1605,3 +1605,36 @@ fn a_session_holds_no_more_key_bytes_than_its_limit() {
     );
     assert!(held <= limits.max_key_bytes, "{held} B held");
 }
+
+/// A bogus DS answer (its RRSIG does not verify) is remembered for the
+/// child zone too: names under it cost nothing more until `bogus_ttl`.
+#[test]
+fn a_bogus_ds_set_is_remembered_per_zone() {
+    let mut flood = DsFlood::new(false);
+    let mut rng = Rng::new(0x5eed_0012);
+    for r in &mut flood.ds_answer.answers {
+        if let RData::DNSSEC(DNSSECRData::RRSIG(sig)) = &r.data {
+            r.data = RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(
+                sig.input().clone(),
+                rng.bytes(64),
+            )));
+        }
+    }
+    let engine = FloodEngine::new(flood, Limits::default());
+    let (outcome, _, verifications) = engine.ask("www.alg13.example.test.");
+    assert!(
+        matches!(
+            &outcome,
+            Outcome::Bogus(BogusReason::SignatureInvalid { .. })
+        ),
+        "{outcome:?}"
+    );
+    assert!(verifications > 0);
+    let (outcome, digests, verifications) = engine.ask("txt.alg13.example.test.");
+    assert!(outcome.is_bogus(), "{outcome:?}");
+    assert_eq!(
+        (digests, verifications),
+        (0, 0),
+        "the bogus DS was not remembered"
+    );
+}
