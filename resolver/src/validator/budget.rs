@@ -58,10 +58,11 @@ pub struct Limits {
     /// unbound bounds the same work by its key-tag collision limits).
     pub max_ds_digests: u32,
     /// Bytes of DNSKEY sets one validation session may authenticate and
-    /// hold (`ZoneKeys::bytes`). Default 4 MiB, range 64 KiB–64 MiB. A
+    /// hold (`ZoneKeys::bytes`). Default 1 MiB, range 64 KiB–64 MiB. A
     /// three-level chain holds about 20 KB; a DNSKEY set that fills a 64 KB
-    /// message holds 331 KB. With the server's bound on sessions in flight
-    /// this bounds the memory validations in progress can take.
+    /// message holds 331 KB, so three such sets fit. With the server's bound
+    /// on sessions in flight this bounds the memory validations in progress
+    /// can take.
     pub max_key_bytes: u32,
     /// CNAME/DNAME links followed in one answer. Default 16, range 1–64:
     /// unbound's `max-query-restarts` is 11, BIND's 16.
@@ -81,7 +82,7 @@ impl Default for Limits {
             max_chain_links: 16,
             max_fetches: 64,
             max_ds_digests: 1024,
-            max_key_bytes: 4 << 20,
+            max_key_bytes: 1 << 20,
         }
     }
 }
