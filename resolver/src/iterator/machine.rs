@@ -848,6 +848,7 @@ fn advance(
         // A cached alias restarts at its target (unbound: a cached CNAME
         // in INIT_REQUEST); the chain is part of the answer.
         if !matches!(frame.qtype, RecordType::CNAME | RecordType::ANY)
+            && budget.avoid.is_empty()
             && let Some(cname) = shared
                 .cache
                 .get(&frame.current, RecordType::CNAME, now.unix)

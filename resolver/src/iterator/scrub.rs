@@ -137,18 +137,16 @@ pub fn scrub(
         }
         // A DNAME above the name (RFC 6672 §2.2), in the zone: the
         // synthesised CNAME follows it.
-        let dname = reply.answers.iter().find_map(|r| match &r.data {
-            RData::ANAME(_) => None,
-            RData::Unknown { .. } => None,
-            _ if r.record_type() == RecordType::DNAME
-                && r.name != name
-                && r.name.zone_of(&name)
-                && in_zone(&r.name) =>
-            {
-                Some(r.clone())
-            }
-            _ => None,
-        });
+        let dname = reply
+            .answers
+            .iter()
+            .find(|r| {
+                r.record_type() == RecordType::DNAME
+                    && r.name != name
+                    && r.name.zone_of(&name)
+                    && in_zone(&r.name)
+            })
+            .cloned();
         if let Some(d) = dname {
             take_set(&reply.answers, &d.name, RecordType::DNAME, &mut out.answers);
         }
