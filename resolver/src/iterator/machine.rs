@@ -360,7 +360,8 @@ fn addresses_in(records: &[Record]) -> Vec<IpAddr> {
         .collect()
 }
 
-/// Groups records into RRsets by (owner, type); RRSIGs are left out.
+/// Groups records into RRsets by (owner, type), RRSIGs with what they
+/// cover.
 fn rrsets(records: &[Record]) -> Vec<Vec<Record>> {
     let mut sets: Vec<Vec<Record>> = Vec::new();
     for r in records {
@@ -375,7 +376,25 @@ fn rrsets(records: &[Record]) -> Vec<Vec<Record>> {
             None => sets.push(vec![r.clone()]),
         }
     }
+    // Each set keeps the RRSIGs that cover it, so that what comes back from
+    // the cache can still be validated.
+    for set in &mut sets {
+        let (name, rtype) = (set[0].name.clone(), set[0].record_type());
+        set.extend(
+            records
+                .iter()
+                .filter(|r| r.name == name && covered_type(r) == Some(rtype))
+                .cloned(),
+        );
+    }
     sets
+}
+
+fn covered_type(r: &Record) -> Option<RecordType> {
+    match &r.data {
+        RData::DNSSEC(crate::wire::DNSSECRData::RRSIG(sig)) => Some(sig.input().type_covered),
+        _ => None,
+    }
 }
 
 impl Iteration {
@@ -629,7 +648,7 @@ impl Iteration {
 /// child's DS question, which the validator asks next (unbound caches the
 /// referral's DS the same way).
 fn remember_referral_ds(s: &Scrubbed, zone: &Name, shared: &mut Shared, now: Now) {
-    let is_sig_of = |r: &Record, t: RecordType| matches!(&r.data, RData::DNSSEC(crate::wire::DNSSECRData::RRSIG(sig)) if sig.input().type_covered == t);
+    let is_sig_of = |r: &Record, t: RecordType| covered_type(r) == Some(t);
     let ds: Vec<Record> = s
         .authority
         .iter()
@@ -681,8 +700,22 @@ fn cache_answer_sets(s: &Scrubbed, shared: &mut Shared, now: Now) {
     } else {
         Rank::AnswerNoAa
     };
+    let dnames: Vec<Name> = s
+        .answers
+        .iter()
+        .filter(|r| r.record_type() == RecordType::DNAME)
+        .map(|r| r.name.clone())
+        .collect();
     for set in rrsets(&s.answers) {
-        shared.cache.store(set, rank, now.unix);
+        // A CNAME synthesised from a DNAME (RFC 6672 §3.1) is unsigned: it
+        // is only good beside its DNAME, so it is not cached alone.
+        let synthesised = set[0].record_type() == RecordType::CNAME
+            && dnames
+                .iter()
+                .any(|d| *d != set[0].name && d.zone_of(&set[0].name));
+        if !synthesised {
+            shared.cache.store(set, rank, now.unix);
+        }
     }
 }
 
