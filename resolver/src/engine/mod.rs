@@ -48,10 +48,16 @@ pub trait Upstream: Send + Sync + 'static {
         class: DNSClass,
     ) -> UpstreamFuture<'a>;
 
+    /// Whether [`Upstream::query_avoiding`] can ask other servers (the
+    /// engine retries bogus answers only then).
+    fn can_avoid(&self) -> bool {
+        false
+    }
+
     /// Ask again after a validation failure: fresh from the servers rather
     /// than from a cache, and from others than `avoid` where the zone has
     /// others (unbound's blacklist). `None`: this upstream cannot (the
-    /// default), and the engine does not retry.
+    /// default).
     fn query_avoiding<'a>(
         &'a self,
         _name: &'a Name,
@@ -103,6 +109,10 @@ impl Upstream for crate::iterator::Iterator {
         class: DNSClass,
     ) -> UpstreamFuture<'a> {
         Box::pin(self.resolve(name, rtype, class, &[]))
+    }
+
+    fn can_avoid(&self) -> bool {
+        true
     }
 
     fn query_avoiding<'a>(
@@ -209,9 +219,17 @@ impl Resolver {
     async fn run(&self, query: &Query, cd: bool, trace: bool) -> (Resolution, Vec<TraceEvent>) {
         let mut avoid = Vec::new();
         let mut retries = 0;
+        let mut first_events: Option<Vec<TraceEvent>> = None;
         loop {
             let mut used = Vec::new();
-            let (resolution, events) = self.run_with(query, cd, trace, &avoid, &mut used).await;
+            let (resolution, mut events) = self.run_with(query, cd, trace, &avoid, &mut used).await;
+            // A retry starts from the keys the first attempt learned: when
+            // it fails too, the first attempt's chain is the one to show.
+            if resolution.outcome.is_bogus()
+                && let Some(first) = first_events.take()
+            {
+                events = first;
+            }
             // RFC 4035 §4.3 leaves the recovery from bogus data to the
             // resolver; unbound asks other servers, the ones that served the
             // bad data blacklisted. A bogus answer from every server stays
@@ -219,12 +237,14 @@ impl Resolver {
             let fresh: Vec<IpAddr> = used.into_iter().filter(|ip| !avoid.contains(ip)).collect();
             if !resolution.outcome.is_bogus()
                 || cd
+                || !self.upstream.can_avoid()
                 || retries >= MAX_BOGUS_RETRIES
                 || fresh.is_empty()
             {
                 return (resolution, events);
             }
             retries += 1;
+            first_events = Some(events);
             debug!(name = %query.name(), ?fresh, "bogus: asking again, avoiding those servers");
             avoid.extend(fresh);
         }
