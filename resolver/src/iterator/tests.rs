@@ -294,5 +294,59 @@ fn the_time_budget_ends_an_iteration() {
         it.step(&cfg, &mut shared, late, 0),
         Action::Done(Err(_))
     ));
-    let _ = SocketAddr::from(([192, 0, 2, 1], 53));
+}
+
+#[test]
+fn stub_zones_are_asked_without_rd_and_forward_zones_with_rd() {
+    let cfg = IterConfig {
+        stub_zones: vec![super::machine::ZoneServers {
+            zone: n("stub.example."),
+            servers: vec![SocketAddr::from(([192, 0, 2, 40], 5353))],
+        }],
+        forward_zones: vec![super::machine::ZoneServers {
+            zone: n("fwd.example."),
+            servers: vec![SocketAddr::from(([192, 0, 2, 50], 53))],
+        }],
+        ..config()
+    };
+    let mut shared = Shared::default();
+    for (qname, server, rd) in [
+        (
+            "www.stub.example.",
+            SocketAddr::from(([192, 0, 2, 40], 5353)),
+            false,
+        ),
+        (
+            "www.fwd.example.",
+            SocketAddr::from(([192, 0, 2, 50], 53)),
+            true,
+        ),
+    ] {
+        let mut it = Iteration::new(&n(qname), RecordType::A);
+        let now = Now {
+            unix: 1000,
+            elapsed_ms: 0,
+        };
+        let Action::Send(req) = it.step(&cfg, &mut shared, now, 0) else {
+            panic!("{qname}: nothing sent");
+        };
+        assert_eq!(req.server, server, "{qname}");
+        assert_eq!(req.flags.rd, rd, "{qname}");
+        let mut m = reply(rd, vec![a(qname, "198.51.100.9")], vec![], vec![]);
+        m.metadata.recursion_available = rd;
+        m.add_query(req.question.clone());
+        it.supply(
+            &cfg,
+            &mut shared,
+            now,
+            Response::Reply {
+                message: m,
+                rtt_ms: 5,
+            },
+        );
+        let Action::Done(Ok(answer)) = it.step(&cfg, &mut shared, now, 0) else {
+            panic!("{qname}: no answer");
+        };
+        assert_eq!(answer.answers, vec![a(qname, "198.51.100.9")]);
+    }
 }
