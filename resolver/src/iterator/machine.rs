@@ -28,6 +28,9 @@ pub struct IterLimits {
     /// unbound `MAX_TARGET_COUNT`: NS names resolved (NXNS,
     /// CVE-2020-12662).
     pub max_targets: u32,
+    /// unbound `MAX_DP_TARGET_COUNT`: NS names resolved for one delegation
+    /// point (reset by a referral).
+    pub max_dp_targets: u32,
     /// unbound `MAX_TARGET_NX`: NS name lookups that brought no address.
     pub max_target_nx: u32,
     /// unbound `MAX_REFERRAL_COUNT`: referrals followed.
@@ -50,6 +53,7 @@ impl Default for IterLimits {
         Self {
             max_sends: 200,
             max_targets: 64,
+            max_dp_targets: 16,
             max_target_nx: 5,
             max_referrals: 130,
             max_restarts: 11,
@@ -277,6 +281,7 @@ struct Frame {
     dp: Option<Dp>,
     failed: Vec<SocketAddr>,
     dp_sends: u32,
+    dp_targets: u32,
     /// QNAME minimisation: the longest name known to exist below the
     /// delegation point; `None` when not minimising.
     qmin_known: Option<Name>,
@@ -299,6 +304,7 @@ impl Frame {
             dp: None,
             failed: Vec::new(),
             dp_sends: 0,
+            dp_targets: 0,
             qmin_known: None,
             qmin_off: false,
             empty_replies: 0,
@@ -592,6 +598,7 @@ impl Iteration {
                 frame.dp = None;
                 frame.failed.clear();
                 frame.dp_sends = 0;
+                frame.dp_targets = 0;
                 frame.qmin_known = None;
                 frame.qmin_off = false;
             }
@@ -637,6 +644,7 @@ impl Iteration {
                 frame.last_resort = false;
                 frame.failed.clear();
                 frame.dp_sends = 0;
+                frame.dp_targets = 0;
                 frame.qmin_known = (cfg.qname_minimisation && !frame.qmin_off).then_some(zone);
             }
         }
@@ -923,6 +931,7 @@ fn advance(
         .then(|| dp.zone.clone());
         frame.failed.clear();
         frame.dp_sends = 0;
+        frame.dp_targets = 0;
         frame.last_resort = false;
         frame.dp = Some(dp);
     }
@@ -973,6 +982,7 @@ fn advance(
     let Some(ip) = shared.infra.select(&candidates, now.unix, random) else {
         // No address left to try: find more (glueless delegation).
         if budget.targets < limits.max_targets
+            && frame.dp_targets < limits.max_dp_targets
             && budget.target_nx <= limits.max_target_nx
             && can_push
         {
@@ -995,6 +1005,7 @@ fn advance(
                 });
             if let Some((host, t)) = next {
                 budget.targets += 1;
+                frame.dp_targets += 1;
                 return Advance::Push(Box::new(Frame::new(Purpose::Target(host.clone()), host, t)));
             }
         }
