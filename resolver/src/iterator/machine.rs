@@ -551,12 +551,11 @@ impl Iteration {
                 _ => {
                     // Relaxed mode: NXDOMAIN for an intermediate name (an
                     // empty non-terminal a broken server denies), lameness
-                    // or errors: ask the full question (RFC 9156 §2.3).
+                    // or errors: ask the full question (RFC 9156 §2.3). What
+                    // a server says to a probe does not judge it for the
+                    // real question, so it stays a candidate.
                     frame.qmin_off = true;
                     frame.qmin_known = None;
-                    if !matches!(s.kind, Kind::Answer) {
-                        frame.failed.push(p.server);
-                    }
                     return;
                 }
             }
@@ -565,15 +564,19 @@ impl Iteration {
             Kind::Throwaway => {
                 // unbound EMPTY_NODATA_RETRY_COUNT: an empty NOERROR is
                 // accepted as NODATA the second time.
+                // (Empty after scrubbing: data of another type, unasked
+                // for, counts as nothing.) The first time the server is
+                // asked again rather than dropped.
                 if s.rcode == crate::wire::ResponseCode::NoError
-                    && message.answers.is_empty()
-                    && message.authorities.is_empty()
+                    && !message.metadata.truncation
+                    && s.answers.is_empty()
+                    && s.authority.is_empty()
                 {
                     frame.empty_replies += 1;
                     if frame.empty_replies >= 2 {
                         finish(frame, s, shared, now);
-                        return;
                     }
+                    return;
                 }
                 frame.failed.push(p.server);
             }
