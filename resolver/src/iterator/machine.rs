@@ -289,6 +289,8 @@ struct Frame {
     empty_replies: u32,
     /// The parent side's glue was added to the delegation point.
     last_resort: bool,
+    /// The delegation was asked of the parent again.
+    parent_retry: bool,
     result: Option<Result<Message, Failure>>,
 }
 
@@ -309,6 +311,7 @@ impl Frame {
             qmin_off: false,
             empty_replies: 0,
             last_resort: false,
+            parent_retry: false,
             result: None,
         }
     }
@@ -1030,6 +1033,23 @@ fn advance(
             if added {
                 return advance(frame, cfg, shared, budget, now, random, busy, can_push);
             }
+        }
+        // Then the parent once more, for a fresh referral and glue (unbound
+        // re-fetches the parent side in processLastResort).
+        if !frame.parent_retry && dp.kind == DpKind::Iterate && !dp.zone.is_root() {
+            frame.parent_retry = true;
+            let parent = dp.zone.base_name();
+            let up = match shared.cache.closest_delegation(&parent, now.unix) {
+                Some(c) => Dp::from_hosts(c.zone, DpKind::Iterate, c.servers),
+                None => Dp::from_hosts(Name::root(), DpKind::Hints, cfg.hints.servers.clone()),
+            };
+            frame.dp = Some(up);
+            frame.failed.clear();
+            frame.dp_sends = 0;
+            frame.dp_targets = 0;
+            frame.last_resort = false;
+            frame.qmin_known = None;
+            return advance(frame, cfg, shared, budget, now, random, busy, can_push);
         }
         let why = if dp.servers.iter().all(|ns| ns.addrs.is_empty()) {
             "no address for any of its servers"
