@@ -120,6 +120,27 @@ pub fn scrub(
     let mut found = false;
     let mut hops = 0;
     while in_zone(&name) {
+        // A DNAME above the name (RFC 6672 §2.2), in the zone: it comes
+        // before the CNAME synthesised from it (even when that CNAME is
+        // what was asked), or the CNAME cannot be validated.
+        let dname = reply
+            .answers
+            .iter()
+            .find(|r| {
+                r.record_type() == RecordType::DNAME
+                    && r.name != name
+                    && r.name.zone_of(&name)
+                    && in_zone(&r.name)
+            })
+            .cloned();
+        if let Some(d) = dname
+            && !out
+                .answers
+                .iter()
+                .any(|r| r.name == d.name && r.record_type() == RecordType::DNAME)
+        {
+            take_set(&reply.answers, &d.name, RecordType::DNAME, &mut out.answers);
+        }
         if qtype == RecordType::ANY {
             let before = out.answers.len();
             out.answers
@@ -134,21 +155,6 @@ pub fn scrub(
         }
         if hops >= MAX_CNAME_HOPS {
             break;
-        }
-        // A DNAME above the name (RFC 6672 §2.2), in the zone: the
-        // synthesised CNAME follows it.
-        let dname = reply
-            .answers
-            .iter()
-            .find(|r| {
-                r.record_type() == RecordType::DNAME
-                    && r.name != name
-                    && r.name.zone_of(&name)
-                    && in_zone(&r.name)
-            })
-            .cloned();
-        if let Some(d) = dname {
-            take_set(&reply.answers, &d.name, RecordType::DNAME, &mut out.answers);
         }
         let cname = reply.answers.iter().find_map(|r| match &r.data {
             RData::CNAME(c) if r.name == name => Some(c.0.clone()),
