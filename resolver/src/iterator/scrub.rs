@@ -119,6 +119,8 @@ pub fn scrub(
     let mut name = qname.clone();
     let mut found = false;
     let mut hops = 0;
+    let mut visited: Vec<Name> = Vec::new();
+    let mut looped = false;
     while in_zone(&name) {
         // A DNAME above the name (RFC 6672 §2.2), in the zone: it comes
         // before the CNAME synthesised from it (even when that CNAME is
@@ -164,10 +166,18 @@ pub fn scrub(
             break;
         };
         take_set(&reply.answers, &name, RecordType::CNAME, &mut out.answers);
+        visited.push(name);
         name = target;
         hops += 1;
+        if visited.contains(&name) {
+            // A loop inside the reply (RFC 1034 §3.6.2: "CNAME loops
+            // signalled as an error"): the restart at a name already
+            // visited ends the resolution.
+            looped = true;
+            break;
+        }
     }
-    let chained = name != *qname;
+    let chained = name != *qname || looped;
     // The authority section: one NS set at or above the chain's end, in the
     // zone; SOA/NSEC/NSEC3 in the zone; RRSIGs of what is kept.
     let mut upward_ns = false;
@@ -260,7 +270,9 @@ pub fn scrub(
         .collect();
     // Classification.
     let rec_lame = ra && !aa && !rd && !forward;
-    out.kind = if forward {
+    out.kind = if looped {
+        Kind::Cname { target: name }
+    } else if forward {
         if chained && !found && rcode != ResponseCode::NXDomain {
             Kind::Cname { target: name }
         } else {
@@ -426,6 +438,31 @@ mod tests {
             s.answers.len(),
             1,
             "the forged A of another zone is not kept"
+        );
+    }
+
+    #[test]
+    fn a_cname_loop_inside_one_reply_is_not_an_answer() {
+        let mut m = reply();
+        m.metadata.authoritative = true;
+        m.answers.push(Record::from_rdata(
+            n("cyc.example."),
+            300,
+            RData::CNAME(CNAME(n("cyc.example."))),
+        ));
+        let s = scrub(
+            &m,
+            &n("cyc.example."),
+            RecordType::A,
+            &n("example."),
+            false,
+            false,
+        );
+        assert_eq!(
+            s.kind,
+            Kind::Cname {
+                target: n("cyc.example.")
+            }
         );
     }
 
