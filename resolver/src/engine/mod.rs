@@ -55,10 +55,16 @@ pub trait Upstream: Send + Sync + 'static {
         class: DNSClass,
     ) -> UpstreamFuture<'a>;
 
+    /// Whether [`Upstream::query_avoiding`] can ask other servers (the
+    /// engine retries bogus answers only then).
+    fn can_avoid(&self) -> bool {
+        false
+    }
+
     /// Ask again after a validation failure: fresh from the servers rather
     /// than from a cache, and from others than `avoid` where the zone has
     /// others (unbound's blacklist). `None`: this upstream cannot (the
-    /// default), and the engine does not retry.
+    /// default).
     fn query_avoiding<'a>(
         &'a self,
         _name: &'a Name,
@@ -67,13 +73,6 @@ pub trait Upstream: Send + Sync + 'static {
         _avoid: &'a [IpAddr],
     ) -> Option<UpstreamFuture<'a>> {
         None
-    }
-
-    /// Whether [`Upstream::query_avoiding`] can ask other servers (the
-    /// iterator can; a forwarder cannot choose what its upstream asks), so
-    /// that a bogus answer is worth asking again.
-    fn can_avoid(&self) -> bool {
-        false
     }
 
     /// The validator's DS or DNSKEY question (an upstream may answer it
@@ -119,6 +118,10 @@ impl Upstream for crate::iterator::Iterator {
         Box::pin(self.resolve(name, rtype, class, &[]))
     }
 
+    fn can_avoid(&self) -> bool {
+        true
+    }
+
     fn query_avoiding<'a>(
         &'a self,
         name: &'a Name,
@@ -127,10 +130,6 @@ impl Upstream for crate::iterator::Iterator {
         avoid: &'a [IpAddr],
     ) -> Option<UpstreamFuture<'a>> {
         Some(Box::pin(self.resolve(name, rtype, class, avoid)))
-    }
-
-    fn can_avoid(&self) -> bool {
-        true
     }
 
     fn fetch<'a>(
@@ -281,10 +280,18 @@ impl Resolver {
     async fn run(&self, query: &Query, cd: bool, trace: bool) -> (Resolution, Vec<TraceEvent>) {
         let mut avoid = Vec::new();
         let mut retries = 0;
+        let mut first_events: Option<Vec<TraceEvent>> = None;
         loop {
             let mut used = Vec::new();
-            let (resolution, events, remembered) =
+            let (resolution, mut events, remembered) =
                 self.run_with(query, cd, trace, &avoid, &mut used).await;
+            // A retry starts from the keys the first attempt learned: when
+            // it fails too, the first attempt's chain is the one to show.
+            if resolution.outcome.is_bogus()
+                && let Some(first) = first_events.take()
+            {
+                events = first;
+            }
             // RFC 4035 §4.3 leaves the recovery from bogus data to the
             // resolver; unbound asks other servers, the ones that served the
             // bad data blacklisted. A bogus answer from every server stays
@@ -300,6 +307,7 @@ impl Resolver {
                 return (resolution, events);
             }
             retries += 1;
+            first_events = Some(events);
             debug!(name = %query.name(), ?fresh, "bogus: asking again, avoiding those servers");
             avoid.extend(fresh);
         }
