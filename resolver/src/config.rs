@@ -31,6 +31,7 @@
 //! enable = true
 //! socket = "/run/danebound/control.sock"
 //! nta_file = "/var/lib/danebound/negative-trust-anchors"
+//! nta_recheck_secs = 300                       # 0: never
 //!
 //! [metrics]
 //! listen = "127.0.0.1:9153"                   # default: off
@@ -175,6 +176,7 @@ struct RawControl {
     enable: Option<bool>,
     socket: Option<PathBuf>,
     nta_file: Option<PathBuf>,
+    nta_recheck_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -338,7 +340,8 @@ impl Config {
             }
         }
         if let Some(rc) = raw.control {
-            c.control.apply(rc.enable, rc.socket, rc.nta_file)?;
+            c.control
+                .apply(rc.enable, rc.socket, rc.nta_file, rc.nta_recheck_secs)?;
         }
         if let Some(listen) = raw.metrics.and_then(|m| m.listen) {
             c.metrics_listen = Some(

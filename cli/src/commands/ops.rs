@@ -9,7 +9,7 @@ use danebound_resolver::cache::Cache;
 use danebound_resolver::checkconf;
 use danebound_resolver::clock::Clock;
 use danebound_resolver::config::{Config, DEFAULT_CONFIG_PATH, Overrides};
-use danebound_resolver::control::{Controller, ReloadFn, socket};
+use danebound_resolver::control::{self, Controller, ReloadFn, socket};
 use danebound_resolver::engine::Resolver;
 use danebound_resolver::metrics;
 
@@ -68,7 +68,10 @@ pub(crate) async fn start(
     }
     let controller = Arc::new(controller);
     let mut ops = Ops {
-        tasks: Vec::new(),
+        tasks: vec![tokio::spawn(control::maintain(
+            Arc::clone(&controller),
+            config.control.nta_recheck,
+        ))],
         socket: None,
     };
     if config.control.enable {

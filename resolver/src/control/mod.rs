@@ -19,6 +19,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::cache::Cache;
 use crate::clock::Clock;
@@ -27,6 +28,7 @@ use crate::engine::Resolver;
 use crate::engine::nta::{self, DEFAULT_LIFETIME, MAX_LIFETIME};
 use crate::stats::{self, Sizes, Snapshot};
 use crate::timefmt;
+use crate::validator::{InsecureReason, Outcome};
 use crate::wire::Name;
 
 pub mod socket;
@@ -36,6 +38,9 @@ pub const DEFAULT_SOCKET: &str = "/run/danebound/control.sock";
 
 /// Where negative trust anchors persist unless configured.
 pub const DEFAULT_NTA_FILE: &str = "/var/lib/danebound/negative-trust-anchors";
+
+/// BIND's `nta-recheck` default: five minutes.
+pub const DEFAULT_NTA_RECHECK: Duration = Duration::from_secs(300);
 
 /// The request line's first word.
 pub const MAGIC: &str = "DANEBOUND1";
@@ -58,6 +63,9 @@ pub struct ControlConfig {
     pub socket_is_default: bool,
     /// Where negative trust anchors persist across restarts.
     pub nta_file: PathBuf,
+    /// How often a negative trust anchor's name is validated again, to end
+    /// it once the name validates (RFC 7646 §4); `None`: never.
+    pub nta_recheck: Option<Duration>,
 }
 
 impl Default for ControlConfig {
@@ -67,6 +75,7 @@ impl Default for ControlConfig {
             socket: DEFAULT_SOCKET.into(),
             socket_is_default: true,
             nta_file: DEFAULT_NTA_FILE.into(),
+            nta_recheck: Some(DEFAULT_NTA_RECHECK),
         }
     }
 }
@@ -78,7 +87,16 @@ impl ControlConfig {
         enable: Option<bool>,
         socket: Option<PathBuf>,
         nta_file: Option<PathBuf>,
+        nta_recheck_secs: Option<u64>,
     ) -> Result<(), ConfigError> {
+        if let Some(secs) = nta_recheck_secs {
+            if secs > 86_400 {
+                return Err(ConfigError(format!(
+                    "control.nta_recheck_secs = {secs} is out of range (0..=86400; 0: never)"
+                )));
+            }
+            self.nta_recheck = (secs > 0).then(|| Duration::from_secs(secs));
+        }
         if let Some(e) = enable {
             self.enable = e;
         }
@@ -121,8 +139,9 @@ pub enum Command {
     FlushBogus,
     /// Re-read the configuration.
     Reload,
-    /// Add a negative trust anchor for this many seconds.
-    InsecureAdd(Name, u64),
+    /// Add a negative trust anchor for this many seconds; `true`: keep it
+    /// even when the name validates again.
+    InsecureAdd(Name, u64, bool),
     /// Remove a negative trust anchor.
     InsecureRemove(Name),
     /// List the negative trust anchors.
@@ -208,17 +227,19 @@ pub fn parse_command(words: &[&str]) -> Result<Command, String> {
         "reload" => no_more(1, Command::Reload),
         "insecure_add" => {
             let zone = name(1)?;
-            let lifetime = match words.get(2) {
-                None => DEFAULT_LIFETIME,
-                Some(&"--for") => {
-                    let d = words.get(3).ok_or("--for needs a DURATION")?;
-                    if let Some(extra) = words.get(4) {
-                        return Err(format!("unexpected argument `{extra}`"));
+            let mut lifetime = DEFAULT_LIFETIME;
+            let mut force = false;
+            let mut rest = words[2..].iter();
+            while let Some(&word) = rest.next() {
+                match word {
+                    "--for" => {
+                        let d = rest.next().ok_or("--for needs a DURATION")?;
+                        lifetime = parse_duration(d)?;
                     }
-                    parse_duration(d)?
+                    "--force" => force = true,
+                    other => return Err(format!("unexpected argument `{other}`")),
                 }
-                Some(other) => return Err(format!("unexpected argument `{other}`")),
-            };
+            }
             // RFC 7646 §4: "the lifetime SHOULD NOT exceed a week".
             if lifetime == 0 || lifetime > MAX_LIFETIME {
                 return Err(format!(
@@ -226,7 +247,7 @@ pub fn parse_command(words: &[&str]) -> Result<Command, String> {
                     timefmt::duration(lifetime)
                 ));
             }
-            Ok(Command::InsecureAdd(zone, lifetime))
+            Ok(Command::InsecureAdd(zone, lifetime, force))
         }
         "insecure_remove" => no_more(2, Command::InsecureRemove(name(1)?)),
         "insecure_list" | "list_insecure" => no_more(1, Command::InsecureList),
@@ -259,6 +280,31 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
         _ => return Err(bad()),
     };
     n.checked_mul(unit).ok_or_else(bad)
+}
+
+/// Ends expired negative trust anchors (every few seconds) and rechecks
+/// the others every `recheck`; runs until dropped. `serve` runs it whether
+/// or not the socket is enabled, since anchors also come from the file.
+pub async fn maintain(controller: Arc<Controller>, recheck: Option<Duration>) {
+    let expiry = async {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            controller.expire_negative_anchors();
+        }
+    };
+    let recheck = async {
+        let Some(period) = recheck else {
+            return std::future::pending().await;
+        };
+        let mut tick = tokio::time::interval(period);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            controller.recheck_negative_anchors().await;
+        }
+    };
+    tokio::join!(expiry, recheck);
 }
 
 /// The answer to a command: text, and whether it succeeded.
@@ -391,6 +437,41 @@ impl Controller {
         self.save_negative_anchors();
     }
 
+    /// RFC 7646 §4: validates the name of each negative trust anchor (not
+    /// forced) as if the anchor were not there, and ends those that
+    /// validate again (secure, or provably unsigned), logged and flushed.
+    pub async fn recheck_negative_anchors(&self) {
+        let mut ended = false;
+        for a in self.resolver.negative_anchors() {
+            if a.forced {
+                continue;
+            }
+            let outcome = self.resolver.outcome_without_nta(&a.zone).await;
+            let fixed = match &outcome {
+                Outcome::Secure => true,
+                Outcome::Insecure(reason) => {
+                    !matches!(reason, InsecureReason::NegativeTrustAnchor { .. })
+                }
+                Outcome::Bogus(_) | Outcome::Indeterminate => false,
+            };
+            if fixed
+                && self
+                    .resolver
+                    .negative_anchors_mut()
+                    .remove(&a.zone)
+                    .is_some()
+            {
+                tracing::warn!(zone = %a.zone, "negative trust anchor removed: {} validates again ({})", a.zone,
+                    if outcome.is_secure() { "secure" } else { "insecure" });
+                self.flush_zone(&a.zone);
+                ended = true;
+            }
+        }
+        if ended {
+            self.save_negative_anchors();
+        }
+    }
+
     fn save_negative_anchors(&self) -> Option<String> {
         let path = self.nta_file.as_ref()?;
         let text = self.resolver.negative_anchors_mut().to_text();
@@ -472,9 +553,12 @@ impl Controller {
                     }
                 },
             },
-            Command::InsecureAdd(zone, lifetime) => {
+            Command::InsecureAdd(zone, lifetime, force) => {
                 let expires = now + lifetime;
-                let old = self.resolver.negative_anchors_mut().add(zone, now, expires);
+                let old = self
+                    .resolver
+                    .negative_anchors_mut()
+                    .add(zone, now, expires, *force);
                 // Cached bogus answers and keys at and below go, so the NTA
                 // takes effect at once.
                 self.flush_zone(zone);
@@ -514,11 +598,12 @@ impl Controller {
                     list.iter()
                         .map(|a| {
                             format!(
-                                "{} expires {} ({}), added {}",
+                                "{} expires {} ({}), added {}{}",
                                 a.zone,
                                 timefmt::utc(a.expires),
                                 timefmt::relative(a.expires, now),
-                                timefmt::utc(a.added)
+                                timefmt::utc(a.added),
+                                if a.forced { ", forced" } else { "" }
                             )
                         })
                         .collect::<Vec<_>>()
@@ -551,14 +636,16 @@ mod tests {
             parse_request("DANEBOUND1 insecure_add broken.example --for 2h"),
             Ok(Command::InsecureAdd(
                 nta::parse_name("broken.example").unwrap(),
-                7200
+                7200,
+                false
             ))
         );
         assert_eq!(
             parse_request("DANEBOUND1 insecure_add broken.example"),
             Ok(Command::InsecureAdd(
                 nta::parse_name("broken.example").unwrap(),
-                3600
+                3600,
+                false
             ))
         );
         for bad in [
@@ -570,6 +657,7 @@ mod tests {
             "DANEBOUND1 insecure_add x.example --for 8d",
             "DANEBOUND1 insecure_add x.example --for 0",
             "DANEBOUND1 insecure_add x.example --for",
+            "DANEBOUND1 insecure_add x.example --forever",
             "DANEBOUND1 insecure_add .",
             "DANEBOUND1 status extra",
         ] {
