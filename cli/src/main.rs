@@ -20,6 +20,7 @@ fn cli() -> Command {
         .subcommand(commands::serve::command())
         .subcommand(commands::query::command())
         .subcommand(commands::dane::command())
+        .subcommand(commands::anchor::command())
         .subcommand(commands::control::command())
         .subcommand(commands::man::command())
 }
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         Some(("serve", m)) => commands::serve::run(m).map(|()| 0).map_err(Failure::Error),
         Some(("query", m)) => commands::query::run(m),
         Some(("dane", m)) => commands::dane::run(m),
+        Some(("anchor", m)) => commands::anchor::run(m),
         Some(("control", m)) => commands::control::run(m),
         Some(("generate-man", m)) => commands::man::run(m, cli()),
         _ => Err(Failure::Usage(

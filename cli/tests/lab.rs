@@ -414,7 +414,7 @@ fn negative_trust_anchors_and_readable_times_over_the_lab() {
         &config,
         format!(
             "listen = [\"{listen}\"]\nforward = [\"{}\"]\ntrust_anchors = [\"{}\"]\n\
-             default_local_zones = false\n[control]\nsocket = \"{}\"\nnta_file = \"{}\"\n\
+             default_local_zones = false\nuser = \"\"\n[control]\nsocket = \"{}\"\nnta_file = \"{}\"\n\
              nta_recheck_secs = 1\n",
             s.lab.upstream().unwrap(),
             s.lab.trust_anchor_file().display(),

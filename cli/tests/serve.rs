@@ -2,9 +2,10 @@
 //! is a clean exit 0.
 
 use std::net::UdpSocket;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use danebound_tests::skip::{Need, skip};
 use hickory_proto::op::{Message, Query};
 use hickory_proto::rr::{Name, RecordType};
 
@@ -51,31 +52,55 @@ fn a_bad_config_value_is_named() {
     );
 }
 
-#[test]
-fn sigterm_exits_cleanly() {
-    // A free port: bind, note, release.
-    let port = UdpSocket::bind("127.54.3.1:0")
+/// A free loopback address and port on `ip`: bind, note, release.
+fn free_listen(ip: &str) -> String {
+    let port = UdpSocket::bind(format!("{ip}:0"))
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let listen = format!("127.54.3.1:{port}");
-    let mut child = Command::new(BIN)
+    format!("{ip}:{port}")
+}
+
+/// `danebound serve` on `listen` with `extra` arguments; stderr piped.
+fn spawn_serve(listen: &str, extra: &[&str]) -> Child {
+    spawn_serve_with_state(listen, &scratch_state_file(), extra)
+}
+
+/// A root anchor state file in a fresh scratch directory that outlives the
+/// test's server (never the host's /var/lib/danebound).
+fn scratch_state_file() -> std::path::PathBuf {
+    let dir = tempfile::tempdir().unwrap().keep();
+    dir.join("state").join("root.key")
+}
+
+/// `danebound serve` on `listen`, managing the root anchor in `state`
+/// (no anchor option: RFC 5011 from the built-in keys), with `extra`
+/// arguments; stderr piped.
+fn spawn_serve_with_state(listen: &str, state: &std::path::Path, extra: &[&str]) -> Child {
+    Command::new(BIN)
         .args([
             "serve",
             "--listen",
-            &listen,
+            listen,
             "--forward",
             "127.54.3.9:9",
+            "--root-anchor-file",
+            state.to_str().unwrap(),
             "--log-level",
-            "warn",
+            "info",
         ])
+        .args(extra)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    // Wait until it answers `localhost. A` (a local zone).
-    let client = UdpSocket::bind("127.54.3.2:0").unwrap();
+        .unwrap()
+}
+
+/// Asks `localhost. A` (a local zone) from `client_ip` until answered (at
+/// most 10 s, a liveness bound).
+fn wait_until_answering(listen: &str, client_ip: &str) {
+    let client = UdpSocket::bind(format!("{client_ip}:0")).unwrap();
     client
         .set_read_timeout(Some(Duration::from_millis(100)))
         .unwrap();
@@ -88,15 +113,19 @@ fn sigterm_exits_cleanly() {
     let started = Instant::now();
     let mut buf = [0u8; 512];
     loop {
-        client.send_to(&q, &listen).unwrap();
+        client.send_to(&q, listen).unwrap();
         if client.recv_from(&mut buf).is_ok() {
-            break;
+            return;
         }
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "server never answered"
         );
     }
+}
+
+/// SIGTERM, then the exit status (within 5 s).
+fn terminate(child: &mut Child) -> Option<i32> {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -105,8 +134,7 @@ fn sigterm_exits_cleanly() {
     let started = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            assert_eq!(status.code(), Some(0));
-            break;
+            return status.code();
         }
         assert!(
             started.elapsed() < Duration::from_secs(5),
@@ -169,6 +197,171 @@ fn check_config_checks_what_serve_loads() {
 }
 
 #[test]
+fn sigterm_exits_cleanly() {
+    let listen = free_listen("127.54.3.1");
+    let state = scratch_state_file();
+    let mut child = spawn_serve_with_state(&listen, &state, &[]);
+    wait_until_answering(&listen, "127.54.3.2");
+    // No anchor option: the root is managed in the state file, created on
+    // first start from the built-in keys.
+    let written = std::fs::read_to_string(&state).unwrap();
+    assert!(
+        written.starts_with("; autotrust trust anchor file\n;;id: . 1\n"),
+        "{written}"
+    );
+    assert!(written.contains(";{id = 20326 (ksk), size = 2048b} ;;state=2 [  VALID  ]"));
+    assert!(written.contains(";{id = 38696 (ksk), size = 2048b} ;;state=2 [  VALID  ]"));
+    assert_eq!(terminate(&mut child), Some(0));
+}
+
+fn is_root() -> bool {
+    status_ids(
+        &std::fs::read_to_string("/proc/self/status").unwrap(),
+        "Uid:",
+    )[0] == 0
+}
+
+/// The four ids (real, effective, saved, filesystem) of a `Uid:` or `Gid:`
+/// line of /proc/PID/status.
+fn status_ids(status: &str, key: &str) -> Vec<u32> {
+    status
+        .lines()
+        .find(|l| l.starts_with(key))
+        .unwrap_or_else(|| panic!("no {key} in status"))
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap())
+        .collect()
+}
+
+/// The uid and gid of `user` from /etc/passwd.
+fn passwd_ids(user: &str) -> (u32, u32) {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let line = passwd
+        .lines()
+        .find(|l| l.split(':').next() == Some(user))
+        .unwrap_or_else(|| panic!("no user {user}"));
+    let f: Vec<&str> = line.split(':').collect();
+    (f[2].parse().unwrap(), f[3].parse().unwrap())
+}
+
+fn config_file(text: &str) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    file
+}
+
+#[test]
+fn started_as_root_serve_drops_to_the_configured_user_and_still_answers() {
+    if !is_root() {
+        return skip(Need::Lab, "serve_drops_root", "needs root to drop it");
+    }
+    let (uid, gid) = passwd_ids("nobody");
+    let config = config_file("user = \"nobody\"\n");
+    let listen = free_listen("127.54.3.3");
+    let mut child = spawn_serve(&listen, &["--config", config.path().to_str().unwrap()]);
+    wait_until_answering(&listen, "127.54.3.4");
+    // Every thread, not just the main one, runs as nobody:nogroup with no
+    // other groups.
+    let tasks = format!("/proc/{}/task", child.id());
+    let mut threads = 0;
+    for task in std::fs::read_dir(&tasks).unwrap().flatten() {
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap();
+        assert_eq!(status_ids(&status, "Uid:"), [uid; 4], "{status}");
+        assert_eq!(status_ids(&status, "Gid:"), [gid; 4], "{status}");
+        let groups = status.lines().find(|l| l.starts_with("Groups:")).unwrap();
+        assert_eq!(
+            groups.split_whitespace().skip(1).collect::<Vec<_>>(),
+            [gid.to_string()]
+        );
+        threads += 1;
+    }
+    assert!(threads > 1, "the runtime's threads were checked");
+    // Still answering after the drop.
+    wait_until_answering(&listen, "127.54.3.4");
+    assert_eq!(terminate(&mut child), Some(0));
+}
+
+#[test]
+fn started_as_root_a_missing_configured_user_is_an_error() {
+    if !is_root() {
+        return skip(Need::Lab, "serve_missing_user", "needs root to drop it");
+    }
+    let config = config_file("user = \"no-such-user-danebound-test\"\n");
+    let listen = free_listen("127.54.3.5");
+    let out = spawn_serve(&listen, &["--config", config.path().to_str().unwrap()])
+        .wait_with_output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no-such-user-danebound-test"), "{err}");
+}
+
+#[test]
+fn started_as_root_user_empty_stays_root() {
+    if !is_root() {
+        return skip(Need::Lab, "serve_user_empty", "needs root");
+    }
+    let config = config_file("user = \"\"\n");
+    let listen = free_listen("127.54.3.6");
+    let mut child = spawn_serve(&listen, &["--config", config.path().to_str().unwrap()]);
+    wait_until_answering(&listen, "127.54.3.7");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    assert_eq!(status_ids(&status, "Uid:"), [0; 4]);
+    assert_eq!(terminate(&mut child), Some(0));
+}
+
+#[test]
+fn a_damaged_anchor_state_file_stops_serve_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("root.key");
+    std::fs::write(
+        &state,
+        "; autotrust trust anchor file\n;;id: . 1\n;;query_failed: 0\n\
+         .\t172800\tIN\tDNSKEY\t257 3 8 AwEAAaz/tAm8yTn4Mfeh5eyI96WSVexTBAvkMgJzkKTOiW1vkIbzxeF3+/4RgWOq7HrxRixHlFlExOLAJr5emLvN7SWXgnLh4+B5xQlNVz8Og8kvArMtNROxVQuCaSnIDdD5LKyWbRd2n9WGe2R8PzgCmr3EgVLrjyBxWezF0jLHwVN8efS3rCj/EWgvIWgb9tarpVUDK/b58Da+sqqls3eNbuv7pr+eoZG+SrDK6nWeL3c6H5Apxz7LjVc1uTIdsIXxuOLYA4/ilBmSVIzuDWfdRUfhHdY6+cn8HFRm+2hM8AnXGXws9555KrUB5qihylGa8subX2Nn6UwNR1AkUTV74bU= ;{id = 20326 (ksk), size = 2048b}\n",
+    )
+    .unwrap();
+    let (code, err) = run(&[
+        "serve",
+        "--listen",
+        "127.54.3.1:0",
+        "--forward",
+        "127.54.3.9:9",
+        "--auto-trust-anchor",
+        state.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("{}:4: key without ;;state=", state.display())),
+        "{err}"
+    );
+    assert!(err.contains("danebound anchor bootstrap"), "{err}");
+}
+
+#[test]
+fn an_anchor_file_of_only_unsupported_algorithms_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("odd.ds");
+    std::fs::write(
+        &file,
+        ". IN DS 12345 200 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n",
+    )
+    .unwrap();
+    let (code, err) = run(&[
+        "serve",
+        "--listen",
+        "127.54.3.1:0",
+        "--forward",
+        "127.54.3.9:9",
+        "--trust-anchor",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("unsupported algorithm or digest"), "{err}");
+}
+
+#[test]
 fn ready_is_sent_to_systemd_once_the_sockets_are_bound() {
     let dir = tempfile::tempdir().unwrap();
     let notify_path = dir.path().join("notify");
@@ -182,8 +375,15 @@ fn ready_is_sent_to_systemd_once_the_sockets_are_bound() {
         .unwrap()
         .port();
     let listen = format!("127.54.3.3:{port}");
+    // Root stays root here, so that it still reaches the notify socket in
+    // this root-only directory once the sockets are bound (systemd's socket
+    // is open to the service user).
+    let config = config_file("user = \"\"\n");
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", &listen, "--forward", "127.54.3.9:9"])
+        .args(["serve", "--config", config.path().to_str().unwrap()])
+        .args(["--listen", &listen, "--forward", "127.54.3.9:9"])
+        .arg("--root-anchor-file")
+        .arg(scratch_state_file())
         .args(["--log-level", "warn"])
         .env("NOTIFY_SOCKET", &notify_path)
         .stdout(Stdio::null())

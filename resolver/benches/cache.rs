@@ -10,8 +10,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use danebound_resolver::answer;
 use danebound_resolver::cache::{Cache, CacheConfig};
 use danebound_resolver::clock::FixedClock;
+use danebound_resolver::request::{Parsed, Request};
 use danebound_resolver::resolve::Resolution;
-use danebound_resolver::server::request::{Parsed, Request};
 use danebound_resolver::validator::outcome::Outcome;
 use danebound_resolver::wire::rdata::A;
 use danebound_resolver::wire::{
@@ -93,7 +93,7 @@ fn cache_hit_answer(c: &mut Criterion) {
             let entry = cache.lookup(&req).unwrap();
             entry.write_udp(&req, 1_000_010, &mut out);
             stats.cache_hit(start.map(|s| s.elapsed()));
-            stats.resolved(req.cd, entry.resolution());
+            stats.resolved(req.cd, entry.rcode(), entry.outcome());
             black_box(out.len())
         })
     });
@@ -105,7 +105,7 @@ fn cache_hit_answer(c: &mut Criterion) {
         b.iter(|| {
             stats.query(false);
             stats.cache_hit(black_box(None));
-            stats.resolved(false, entry.resolution());
+            stats.resolved(false, entry.rcode(), entry.outcome());
         })
     });
     let req = parse(&bytes);

@@ -13,7 +13,7 @@ use std::fmt;
 
 use toml::de::{DeTable, DeValue};
 
-use crate::config::Config;
+use crate::config::{Config, line_of};
 
 /// One problem in a configuration file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,16 +148,6 @@ fn to_value(v: &DeValue<'_>) -> Option<toml::Value> {
                 .collect::<Option<_>>()?,
         ),
     })
-}
-
-/// The 1-based line holding byte `offset` of `text`.
-pub fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 fn first_line(s: &str) -> String {

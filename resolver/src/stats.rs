@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::resolve::Resolution;
 use crate::validator::outcome::{InsecureReason, Outcome};
 use crate::wire::ResponseCode;
 
@@ -274,16 +273,16 @@ impl Stats {
         });
     }
 
-    /// An answer carrying `resolution` went to a client that set `cd`: a
-    /// bogus one went out as SERVFAIL unless CD=1 (RFC 4035 §5.5, as
+    /// An answer with `rcode` and `outcome` went to a client that set `cd`:
+    /// a bogus one went out as SERVFAIL unless CD=1 (RFC 4035 §5.5, as
     /// `answer::build` does).
-    pub fn resolved(&self, cd: bool, resolution: &Resolution) {
-        let rcode = if resolution.outcome.is_bogus() && !cd {
+    pub fn resolved(&self, cd: bool, rcode: ResponseCode, outcome: &Outcome) {
+        let rcode = if outcome.is_bogus() && !cd {
             ResponseCode::ServFail
         } else {
-            resolution.rcode
+            rcode
         };
-        self.answer(rcode, Some(&resolution.outcome));
+        self.answer(rcode, Some(outcome));
     }
 
     /// An answer with a raw rcode number (error responses built from bytes).

@@ -7,19 +7,21 @@ use std::time::Duration;
 use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
 use danebound_resolver::checkconf;
 use danebound_resolver::clock::SystemClock;
-use danebound_resolver::config::{Config, DEFAULT_CONFIG_PATH, Overrides};
+use danebound_resolver::config::{
+    Config, DEFAULT_CONFIG_PATH, DEFAULT_ROOT_ANCHOR_FILE, Overrides,
+};
 use danebound_resolver::server::Server;
 use tracing_subscriber::EnvFilter;
 
-use crate::commands::{ops, resolution};
+use crate::commands::{ops, privileges, resolution};
 use crate::repeatable;
 
 pub(crate) fn command() -> Command {
     let command = Command::new("serve")
         .about("Run the validating resolver")
         .long_about(
-            "Run the validating resolver on 127.0.0.1:53 and [::1]:53, forwarding to the \
-             nameservers of /etc/resolv.conf (or --forward) and validating their answers.\n\n\
+            "Run the validating resolver on 127.0.0.1:53 and [::1]:53: recursive from the root \
+             (like unbound), or forwarding to --forward, validating every answer itself.\n\n\
              Examples:\n  danebound serve\n  danebound serve --listen 127.0.0.1:5353 \
              --forward 192.0.2.1 --log-level debug\n  danebound serve --config ./lab.toml \
              --no-default-local-zones --trust-anchor ./root.ds",
@@ -41,6 +43,16 @@ pub(crate) fn command() -> Command {
                      every problem with its line number, like unbound-checkconf; exit 0 \
                      when it is valid, 1 otherwise",
                 ),
+        )
+        .arg(
+            Arg::new("root-anchor-file")
+                .long("root-anchor-file")
+                .value_name("PATH")
+                .value_parser(value_parser!(PathBuf))
+                .help(format!(
+                    "RFC 5011 state of the root anchor, used when no anchor option is given \
+                     [default: {DEFAULT_ROOT_ANCHOR_FILE}]"
+                )),
         )
         .arg(
             Arg::new("log-level")
@@ -72,6 +84,7 @@ pub(crate) fn run(m: &ArgMatches) -> Result<(), String> {
     let overrides = Overrides {
         listen: strings("listen"),
         log_level: m.get_one::<String>("log-level").cloned(),
+        root_anchor_file: m.get_one::<PathBuf>("root-anchor-file").cloned(),
         ..resolution::overrides(m)
     };
     let config_path = m.get_one::<PathBuf>("config").cloned();
@@ -157,12 +170,55 @@ fn serve(mut setup: ops::Setup) -> Result<(), String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let result = runtime.block_on(async {
         let resolver = Arc::new(danebound_resolver::engine::build_resolver(&config)?);
+        if resolver.manages_trust_points() {
+            // First start: the state files must be writable, or RFC 5011
+            // could not follow a key roll across restarts.
+            resolver
+                .persist_trust_points()
+                .map_err(|e| format!("trust anchor state: {e}"))?;
+        }
         let clock = Arc::new(SystemClock);
         let server = Server::bind(&config, Arc::clone(&resolver) as _, clock.clone())
             .map_err(|e| e.to_string())?;
-        tracing::info!(addrs = ?server.local_addrs(), trust_anchors = ?config.trust_anchors, "danebound serving");
-        setup.status.push(format!("listening: {:?}", server.local_addrs()));
-        let _ops = ops::start(setup, resolver, server.cache(), clock).await?;
+        setup
+            .status
+            .push(format!("listening: {:?}", server.local_addrs()));
+        // The control socket is made as root (owned by root and the
+        // danebound group, mode 0660) before root is dropped.
+        let _ops = ops::start(setup, Arc::clone(&resolver), server.cache(), clock).await?;
+        // The sockets are bound and the anchors read: root is no longer
+        // needed. The RFC 5011 state files and the negative trust anchor file
+        // stay writable for the user; so does the default state directory
+        // (atomic writes create a temporary file beside the state file).
+        // Other directories are not chowned: the administrator (or systemd's
+        // StateDirectory=) grants them.
+        let managed = config.managed_anchor_files();
+        let default_dir = Path::new(DEFAULT_ROOT_ANCHOR_FILE).parent();
+        let mut writable: Vec<&Path> = Vec::new();
+        for file in managed
+            .iter()
+            .chain(std::iter::once(&config.control.nta_file))
+        {
+            if let Some(dir) = file.parent().filter(|d| Some(*d) == default_dir)
+                && dir.exists()
+                && !writable.contains(&dir)
+            {
+                writable.push(dir);
+            }
+            if file.exists() {
+                writable.push(file.as_path());
+            }
+        }
+        privileges::drop_root(config.user.as_deref(), &writable)?;
+        if resolver.manages_trust_points() {
+            tokio::spawn(Arc::clone(&resolver).maintain_trust_points());
+        }
+        tracing::info!(
+            addrs = ?server.local_addrs(),
+            trust_anchors = ?config.trust_anchors,
+            auto_trust_anchors = ?managed,
+            "danebound serving"
+        );
         let shutdown = shutdown_signal().map_err(|e| format!("cannot watch signals: {e}"))?;
         // Sockets bound, anchors loaded: systemd may call us up.
         ops::notify_ready();

@@ -23,7 +23,7 @@ impl Cache {
         self.shards
             .iter()
             .map(|s| {
-                s.lock()
+                s.0.lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .remove_where(|_, entry| entry.outcome().is_bogus())
             })
@@ -34,7 +34,7 @@ impl Cache {
         self.shards
             .iter()
             .map(|s| {
-                s.lock()
+                s.0.lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .remove_where(|key, _| matches(qname_of(key)))
             })

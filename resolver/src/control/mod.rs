@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use crate::cache::Cache;
 use crate::clock::Clock;
-use crate::config::ConfigError;
+pub use crate::config::{ControlConfig, DEFAULT_NTA_FILE, DEFAULT_NTA_RECHECK, DEFAULT_SOCKET};
 use crate::engine::Resolver;
 use crate::engine::nta::{self, DEFAULT_LIFETIME, MAX_LIFETIME};
 use crate::stats::{self, Sizes, Snapshot};
@@ -33,15 +33,6 @@ use crate::wire::Name;
 
 pub mod socket;
 
-/// Where the socket is unless configured.
-pub const DEFAULT_SOCKET: &str = "/run/danebound/control.sock";
-
-/// Where negative trust anchors persist unless configured.
-pub const DEFAULT_NTA_FILE: &str = "/var/lib/danebound/negative-trust-anchors";
-
-/// BIND's `nta-recheck` default: five minutes.
-pub const DEFAULT_NTA_RECHECK: Duration = Duration::from_secs(300);
-
 /// The request line's first word.
 pub const MAGIC: &str = "DANEBOUND1";
 
@@ -50,77 +41,6 @@ pub const UNBOUND_MAGIC: &str = "UBCT1";
 
 /// Longest request line.
 pub const MAX_LINE: usize = 1024;
-
-/// `[control]`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ControlConfig {
-    /// Serve the socket at all.
-    pub enable: bool,
-    /// The socket's path.
-    pub socket: PathBuf,
-    /// True when `socket` is the built-in default: then a missing directory
-    /// (danebound run by hand, not by systemd) is logged, not fatal.
-    pub socket_is_default: bool,
-    /// Where negative trust anchors persist across restarts.
-    pub nta_file: PathBuf,
-    /// How often a negative trust anchor's name is validated again, to end
-    /// it once the name validates (RFC 7646 §4); `None`: never.
-    pub nta_recheck: Option<Duration>,
-}
-
-impl Default for ControlConfig {
-    fn default() -> Self {
-        Self {
-            enable: true,
-            socket: DEFAULT_SOCKET.into(),
-            socket_is_default: true,
-            nta_file: DEFAULT_NTA_FILE.into(),
-            nta_recheck: Some(DEFAULT_NTA_RECHECK),
-        }
-    }
-}
-
-impl ControlConfig {
-    /// Applies the file's `[control]` settings.
-    pub(crate) fn apply(
-        &mut self,
-        enable: Option<bool>,
-        socket: Option<PathBuf>,
-        nta_file: Option<PathBuf>,
-        nta_recheck_secs: Option<u64>,
-    ) -> Result<(), ConfigError> {
-        if let Some(secs) = nta_recheck_secs {
-            if secs > 86_400 {
-                return Err(ConfigError(format!(
-                    "control.nta_recheck_secs = {secs} is out of range (0..=86400; 0: never)"
-                )));
-            }
-            self.nta_recheck = (secs > 0).then(|| Duration::from_secs(secs));
-        }
-        if let Some(e) = enable {
-            self.enable = e;
-        }
-        if let Some(s) = socket {
-            self.socket = absolute("control.socket", s)?;
-            self.socket_is_default = false;
-        }
-        if let Some(f) = nta_file {
-            self.nta_file = absolute("control.nta_file", f)?;
-        }
-        Ok(())
-    }
-}
-
-fn absolute(key: &str, path: PathBuf) -> Result<PathBuf, ConfigError> {
-    if path.is_absolute() {
-        Ok(path)
-    } else {
-        Err(ConfigError(format!(
-            "{key}: `{}` is not an absolute path",
-            path.display()
-        )))
-    }
-}
 
 /// A control command.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -259,6 +259,44 @@ impl BogusReason {
     }
 }
 
+/// At most this many items of a list go into one reason's text (a log
+/// line, an EDE EXTRA-TEXT): a DS flood of 600 records must not make a
+/// 600-item line.
+const MAX_LISTED: usize = 8;
+
+/// A list in a reason's text: its distinct items in order, at most
+/// [`MAX_LISTED`] of them, then how many more there are.
+struct Capped<'a, T>(&'a [T]);
+
+impl<T: fmt::Display + PartialEq> fmt::Display for Capped<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown: Vec<&T> = Vec::new();
+        let mut more = 0usize;
+        for item in self.0 {
+            if shown.contains(&item) {
+                continue;
+            }
+            if shown.len() == MAX_LISTED {
+                more += 1;
+                // Counting the rest exactly would cost a comparison per pair.
+                continue;
+            }
+            shown.push(item);
+        }
+        f.write_str("[")?;
+        for (i, item) in shown.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{item}")?;
+        }
+        if more > 0 {
+            write!(f, ", and up to {more} more")?;
+        }
+        f.write_str("]")
+    }
+}
+
 impl fmt::Display for BogusReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -267,7 +305,8 @@ impl fmt::Display for BogusReason {
             }
             Self::DsMismatch { zone, ds_tags } => write!(
                 f,
-                "no DNSKEY of {zone} matches its DS (tags {ds_tags:?}) and signs the DNSKEY set"
+                "no DNSKEY of {zone} matches its DS (tags {}) and signs the DNSKEY set",
+                Capped(ds_tags)
             ),
             Self::NoZoneKeyBit { zone, key_tag } => {
                 write!(f, "DNSKEY {key_tag} of {zone} lacks the Zone Key bit")
@@ -404,12 +443,17 @@ impl fmt::Display for InsecureReason {
         match self {
             Self::UnsignedDelegation { zone } => write!(f, "{zone} is an unsigned delegation"),
             Self::UnsupportedAlgorithm { zone, algorithms } => {
-                write!(f, "{zone} uses only unsupported algorithms {algorithms:?}")
+                write!(
+                    f,
+                    "{zone} uses only unsupported algorithms {}",
+                    Capped(algorithms)
+                )
             }
             Self::UnsupportedDigest { zone, digests } => {
                 write!(
                     f,
-                    "DS of {zone} uses only unsupported digest types {digests:?}"
+                    "DS of {zone} uses only unsupported digest types {}",
+                    Capped(digests)
                 )
             }
             Self::Nsec3Unsupported { zone, detail, .. } => {

@@ -68,7 +68,7 @@ impl Verified {
     }
 
     /// The verified RRset, by value.
-    pub fn into_rrset(self) -> Rrset {
+    pub(crate) fn into_rrset(self) -> Rrset {
         self.rrset
     }
 

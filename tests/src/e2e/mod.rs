@@ -40,14 +40,6 @@ use crate::lab::{Lab, QueryOptions};
 /// without the sbin directories in PATH).
 const EXTRA_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Whether a missing prerequisite must fail rather than skip: set in CI
-/// (`CI`) or by hand (`DANEBOUND_REQUIRE_LAB`), as for the lab.
-pub fn required() -> bool {
-    ["DANEBOUND_REQUIRE_LAB", "CI"]
-        .iter()
-        .any(|var| std::env::var(var).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false"))
-}
-
 /// Removes the variables cargo sets for tests from `command`'s environment,
 /// so that a cargo it runs does not rebuild everything (build scripts such
 /// as ring's watch `CARGO_MANIFEST_DIR`).
