@@ -98,7 +98,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     (
         "list_auto_trust_anchors",
-        "RFC 5011 trust anchor state (not available yet)",
+        "the RFC 5011-managed trust anchors and their key states",
     ),
 ];
 
@@ -530,9 +530,23 @@ impl Controller {
                         .join("\n"),
                 )
             }
-            Command::ListAutoTrustAnchors => Reply::error(
-                "not available: RFC 5011 trust anchor maintenance is not in this build yet",
-            ),
+            Command::ListAutoTrustAnchors => {
+                // Each managed trust point's state as its file holds it now
+                // (unbound's format: keys, states, timers with dates).
+                let files = self.resolver.trust_point_files();
+                if files.is_empty() {
+                    return Reply::ok(
+                        "no RFC 5011-managed trust anchors: only static ones are configured",
+                    );
+                }
+                Reply::ok(
+                    files
+                        .iter()
+                        .map(|(path, text)| format!(";; {}\n{}", path.display(), text.trim_end()))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                )
+            }
         }
     }
 }
