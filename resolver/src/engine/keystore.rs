@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::validator::keys::name_heap;
 use crate::validator::{KeyCache, KeyLookup};
@@ -72,7 +73,22 @@ impl KeyStore {
 
     /// A view at time `now` for a validation session.
     pub(crate) fn view(&self, now: u64) -> KeyStoreView<'_> {
-        KeyStoreView { store: self, now }
+        KeyStoreView {
+            store: self,
+            now,
+            skip_bogus: false,
+            served_bogus: AtomicBool::new(false),
+        }
+    }
+
+    /// A view for a retry after a bogus answer (asked again of other
+    /// servers): zones remembered as bogus are judged afresh, as the retry
+    /// brings new data; proven key sets and insecure cuts still serve.
+    pub(crate) fn view_for_retry(&self, now: u64) -> KeyStoreView<'_> {
+        KeyStoreView {
+            skip_bogus: true,
+            ..self.view(now)
+        }
     }
 
     /// Remember what a session learned.
@@ -188,13 +204,33 @@ impl KeyStore {
 pub(crate) struct KeyStoreView<'a> {
     store: &'a KeyStore,
     now: u64,
+    /// A retry's view: remembered bogus zones are not served.
+    skip_bogus: bool,
+    /// Whether a remembered bogus zone was served to the session.
+    served_bogus: AtomicBool,
+}
+
+impl KeyStoreView<'_> {
+    /// Whether the session was handed a zone remembered as bogus: its
+    /// verdict then comes from that memory, and asking other servers again
+    /// would only repeat the work the memory exists to save.
+    pub(crate) fn served_bogus(&self) -> bool {
+        self.served_bogus.load(Ordering::Relaxed)
+    }
 }
 
 impl KeyCache for KeyStoreView<'_> {
     fn get(&self, zone: &Name) -> Option<KeyLookup> {
         let map = self.store.map.read().ok()?;
         match map.zones.get(zone) {
-            Some(held) if held.expires > self.now => Some(held.lookup.clone()),
+            Some(held) if held.expires > self.now => match &held.lookup {
+                KeyLookup::Bogus(_) if self.skip_bogus => None,
+                KeyLookup::Bogus(_) => {
+                    self.served_bogus.store(true, Ordering::Relaxed);
+                    Some(held.lookup.clone())
+                }
+                lookup => Some(lookup.clone()),
+            },
             _ => None,
         }
     }

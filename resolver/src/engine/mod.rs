@@ -69,6 +69,13 @@ pub trait Upstream: Send + Sync + 'static {
         None
     }
 
+    /// Whether [`Upstream::query_avoiding`] can ask other servers (the
+    /// iterator can; a forwarder cannot choose what its upstream asks), so
+    /// that a bogus answer is worth asking again.
+    fn can_avoid(&self) -> bool {
+        false
+    }
+
     /// The validator's DS or DNSKEY question (an upstream may answer it
     /// from what only the validator can use). The default asks as
     /// [`Upstream::query_avoiding`], else [`Upstream::query`].
@@ -120,6 +127,10 @@ impl Upstream for crate::iterator::Iterator {
         avoid: &'a [IpAddr],
     ) -> Option<UpstreamFuture<'a>> {
         Some(Box::pin(self.resolve(name, rtype, class, avoid)))
+    }
+
+    fn can_avoid(&self) -> bool {
+        true
     }
 
     fn fetch<'a>(
@@ -279,7 +290,7 @@ impl Resolver {
         let mut retries = 0;
         loop {
             let mut used = Vec::new();
-            let (resolution, events) = self
+            let (resolution, events, remembered) = self
                 .run_with(query, cd, trace, apply_ntas, &avoid, &mut used)
                 .await;
             // RFC 4035 §4.3 leaves the recovery from bogus data to the
@@ -289,6 +300,8 @@ impl Resolver {
             let fresh: Vec<IpAddr> = used.into_iter().filter(|ip| !avoid.contains(ip)).collect();
             if !resolution.outcome.is_bogus()
                 || cd
+                || remembered
+                || !self.upstream.can_avoid()
                 || retries >= MAX_BOGUS_RETRIES
                 || fresh.is_empty()
             {
@@ -333,7 +346,7 @@ impl Resolver {
         apply_ntas: bool,
         avoid: &[IpAddr],
         used: &mut Vec<IpAddr>,
-    ) -> (Resolution, Vec<TraceEvent>) {
+    ) -> (Resolution, Vec<TraceEvent>, bool) {
         let name = query.name();
         let rtype = query.query_type();
         let class = query.query_class();
@@ -351,6 +364,7 @@ impl Resolver {
                         ttl: 0,
                     },
                     Vec::new(),
+                    false,
                 );
             }
         };
@@ -367,9 +381,11 @@ impl Resolver {
                     ttl: 0,
                 },
                 Vec::new(),
+                false,
             );
         }
         let mut events = Vec::new();
+        let mut remembered = false;
         let anchors = self.anchors();
         // RFC 7646 §2: at and below a negative trust anchor the data is not
         // validated and is treated as insecure (no AD, no SERVFAIL). Data a
@@ -401,14 +417,15 @@ impl Resolver {
                     .collect(),
             }
         } else {
-            let (validated, trace) = self
+            let (validated, trace, from_memory) = self
                 .validate_inner(name, rtype, &reply.message, trace, avoid, used)
                 .await;
             events = trace;
+            remembered = from_memory;
             validated
         };
         if let Some(refused) = self.sentinel(name, rtype, &validated.outcome, &anchors) {
-            return (refused, events);
+            return (refused, events, remembered);
         }
         // The server logs each validation failure once; what only the
         // engine knows is which upstream handed over unsigned data.
@@ -419,7 +436,7 @@ impl Resolver {
                 reply.server
             );
         }
-        (to_resolution(rcode, validated), events)
+        (to_resolution(rcode, validated), events, remembered)
     }
 
     /// The I/O side of validation: run the session, fetching what it asks.
@@ -437,9 +454,15 @@ impl Resolver {
         trace: bool,
         avoid: &[IpAddr],
         used: &mut Vec<IpAddr>,
-    ) -> (Validated, Vec<TraceEvent>) {
+    ) -> (Validated, Vec<TraceEvent>, bool) {
         let now = self.clock.unix_now();
-        let view = self.keys.view(now);
+        // A retry (avoiding the servers of a bogus answer) judges zones
+        // remembered as bogus afresh: it brings new data.
+        let view = if avoid.is_empty() {
+            self.keys.view(now)
+        } else {
+            self.keys.view_for_retry(now)
+        };
         let anchors = self.anchors();
         let mut session = Session::new(
             qname,
@@ -470,7 +493,7 @@ impl Resolver {
             }
         };
         self.keys.learn(session.learned(), now);
-        (validated, session.trace().to_vec())
+        (validated, session.trace().to_vec(), view.served_bogus())
     }
 }
 
