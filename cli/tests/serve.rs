@@ -386,6 +386,9 @@ fn ready_is_sent_to_systemd_once_the_sockets_are_bound() {
         .arg(scratch_state_file())
         .args(["--log-level", "warn"])
         .env("NOTIFY_SOCKET", &notify_path)
+        // WatchdogSec=0.2s: pings every 0.1 s.
+        .env("WATCHDOG_USEC", "200000")
+        .env_remove("WATCHDOG_PID")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -404,10 +407,14 @@ fn ready_is_sent_to_systemd_once_the_sockets_are_bound() {
     ));
     client.send_to(&q.to_vec().unwrap(), &listen).unwrap();
     let answered = client.recv_from(&mut [0u8; 512]).is_ok();
+    let mut ping = [0u8; 64];
+    let pinged = notify.recv(&mut ping);
     let _ = child.kill();
     let _ = child.wait();
     let n = received.expect("no READY=1 within 10 s");
     let text = String::from_utf8_lossy(&buf[..n]);
     assert!(text.lines().any(|l| l == "READY=1"), "{text}");
     assert!(answered, "not answering after READY=1");
+    let n = pinged.expect("no watchdog ping within 10 s");
+    assert_eq!(&ping[..n], b"WATCHDOG=1");
 }
