@@ -171,6 +171,11 @@ pub fn render(s: &Snapshot) -> String {
             s.sizes.key_zones,
         ),
         (
+            "key_store_bytes",
+            "Bytes held by the key store.",
+            s.sizes.key_bytes,
+        ),
+        (
             "negative_trust_anchors",
             "Active negative trust anchors (RFC 7646).",
             s.sizes.negative_trust_anchors,

@@ -355,6 +355,8 @@ pub struct Sizes {
     pub cache_bytes: u64,
     /// Zones in the key store.
     pub key_zones: u64,
+    /// Bytes the key store holds.
+    pub key_bytes: u64,
     /// Active negative trust anchors.
     pub negative_trust_anchors: u64,
 }
@@ -415,6 +417,7 @@ impl Snapshot {
             cache_entries: 0,
             cache_bytes: 0,
             key_zones: 0,
+            key_bytes: 0,
             negative_trust_anchors: 0,
         },
     };
@@ -431,6 +434,7 @@ impl Snapshot {
             format!("cache.entries={}", self.sizes.cache_entries),
             format!("cache.bytes={}", self.sizes.cache_bytes),
             format!("keys.zones={}", self.sizes.key_zones),
+            format!("keys.bytes={}", self.sizes.key_bytes),
         ];
         for (name, n) in RCODES.iter().zip(&self.rcodes) {
             out.push(format!("answers.rcode.{name}={n}"));

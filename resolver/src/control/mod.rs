@@ -334,6 +334,7 @@ impl Controller {
             cache_entries: self.cache.len() as u64,
             cache_bytes: self.cache.bytes() as u64,
             key_zones: self.resolver.key_store().len() as u64,
+            key_bytes: self.resolver.key_store().bytes() as u64,
             negative_trust_anchors: self.resolver.negative_anchors().len() as u64,
         };
         s
