@@ -20,9 +20,9 @@ use crate::wire::Name;
 /// The DS denial's own TTL would be better; one hour bounds staleness.
 const INSECURE_TTL: u64 = 3600;
 
-/// How long a zone judged bogus stays bogus: 60 s, unbound's `val-bogus-ttl`
-/// and the answer cache's default `bogus_ttl`.
-const BOGUS_TTL: u64 = 60;
+/// How long a zone judged bogus stays bogus by default: 60 s, unbound's
+/// `val-bogus-ttl`; `serve` uses the answer cache's `bogus_ttl`.
+pub(crate) const BOGUS_TTL: u64 = 60;
 
 /// The default bound of the key store in bytes: 16 MiB, four times
 /// unbound's default `key-cache-size`. A zone built to fill it (a 64 KB
@@ -58,6 +58,7 @@ pub(crate) struct KeyStore {
     map: RwLock<Map>,
     max_entries: usize,
     max_bytes: usize,
+    bogus_ttl: u64,
 }
 
 impl KeyStore {
@@ -68,7 +69,14 @@ impl KeyStore {
             map: RwLock::new(Map::default()),
             max_entries,
             max_bytes,
+            bogus_ttl: BOGUS_TTL,
         }
+    }
+
+    /// Hold zones judged bogus for `secs` seconds (0: not at all).
+    pub(crate) fn with_bogus_ttl(mut self, secs: u64) -> Self {
+        self.bogus_ttl = secs;
+        self
     }
 
     /// A view at time `now` for a validation session.
@@ -103,7 +111,8 @@ impl KeyStore {
             let ttl = match lookup {
                 KeyLookup::Keys(keys) => u64::from(keys.ttl()),
                 KeyLookup::Insecure(_) => INSECURE_TTL,
-                KeyLookup::Bogus(_) => BOGUS_TTL,
+                KeyLookup::Bogus(_) if self.bogus_ttl == 0 => continue,
+                KeyLookup::Bogus(_) => self.bogus_ttl,
                 KeyLookup::NoAnchor => continue,
             };
             let zone = zone.to_lowercase();
@@ -262,6 +271,14 @@ mod tests {
         assert!(store.view(1000).get(&bogus.0).is_some());
         assert!(store.view(1000 + BOGUS_TTL).get(&bogus.0).is_none());
         assert!(store.view(1000 + INSECURE_TTL).get(&zone).is_none());
+        // `[cache] bogus_ttl`: 5 s, or not at all.
+        let store = KeyStore::new(100, DEFAULT_MAX_BYTES).with_bogus_ttl(5);
+        store.learn(std::slice::from_ref(&bogus), 1000);
+        assert!(store.view(1004).get(&bogus.0).is_some());
+        assert!(store.view(1005).get(&bogus.0).is_none());
+        let store = KeyStore::new(100, DEFAULT_MAX_BYTES).with_bogus_ttl(0);
+        store.learn(std::slice::from_ref(&bogus), 1000);
+        assert!(store.view(1000).get(&bogus.0).is_none());
     }
 
     /// A zone whose DNSKEY set fills a 64 KB message: 800 P-256 keys.

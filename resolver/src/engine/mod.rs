@@ -183,6 +183,13 @@ impl Resolver {
         }
     }
 
+    /// How long a zone whose keys or DS records were judged bogus stays
+    /// bogus without being looked at again (default 60 s; 0: not at all).
+    pub fn with_bogus_ttl(mut self, secs: u32) -> Self {
+        self.keys = self.keys.with_bogus_ttl(u64::from(secs));
+        self
+    }
+
     /// Replace the validation limits.
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
