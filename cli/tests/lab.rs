@@ -362,3 +362,135 @@ fn dane_check_follows_rfc_7672_like_posttls_finger() {
     );
     assert_eq!(doc["summary"]["ok"], true, "{out}");
 }
+
+/// `danebound control --socket S ARGS` must succeed; its stdout.
+fn control_ok(socket: &std::path::Path, args: &[&str]) -> String {
+    let mut all = vec!["control", "--socket", socket.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let (code, out, err) = run(&all);
+    assert_eq!(code, 0, "{args:?}: {out}{err}");
+    out
+}
+
+#[test]
+fn negative_trust_anchors_and_readable_times_over_the_lab() {
+    let Some(s) = start("negative_trust_anchors", false, Vec::new()) else {
+        return;
+    };
+    // The validation error names the expiry as a date and a duration.
+    let (code, out, _) = s.run(&["query", "www.expired.example.test", "A", "--trace-chain"]);
+    assert_eq!(code, 1, "{out}");
+    let verdict = out.lines().last().unwrap_or_default();
+    assert!(verdict.contains("(EDE 7)"), "{out}");
+    let expired = verdict
+        .split_once(" expired ")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no expiry in {verdict}"));
+    // `2026-10-30 12:00:12 UTC (20261030120012), 33 days ago`
+    let b = expired.as_bytes();
+    assert!(
+        b.len() > 24 && b[4] == b'-' && b[7] == b'-' && b[10] == b' ' && b[13] == b':',
+        "{verdict}"
+    );
+    assert!(
+        expired[19..].starts_with(" UTC (") && expired.contains(" ago"),
+        "{verdict}"
+    );
+    assert!(!verdict.contains("expired at "), "{verdict}");
+
+    // A server with a control socket, rechecking NTAs every second.
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("control.sock");
+    let listen = format!(
+        "127.54.6.1:{}",
+        std::net::UdpSocket::bind("127.54.6.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
+    let config = dir.path().join("danebound.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = [\"{listen}\"]\nforward = [\"{}\"]\ntrust_anchors = [\"{}\"]\n\
+             default_local_zones = false\nuser = \"\"\n[control]\nsocket = \"{}\"\nnta_file = \"{}\"\n\
+             nta_recheck_secs = 1\n",
+            s.lab.upstream().unwrap(),
+            s.lab.trust_anchor_file().display(),
+            socket.display(),
+            dir.path().join("nta").display()
+        ),
+    )
+    .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _serve = Kill(
+        std::process::Command::new(common::BIN)
+            .args(["serve", "--config", config.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = std::time::Instant::now();
+    while run(&["control", "--socket", socket.to_str().unwrap(), "status"]).0 != 0 {
+        assert!(started.elapsed().as_secs() < 10, "no control socket");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let ask = |name: &str| {
+        let server = format!("@{}", listen.replace(':', "#"));
+        let (_, out, _) = run(&["query", name, "A", &server, "+dnssec"]);
+        out
+    };
+    assert!(ask("www.expired.example.test").contains("status: SERVFAIL"));
+
+    // The broken zone stays broken: its NTA outlives the rechecks, and its
+    // data is answered without AD.
+    control_ok(
+        &socket,
+        &["insecure_add", "expired.example.test", "--for", "1h"],
+    );
+    let out = ask("www.expired.example.test");
+    assert!(out.contains("status: NOERROR"), "{out}");
+    assert!(
+        out.contains(";; flags: qr rd ra;"),
+        "no AD under an NTA: {out}"
+    );
+    // A zone that validates: the recheck ends its NTA (RFC 7646 §4)...
+    control_ok(&socket, &["insecure_add", "example.test"]);
+    let started = std::time::Instant::now();
+    loop {
+        let list = control_ok(&socket, &["insecure_list"]);
+        if !list.contains("\nexample.test.") && !list.starts_with("example.test.") {
+            assert!(list.contains("expired.example.test."), "{list}");
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 15,
+            "NTA never rechecked: {list}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // ... unless forced.
+    control_ok(&socket, &["insecure_add", "example.test", "--force"]);
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let list = control_ok(&socket, &["insecure_list"]);
+    assert!(
+        list.contains("example.test. expires") && list.contains(", forced"),
+        "{list}"
+    );
+    let out = ask("www.example.test");
+    assert!(
+        out.contains("status: NOERROR") && out.contains(";; flags: qr rd ra;"),
+        "{out}"
+    );
+    control_ok(&socket, &["insecure_remove", "example.test"]);
+    let out = ask("www.example.test");
+    assert!(out.contains(";; flags: qr rd ra ad;"), "AD again: {out}");
+}

@@ -375,12 +375,20 @@ fn ready_is_sent_to_systemd_once_the_sockets_are_bound() {
         .unwrap()
         .port();
     let listen = format!("127.54.3.3:{port}");
+    // Root stays root here, so that it still reaches the notify socket in
+    // this root-only directory once the sockets are bound (systemd's socket
+    // is open to the service user).
+    let config = config_file("user = \"\"\n");
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", &listen, "--forward", "127.54.3.9:9"])
+        .args(["serve", "--config", config.path().to_str().unwrap()])
+        .args(["--listen", &listen, "--forward", "127.54.3.9:9"])
         .arg("--root-anchor-file")
         .arg(scratch_state_file())
         .args(["--log-level", "warn"])
         .env("NOTIFY_SOCKET", &notify_path)
+        // WatchdogSec=0.2s: pings every 0.1 s.
+        .env("WATCHDOG_USEC", "200000")
+        .env_remove("WATCHDOG_PID")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -399,10 +407,14 @@ fn ready_is_sent_to_systemd_once_the_sockets_are_bound() {
     ));
     client.send_to(&q.to_vec().unwrap(), &listen).unwrap();
     let answered = client.recv_from(&mut [0u8; 512]).is_ok();
+    let mut ping = [0u8; 64];
+    let pinged = notify.recv(&mut ping);
     let _ = child.kill();
     let _ = child.wait();
     let n = received.expect("no READY=1 within 10 s");
     let text = String::from_utf8_lossy(&buf[..n]);
     assert!(text.lines().any(|l| l == "READY=1"), "{text}");
     assert!(answered, "not answering after READY=1");
+    let n = pinged.expect("no watchdog ping within 10 s");
+    assert_eq!(&ping[..n], b"WATCHDOG=1");
 }

@@ -80,6 +80,34 @@ fn cache_hit_answer(c: &mut Criterion) {
             black_box(out.len())
         })
     });
+    // The same with the counters the server keeps on a hit (`stats`):
+    // query, hit, rcode and validation result, and one hit in eight timed.
+    let stats = danebound_resolver::stats::global();
+    group.bench_function("parse_lookup_write_counted", |b| {
+        b.iter(|| {
+            let start = stats.sample().then(std::time::Instant::now);
+            let Parsed::Query(req) = Request::parse(black_box(&bytes)) else {
+                unreachable!()
+            };
+            stats.query(false);
+            let entry = cache.lookup(&req).unwrap();
+            entry.write_udp(&req, 1_000_010, &mut out);
+            stats.cache_hit(start.map(|s| s.elapsed()));
+            stats.resolved(req.cd, entry.rcode(), entry.outcome());
+            black_box(out.len())
+        })
+    });
+    group.bench_function("clock_read", |b| {
+        b.iter(|| black_box(std::time::Instant::now()))
+    });
+    let entry = cache.lookup(&parse(&bytes)).unwrap();
+    group.bench_function("counters_only", |b| {
+        b.iter(|| {
+            stats.query(false);
+            stats.cache_hit(black_box(None));
+            stats.resolved(false, entry.rcode(), entry.outcome());
+        })
+    });
     let req = parse(&bytes);
     group.bench_function("lookup_only", |b| {
         b.iter(|| black_box(cache.lookup(black_box(&req)).is_some()))

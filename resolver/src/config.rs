@@ -64,6 +64,7 @@
 //! enable = true
 //! socket = "/run/danebound/control.sock"
 //! nta_file = "/var/lib/danebound/negative-trust-anchors"
+//! nta_recheck_secs = 300                       # 0: never
 //!
 //! [metrics]
 //! listen = "127.0.0.1:9153"                   # default: off
@@ -280,6 +281,7 @@ struct RawControl {
     enable: Option<bool>,
     socket: Option<PathBuf>,
     nta_file: Option<PathBuf>,
+    nta_recheck_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -575,7 +577,8 @@ impl Config {
             }
         }
         if let Some(rc) = raw.control {
-            c.control.apply(rc.enable, rc.socket, rc.nta_file)?;
+            c.control
+                .apply(rc.enable, rc.socket, rc.nta_file, rc.nta_recheck_secs)?;
         }
         if let Some(listen) = raw.metrics.and_then(|m| m.listen) {
             c.metrics_listen = Some(
@@ -704,6 +707,9 @@ pub const DEFAULT_SOCKET: &str = "/run/danebound/control.sock";
 /// Where negative trust anchors persist unless configured.
 pub const DEFAULT_NTA_FILE: &str = "/var/lib/danebound/negative-trust-anchors";
 
+/// BIND's `nta-recheck` default: five minutes.
+pub const DEFAULT_NTA_RECHECK: Duration = Duration::from_secs(300);
+
 /// `[control]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ControlConfig {
@@ -716,6 +722,9 @@ pub struct ControlConfig {
     pub socket_is_default: bool,
     /// Where negative trust anchors persist across restarts.
     pub nta_file: PathBuf,
+    /// How often a negative trust anchor's name is validated again, to end
+    /// it once the name validates (RFC 7646 §4); `None`: never.
+    pub nta_recheck: Option<Duration>,
 }
 
 impl Default for ControlConfig {
@@ -725,6 +734,7 @@ impl Default for ControlConfig {
             socket: DEFAULT_SOCKET.into(),
             socket_is_default: true,
             nta_file: DEFAULT_NTA_FILE.into(),
+            nta_recheck: Some(DEFAULT_NTA_RECHECK),
         }
     }
 }
@@ -736,7 +746,16 @@ impl ControlConfig {
         enable: Option<bool>,
         socket: Option<PathBuf>,
         nta_file: Option<PathBuf>,
+        nta_recheck_secs: Option<u64>,
     ) -> Result<(), ConfigError> {
+        if let Some(secs) = nta_recheck_secs {
+            if secs > 86_400 {
+                return Err(ConfigError(format!(
+                    "control.nta_recheck_secs = {secs} is out of range (0..=86400; 0: never)"
+                )));
+            }
+            self.nta_recheck = (secs > 0).then(|| Duration::from_secs(secs));
+        }
         if let Some(e) = enable {
             self.enable = e;
         }

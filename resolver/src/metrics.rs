@@ -171,6 +171,11 @@ pub fn render(s: &Snapshot) -> String {
             s.sizes.key_zones,
         ),
         (
+            "key_store_bytes",
+            "Bytes held by the key store.",
+            s.sizes.key_bytes,
+        ),
+        (
             "negative_trust_anchors",
             "Active negative trust anchors (RFC 7646).",
             s.sizes.negative_trust_anchors,
@@ -188,7 +193,8 @@ pub fn render(s: &Snapshot) -> String {
     );
     let _ = writeln!(
         out,
-        "# HELP danebound_response_duration_seconds Time from reading a query to its answer.\n# TYPE danebound_response_duration_seconds histogram"
+        "# HELP danebound_response_duration_seconds Time from reading a query to its answer (cache hits: one in {} is timed).\n# TYPE danebound_response_duration_seconds histogram",
+        crate::stats::HIT_SAMPLE
     );
     histogram(&mut out, "hit", &s.hit_latency);
     histogram(&mut out, "miss", &s.miss_latency);
@@ -230,14 +236,12 @@ mod tests {
         let mut s = Snapshot {
             queries_udp: 3,
             cache_hits: 2,
-            rcodes: vec![3, 0, 0, 0, 0, 0, 0],
-            validation: vec![1, 1, 0, 0, 0],
+            rcodes: [3, 0, 0, 0, 0, 0, 0],
+            validation: [1, 1, 0, 0, 0],
             ..Snapshot::default()
         };
-        s.hit_latency.buckets = vec![0; BUCKETS_US.len() + 1];
         s.hit_latency.buckets[2] = 2;
         s.hit_latency.sum_us = 80;
-        s.miss_latency.buckets = vec![0; BUCKETS_US.len() + 1];
         let text = render(&s);
         assert!(text.contains("danebound_queries_total{transport=\"udp\"} 3\n"));
         assert!(text.contains("danebound_cache_hits_total 2\n"));

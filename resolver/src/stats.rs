@@ -1,14 +1,19 @@
-//! The resolver's counters: relaxed atomics in one process-wide [`Stats`],
-//! incremented at a few points of the server and the engine, read by
-//! `danebound control stats` and the Prometheus endpoint.
+//! The resolver's counters: one process-wide [`Stats`], incremented at a
+//! few points of the server and the engine, read by `danebound control
+//! stats` and the Prometheus endpoint.
 //!
-//! A cache hit costs five relaxed increments (query, hit, rcode, validation
-//! status, latency bucket) plus a sum; no lock, no allocation. Counters only
-//! grow (like unbound's `statistics-cumulative: yes`); rates are the
-//! reader's business.
+//! Each thread writes a shard of its own (registered on first use, folded
+//! into a retired shard when the thread ends), so a counter is a relaxed
+//! load and store on a cache line no other core writes: no read-modify-write,
+//! no lock, no line bouncing between workers. A snapshot sums the shards.
+//! A cache hit costs four such increments (query, hit, rcode, validation
+//! result); one hit in [`HIT_SAMPLE`] also reads the clock twice for the
+//! latency histogram. Counters only grow (like unbound's
+//! `statistics-cumulative: yes`); rates are the reader's business.
 
-use std::sync::OnceLock;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::validator::outcome::{InsecureReason, Outcome};
@@ -29,38 +34,114 @@ pub const RCODES: [&str; 7] = [
 /// Validation results counted.
 pub const VALIDATION: [&str; 5] = ["secure", "insecure", "bogus", "indeterminate", "nta"];
 
+/// One hit in this many is timed for the hit latency histogram (reading the
+/// clock twice costs about as much as the rest of a hit's bookkeeping).
+pub const HIT_SAMPLE: u32 = 8;
+
+/// A counter written only by the thread that owns its shard and read by
+/// any: a relaxed load and store, no read-modify-write.
+#[derive(Debug)]
+struct Counter(AtomicU64);
+
+impl Counter {
+    const fn new() -> Self {
+        Self(AtomicU64::new(0))
+    }
+
+    fn add(&self, n: u64) {
+        self.0.store(self.0.load(Relaxed).wrapping_add(n), Relaxed);
+    }
+
+    fn get(&self) -> u64 {
+        self.0.load(Relaxed)
+    }
+}
+
 /// A latency histogram: one counter per bucket (not cumulative; the last
 /// one is +Inf) and the sum.
 #[derive(Debug)]
-pub struct Histogram {
-    buckets: [AtomicU64; BUCKETS_US.len() + 1],
-    sum_us: AtomicU64,
+struct Histogram {
+    buckets: [Counter; BUCKETS_US.len() + 1],
+    sum_us: Counter,
 }
 
 impl Histogram {
     const fn new() -> Self {
         Self {
-            buckets: [const { AtomicU64::new(0) }; BUCKETS_US.len() + 1],
-            sum_us: AtomicU64::new(0),
+            buckets: [const { Counter::new() }; BUCKETS_US.len() + 1],
+            sum_us: Counter::new(),
         }
     }
 
-    /// Records one observation.
-    pub fn observe(&self, d: Duration) {
+    fn observe(&self, d: Duration) {
         let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
         let i = BUCKETS_US
             .iter()
             .position(|&b| us <= b)
             .unwrap_or(BUCKETS_US.len());
-        self.buckets[i].fetch_add(1, Relaxed);
-        self.sum_us.fetch_add(us, Relaxed);
+        self.buckets[i].add(1);
+        self.sum_us.add(us);
     }
 
-    fn snapshot(&self) -> HistogramSnapshot {
-        HistogramSnapshot {
-            buckets: self.buckets.iter().map(|b| b.load(Relaxed)).collect(),
-            sum_us: self.sum_us.load(Relaxed),
+    fn add_to(&self, total: &mut HistogramSnapshot) {
+        for (t, b) in total.buckets.iter_mut().zip(&self.buckets) {
+            *t += b.get();
         }
+        total.sum_us += self.sum_us.get();
+    }
+}
+
+/// One thread's counters, on cache lines of their own.
+#[derive(Debug)]
+#[repr(align(128))]
+struct Shard {
+    queries_udp: Counter,
+    queries_tcp: Counter,
+    cache_hits: Counter,
+    cache_misses: Counter,
+    rcodes: [Counter; RCODES.len()],
+    validation: [Counter; VALIDATION.len()],
+    upstream_queries: Counter,
+    upstream_failures: Counter,
+    upstream_rtt_us: Counter,
+    hit_latency: Histogram,
+    miss_latency: Histogram,
+}
+
+impl Shard {
+    const fn new() -> Self {
+        Self {
+            queries_udp: Counter::new(),
+            queries_tcp: Counter::new(),
+            cache_hits: Counter::new(),
+            cache_misses: Counter::new(),
+            rcodes: [const { Counter::new() }; RCODES.len()],
+            validation: [const { Counter::new() }; VALIDATION.len()],
+            upstream_queries: Counter::new(),
+            upstream_failures: Counter::new(),
+            upstream_rtt_us: Counter::new(),
+            hit_latency: Histogram::new(),
+            miss_latency: Histogram::new(),
+        }
+    }
+
+    /// Adds this shard's counts to `s`.
+    fn add_to(&self, s: &mut Snapshot) {
+        s.queries_udp += self.queries_udp.get();
+        s.queries_tcp += self.queries_tcp.get();
+        s.cache_hits += self.cache_hits.get();
+        s.cache_misses += self.cache_misses.get();
+        for (t, c) in s.rcodes.iter_mut().zip(&self.rcodes) {
+            *t += c.get();
+        }
+        for (t, c) in s.validation.iter_mut().zip(&self.validation) {
+            *t += c.get();
+        }
+        s.upstream_queries += self.upstream_queries.get();
+        s.upstream_failures += self.upstream_failures.get();
+        s.upstream_rtt_us += self.upstream_rtt_us.get();
+        self.hit_latency.add_to(&mut s.hit_latency);
+        self.miss_latency.add_to(&mut s.miss_latency);
     }
 }
 
@@ -68,20 +149,44 @@ impl Histogram {
 #[derive(Debug)]
 pub struct Stats {
     started: OnceLock<Instant>,
-    queries_udp: AtomicU64,
-    queries_tcp: AtomicU64,
-    cache_hits: AtomicU64,
-    cache_misses: AtomicU64,
-    rcodes: [AtomicU64; RCODES.len()],
-    validation: [AtomicU64; VALIDATION.len()],
-    upstream_queries: AtomicU64,
-    upstream_failures: AtomicU64,
-    upstream_rtt_us: AtomicU64,
-    hit_latency: Histogram,
-    miss_latency: Histogram,
+    /// The live threads' shards.
+    shards: Mutex<Vec<Arc<Shard>>>,
+    /// What ended threads counted (written under the `shards` lock).
+    retired: Mutex<Snapshot>,
 }
 
-static STATS: Stats = Stats::new();
+static STATS: Stats = Stats {
+    started: OnceLock::new(),
+    shards: Mutex::new(Vec::new()),
+    retired: Mutex::new(Snapshot::EMPTY),
+};
+
+/// A thread's registration: its shard, retired when the thread ends.
+struct Local {
+    shard: Arc<Shard>,
+    hit_tick: Cell<u32>,
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        let mut shards = STATS.shards.lock().unwrap_or_else(|e| e.into_inner());
+        shards.retain(|s| !Arc::ptr_eq(s, &self.shard));
+        let mut retired = STATS.retired.lock().unwrap_or_else(|e| e.into_inner());
+        self.shard.add_to(&mut retired);
+    }
+}
+
+thread_local! {
+    static LOCAL: Local = {
+        let shard = Arc::new(Shard::new());
+        STATS
+            .shards
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::clone(&shard));
+        Local { shard, hit_tick: Cell::new(0) }
+    };
+}
 
 /// The process-wide counters.
 pub fn global() -> &'static Stats {
@@ -89,21 +194,9 @@ pub fn global() -> &'static Stats {
 }
 
 impl Stats {
-    const fn new() -> Self {
-        Self {
-            started: OnceLock::new(),
-            queries_udp: AtomicU64::new(0),
-            queries_tcp: AtomicU64::new(0),
-            cache_hits: AtomicU64::new(0),
-            cache_misses: AtomicU64::new(0),
-            rcodes: [const { AtomicU64::new(0) }; RCODES.len()],
-            validation: [const { AtomicU64::new(0) }; VALIDATION.len()],
-            upstream_queries: AtomicU64::new(0),
-            upstream_failures: AtomicU64::new(0),
-            upstream_rtt_us: AtomicU64::new(0),
-            hit_latency: Histogram::new(),
-            miss_latency: Histogram::new(),
-        }
+    /// Runs `f` on this thread's shard (none while the thread is exiting).
+    fn with(&self, f: impl FnOnce(&Shard)) {
+        let _ = LOCAL.try_with(|local| f(&local.shard));
     }
 
     /// Marks the start of service (uptime counts from the first call).
@@ -111,25 +204,46 @@ impl Stats {
         let _ = self.started.get_or_init(Instant::now);
     }
 
-    /// A query was received (parsed and allowed).
-    pub fn query(&self, tcp: bool) {
-        if tcp {
-            self.queries_tcp.fetch_add(1, Relaxed);
-        } else {
-            self.queries_udp.fetch_add(1, Relaxed);
-        }
+    /// Whether to time this query for the hit latency histogram: one in
+    /// [`HIT_SAMPLE`] per thread. Misses are always timed.
+    pub fn sample(&self) -> bool {
+        LOCAL
+            .try_with(|local| {
+                let tick = local.hit_tick.get().wrapping_add(1);
+                local.hit_tick.set(tick);
+                tick % HIT_SAMPLE == 0
+            })
+            .unwrap_or(false)
     }
 
-    /// A query was answered from the cache, `elapsed` after it was read.
-    pub fn cache_hit(&self, elapsed: Duration) {
-        self.cache_hits.fetch_add(1, Relaxed);
-        self.hit_latency.observe(elapsed);
+    /// A query was received (parsed and allowed).
+    pub fn query(&self, tcp: bool) {
+        self.with(|s| {
+            if tcp {
+                s.queries_tcp.add(1);
+            } else {
+                s.queries_udp.add(1);
+            }
+        });
+    }
+
+    /// A query was answered from the cache; `elapsed` since it was read,
+    /// when this one was sampled.
+    pub fn cache_hit(&self, elapsed: Option<Duration>) {
+        self.with(|s| {
+            s.cache_hits.add(1);
+            if let Some(d) = elapsed {
+                s.hit_latency.observe(d);
+            }
+        });
     }
 
     /// A cache miss was resolved in `elapsed`.
     pub fn cache_miss(&self, elapsed: Duration) {
-        self.cache_misses.fetch_add(1, Relaxed);
-        self.miss_latency.observe(elapsed);
+        self.with(|s| {
+            s.cache_misses.add(1);
+            s.miss_latency.observe(elapsed);
+        });
     }
 
     /// An answer went out with `rcode` and, when it came from the resolver
@@ -144,17 +258,19 @@ impl Stats {
             ResponseCode::Refused => 5,
             _ => 6,
         };
-        self.rcodes[i].fetch_add(1, Relaxed);
-        if let Some(outcome) = outcome {
-            let v = match outcome {
-                Outcome::Secure => 0,
-                Outcome::Insecure(InsecureReason::NegativeTrustAnchor { .. }) => 4,
-                Outcome::Insecure(_) => 1,
-                Outcome::Bogus(_) => 2,
-                Outcome::Indeterminate => 3,
-            };
-            self.validation[v].fetch_add(1, Relaxed);
-        }
+        let v = outcome.map(|outcome| match outcome {
+            Outcome::Secure => 0,
+            Outcome::Insecure(InsecureReason::NegativeTrustAnchor { .. }) => 4,
+            Outcome::Insecure(_) => 1,
+            Outcome::Bogus(_) => 2,
+            Outcome::Indeterminate => 3,
+        });
+        self.with(|s| {
+            s.rcodes[i].add(1);
+            if let Some(v) = v {
+                s.validation[v].add(1);
+            }
+        });
     }
 
     /// An answer with `rcode` and `outcome` went to a client that set `cd`:
@@ -179,36 +295,38 @@ impl Stats {
 
     /// One upstream query: its round trip, or `None` when it failed.
     pub fn upstream(&self, rtt: Option<Duration>) {
-        self.upstream_queries.fetch_add(1, Relaxed);
-        match rtt {
-            Some(rtt) => {
-                let us = u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX);
-                self.upstream_rtt_us.fetch_add(us, Relaxed);
+        self.with(|s| {
+            s.upstream_queries.add(1);
+            match rtt {
+                Some(rtt) => s
+                    .upstream_rtt_us
+                    .add(u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX)),
+                None => s.upstream_failures.add(1),
             }
-            None => {
-                self.upstream_failures.fetch_add(1, Relaxed);
-            }
-        }
+        });
     }
 
     /// The counters now.
     pub fn snapshot(&self) -> Snapshot {
-        let load = |a: &AtomicU64| a.load(Relaxed);
-        Snapshot {
-            uptime: self.started.get().map_or(Duration::ZERO, Instant::elapsed),
-            queries_udp: load(&self.queries_udp),
-            queries_tcp: load(&self.queries_tcp),
-            cache_hits: load(&self.cache_hits),
-            cache_misses: load(&self.cache_misses),
-            rcodes: self.rcodes.iter().map(load).collect(),
-            validation: self.validation.iter().map(load).collect(),
-            upstream_queries: load(&self.upstream_queries),
-            upstream_failures: load(&self.upstream_failures),
-            upstream_rtt_us: load(&self.upstream_rtt_us),
-            hit_latency: self.hit_latency.snapshot(),
-            miss_latency: self.miss_latency.snapshot(),
-            sizes: Sizes::default(),
+        let shards = self.shards.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = self
+            .retired
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for shard in shards.iter() {
+            shard.add_to(&mut s);
         }
+        s.uptime = self.started.get().map_or(Duration::ZERO, Instant::elapsed);
+        s
+    }
+
+    /// This thread's counters alone (tests).
+    #[cfg(test)]
+    fn this_thread(&self) -> Snapshot {
+        let mut s = Snapshot::EMPTY;
+        LOCAL.with(|local| local.shard.add_to(&mut s));
+        s
     }
 }
 
@@ -216,7 +334,7 @@ impl Stats {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HistogramSnapshot {
     /// Per bucket of [`BUCKETS_US`], then +Inf; not cumulative.
-    pub buckets: Vec<u64>,
+    pub buckets: [u64; BUCKETS_US.len() + 1],
     /// Sum of the observations, microseconds.
     pub sum_us: u64,
 }
@@ -237,6 +355,8 @@ pub struct Sizes {
     pub cache_bytes: u64,
     /// Zones in the key store.
     pub key_zones: u64,
+    /// Bytes the key store holds.
+    pub key_bytes: u64,
     /// Active negative trust anchors.
     pub negative_trust_anchors: u64,
 }
@@ -255,9 +375,9 @@ pub struct Snapshot {
     /// Sent to the resolver.
     pub cache_misses: u64,
     /// Answers per [`RCODES`].
-    pub rcodes: Vec<u64>,
+    pub rcodes: [u64; RCODES.len()],
     /// Answers per [`VALIDATION`].
-    pub validation: Vec<u64>,
+    pub validation: [u64; VALIDATION.len()],
     /// Queries sent upstream.
     pub upstream_queries: u64,
     /// Of which failed (timeout, network error, unusable reply).
@@ -273,6 +393,35 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// All zero.
+    pub const EMPTY: Self = Self {
+        uptime: Duration::ZERO,
+        queries_udp: 0,
+        queries_tcp: 0,
+        cache_hits: 0,
+        cache_misses: 0,
+        rcodes: [0; RCODES.len()],
+        validation: [0; VALIDATION.len()],
+        upstream_queries: 0,
+        upstream_failures: 0,
+        upstream_rtt_us: 0,
+        hit_latency: HistogramSnapshot {
+            buckets: [0; BUCKETS_US.len() + 1],
+            sum_us: 0,
+        },
+        miss_latency: HistogramSnapshot {
+            buckets: [0; BUCKETS_US.len() + 1],
+            sum_us: 0,
+        },
+        sizes: Sizes {
+            cache_entries: 0,
+            cache_bytes: 0,
+            key_zones: 0,
+            key_bytes: 0,
+            negative_trust_anchors: 0,
+        },
+    };
+
     /// `name=value` lines, one per counter, for `danebound control stats`
     /// (dotted names; `--json` nests them).
     pub fn lines(&self) -> Vec<String> {
@@ -285,6 +434,7 @@ impl Snapshot {
             format!("cache.entries={}", self.sizes.cache_entries),
             format!("cache.bytes={}", self.sizes.cache_bytes),
             format!("keys.zones={}", self.sizes.key_zones),
+            format!("keys.bytes={}", self.sizes.key_bytes),
         ];
         for (name, n) in RCODES.iter().zip(&self.rcodes) {
             out.push(format!("answers.rcode.{name}={n}"));
@@ -372,7 +522,8 @@ mod tests {
         h.observe(Duration::from_micros(10));
         h.observe(Duration::from_micros(11));
         h.observe(Duration::from_secs(60));
-        let s = h.snapshot();
+        let mut s = HistogramSnapshot::default();
+        h.add_to(&mut s);
         assert_eq!(s.buckets[0], 1);
         assert_eq!(s.buckets[1], 1);
         assert_eq!(s.buckets[BUCKETS_US.len()], 1);
@@ -382,33 +533,51 @@ mod tests {
 
     #[test]
     fn counters_show_in_both_formats() {
-        let s = Stats::new();
-        s.start();
-        s.query(false);
-        s.query(true);
-        s.cache_hit(Duration::from_micros(40));
-        s.answer(ResponseCode::NoError, Some(&Outcome::Secure));
-        s.answer(ResponseCode::ServFail, None);
-        s.upstream(Some(Duration::from_millis(3)));
-        s.upstream(None);
-        let snap = s.snapshot();
-        let lines = snap.lines();
-        for want in [
-            "queries.total=2",
-            "queries.tcp=1",
-            "cache.hits=1",
-            "answers.rcode.NOERROR=1",
-            "answers.rcode.SERVFAIL=1",
-            "answers.validation.secure=1",
-            "upstream.queries=2",
-            "upstream.failures=1",
-            "upstream.rtt_avg_ms=3.000",
-        ] {
-            assert!(lines.iter().any(|l| l == want), "{want}: {lines:?}");
-        }
-        assert!(lines.iter().all(|l| l.split_once('=').is_some()));
-        let ub = snap.unbound_lines();
-        assert!(ub.iter().any(|l| l == "thread0.num.queries=2"), "{ub:?}");
-        assert!(ub.iter().any(|l| l == "total.num.cachehits=1"), "{ub:?}");
+        // A thread of its own: its shard holds only what it counts here.
+        std::thread::spawn(|| {
+            let s = global();
+            s.query(false);
+            s.query(true);
+            s.cache_hit(Some(Duration::from_micros(40)));
+            s.answer(ResponseCode::NoError, Some(&Outcome::Secure));
+            s.answer(ResponseCode::ServFail, None);
+            s.upstream(Some(Duration::from_millis(3)));
+            s.upstream(None);
+            let snap = s.this_thread();
+            let lines = snap.lines();
+            for want in [
+                "queries.total=2",
+                "queries.tcp=1",
+                "cache.hits=1",
+                "answers.rcode.NOERROR=1",
+                "answers.rcode.SERVFAIL=1",
+                "answers.validation.secure=1",
+                "upstream.queries=2",
+                "upstream.failures=1",
+                "upstream.rtt_avg_ms=3.000",
+            ] {
+                assert!(lines.iter().any(|l| l == want), "{want}: {lines:?}");
+            }
+            assert!(lines.iter().all(|l| l.split_once('=').is_some()));
+            let ub = snap.unbound_lines();
+            assert!(ub.iter().any(|l| l == "thread0.num.queries=2"), "{ub:?}");
+            assert!(ub.iter().any(|l| l == "total.num.cachehits=1"), "{ub:?}");
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn ended_threads_still_count_and_sampling_is_one_in_n() {
+        let before = global().snapshot().upstream_failures;
+        std::thread::spawn(|| global().upstream(None))
+            .join()
+            .unwrap();
+        assert!(global().snapshot().upstream_failures > before);
+        let sampled =
+            std::thread::spawn(|| (0..HIT_SAMPLE * 10).filter(|_| global().sample()).count())
+                .join()
+                .unwrap();
+        assert_eq!(sampled, 10);
     }
 }

@@ -9,7 +9,7 @@ use danebound_resolver::cache::Cache;
 use danebound_resolver::checkconf;
 use danebound_resolver::clock::Clock;
 use danebound_resolver::config::{Config, DEFAULT_CONFIG_PATH, Overrides};
-use danebound_resolver::control::{Controller, ReloadFn, socket};
+use danebound_resolver::control::{self, Controller, ReloadFn, socket};
 use danebound_resolver::engine::Resolver;
 use danebound_resolver::metrics;
 
@@ -68,7 +68,10 @@ pub(crate) async fn start(
     }
     let controller = Arc::new(controller);
     let mut ops = Ops {
-        tasks: Vec::new(),
+        tasks: vec![tokio::spawn(control::maintain(
+            Arc::clone(&controller),
+            config.control.nta_recheck,
+        ))],
         socket: None,
     };
     if config.control.enable {
@@ -242,5 +245,40 @@ impl Notifier {
         {
             tracing::warn!("cannot notify systemd: {e}");
         }
+    }
+
+    /// systemd's watchdog (`WatchdogSec=`, sd_watchdog_enabled(3)): when
+    /// `$WATCHDOG_USEC` is set for this process, a task on the runtime sends
+    /// `WATCHDOG=1` every half period, so a runtime that stops running tasks
+    /// is restarted. Must run inside the runtime; the task ends when the
+    /// returned handle is dropped.
+    pub(crate) fn watchdog(self) -> Option<Watchdog> {
+        let socket = self.0?;
+        let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
+        if let Ok(pid) = std::env::var("WATCHDOG_PID")
+            && pid.parse::<u32>().ok() != Some(std::process::id())
+        {
+            return None;
+        }
+        let half =
+            std::time::Duration::from_micros(usec / 2).max(std::time::Duration::from_millis(10));
+        Some(Watchdog(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(half);
+            loop {
+                tick.tick().await;
+                if let Err(e) = socket.send(b"WATCHDOG=1") {
+                    tracing::warn!("cannot ping systemd's watchdog: {e}");
+                }
+            }
+        })))
+    }
+}
+
+/// The watchdog task; stops when dropped.
+pub(crate) struct Watchdog(tokio::task::JoinHandle<()>);
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -223,6 +223,7 @@ fn serve(mut setup: ops::Setup) -> Result<(), String> {
         let shutdown = shutdown_signal().map_err(|e| format!("cannot watch signals: {e}"))?;
         // Sockets bound, anchors loaded: systemd may call us up.
         notifier.ready();
+        let _watchdog = notifier.watchdog();
         server.run(shutdown).await.map_err(|e| e.to_string())
     });
     runtime.shutdown_timeout(Duration::from_secs(1));

@@ -19,14 +19,16 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::cache::Cache;
 use crate::clock::Clock;
-pub use crate::config::{ControlConfig, DEFAULT_NTA_FILE, DEFAULT_SOCKET};
+pub use crate::config::{ControlConfig, DEFAULT_NTA_FILE, DEFAULT_NTA_RECHECK, DEFAULT_SOCKET};
 use crate::engine::Resolver;
 use crate::engine::nta::{self, DEFAULT_LIFETIME, MAX_LIFETIME};
 use crate::stats::{self, Sizes, Snapshot};
 use crate::timefmt;
+use crate::validator::{InsecureReason, Outcome};
 use crate::wire::Name;
 
 pub mod socket;
@@ -57,8 +59,9 @@ pub enum Command {
     FlushBogus,
     /// Re-read the configuration.
     Reload,
-    /// Add a negative trust anchor for this many seconds.
-    InsecureAdd(Name, u64),
+    /// Add a negative trust anchor for this many seconds; `true`: keep it
+    /// even when the name validates again.
+    InsecureAdd(Name, u64, bool),
     /// Remove a negative trust anchor.
     InsecureRemove(Name),
     /// List the negative trust anchors.
@@ -95,7 +98,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     (
         "list_auto_trust_anchors",
-        "RFC 5011 trust anchor state (not available yet)",
+        "the RFC 5011-managed trust anchors and their key states",
     ),
 ];
 
@@ -144,17 +147,19 @@ pub fn parse_command(words: &[&str]) -> Result<Command, String> {
         "reload" => no_more(1, Command::Reload),
         "insecure_add" => {
             let zone = name(1)?;
-            let lifetime = match words.get(2) {
-                None => DEFAULT_LIFETIME,
-                Some(&"--for") => {
-                    let d = words.get(3).ok_or("--for needs a DURATION")?;
-                    if let Some(extra) = words.get(4) {
-                        return Err(format!("unexpected argument `{extra}`"));
+            let mut lifetime = DEFAULT_LIFETIME;
+            let mut force = false;
+            let mut rest = words[2..].iter();
+            while let Some(&word) = rest.next() {
+                match word {
+                    "--for" => {
+                        let d = rest.next().ok_or("--for needs a DURATION")?;
+                        lifetime = parse_duration(d)?;
                     }
-                    parse_duration(d)?
+                    "--force" => force = true,
+                    other => return Err(format!("unexpected argument `{other}`")),
                 }
-                Some(other) => return Err(format!("unexpected argument `{other}`")),
-            };
+            }
             // RFC 7646 §4: "the lifetime SHOULD NOT exceed a week".
             if lifetime == 0 || lifetime > MAX_LIFETIME {
                 return Err(format!(
@@ -162,7 +167,7 @@ pub fn parse_command(words: &[&str]) -> Result<Command, String> {
                     timefmt::duration(lifetime)
                 ));
             }
-            Ok(Command::InsecureAdd(zone, lifetime))
+            Ok(Command::InsecureAdd(zone, lifetime, force))
         }
         "insecure_remove" => no_more(2, Command::InsecureRemove(name(1)?)),
         "insecure_list" | "list_insecure" => no_more(1, Command::InsecureList),
@@ -195,6 +200,31 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
         _ => return Err(bad()),
     };
     n.checked_mul(unit).ok_or_else(bad)
+}
+
+/// Ends expired negative trust anchors (every few seconds) and rechecks
+/// the others every `recheck`; runs until dropped. `serve` runs it whether
+/// or not the socket is enabled, since anchors also come from the file.
+pub async fn maintain(controller: Arc<Controller>, recheck: Option<Duration>) {
+    let expiry = async {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            controller.expire_negative_anchors();
+        }
+    };
+    let recheck = async {
+        let Some(period) = recheck else {
+            return std::future::pending().await;
+        };
+        let mut tick = tokio::time::interval(period);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            controller.recheck_negative_anchors().await;
+        }
+    };
+    tokio::join!(expiry, recheck);
 }
 
 /// The answer to a command: text, and whether it succeeded.
@@ -304,6 +334,7 @@ impl Controller {
             cache_entries: self.cache.len() as u64,
             cache_bytes: self.cache.bytes() as u64,
             key_zones: self.resolver.key_store().len() as u64,
+            key_bytes: self.resolver.key_store().bytes() as u64,
             negative_trust_anchors: self.resolver.negative_anchors().len() as u64,
         };
         s
@@ -325,6 +356,41 @@ impl Controller {
             self.flush_zone(&a.zone);
         }
         self.save_negative_anchors();
+    }
+
+    /// RFC 7646 §4: validates the name of each negative trust anchor (not
+    /// forced) as if the anchor were not there, and ends those that
+    /// validate again (secure, or provably unsigned), logged and flushed.
+    pub async fn recheck_negative_anchors(&self) {
+        let mut ended = false;
+        for a in self.resolver.negative_anchors() {
+            if a.forced {
+                continue;
+            }
+            let outcome = self.resolver.outcome_without_nta(&a.zone).await;
+            let fixed = match &outcome {
+                Outcome::Secure => true,
+                Outcome::Insecure(reason) => {
+                    !matches!(reason, InsecureReason::NegativeTrustAnchor { .. })
+                }
+                Outcome::Bogus(_) | Outcome::Indeterminate => false,
+            };
+            if fixed
+                && self
+                    .resolver
+                    .negative_anchors_mut()
+                    .remove(&a.zone)
+                    .is_some()
+            {
+                tracing::warn!(zone = %a.zone, "negative trust anchor removed: {} validates again ({})", a.zone,
+                    if outcome.is_secure() { "secure" } else { "insecure" });
+                self.flush_zone(&a.zone);
+                ended = true;
+            }
+        }
+        if ended {
+            self.save_negative_anchors();
+        }
     }
 
     fn save_negative_anchors(&self) -> Option<String> {
@@ -408,9 +474,12 @@ impl Controller {
                     }
                 },
             },
-            Command::InsecureAdd(zone, lifetime) => {
+            Command::InsecureAdd(zone, lifetime, force) => {
                 let expires = now + lifetime;
-                let old = self.resolver.negative_anchors_mut().add(zone, now, expires);
+                let old = self
+                    .resolver
+                    .negative_anchors_mut()
+                    .add(zone, now, expires, *force);
                 // Cached bogus answers and keys at and below go, so the NTA
                 // takes effect at once.
                 self.flush_zone(zone);
@@ -450,20 +519,35 @@ impl Controller {
                     list.iter()
                         .map(|a| {
                             format!(
-                                "{} expires {} ({}), added {}",
+                                "{} expires {} ({}), added {}{}",
                                 a.zone,
                                 timefmt::utc(a.expires),
                                 timefmt::relative(a.expires, now),
-                                timefmt::utc(a.added)
+                                timefmt::utc(a.added),
+                                if a.forced { ", forced" } else { "" }
                             )
                         })
                         .collect::<Vec<_>>()
                         .join("\n"),
                 )
             }
-            Command::ListAutoTrustAnchors => Reply::error(
-                "not available: RFC 5011 trust anchor maintenance is not in this build yet",
-            ),
+            Command::ListAutoTrustAnchors => {
+                // Each managed trust point's state as its file holds it now
+                // (unbound's format: keys, states, timers with dates).
+                let files = self.resolver.trust_point_files();
+                if files.is_empty() {
+                    return Reply::ok(
+                        "no RFC 5011-managed trust anchors: only static ones are configured",
+                    );
+                }
+                Reply::ok(
+                    files
+                        .iter()
+                        .map(|(path, text)| format!(";; {}\n{}", path.display(), text.trim_end()))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                )
+            }
         }
     }
 }
@@ -487,14 +571,16 @@ mod tests {
             parse_request("DANEBOUND1 insecure_add broken.example --for 2h"),
             Ok(Command::InsecureAdd(
                 nta::parse_name("broken.example").unwrap(),
-                7200
+                7200,
+                false
             ))
         );
         assert_eq!(
             parse_request("DANEBOUND1 insecure_add broken.example"),
             Ok(Command::InsecureAdd(
                 nta::parse_name("broken.example").unwrap(),
-                3600
+                3600,
+                false
             ))
         );
         for bad in [
@@ -506,6 +592,7 @@ mod tests {
             "DANEBOUND1 insecure_add x.example --for 8d",
             "DANEBOUND1 insecure_add x.example --for 0",
             "DANEBOUND1 insecure_add x.example --for",
+            "DANEBOUND1 insecure_add x.example --forever",
             "DANEBOUND1 insecure_add .",
             "DANEBOUND1 status extra",
         ] {

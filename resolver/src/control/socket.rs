@@ -27,9 +27,6 @@ const MAX_SESSIONS: usize = 10;
 /// A client must send its line within this time.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How often negative trust anchors are checked for expiry.
-const EXPIRY_CHECK: Duration = Duration::from_secs(5);
-
 /// Binds the socket at `path`: a stale socket file is replaced (a live one,
 /// another danebound, is an error), the mode is 0660 and the group
 /// `danebound` when it exists.
@@ -62,16 +59,8 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
     Ok(listener)
 }
 
-/// Serves `listener` until dropped; also ends expired negative trust
-/// anchors.
+/// Serves `listener` until dropped.
 pub async fn serve(listener: UnixListener, controller: Arc<Controller>) {
-    let expiry = async {
-        let mut tick = tokio::time::interval(EXPIRY_CHECK);
-        loop {
-            tick.tick().await;
-            controller.expire_negative_anchors();
-        }
-    };
     let sessions = Arc::new(Semaphore::new(MAX_SESSIONS));
     let accept = async {
         loop {
@@ -96,7 +85,7 @@ pub async fn serve(listener: UnixListener, controller: Arc<Controller>) {
             });
         }
     };
-    tokio::join!(expiry, accept);
+    accept.await;
 }
 
 async fn session(stream: UnixStream, controller: &Controller) {

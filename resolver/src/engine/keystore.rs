@@ -202,9 +202,8 @@ impl KeyStore {
         self.map.read().map(|m| m.zones.len()).unwrap_or(0)
     }
 
-    /// Bytes held.
-    #[cfg(test)]
-    fn bytes(&self) -> usize {
+    /// Bytes held (`danebound control stats`).
+    pub(crate) fn bytes(&self) -> usize {
         self.map.read().map(|m| m.bytes).unwrap_or(0)
     }
 }

@@ -268,23 +268,38 @@ impl Resolver {
 
     /// Resolve and validate one question.
     pub async fn resolve_query(&self, query: &Query, cd: bool) -> Resolution {
-        self.run(query, cd, false).await.0
+        self.run(query, cd, false, true).await.0
     }
 
     /// Resolve and validate one question, recording the chain of trust as
     /// the validator walked it (for `danebound query --trace-chain`).
     pub async fn resolve_traced(&self, query: &Query, cd: bool) -> (Resolution, Vec<TraceEvent>) {
-        self.run(query, cd, true).await
+        self.run(query, cd, true, true).await
     }
 
-    async fn run(&self, query: &Query, cd: bool, trace: bool) -> (Resolution, Vec<TraceEvent>) {
+    /// RFC 7646 §4: whether the name under a negative trust anchor
+    /// validates again: its SOA resolved and validated as if the NTA were
+    /// not there. Only the control interface asks.
+    pub(crate) async fn outcome_without_nta(&self, zone: &Name) -> Outcome {
+        let query = Query::query(zone.clone(), RecordType::SOA);
+        self.run(&query, false, false, false).await.0.outcome
+    }
+
+    async fn run(
+        &self,
+        query: &Query,
+        cd: bool,
+        trace: bool,
+        apply_ntas: bool,
+    ) -> (Resolution, Vec<TraceEvent>) {
         let mut avoid = Vec::new();
         let mut retries = 0;
         let mut first_events: Option<Vec<TraceEvent>> = None;
         loop {
             let mut used = Vec::new();
-            let (resolution, mut events, remembered) =
-                self.run_with(query, cd, trace, &avoid, &mut used).await;
+            let (resolution, mut events, remembered) = self
+                .run_with(query, cd, trace, apply_ntas, &avoid, &mut used)
+                .await;
             // A retry starts from the keys the first attempt learned: when
             // it fails too, the first attempt's chain is the one to show.
             if resolution.outcome.is_bogus()
@@ -343,6 +358,7 @@ impl Resolver {
         query: &Query,
         cd: bool,
         trace: bool,
+        apply_ntas: bool,
         avoid: &[IpAddr],
         used: &mut Vec<IpAddr>,
     ) -> (Resolution, Vec<TraceEvent>, bool) {
@@ -390,7 +406,7 @@ impl Resolver {
         // validated and is treated as insecure (no AD, no SERVFAIL). Data a
         // CNAME chain brings in from outside the NTA is not validated in
         // this answer either; the whole answer is Insecure.
-        let nta = if cd {
+        let nta = if cd || !apply_ntas {
             None
         } else {
             self.negative_anchor_for(name, &anchors)

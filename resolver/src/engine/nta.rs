@@ -27,6 +27,9 @@ pub struct Nta {
     pub added: u64,
     /// When it ends (RFC 7646 §4: "MUST expire automatically").
     pub expires: u64,
+    /// Kept even when the name validates again (no recheck), like BIND's
+    /// `rndc nta -force`.
+    pub forced: bool,
 }
 
 /// The set of negative trust anchors.
@@ -49,7 +52,7 @@ impl NegativeAnchors {
 
     /// Adds (or renews) an anchor at `zone` until `expires`. Returns the
     /// anchor it replaced, if any.
-    pub(crate) fn add(&self, zone: &Name, now: u64, expires: u64) -> Option<Nta> {
+    pub(crate) fn add(&self, zone: &Name, now: u64, expires: u64, forced: bool) -> Option<Nta> {
         let zone = zone.to_lowercase();
         let mut list = self.list.write().unwrap_or_else(|e| e.into_inner());
         let old = list
@@ -60,6 +63,7 @@ impl NegativeAnchors {
             zone,
             added: now,
             expires,
+            forced,
         });
         list.sort_by(|a, b| a.zone.cmp(&b.zone));
         old
@@ -96,12 +100,14 @@ impl NegativeAnchors {
         self.len() == 0
     }
 
-    /// The persisted form: one `NAME ADDED EXPIRES` line per anchor.
+    /// The persisted form: one `NAME ADDED EXPIRES [force]` line per anchor.
     pub fn to_text(&self) -> String {
-        let mut out =
-            String::from("# danebound negative trust anchors (RFC 7646): name added expires\n");
+        let mut out = String::from(
+            "# danebound negative trust anchors (RFC 7646): name added expires [force]\n",
+        );
         for n in self.list() {
-            out.push_str(&format!("{} {} {}\n", n.zone, n.added, n.expires));
+            let force = if n.forced { " force" } else { "" };
+            out.push_str(&format!("{} {} {}{force}\n", n.zone, n.added, n.expires));
         }
         out
     }
@@ -116,18 +122,32 @@ impl NegativeAnchors {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let bad = || format!("line {}: expected `NAME ADDED EXPIRES`: {line}", i + 1);
+            let bad = || {
+                format!(
+                    "line {}: expected `NAME ADDED EXPIRES [force]`: {line}",
+                    i + 1
+                )
+            };
             let mut fields = line.split_whitespace();
-            let (Some(name), Some(added), Some(expires), None) =
-                (fields.next(), fields.next(), fields.next(), fields.next())
-            else {
+            let (Some(name), Some(added), Some(expires), force, None) = (
+                fields.next(),
+                fields.next(),
+                fields.next(),
+                fields.next(),
+                fields.next(),
+            ) else {
                 return Err(bad());
+            };
+            let forced = match force {
+                None => false,
+                Some("force") => true,
+                Some(_) => return Err(bad()),
             };
             let zone = parse_name(name).map_err(|e| format!("line {}: {e}", i + 1))?;
             let added: u64 = added.parse().map_err(|_| bad())?;
             let expires: u64 = expires.parse().map_err(|_| bad())?;
             if expires > now {
-                self.add(&zone, added, expires.min(now + MAX_LIFETIME));
+                self.add(&zone, added, expires.min(now + MAX_LIFETIME), forced);
                 loaded += 1;
             }
         }
@@ -157,7 +177,7 @@ mod tests {
     #[test]
     fn covers_at_and_below_until_expiry() {
         let set = NegativeAnchors::default();
-        set.add(&n("Broken.Example"), 100, 200);
+        set.add(&n("Broken.Example"), 100, 200, false);
         assert_eq!(
             set.covering(&n("broken.example."), 150),
             Some(n("broken.example."))
@@ -177,8 +197,8 @@ mod tests {
     #[test]
     fn add_renews_and_remove_removes() {
         let set = NegativeAnchors::default();
-        assert!(set.add(&n("a.example"), 0, 10).is_none());
-        assert_eq!(set.add(&n("A.example."), 5, 20).unwrap().expires, 10);
+        assert!(set.add(&n("a.example"), 0, 10, false).is_none());
+        assert_eq!(set.add(&n("A.example."), 5, 20, true).unwrap().expires, 10);
         assert_eq!(set.len(), 1);
         assert_eq!(set.remove(&n("a.example")).unwrap().expires, 20);
         assert!(set.remove(&n("a.example")).is_none());
@@ -187,12 +207,13 @@ mod tests {
     #[test]
     fn text_round_trip_drops_expired_and_caps_lifetime() {
         let set = NegativeAnchors::default();
-        set.add(&n("a.example"), 100, 1000);
-        set.add(&n("b.example"), 100, 150);
+        set.add(&n("a.example"), 100, 1000, true);
+        set.add(&n("b.example"), 100, 150, false);
         let text = set.to_text();
         let again = NegativeAnchors::default();
         assert_eq!(again.load_text(&text, 200), Ok(1));
         assert_eq!(again.list()[0].zone, n("a.example"));
+        assert!(again.list()[0].forced);
         let far = NegativeAnchors::default();
         assert_eq!(far.load_text("c.example. 0 99999999999\n", 10), Ok(1));
         assert_eq!(far.list()[0].expires, 10 + MAX_LIFETIME);

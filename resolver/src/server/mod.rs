@@ -315,8 +315,8 @@ enum Handled {
 
 /// Answers what can be answered at once into `out`.
 fn handle(ctx: &Context, buf: &[u8], client: IpAddr, via: Via, out: &mut Vec<u8>) -> Handled {
-    let start = Instant::now();
     let stats = stats::global();
+    let start = stats.sample().then(Instant::now);
     let parsed = Request::parse(buf);
     if !ctx.acl.allows(client) {
         return match parsed {
@@ -357,7 +357,7 @@ fn handle(ctx: &Context, buf: &[u8], client: IpAddr, via: Via, out: &mut Vec<u8>
             Via::Udp => entry.write_udp(&request, now, out),
             Via::Tcp => entry.write_response(&request, now, out),
         }
-        stats.cache_hit(start.elapsed());
+        stats.cache_hit(start.map(|s| s.elapsed()));
         stats.resolved(request.cd, entry.rcode(), entry.outcome());
         return Handled::Reply;
     }
