@@ -80,6 +80,16 @@ impl Network {
     }
 }
 
+/// The unit per-client limits count by: an IPv4 address (IPv4-mapped IPv6
+/// included), or an IPv6 /64 — one host usually holds a whole /64, so
+/// counting its addresses one by one would give it 2^64 shares.
+pub fn client_of(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        v4 => v4,
+    }
+}
+
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
@@ -125,6 +135,15 @@ impl Acl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clients_are_ipv4_addresses_or_ipv6_slash_64s() {
+        let c = |s: &str| client_of(s.parse().unwrap());
+        assert_eq!(c("192.0.2.1"), c("::ffff:192.0.2.1"));
+        assert_ne!(c("192.0.2.1"), c("192.0.2.2"));
+        assert_eq!(c("2001:db8::1"), c("2001:db8::ffff:1"));
+        assert_ne!(c("2001:db8::1"), c("2001:db8:0:1::1"));
+    }
 
     #[test]
     fn default_allows_loopback_only() {

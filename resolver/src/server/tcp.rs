@@ -11,8 +11,8 @@
 //!   waiting to be written; the connection reads no more until one is
 //!   written, so a stalled peer costs a bounded amount of memory (and the
 //!   socket's send buffer is capped at [`SEND_BUFFER`]);
-//! * one client address holds at most `tcp.max_connections_per_client`
-//!   connections; more are closed at once;
+//! * one client (an address, or an IPv6 /64: [`client_of`]) holds at most
+//!   `tcp.max_connections_per_client` connections; more are closed at once;
 //! * when all `tcp.max_connections` are open, a new connection is admitted by
 //!   closing the open one that made progress (read a query or wrote an
 //!   answer) least recently — a stalled or idle one — rather than being
@@ -29,6 +29,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+
+use crate::acl::client_of;
 
 use super::{Context, Handled, Via, handle, overloaded, resolve_miss};
 
@@ -219,7 +221,7 @@ pub(super) async fn acceptor(ctx: Arc<Context>, listener: TcpListener) {
                 continue;
             }
         };
-        let Some(slot) = ctx.tcp.admit(peer.ip()) else {
+        let Some(slot) = ctx.tcp.admit(client_of(peer.ip())) else {
             tracing::debug!(%peer, "TCP connections per client reached, closing");
             continue;
         };
