@@ -169,6 +169,12 @@ impl Server {
                 "no address to listen on",
             ));
         }
+        if config.acl.reaches_beyond_loopback() && !config.ratelimit.enabled() {
+            tracing::warn!(
+                "access.allow reaches beyond loopback and response rate limiting is off: \
+                 set [ratelimit] responses_per_second so danebound cannot be used as a reflector"
+            );
+        }
         let context = context(config, resolver, clock);
         Ok(Self { udp, tcp, context })
     }
