@@ -239,8 +239,8 @@ async fn connection(ctx: Arc<Context>, stream: TcpStream, peer: SocketAddr, slot
     // the reader reserves a place before reading each query.
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(limits.max_outstanding.max(1));
     let state = Arc::clone(&slot.state);
-    let writer_slot = Arc::new(slot);
-    let progress = Arc::clone(&writer_slot);
+    let slot = Arc::new(slot);
+    let writer_slot = Arc::clone(&slot);
     let tcp = Arc::clone(&ctx.tcp);
     let mut writer_task = AbortOnDrop(tokio::spawn(async move {
         while let Some(response) = rx.recv().await {
@@ -251,7 +251,7 @@ async fn connection(ctx: Arc<Context>, stream: TcpStream, peer: SocketAddr, slot
             frame.extend_from_slice(&len.to_be_bytes());
             frame.extend_from_slice(&response);
             match tokio::time::timeout(limits.write_timeout, writer.write_all(&frame)).await {
-                Ok(Ok(())) => progress.progress(),
+                Ok(Ok(())) => writer_slot.progress(),
                 Ok(Err(_)) => break,
                 Err(_) => {
                     tracing::debug!(%peer, "TCP write timeout, closing");
@@ -292,7 +292,7 @@ async fn connection(ctx: Arc<Context>, stream: TcpStream, peer: SocketAddr, slot
                 break;
             }
         }
-        writer_slot.progress();
+        slot.progress();
         match handle(&ctx, &buf, peer.ip(), Via::Tcp, &mut out) {
             Handled::Reply => {
                 permit.send(std::mem::take(&mut out));
