@@ -34,6 +34,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# --- cargo-deb ---------------------------------------------------------------
+# tests/tests/package_deb.rs builds, installs and purges the Debian package
+# (scripts/build-deb.sh); under CI it fails without cargo-deb.
+if ! cargo deb --version >/dev/null 2>&1; then
+  cargo install cargo-deb --locked
+fi
+
 # --- checks ------------------------------------------------------------------
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings

@@ -2,8 +2,14 @@
 //!
 //! ```toml
 //! listen = ["127.0.0.1:53", "[::1]:53"]
-//! forward = ["192.0.2.1", "192.0.2.2:5353"]   # default: /etc/resolv.conf
-//! trust_anchors = ["/etc/danebound/root.key"] # default: built-in root KSKs
+//! # Recursive from the root by default; `forward` forwards everything.
+//! forward = ["192.0.2.1", "192.0.2.2:5353"]
+//! root_hints = "/usr/share/dns/root.hints"    # default: built-in IANA list
+//! domain_insecure = ["corp.example."]         # negative trust anchors
+//! do_not_query_localhost = true
+//! trust_anchors = ["/etc/danebound/root.ds"]  # static anchors (DS or DNSKEY)
+//! auto_trust_anchors = ["/var/lib/danebound/root.key"] # RFC 5011-managed
+//! root_anchor_file = "/var/lib/danebound/root.key" # managed when neither is set
 //! default_local_zones = true
 //! log_level = "info"
 //! workers = 2                                  # default: number of cores
@@ -37,6 +43,30 @@
 //! [upstream]
 //! timeout_ms = 1500
 //! rounds = 2
+//!
+//! [[forward_zone]]                # ask these recursive servers, RD=1
+//! name = "internal.example."
+//! addresses = ["10.0.0.53"]
+//!
+//! [[stub_zone]]                   # ask these authorities, RD=0
+//! name = "lab.example."
+//! addresses = ["10.0.0.54:5353"]
+//!
+//! [autotrust]              # RFC 5011 (unbound's add-holddown, del-holddown, ...)
+//! add_holddown = "30d"
+//! remove_holddown = "30d"
+//! keep_missing = "366d"    # default: keep Missing keys for ever (RFC 5011 §4)
+//! probe_interval = "20s"   # test labs only: replaces the RFC 5011 §2.3 timers
+//! trust_anchor_signaling = true   # RFC 8145 key-tag queries
+//! root_key_sentinel = true        # RFC 8509
+//!
+//! [control]
+//! enable = true
+//! socket = "/run/danebound/control.sock"
+//! nta_file = "/var/lib/danebound/negative-trust-anchors"
+//!
+//! [metrics]
+//! listen = "127.0.0.1:9153"                   # default: off
 //! ```
 //!
 //! Unknown keys and bad values are errors that name the key.
@@ -49,11 +79,16 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::acl::{Acl, Network};
+use crate::autotrust::AutotrustConfig;
 use crate::cache::CacheConfig;
 use crate::ratelimit::RateLimitConfig;
+use crate::wire::Name;
 
 /// Where `serve` looks for its file when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/danebound/danebound.toml";
+
+/// The RFC 5011 state of the root anchor when no anchor is configured.
+pub const DEFAULT_ROOT_ANCHOR_FILE: &str = "/var/lib/danebound/root.key";
 
 /// A configuration problem, as one line naming the culprit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,11 +110,32 @@ pub struct Config {
     /// True when `listen` is the built-in default: then an address that
     /// cannot be bound (no IPv6) is logged and skipped.
     pub listen_is_default: bool,
-    /// Upstreams (forwarding mode). Empty: those of /etc/resolv.conf.
+    /// Upstreams: when given, everything is forwarded to them (forwarding
+    /// mode). Empty: recursive mode, from the root.
     pub forward: Vec<SocketAddr>,
-    /// Trust anchor files (DS or DNSKEY, zone-file format). Empty: the
-    /// built-in root anchors.
+    /// A named.root file; `None`: the built-in IANA root servers.
+    pub root_hints: Option<PathBuf>,
+    /// Zones forwarded to recursive servers (RD=1), in recursive mode.
+    pub forward_zones: Vec<ZoneConfig>,
+    /// Zones whose authoritative servers are asked directly (RD=0), in
+    /// recursive mode; their answers are validated like any other.
+    pub stub_zones: Vec<ZoneConfig>,
+    /// Negative trust anchors (unbound's domain-insecure, RFC 7646): names
+    /// at or below are not validated unless an anchor lies deeper.
+    pub domain_insecure: Vec<Name>,
+    /// Never ask authoritative servers on loopback addresses learned from
+    /// the network (unbound's do-not-query-localhost); configured
+    /// addresses are always asked.
+    pub do_not_query_localhost: bool,
+    /// Static trust anchor files (DS or DNSKEY, zone-file format).
     pub trust_anchors: Vec<PathBuf>,
+    /// RFC 5011-managed anchor files (unbound's auto-trust-anchor-file).
+    pub auto_trust_anchors: Vec<PathBuf>,
+    /// The managed root anchor when neither list is given (created from
+    /// the built-in KSK-2017 and KSK-2024 when missing).
+    pub root_anchor_file: PathBuf,
+    /// RFC 5011 policy, RFC 8145 and RFC 8509 switches.
+    pub autotrust: AutotrustConfig,
     /// Answer special-use names locally (see `local_zones`).
     pub default_local_zones: bool,
     /// A `tracing` filter (`info`, `debug`, `danebound_resolver=trace`...).
@@ -116,6 +172,10 @@ pub struct Config {
     pub max_inflight_per_client: usize,
     /// UDP response rate limiting (off by default).
     pub ratelimit: RateLimitConfig,
+    /// The operator's control socket (`danebound control`).
+    pub control: ControlConfig,
+    /// Where Prometheus metrics are served over HTTP; `None`: nowhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -124,7 +184,15 @@ impl Default for Config {
             listen: default_listen(),
             listen_is_default: true,
             forward: Vec::new(),
+            root_hints: None,
+            forward_zones: Vec::new(),
+            stub_zones: Vec::new(),
+            domain_insecure: Vec::new(),
+            do_not_query_localhost: true,
             trust_anchors: Vec::new(),
+            auto_trust_anchors: Vec::new(),
+            root_anchor_file: PathBuf::from(DEFAULT_ROOT_ANCHOR_FILE),
+            autotrust: AutotrustConfig::default(),
             default_local_zones: true,
             log_level: "info".into(),
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -141,6 +209,8 @@ impl Default for Config {
             max_inflight: 4096,
             max_inflight_per_client: 1024,
             ratelimit: RateLimitConfig::default(),
+            control: ControlConfig::default(),
+            metrics_listen: None,
         }
     }
 }
@@ -159,8 +229,14 @@ pub struct Overrides {
     pub listen: Vec<String>,
     /// `--forward ADDR[:PORT]` (repeatable); replaces the file's list.
     pub forward: Vec<String>,
+    /// `--root-hints FILE`.
+    pub root_hints: Option<PathBuf>,
     /// `--trust-anchor PATH` (repeatable); replaces the file's list.
     pub trust_anchors: Vec<PathBuf>,
+    /// `--auto-trust-anchor PATH` (repeatable); replaces the file's list.
+    pub auto_trust_anchors: Vec<PathBuf>,
+    /// `--root-anchor-file PATH`.
+    pub root_anchor_file: Option<PathBuf>,
     /// `--no-default-local-zones`.
     pub no_default_local_zones: bool,
     /// `--log-level`.
@@ -174,7 +250,15 @@ pub struct Overrides {
 struct RawConfig {
     listen: Option<Vec<String>>,
     forward: Option<Vec<String>>,
+    root_hints: Option<PathBuf>,
+    forward_zone: Option<Vec<RawZone>>,
+    stub_zone: Option<Vec<RawZone>>,
+    domain_insecure: Option<Vec<String>>,
+    do_not_query_localhost: Option<bool>,
     trust_anchors: Option<Vec<PathBuf>>,
+    auto_trust_anchors: Option<Vec<PathBuf>>,
+    root_anchor_file: Option<PathBuf>,
+    autotrust: Option<RawAutotrust>,
     default_local_zones: Option<bool>,
     log_level: Option<String>,
     workers: Option<usize>,
@@ -186,6 +270,22 @@ struct RawConfig {
     access: Option<RawAccess>,
     tcp: Option<RawTcp>,
     upstream: Option<RawUpstream>,
+    control: Option<RawControl>,
+    metrics: Option<RawMetrics>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawControl {
+    enable: Option<bool>,
+    socket: Option<PathBuf>,
+    nta_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -198,6 +298,46 @@ struct RawCache {
     max_negative_ttl: Option<u32>,
     bogus_ttl: Option<u32>,
     shards: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawZone {
+    name: String,
+    addresses: Vec<String>,
+}
+
+/// A `[[forward_zone]]` or `[[stub_zone]]`: a zone and its servers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneConfig {
+    /// The zone.
+    pub name: Name,
+    /// Its servers (port 53 unless given).
+    pub addresses: Vec<SocketAddr>,
+}
+
+fn parse_name(key: &str, s: &str) -> Result<Name, ConfigError> {
+    let mut name =
+        Name::from_ascii(s.trim()).map_err(|e| ConfigError(format!("{key}: `{s}`: {e}")))?;
+    name.set_fqdn(true);
+    Ok(name)
+}
+
+fn zones(key: &str, raw: Vec<RawZone>) -> Result<Vec<ZoneConfig>, ConfigError> {
+    raw.into_iter()
+        .map(|z| {
+            let name = parse_name(key, &z.name)?;
+            if z.addresses.is_empty() {
+                return Err(ConfigError(format!("{key} {name}: no addresses")));
+            }
+            let addresses = z
+                .addresses
+                .iter()
+                .map(|a| parse_forward(a).map_err(|e| ConfigError(format!("{key} {name}: {e}"))))
+                .collect::<Result<_, _>>()?;
+            Ok(ZoneConfig { name, addresses })
+        })
+        .collect()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -222,6 +362,17 @@ struct RawTcp {
     max_connections: Option<usize>,
     max_connections_per_client: Option<usize>,
     max_outstanding: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAutotrust {
+    add_holddown: Option<String>,
+    remove_holddown: Option<String>,
+    keep_missing: Option<String>,
+    probe_interval: Option<String>,
+    trust_anchor_signaling: Option<bool>,
+    root_key_sentinel: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -262,8 +413,9 @@ impl Config {
                     .next()
                     .unwrap_or("invalid TOML")
                     .to_string()
-                    + &e.span()
-                        .map_or(String::new(), |s| format!(" (at byte {})", s.start)),
+                    + &e.span().map_or(String::new(), |s| {
+                        format!(" (line {})", line_of(text, s.start))
+                    }),
             )
         })?;
         let mut c = Self::default();
@@ -282,6 +434,52 @@ impl Config {
         }
         if let Some(t) = raw.trust_anchors {
             c.trust_anchors = t;
+        }
+        if let Some(t) = raw.auto_trust_anchors {
+            c.auto_trust_anchors = t;
+        }
+        if let Some(p) = raw.root_anchor_file {
+            c.root_anchor_file = p;
+        }
+        if let Some(a) = raw.autotrust {
+            let p = &mut c.autotrust.policy;
+            if let Some(v) = a.add_holddown {
+                p.add_holddown = duration("autotrust.add_holddown", &v)?;
+                // A hold-down shortened below RFC 5011's 30 days is a test
+                // lab's choice; the TTL no longer lengthens it.
+                p.holddown_covers_ttl = p.add_holddown >= 30 * 86_400;
+            }
+            if let Some(v) = a.remove_holddown {
+                p.remove_holddown = duration("autotrust.remove_holddown", &v)?;
+            }
+            if let Some(v) = a.keep_missing {
+                p.keep_missing = Some(duration("autotrust.keep_missing", &v)?);
+            }
+            if let Some(v) = a.probe_interval {
+                p.probe_interval = Some(duration("autotrust.probe_interval", &v)?.max(1));
+            }
+            if let Some(b) = a.trust_anchor_signaling {
+                c.autotrust.signaling = b;
+            }
+            if let Some(b) = a.root_key_sentinel {
+                c.autotrust.sentinel = b;
+            }
+        }
+        c.root_hints = raw.root_hints;
+        if let Some(z) = raw.forward_zone {
+            c.forward_zones = zones("forward_zone", z)?;
+        }
+        if let Some(z) = raw.stub_zone {
+            c.stub_zones = zones("stub_zone", z)?;
+        }
+        if let Some(names) = raw.domain_insecure {
+            c.domain_insecure = names
+                .iter()
+                .map(|n| parse_name("domain_insecure", n))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(b) = raw.do_not_query_localhost {
+            c.do_not_query_localhost = b;
         }
         if let Some(b) = raw.default_local_zones {
             c.default_local_zones = b;
@@ -376,6 +574,14 @@ impl Config {
                 c.upstream_rounds = in_range("upstream.rounds", v, 1, 10)?;
             }
         }
+        if let Some(rc) = raw.control {
+            c.control.apply(rc.enable, rc.socket, rc.nta_file)?;
+        }
+        if let Some(listen) = raw.metrics.and_then(|m| m.listen) {
+            c.metrics_listen = Some(
+                parse_listen(&listen).map_err(|e| ConfigError(format!("metrics.listen: {e}")))?,
+            );
+        }
         Ok(c)
     }
 
@@ -399,6 +605,15 @@ impl Config {
         if !o.trust_anchors.is_empty() {
             self.trust_anchors.clone_from(&o.trust_anchors);
         }
+        if !o.auto_trust_anchors.is_empty() {
+            self.auto_trust_anchors.clone_from(&o.auto_trust_anchors);
+        }
+        if let Some(p) = &o.root_anchor_file {
+            self.root_anchor_file.clone_from(p);
+        }
+        if o.root_hints.is_some() {
+            self.root_hints.clone_from(&o.root_hints);
+        }
         if o.no_default_local_zones {
             self.default_local_zones = false;
         }
@@ -407,6 +622,25 @@ impl Config {
         }
         Ok(())
     }
+}
+
+impl Config {
+    /// The RFC 5011-managed files: the configured ones, or, when no anchor
+    /// is configured at all, the root's state file.
+    pub fn managed_anchor_files(&self) -> Vec<PathBuf> {
+        if self.auto_trust_anchors.is_empty() && self.trust_anchors.is_empty() {
+            vec![self.root_anchor_file.clone()]
+        } else {
+            self.auto_trust_anchors.clone()
+        }
+    }
+}
+
+/// A duration like unbound's: seconds, or with units (`20s`, `1h30m`, `30d`).
+fn duration(key: &str, text: &str) -> Result<u64, ConfigError> {
+    danebound_trust_anchors::text::parse_ttl(text)
+        .map(u64::from)
+        .map_err(|e| ConfigError(format!("{key} = {text:?}: {e}")))
 }
 
 fn in_range<T: PartialOrd + fmt::Display + Copy>(
@@ -450,6 +684,82 @@ pub fn parse_forward(s: &str) -> Result<SocketAddr, String> {
     bare.parse::<IpAddr>()
         .map(|ip| SocketAddr::new(ip, 53))
         .map_err(|_| format!("`{s}` is not ADDR[:PORT]"))
+}
+
+/// The 1-based line holding byte `offset` of `text`.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+// --- [control]: the operator's socket (`danebound control`) ---------------
+
+/// Where the socket is unless configured.
+pub const DEFAULT_SOCKET: &str = "/run/danebound/control.sock";
+
+/// Where negative trust anchors persist unless configured.
+pub const DEFAULT_NTA_FILE: &str = "/var/lib/danebound/negative-trust-anchors";
+
+/// `[control]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControlConfig {
+    /// Serve the socket at all.
+    pub enable: bool,
+    /// The socket's path.
+    pub socket: PathBuf,
+    /// True when `socket` is the built-in default: then a missing directory
+    /// (danebound run by hand, not by systemd) is logged, not fatal.
+    pub socket_is_default: bool,
+    /// Where negative trust anchors persist across restarts.
+    pub nta_file: PathBuf,
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        Self {
+            enable: true,
+            socket: DEFAULT_SOCKET.into(),
+            socket_is_default: true,
+            nta_file: DEFAULT_NTA_FILE.into(),
+        }
+    }
+}
+
+impl ControlConfig {
+    /// Applies the file's `[control]` settings.
+    pub(crate) fn apply(
+        &mut self,
+        enable: Option<bool>,
+        socket: Option<PathBuf>,
+        nta_file: Option<PathBuf>,
+    ) -> Result<(), ConfigError> {
+        if let Some(e) = enable {
+            self.enable = e;
+        }
+        if let Some(s) = socket {
+            self.socket = absolute("control.socket", s)?;
+            self.socket_is_default = false;
+        }
+        if let Some(f) = nta_file {
+            self.nta_file = absolute("control.nta_file", f)?;
+        }
+        Ok(())
+    }
+}
+
+fn absolute(key: &str, path: PathBuf) -> Result<PathBuf, ConfigError> {
+    if path.is_absolute() {
+        Ok(path)
+    } else {
+        Err(ConfigError(format!(
+            "{key}: `{}` is not an absolute path",
+            path.display()
+        )))
+    }
 }
 
 #[cfg(test)]
@@ -499,6 +809,57 @@ mod tests {
         assert_eq!(c.tcp_idle_timeout, Duration::from_secs(3));
         assert_eq!(c.max_tcp_connections, 7);
         assert_eq!(c.upstream_timeout, Duration::from_millis(200));
+    }
+
+    #[test]
+    fn recursive_mode_keys_parse() {
+        let c = Config::from_toml(
+            r#"
+            root_hints = "/etc/danebound/named.root"
+            domain_insecure = ["corp.example"]
+            do_not_query_localhost = false
+            [[forward_zone]]
+            name = "internal.example."
+            addresses = ["10.0.0.53"]
+            [[stub_zone]]
+            name = "lab.example"
+            addresses = ["10.0.0.54:5353", "2001:db8::54"]
+            "#,
+        )
+        .unwrap();
+        assert!(c.forward.is_empty(), "recursive by default");
+        assert_eq!(
+            c.root_hints,
+            Some(PathBuf::from("/etc/danebound/named.root"))
+        );
+        assert_eq!(
+            c.domain_insecure,
+            vec![Name::from_ascii("corp.example.").unwrap()]
+        );
+        assert!(!c.do_not_query_localhost);
+        assert_eq!(
+            c.forward_zones[0].addresses,
+            vec!["10.0.0.53:53".parse().unwrap()]
+        );
+        assert_eq!(
+            c.stub_zones[0].name,
+            Name::from_ascii("lab.example.").unwrap()
+        );
+        assert_eq!(c.stub_zones[0].addresses.len(), 2);
+        for (text, needle) in [
+            (
+                "[[stub_zone]]\nname = \"x.\"\naddresses = []",
+                "no addresses",
+            ),
+            (
+                "[[forward_zone]]\nname = \"x.\"\naddresses = [\"nope\"]",
+                "forward_zone",
+            ),
+            ("[[stub_zone]]\naddresses = [\"192.0.2.1\"]", "name"),
+        ] {
+            let e = Config::from_toml(text).unwrap_err().0;
+            assert!(e.contains(needle), "{text}: {e}");
+        }
     }
 
     #[test]
@@ -558,6 +919,39 @@ mod tests {
     }
 
     #[test]
+    fn autotrust_table_and_managed_files() {
+        let c = Config::from_toml(
+            "auto_trust_anchors = [\"/var/lib/unbound/root.key\"]\n\
+             [autotrust]\nadd_holddown = \"60s\"\nremove_holddown = \"2m\"\n\
+             keep_missing = \"366d\"\nprobe_interval = \"20s\"\n\
+             trust_anchor_signaling = false\nroot_key_sentinel = false\n",
+        )
+        .unwrap();
+        let p = &c.autotrust.policy;
+        assert_eq!(p.add_holddown, 60);
+        assert!(!p.holddown_covers_ttl, "a shortened hold-down is a lab's");
+        assert_eq!(p.remove_holddown, 120);
+        assert_eq!(p.keep_missing, Some(366 * 86_400));
+        assert_eq!(p.probe_interval, Some(20));
+        assert!(!c.autotrust.signaling && !c.autotrust.sentinel);
+        assert_eq!(
+            c.managed_anchor_files(),
+            vec![PathBuf::from("/var/lib/unbound/root.key")]
+        );
+        // No anchor option: the root's state file.
+        let d = Config::default();
+        assert_eq!(
+            d.managed_anchor_files(),
+            vec![PathBuf::from(DEFAULT_ROOT_ANCHOR_FILE)]
+        );
+        // Static anchors only: nothing managed.
+        let s = Config::from_toml("trust_anchors = [\"/etc/root.ds\"]").unwrap();
+        assert!(s.managed_anchor_files().is_empty());
+        let e = Config::from_toml("[autotrust]\nadd_holddown = \"soon\"").unwrap_err();
+        assert!(e.0.contains("autotrust.add_holddown"), "{}", e.0);
+    }
+
+    #[test]
     fn explicit_missing_file_is_an_error() {
         let e = Config::load(Some(Path::new("/nonexistent/danebound.toml"))).unwrap_err();
         assert!(e.0.contains("/nonexistent/danebound.toml"));
@@ -572,6 +966,7 @@ mod tests {
             trust_anchors: vec!["/x".into()],
             no_default_local_zones: true,
             log_level: Some("debug".into()),
+            ..Overrides::default()
         })
         .unwrap();
         assert_eq!(c.forward, vec!["192.0.2.9:5300".parse().unwrap()]);

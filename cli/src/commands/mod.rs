@@ -3,7 +3,11 @@
 //! itself; `resolution` holds the flags and the in-process resolver that
 //! `query` and `dane check` share.
 
+pub(crate) mod anchor;
+pub(crate) mod control;
 pub(crate) mod dane;
+pub(crate) mod man;
+pub(crate) mod ops;
 pub(crate) mod privileges;
 pub(crate) mod query;
 pub(crate) mod resolution;

@@ -5,17 +5,24 @@ use std::sync::Arc;
 
 use danebound_trust_anchors::{root, text};
 
-use super::Resolver;
-use crate::clock::SystemClock;
-use crate::config::Config;
-use crate::forward::{Upstreams, default_upstreams};
+use super::{Resolver, Upstream};
+use crate::autotrust::TrustPoints;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, ZoneConfig};
+use crate::forward::Upstreams;
+use crate::iterator::{IterConfig, Iterator, RootHints, ZoneServers};
 use crate::resolve::Resolve;
+use crate::transport::Transport;
 use crate::transport::net::NetTransport;
-use crate::validator::{Anchors, RingCrypto};
+use crate::validator::{Anchors, Crypto, RingCrypto};
 
-/// The validating resolver `serve` uses for `config`: forwarding mode to the
-/// configured upstreams (or those of /etc/resolv.conf), validating from the
-/// configured trust anchors (or the built-in root keys).
+/// The validating resolver `serve` uses for `config`: recursive from the
+/// root (or the configured hints), with the configured stub and forward
+/// zones; or, when `forward` names upstreams, forwarding everything to
+/// them. It validates from the static trust anchors and the RFC
+/// 5011-managed ones (with no anchor configured: the root's state file, or
+/// the built-in root keys when it does not exist yet). Building reads the
+/// files; only the probe driver writes.
 pub fn build(config: &Config) -> Result<Arc<dyn Resolve>, String> {
     Ok(Arc::new(build_resolver(config)?))
 }
@@ -24,25 +31,73 @@ pub fn build(config: &Config) -> Result<Arc<dyn Resolve>, String> {
 /// need more than [`Resolve`] (`danebound query --trace-chain` calls
 /// [`Resolver::resolve_traced`]).
 pub fn build_resolver(config: &Config) -> Result<Resolver, String> {
-    let anchors = load_anchors(&config.trust_anchors)?;
-    let servers = if config.forward.is_empty() {
-        default_upstreams(&config.listen)
+    let crypto = Arc::new(RingCrypto::default());
+    let managed = config.managed_anchor_files();
+    let statics = if config.trust_anchors.is_empty() && !managed.is_empty() {
+        Anchors::new()
     } else {
-        config.forward.clone()
+        load_anchors(&config.trust_anchors)?
     };
-    if servers.is_empty() {
-        tracing::warn!("no upstream nameserver: /etc/resolv.conf names none but ourselves");
-    }
-    tracing::info!(?servers, zones = ?anchors.zones().collect::<Vec<_>>(), "validating stub");
-    let upstreams = Upstreams::new(servers, Arc::new(NetTransport))
-        .with_timeout(config.upstream_timeout)
-        .with_rounds(config.upstream_rounds);
-    Ok(Resolver::new(
-        Arc::new(upstreams),
+    let trust_points =
+        TrustPoints::load(&managed, statics, config.autotrust.clone(), crypto.as_ref())?;
+    let anchors = trust_points.anchors();
+    tracing::info!(zones = ?anchors.zones().collect::<Vec<_>>(), "trust anchors");
+    let upstream = build_upstream(config, Arc::new(NetTransport), Arc::new(SystemClock))?;
+    let resolver = Resolver::new(
+        Arc::new(super::counted::Counted(upstream)),
         anchors,
-        Arc::new(RingCrypto::default()),
+        crypto,
         Arc::new(SystemClock),
-    ))
+    )
+    .with_sentinel(config.autotrust.sentinel)
+    .with_domain_insecure(config.domain_insecure.clone());
+    Ok(if trust_points.is_empty() {
+        resolver
+    } else {
+        resolver.with_trust_points(trust_points)
+    })
+}
+
+/// Where `config` sends its questions: the forwarder when `forward` names
+/// upstreams, else the iterator.
+pub fn build_upstream(
+    config: &Config,
+    transport: Arc<dyn Transport>,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<dyn Upstream>, String> {
+    if !config.forward.is_empty() {
+        tracing::info!(servers = ?config.forward, "forwarding mode (validating stub)");
+        let upstreams = Upstreams::new(config.forward.clone(), transport)
+            .with_timeout(config.upstream_timeout)
+            .with_rounds(config.upstream_rounds);
+        return Ok(Arc::new(upstreams));
+    }
+    let hints = match &config.root_hints {
+        Some(path) => RootHints::load(path)?,
+        None => RootHints::iana(),
+    };
+    let zones = |list: &[ZoneConfig]| {
+        list.iter()
+            .map(|z| ZoneServers {
+                zone: z.name.clone(),
+                servers: z.addresses.clone(),
+            })
+            .collect()
+    };
+    let iter_config = IterConfig {
+        hints,
+        stub_zones: zones(&config.stub_zones),
+        forward_zones: zones(&config.forward_zones),
+        query_localhost: !config.do_not_query_localhost,
+        ..IterConfig::default()
+    };
+    tracing::info!(
+        root_servers = iter_config.hints.servers.len(),
+        stub_zones = iter_config.stub_zones.len(),
+        forward_zones = iter_config.forward_zones.len(),
+        "recursive mode"
+    );
+    Ok(Arc::new(Iterator::new(iter_config, transport, clock)))
 }
 
 /// Trust anchors from files of DS or DNSKEY records in zone-file format
@@ -61,9 +116,14 @@ pub fn load_anchors(paths: &[impl AsRef<Path>]) -> Result<Anchors, String> {
         let records = text::parse_records(&content, None, 3600)
             .map_err(|e| format!("trust anchor file {}: {e}", path.display()))?;
         let mut found = 0;
+        let mut usable = 0;
+        let crypto = RingCrypto::default();
         for record in &records {
             if anchors.add(record) {
                 found += 1;
+                if anchor_usable(record, &crypto) {
+                    usable += 1;
+                }
             }
         }
         if found == 0 {
@@ -72,6 +132,29 @@ pub fn load_anchors(paths: &[impl AsRef<Path>]) -> Result<Anchors, String> {
                 path.display()
             ));
         }
+        if usable == 0 {
+            // Otherwise the zone would silently be insecure (RFC 4035 §5.2).
+            return Err(format!(
+                "trust anchor file {}: every DS or DNSKEY uses an unsupported algorithm or digest",
+                path.display()
+            ));
+        }
     }
     Ok(anchors)
+}
+
+/// Can `record` (a DS or DNSKEY anchor) validate anything with `crypto`?
+fn anchor_usable(record: &crate::wire::Record, crypto: &dyn Crypto) -> bool {
+    use crate::wire::{DNSSECRData, PublicKey, RData};
+    match &record.data {
+        RData::DNSSEC(DNSSECRData::DS(ds)) => {
+            crypto.supports_algorithm(u8::from(ds.algorithm()), &[])
+                && crypto.supports_digest(u8::from(ds.digest_type()))
+        }
+        RData::DNSSEC(DNSSECRData::DNSKEY(k)) => crypto.supports_algorithm(
+            u8::from(k.public_key().algorithm()),
+            k.public_key().public_bytes(),
+        ),
+        _ => false,
+    }
 }

@@ -19,7 +19,7 @@ use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpListener, UdpSocket};
@@ -34,6 +34,7 @@ use crate::config::Config;
 use crate::local_zones::LocalZones;
 use crate::ratelimit::{RateLimiter, Verdict};
 use crate::resolve::{Resolution, Resolve};
+use crate::stats;
 use crate::validator::outcome::Outcome;
 use crate::wire::ResponseCode;
 
@@ -200,6 +201,7 @@ impl Server {
 
     /// Serves until `shutdown` completes. Must run inside a tokio runtime.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        stats::global().start();
         let mut tasks: Vec<JoinHandle<()>> = Vec::new();
         for socket in self.udp {
             let socket = Arc::new(UdpSocket::from_std(socket)?);
@@ -292,6 +294,8 @@ enum Handled {
 
 /// Answers what can be answered at once into `out`.
 fn handle(ctx: &Context, buf: &[u8], client: IpAddr, via: Via, out: &mut Vec<u8>) -> Handled {
+    let start = Instant::now();
+    let stats = stats::global();
     let parsed = Request::parse(buf);
     if !ctx.acl.allows(client) {
         return match parsed {
@@ -299,10 +303,12 @@ fn handle(ctx: &Context, buf: &[u8], client: IpAddr, via: Via, out: &mut Vec<u8>
             Parsed::Query(request) => {
                 tracing::debug!(%client, "refused: not in access.allow");
                 *out = answer::encode(&answer::error(&request, ResponseCode::Refused));
+                stats.answer(ResponseCode::Refused, None);
                 Handled::Reply
             }
             Parsed::Reject { .. } => {
                 error_response(buf, rcode::REFUSED, out);
+                stats.answer(ResponseCode::Refused, None);
                 Handled::Reply
             }
         };
@@ -315,10 +321,12 @@ fn handle(ctx: &Context, buf: &[u8], client: IpAddr, via: Via, out: &mut Vec<u8>
         Parsed::Reject { rcode, why } => {
             tracing::debug!(%client, rcode, "rejected: {why}");
             error_response(buf, rcode, out);
+            stats.answer_rcode(rcode);
             return Handled::Reply;
         }
         Parsed::Query(request) => request,
     };
+    stats.query(via == Via::Tcp);
     // The cache first: local-zone names are never cached (they never reach
     // the resolver), so this order cannot hide a local answer, and hits skip
     // the local-zone check.
@@ -328,11 +336,14 @@ fn handle(ctx: &Context, buf: &[u8], client: IpAddr, via: Via, out: &mut Vec<u8>
             Via::Udp => entry.write_udp(&request, now, out),
             Via::Tcp => entry.write_response(&request, now, out),
         }
+        stats.cache_hit(start.elapsed());
+        stats.resolved(request.cd, entry.rcode(), entry.outcome());
         return Handled::Reply;
     }
     if !ctx.local.is_empty()
         && let Some(resolution) = ctx.local.answer(&request.query())
     {
+        stats.answer(resolution.rcode, None);
         let mut message = answer::build(&request, &resolution);
         // Local data is ours to vouch for, as unbound does (AA=1).
         message.metadata.authoritative = true;
@@ -391,6 +402,7 @@ impl Pending {
 
 /// Resolves a cache miss, caches the result and returns the response.
 async fn resolve_miss(ctx: &Context, request: &Request, via: Via) -> Vec<u8> {
+    let start = Instant::now();
     let key = request.cache_key(request.cd);
     let cell = ctx.pending.join(&key);
     let resolved = cell
@@ -427,6 +439,15 @@ async fn resolve_miss(ctx: &Context, request: &Request, via: Via) -> Vec<u8> {
         })
         .await;
     ctx.pending.leave(&key, &cell);
+    let summary = match (&resolved.entry, &resolved.resolution) {
+        (Some(e), _) => Some((e.rcode(), e.outcome())),
+        (None, Some(r)) => Some((r.rcode, &r.outcome)),
+        (None, None) => None,
+    };
+    if let Some((rcode, outcome)) = summary {
+        stats::global().cache_miss(start.elapsed());
+        stats::global().resolved(request.cd, rcode, outcome);
+    }
     let mut out = Vec::new();
     match (&resolved.entry, &resolved.resolution) {
         (Some(entry), _) => {
@@ -449,6 +470,7 @@ async fn resolve_miss(ctx: &Context, request: &Request, via: Via) -> Vec<u8> {
 
 /// The answer to a miss that cannot be resolved now (too many in flight).
 fn overloaded(request: &Request) -> Vec<u8> {
+    stats::global().answer(ResponseCode::ServFail, None);
     answer::encode(&answer::error(request, ResponseCode::ServFail))
 }
 

@@ -164,6 +164,7 @@ pub fn bogus() -> Outcome {
         signer: name("example."),
         key_tag: 4711,
         expiration: 1_700_000_000,
+        now: 1_700_086_400,
     })
 }
 
