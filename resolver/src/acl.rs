@@ -78,6 +78,24 @@ impl Network {
             _ => false,
         }
     }
+
+    /// True when the whole network is loopback (inside 127.0.0.0/8, or ::1).
+    pub fn is_loopback(&self) -> bool {
+        match canonical(self.addr) {
+            IpAddr::V4(a) => a.is_loopback() && self.prefix >= 8,
+            IpAddr::V6(a) => a.is_loopback() && self.prefix == 128,
+        }
+    }
+}
+
+/// The unit per-client limits count by: an IPv4 address (IPv4-mapped IPv6
+/// included), or an IPv6 /64 — one host usually holds a whole /64, so
+/// counting its addresses one by one would give it 2^64 shares.
+pub fn client_of(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        v4 => v4,
+    }
 }
 
 fn canonical(ip: IpAddr) -> IpAddr {
@@ -116,6 +134,11 @@ impl Acl {
         self.allowed.iter().any(|n| n.contains(ip))
     }
 
+    /// True when some allowed network reaches beyond loopback.
+    pub fn reaches_beyond_loopback(&self) -> bool {
+        self.allowed.iter().any(|n| !n.is_loopback())
+    }
+
     /// The allowed networks.
     pub fn networks(&self) -> &[Network] {
         &self.allowed
@@ -125,6 +148,28 @@ impl Acl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_networks() {
+        let net = |s: &str| s.parse::<Network>().unwrap();
+        assert!(net("127.0.0.0/8").is_loopback());
+        assert!(net("127.0.0.1").is_loopback());
+        assert!(net("::1/128").is_loopback());
+        assert!(!net("127.0.0.0/7").is_loopback());
+        assert!(!net("10.0.0.0/8").is_loopback());
+        assert!(!net("::/0").is_loopback());
+        assert!(!Acl::default().reaches_beyond_loopback());
+        assert!(Acl::new(vec![net("192.0.2.0/24")]).reaches_beyond_loopback());
+    }
+
+    #[test]
+    fn clients_are_ipv4_addresses_or_ipv6_slash_64s() {
+        let c = |s: &str| client_of(s.parse().unwrap());
+        assert_eq!(c("192.0.2.1"), c("::ffff:192.0.2.1"));
+        assert_ne!(c("192.0.2.1"), c("192.0.2.2"));
+        assert_eq!(c("2001:db8::1"), c("2001:db8::ffff:1"));
+        assert_ne!(c("2001:db8::1"), c("2001:db8:0:1::1"));
+    }
 
     #[test]
     fn default_allows_loopback_only() {

@@ -155,7 +155,7 @@ pub struct Config {
     /// At most this many TCP connections at once; when full, a new one
     /// sheds the open connection that made progress least recently.
     pub max_tcp_connections: usize,
-    /// At most this many TCP connections from one client address.
+    /// At most this many TCP connections from one client (address, or IPv6 /64).
     pub max_tcp_connections_per_client: usize,
     /// At most this many queries of one TCP connection resolving or waiting
     /// to be written; it reads no more until one is written.
@@ -169,7 +169,7 @@ pub struct Config {
     /// At most this many cache misses being resolved at once; more are
     /// answered SERVFAIL.
     pub max_inflight: usize,
-    /// At most this many of them for one client address.
+    /// At most this many of them for one client (address, or IPv6 /64).
     pub max_inflight_per_client: usize,
     /// UDP response rate limiting (off by default).
     pub ratelimit: RateLimitConfig,

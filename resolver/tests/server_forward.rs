@@ -329,7 +329,8 @@ async fn nothing_reachable_is_an_error() {
 async fn serve_forwards_through_the_stand_in_and_never_passes_upstream_ad() {
     use danebound_resolver::clock::SystemClock;
     use danebound_resolver::config::Config;
-    use danebound_resolver::server::{Server, build_resolver};
+    use danebound_resolver::forward::ForwardOnly;
+    use danebound_resolver::server::Server;
 
     let (up, count) = fake_udp("127.54.1.13", |_, q| {
         let mut r = reply(q, [192, 0, 2, 1]);
@@ -344,7 +345,13 @@ async fn serve_forwards_through_the_stand_in_and_never_passes_upstream_ad() {
         workers: 1,
         ..Config::default()
     };
-    let server = Server::bind(&config, build_resolver(&config), Arc::new(SystemClock)).unwrap();
+    // The non-validating stand-in, built here: `serve` itself only ever
+    // uses the validating engine (`engine::build`).
+    let resolver = Arc::new(ForwardOnly::new(Upstreams::new(
+        config.forward.clone(),
+        Arc::new(NetTransport),
+    )));
+    let server = Server::bind(&config, resolver, Arc::new(SystemClock)).unwrap();
     let addr = server.local_addrs()[0];
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(server.run(async {

@@ -667,6 +667,7 @@ async fn clients_that_never_read_cannot_starve_tcp() {
     assert!(attack.len() >= 256, "the attack could not even connect");
     // A liveness bound, not a timing: before the fix this was refused for as
     // long as the attack lasted.
+    let asked = tokio::time::Instant::now();
     let reply = tokio::time::timeout(
         Duration::from_secs(5),
         tcp_query_from("127.54.3.3", s.addr, 77),
@@ -677,6 +678,11 @@ async fn clients_that_never_read_cannot_starve_tcp() {
     assert_eq!(reply.metadata.id, 77);
     // Memory stays bounded: the attacker holds at most its share.
     let stats = s.tcp.stats();
+    eprintln!(
+        "{} attacking connections; the other client's TCP query answered in {:?}; {stats:?}",
+        attack.len(),
+        asked.elapsed()
+    );
     let per_client = Config::default().max_tcp_connections_per_client;
     assert!(stats.open <= per_client + 1, "{stats:?}");
     assert!(
@@ -714,6 +720,7 @@ async fn many_addresses_that_never_read_are_shed_for_newcomers() {
         attack.extend(never_reading_clients(&format!("127.54.4.{i}"), s.addr, 8).await);
     }
     assert_eq!(attack.len(), 96);
+    let asked = tokio::time::Instant::now();
     let reply = tokio::time::timeout(
         Duration::from_secs(5),
         tcp_query_from("127.54.3.3", s.addr, 78),
@@ -723,6 +730,10 @@ async fn many_addresses_that_never_read_are_shed_for_newcomers() {
     .expect("the connection was served");
     assert_eq!(reply.metadata.id, 78);
     let stats = s.tcp.stats();
+    eprintln!(
+        "96 attacking connections from 12 addresses; the newcomer answered in {:?}; {stats:?}",
+        asked.elapsed()
+    );
     assert!(stats.open <= 64, "{stats:?}");
     assert!(stats.shed >= 96 - 64, "{stats:?}");
     drop(attack);

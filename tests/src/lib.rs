@@ -3,6 +3,7 @@
 
 pub mod danetest;
 pub mod e2e;
+pub mod fuzzing;
 pub mod lab;
 pub mod replay;
 pub mod skip;

@@ -1,5 +1,6 @@
 //! Resolution slots: at most `max_inflight` cache misses resolving at once,
-//! and at most `max_inflight_per_client` of them for one client address, so
+//! and at most `max_inflight_per_client` of them for one client (an address,
+//! or an IPv6 /64: [`client_of`]), so
 //! one client cannot take every slot and have everyone else answered
 //! SERVFAIL (issue 11, item 2). A miss that gets no slot is answered
 //! SERVFAIL at once.
@@ -9,6 +10,8 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::acl::client_of;
 
 /// The slots.
 pub(super) struct Inflight {
@@ -40,6 +43,7 @@ impl Inflight {
     /// A slot for a miss of `client`, or `None` when the server or that
     /// client is at its limit.
     pub(super) fn try_admit(self: &Arc<Self>, client: IpAddr) -> Option<Slot> {
+        let client = client_of(client);
         let mut per_client = self.lock();
         if per_client.get(&client).copied().unwrap_or(0) >= self.max_per_client {
             return None;

@@ -31,12 +31,10 @@ use crate::answer;
 use crate::cache::{Cache, CacheKey, Entry};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::forward::{ForwardOnly, Upstreams, default_upstreams};
 use crate::local_zones::LocalZones;
 use crate::ratelimit::{RateLimiter, Verdict};
 use crate::resolve::{Resolution, Resolve};
 use crate::stats;
-use crate::transport::net::NetTransport;
 use crate::validator::outcome::Outcome;
 use crate::wire::ResponseCode;
 
@@ -49,31 +47,6 @@ use crate::request::{Parsed, Request, error_response, rcode};
 
 /// The longest a cache miss may take before the client gets SERVFAIL.
 pub const RESOLUTION_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Builds the resolver `serve` uses for `config`.
-///
-/// Until the engine lands this is the stand-in: it forwards to the
-/// configured upstreams (or those of /etc/resolv.conf) WITHOUT validation,
-/// and every answer's outcome is Indeterminate, so no answer gets AD.
-// replaced by engine::Resolver
-pub fn build_resolver(config: &Config) -> Arc<dyn Resolve> {
-    let servers = if config.forward.is_empty() {
-        default_upstreams(&config.listen)
-    } else {
-        config.forward.clone()
-    };
-    if servers.is_empty() {
-        tracing::warn!("no upstream nameserver: /etc/resolv.conf names none but ourselves");
-    }
-    tracing::info!(
-        ?servers,
-        "forwarding (stand-in resolver, no validation yet)"
-    );
-    let upstreams = Upstreams::new(servers, Arc::new(NetTransport))
-        .with_timeout(config.upstream_timeout)
-        .with_rounds(config.upstream_rounds);
-    Arc::new(ForwardOnly::new(upstreams))
-}
 
 /// What the server shares between its tasks.
 struct Context {
@@ -196,6 +169,12 @@ impl Server {
                 io::ErrorKind::AddrNotAvailable,
                 "no address to listen on",
             ));
+        }
+        if config.acl.reaches_beyond_loopback() && !config.ratelimit.enabled() {
+            tracing::warn!(
+                "access.allow reaches beyond loopback and response rate limiting is off: \
+                 set [ratelimit] responses_per_second so danebound cannot be used as a reflector"
+            );
         }
         let context = context(config, resolver, clock);
         Ok(Self { udp, tcp, context })

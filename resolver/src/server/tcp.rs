@@ -11,8 +11,8 @@
 //!   waiting to be written; the connection reads no more until one is
 //!   written, so a stalled peer costs a bounded amount of memory (and the
 //!   socket's send buffer is capped at [`SEND_BUFFER`]);
-//! * one client address holds at most `tcp.max_connections_per_client`
-//!   connections; more are closed at once;
+//! * one client (an address, or an IPv6 /64: [`client_of`]) holds at most
+//!   `tcp.max_connections_per_client` connections; more are closed at once;
 //! * when all `tcp.max_connections` are open, a new connection is admitted by
 //!   closing the open one that made progress (read a query or wrote an
 //!   answer) least recently — a stalled or idle one — rather than being
@@ -29,6 +29,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+
+use crate::acl::client_of;
 
 use super::{Context, Handled, Via, handle, overloaded, resolve_miss};
 
@@ -219,7 +221,7 @@ pub(super) async fn acceptor(ctx: Arc<Context>, listener: TcpListener) {
                 continue;
             }
         };
-        let Some(slot) = ctx.tcp.admit(peer.ip()) else {
+        let Some(slot) = ctx.tcp.admit(client_of(peer.ip())) else {
             tracing::debug!(%peer, "TCP connections per client reached, closing");
             continue;
         };
@@ -237,8 +239,8 @@ async fn connection(ctx: Arc<Context>, stream: TcpStream, peer: SocketAddr, slot
     // the reader reserves a place before reading each query.
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(limits.max_outstanding.max(1));
     let state = Arc::clone(&slot.state);
-    let writer_slot = Arc::new(slot);
-    let progress = Arc::clone(&writer_slot);
+    let slot = Arc::new(slot);
+    let writer_slot = Arc::clone(&slot);
     let tcp = Arc::clone(&ctx.tcp);
     let mut writer_task = AbortOnDrop(tokio::spawn(async move {
         while let Some(response) = rx.recv().await {
@@ -249,7 +251,7 @@ async fn connection(ctx: Arc<Context>, stream: TcpStream, peer: SocketAddr, slot
             frame.extend_from_slice(&len.to_be_bytes());
             frame.extend_from_slice(&response);
             match tokio::time::timeout(limits.write_timeout, writer.write_all(&frame)).await {
-                Ok(Ok(())) => progress.progress(),
+                Ok(Ok(())) => writer_slot.progress(),
                 Ok(Err(_)) => break,
                 Err(_) => {
                     tracing::debug!(%peer, "TCP write timeout, closing");
@@ -290,7 +292,7 @@ async fn connection(ctx: Arc<Context>, stream: TcpStream, peer: SocketAddr, slot
                 break;
             }
         }
-        writer_slot.progress();
+        slot.progress();
         match handle(&ctx, &buf, peer.ip(), Via::Tcp, &mut out) {
             Handled::Reply => {
                 permit.send(std::mem::take(&mut out));
