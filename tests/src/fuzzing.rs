@@ -47,6 +47,7 @@ pub const TARGETS: &[(&str, Entry)] = &[
     ("upstream_replies", upstream_replies),
     ("validator_session", validator_session),
     ("zone_text", zone_text),
+    ("autotrust_file", autotrust_file),
     ("starttls", starttls),
     ("tlsa_certificates", tlsa_certificates),
 ];
@@ -325,6 +326,27 @@ pub fn zone_text(data: &[u8]) {
     for record in &records {
         let _ = anchors.add(record);
     }
+}
+
+/// The RFC 5011 state-file reader (unbound's auto-trust-anchor-file
+/// format) on arbitrary text. What it accepts must write out and read back
+/// to the same file: a state file danebound wrote is one it can read.
+pub fn autotrust_file(data: &[u8]) {
+    use danebound_trust_anchors::autotrust_file;
+    use danebound_trust_anchors::rfc5011::Policy;
+    let text = String::from_utf8_lossy(data);
+    let policy = Policy::default();
+    let Ok(point) = autotrust_file::parse(&text, "fuzz", &policy) else {
+        return;
+    };
+    let written = autotrust_file::write(&point);
+    let again = autotrust_file::parse(&written, "fuzz (rewritten)", &policy)
+        .unwrap_or_else(|e| panic!("a written state file does not read back: {e}\n{written}"));
+    assert_eq!(
+        autotrust_file::write(&again),
+        written,
+        "the round trip changed the file"
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -226,6 +226,22 @@ fn write_seeds() {
           . 3600 IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n",
     );
 
+    // autotrust_file: unbound's state file as both write it, the legacy
+    // header-less form, and a revoked trust point.
+    write(
+        "autotrust_file",
+        "root-valid",
+        b"; autotrust trust anchor file\n;;id: . 1\n;;last_queried: 1795852800 ;;Sat Nov 28 08:00:00 2026\n\
+          ;;last_success: 1795852800 ;;Sat Nov 28 08:00:00 2026\n;;next_probe_time: 1795934880 ;;Sun Nov 29 06:48:00 2026\n\
+          ;;query_failed: 0\n;;query_interval: 86400\n;;retry_time: 17280\n\
+          .\t172800\tIN\tDNSKEY\t257 3 8 AwEAAaz/tAm8yTn4Mfeh5eyI96WSVexTBAvkMgJzkKTOiW1vkIbzxeF3+/4RgWOq7HrxRixHlFlExOLAJr5emLvN7SWXgnLh4+B5xQlNVz8Og8kvArMtNROxVQuCaSnIDdD5LKyWbRd2n9WGe2R8PzgCmr3EgVLrjyBxWezF0jLHwVN8efS3rCj/EWgvIWgb9tarpVUDK/b58Da+sqqls3eNbuv7pr+eoZG+SrDK6nWeL3c6H5Apxz7LjVc1uTIdsIXxuOLYA4/ilBmSVIzuDWfdRUfhHdY6+cn8HFRm+2hM8AnXGXws9555KrUB5qihylGa8subX2Nn6UwNR1AkUTV74bU= ;{id = 20326 (ksk), size = 2048b} ;;state=2 [  VALID  ] ;;count=0 ;;lastchange=1502896424 ;;Wed Aug 16 15:13:44 2017\n",
+    );
+    write(
+        "autotrust_file",
+        "plain-ds",
+        b". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n",
+    );
+
     // starttls: a good dialogue per protocol (first byte: 0 SMTP, 1 IMAP,
     // 2 POP3, 3 XMPP).
     let s = "starttls";
