@@ -37,7 +37,7 @@ use crate::validator::trace::TraceEvent;
 use crate::validator::{
     Anchors, BogusReason, Fetched, InsecureReason, Limits, Outcome, Session, Step, Validated,
 };
-use crate::wire::{DNSClass, Message, Name, Query, RecordType, ResponseCode};
+use crate::wire::{DNSClass, Message, Name, Query, Record, RecordType, ResponseCode};
 
 /// A boxed future of an upstream query.
 pub type UpstreamFuture<'a> =
@@ -421,15 +421,15 @@ impl Resolver {
                     None => Outcome::Indeterminate,
                 },
                 ttl: None,
-                answers: reply.message.answers.clone(),
-                authorities: reply.message.authorities.clone(),
-                additionals: reply
-                    .message
-                    .additionals
-                    .iter()
-                    .filter(|r| r.record_type() != RecordType::OPT)
-                    .cloned()
-                    .collect(),
+                answers: distinct(reply.message.answers.iter()),
+                authorities: distinct(reply.message.authorities.iter()),
+                additionals: distinct(
+                    reply
+                        .message
+                        .additionals
+                        .iter()
+                        .filter(|r| r.record_type() != RecordType::OPT),
+                ),
             }
         } else {
             let (validated, trace, from_memory) = self
@@ -538,6 +538,27 @@ fn off_the_async_workers<T>(step: impl FnOnce() -> T) -> T {
     }
 }
 
+/// The records of one section without repeats. RFC 2181 §5: an RRset
+/// holds each record once ("Should an authoritative source send such data,
+/// the client must treat the duplicates as one"); validated data comes out
+/// of the validator's grouping that way, unvalidated data (CD=1, no anchor,
+/// a negative trust anchor) goes through here. Linear: a set of what was
+/// seen (owner case-insensitively, type, class, RDATA).
+fn distinct<'a>(records: impl Iterator<Item = &'a Record>) -> Vec<Record> {
+    let mut seen = std::collections::HashSet::new();
+    records
+        .filter(|r| {
+            seen.insert((
+                r.name.to_lowercase(),
+                r.record_type(),
+                r.dns_class,
+                r.data.clone(),
+            ))
+        })
+        .cloned()
+        .collect()
+}
+
 /// Turn a validation result into what the server and cache need: the TTL
 /// is the cacheable TTL of the data (RFC 2308 §5 for negative answers),
 /// capped by the validator (RFC 4035 §5.3.3); the records' TTLs are lowered
@@ -568,5 +589,30 @@ fn to_resolution(rcode: ResponseCode, validated: Validated) -> Resolution {
         additional: additionals,
         outcome,
         ttl,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::distinct;
+    use crate::wire::rdata::{A, CNAME};
+    use crate::wire::{Name, RData, Record};
+
+    #[test]
+    fn duplicate_records_of_an_rrset_count_once() {
+        let owner = Name::from_str("www.Example.com.").unwrap();
+        let lower = Name::from_str("www.example.com.").unwrap();
+        let target = Name::from_str("www.next.com.").unwrap();
+        let cname = |name: &Name| {
+            Record::from_rdata(name.clone(), 300, RData::CNAME(CNAME(target.clone())))
+        };
+        let a = |last| Record::from_rdata(target.clone(), 300, RData::A(A::new(192, 0, 2, last)));
+        let records = [cname(&owner), cname(&lower), a(1), a(2), a(1)];
+        let kept = distinct(records.iter());
+        assert_eq!(kept.len(), 3, "{kept:?}");
+        assert_eq!(kept[0].name, owner, "the first copy is kept");
+        assert_eq!(kept[2], a(2));
     }
 }
