@@ -298,22 +298,23 @@ impl TrustPoints {
                 "trust anchor {:?}: {} -> {}", c.event, c.from, c.to
             );
         }
-        if !out.validated {
-            warn!(zone = %m.zone, "trust anchor probe: the DNSKEY RRset does not validate with our anchors");
-            return Applied::default();
-        }
         if out.changed {
             if m.tp.validates(obs) {
+                // (A revoked trust point validates nothing and needs
+                // nothing: its `;;REVOKED` file is written.)
                 m.dirty = true;
-            } else {
+            } else if out.validated {
                 // Never write an anchor set that cannot validate the RRset
                 // just seen (it would lock us out after a restart).
                 error!(zone = %m.zone, "trust anchor state would not validate the DNSKEY RRset just seen; not written");
             }
         }
+        if !out.validated && !m.tp.is_revoked() {
+            warn!(zone = %m.zone, "trust anchor probe: the DNSKEY RRset does not validate with our anchors");
+        }
         Applied {
             anchors_changed: out.anchors_changed,
-            validated: true,
+            validated: out.validated,
         }
     }
 

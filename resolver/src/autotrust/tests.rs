@@ -148,14 +148,12 @@ impl Lab {
     /// Probe whenever due, up to `until` (seconds after NOW).
     fn run_until(&self, until: u64) {
         loop {
-            let next = self
-                .runtime
-                .block_on(self.resolver.probe_trust_points())
-                .unwrap();
-            if next > NOW + until {
+            let next = self.runtime.block_on(self.resolver.probe_trust_points());
+            // Nothing more to do (a revoked trust point), or not before `until`.
+            let Some(next) = next.filter(|n| *n <= NOW + until) else {
                 self.clock.set(NOW + until);
                 return;
-            }
+            };
             self.clock.set(next.max(self.clock.unix_now() + 1));
         }
     }
@@ -239,6 +237,22 @@ fn a_root_ksk_rollover_end_to_end_through_the_engine() {
     let after = std::fs::read_to_string(&lab.file).unwrap();
     assert_eq!(before, after, "a failed probe writes nothing");
     assert_eq!(lab.state_of(&key(3, KSK)), None);
+}
+
+#[test]
+fn rfc5011_section5_all_revoked_is_written_and_leaves_no_anchor() {
+    let k1 = key(1, KSK);
+    let lab = lab(&autotrust_file::dnskey_line(".", 3600, &k1));
+    lab.root.set(&[(1, KSK)], &[(1, KSK)]);
+    lab.run_until(DAY);
+    assert!(lab.secure());
+    lab.root
+        .set(&[(1, REVOKED), (2, KSK)], &[(1, REVOKED), (2, KSK)]);
+    lab.run_until(2 * DAY);
+    let text = std::fs::read_to_string(&lab.file).unwrap();
+    assert!(text.contains(";;REVOKED"), "{text}");
+    assert!(lab.resolver.anchors().is_empty(), "as never configured");
+    assert!(!lab.secure());
 }
 
 #[test]
