@@ -162,6 +162,39 @@ fn a_root_ksk_rollover_with_real_nsd_and_unbound_as_reference() {
     assert_eq!(state(&a.file, &k1), Some(KeyState::Valid));
     assert!(validates(a.addr(&root)));
 
+    // `anchor bootstrap` checks the live root before writing: the built-in
+    // (real root) keys do not validate the lab's root, so nothing is
+    // written and the exit is 2; an RFC 9718 file naming K1 does (exit 1).
+    let bootstrap = |file: &Path, extra: &[&str]| {
+        let upstream = root.server().to_string();
+        let mut args = vec![
+            "anchor",
+            "bootstrap",
+            file.to_str().unwrap(),
+            "--forward",
+            &upstream,
+        ];
+        args.extend(extra);
+        let out = std::process::Command::new(&bin)
+            .args(&args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let fresh = root.dir().join("bootstrap.key");
+    let (code, err) = bootstrap(&fresh, &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("does not validate"), "{err}");
+    assert!(!fresh.exists());
+    let xml = root.dir().join("root-anchors.xml");
+    fs::write(&xml, root.root_anchors_xml().unwrap()).unwrap();
+    let (code, err) = bootstrap(&fresh, &["--xml", xml.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(state(&fresh, &k1), Some(KeyState::Valid));
+
     // K2 published: pending in both.
     root.set_phase(Phase::K2Published).unwrap();
     wait_for("K2 pending at A", limit, || {

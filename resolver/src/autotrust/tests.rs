@@ -28,7 +28,7 @@ struct Root {
     signers: Vec<(u8, u16)>,
 }
 
-struct FakeRoot(Mutex<Root>);
+struct FakeRoot(Mutex<Root>, Mutex<Vec<(Name, RecordType)>>);
 
 impl FakeRoot {
     fn set(&self, published: &[(u8, u16)], signers: &[(u8, u16)]) {
@@ -79,6 +79,7 @@ impl Upstream for FakeRoot {
         rtype: RecordType,
         _class: DNSClass,
     ) -> UpstreamFuture<'a> {
+        self.1.lock().unwrap().push((name.clone(), rtype));
         let message = self.answer(name, rtype);
         Box::pin(async move {
             Ok(UpstreamReply {
@@ -122,7 +123,7 @@ fn lab(seed_file: &str) -> Lab {
         &crypto,
     )
     .unwrap();
-    let root = Arc::new(FakeRoot(Mutex::new(Root::default())));
+    let root = Arc::new(FakeRoot(Mutex::new(Root::default()), Mutex::default()));
     let clock = Arc::new(FixedClock::new(NOW));
     let resolver = Resolver::new(
         root.clone(),
@@ -293,20 +294,26 @@ fn a_failed_write_keeps_the_state_and_is_retried() {
 }
 
 #[test]
-fn signalling_names_follow_the_trusted_keys() {
+fn rfc8145_section5_key_tags_are_signalled_after_a_validated_probe() {
     let k1 = key(1, KSK);
     let lab = lab(&autotrust_file::dnskey_line(".", 3600, &k1));
-    let names = lab.resolver.trust_point_files().len();
-    assert_eq!(names, 1);
-    let tps = TrustPoints::load(
-        std::slice::from_ref(&lab.file),
-        Anchors::new(),
-        AutotrustConfig::default(),
-        &RingCrypto::default(),
-    )
-    .unwrap();
-    assert_eq!(
-        tps.signal_names()[0].to_ascii(),
-        format!("_ta-{:04x}.", k1.key_tag())
+    lab.root.set(&[(1, KSK)], &[(1, KSK)]);
+    lab.run_until(60);
+    let ta = name(&format!("_ta-{:04x}.", k1.key_tag()));
+    let asked = lab.root.1.lock().unwrap().clone();
+    assert!(asked.contains(&(ta.clone(), RecordType::NULL)), "{asked:?}");
+    // A bogus probe is not followed by a signal.
+    lab.root.1.lock().unwrap().clear();
+    lab.root.set(&[(3, KSK)], &[(3, KSK)]);
+    lab.run_until(2 * DAY);
+    let asked = lab.root.1.lock().unwrap().clone();
+    assert!(
+        asked
+            .iter()
+            .any(|(n, t)| n.is_root() && *t == RecordType::DNSKEY)
+    );
+    assert!(
+        !asked.iter().any(|(_, t)| *t == RecordType::NULL),
+        "{asked:?}"
     );
 }

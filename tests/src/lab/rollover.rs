@@ -167,6 +167,27 @@ impl RolloverRoot {
         Key::from_rdata(&rr.rdata).expect("DNSKEY RDATA")
     }
 
+    /// An IANA-style root-anchors.xml (RFC 9718) naming K1, valid from 2020.
+    pub fn root_anchors_xml(&self) -> Result<String, LabError> {
+        let ds = fs::read_to_string(self.dir.join(format!("{}.ds", self.k1)))
+            .map_err(|e| LabError::io("reading K1's DS", e))?;
+        let f: Vec<&str> = ds.split_whitespace().collect();
+        let [_, _, _, tag, alg, digest_type, digest] = f[..] else {
+            return Err(LabError::Setup(format!("unexpected DS file: {ds}")));
+        };
+        let key = self.key(1);
+        let public_key = data_encoding::BASE64.encode(&key.public_key);
+        Ok(format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<TrustAnchor id=\"lab\" source=\"lab\">\n\
+             <Zone>.</Zone>\n<KeyDigest id=\"K1\" validFrom=\"2020-01-01T00:00:00+00:00\">\n\
+             <KeyTag>{tag}</KeyTag>\n<Algorithm>{alg}</Algorithm>\n<DigestType>{digest_type}</DigestType>\n\
+             <Digest>{}</Digest>\n<PublicKey>{public_key}</PublicKey>\n<Flags>{}</Flags>\n\
+             </KeyDigest>\n</TrustAnchor>\n",
+            digest.to_uppercase(),
+            key.flags
+        ))
+    }
+
     /// Re-sign the zone for `phase` and restart NSD with it.
     pub fn set_phase(&mut self, phase: Phase) -> Result<(), LabError> {
         let ns = self.address(1);
