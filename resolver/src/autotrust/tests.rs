@@ -301,7 +301,7 @@ fn rfc8145_section5_key_tags_are_signalled_after_a_validated_probe() {
     lab.run_until(60);
     let ta = name(&format!("_ta-{:04x}.", k1.key_tag()));
     let asked = lab.root.1.lock().unwrap().clone();
-    assert!(asked.contains(&(ta.clone(), RecordType::NULL)), "{asked:?}");
+    assert!(asked.contains(&(ta, RecordType::NULL)), "{asked:?}");
     // A bogus probe is not followed by a signal.
     lab.root.1.lock().unwrap().clear();
     lab.root.set(&[(3, KSK)], &[(3, KSK)]);
