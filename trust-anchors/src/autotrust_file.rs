@@ -253,6 +253,19 @@ pub fn parse(content: &str, file: &str, policy: &Policy) -> Result<TrustPoint, F
             continue;
         }
         let key = Key::from_rdata(&rr.rdata).map_err(|e| r.err(n, e))?;
+        // sldns writes the key tag beside the key: when it is there it must
+        // be the tag of the key as read, so that a damaged key is caught.
+        if let Some(id) = number_after(&comment, ";{id =", &r, n)?
+            && id != u64::from(key.key_tag())
+        {
+            return Err(r.err(
+                n,
+                format!(
+                    "the key's tag is {}, its comment says {id} (damaged key)",
+                    key.key_tag()
+                ),
+            ));
+        }
         let state = number_after(&comment, ";;state=", &r, n)?;
         let Some(state) = state else {
             if header {
@@ -691,5 +704,57 @@ mod tests {
             }
         }
         assert!(files >= 20, "{files} AUTOTRUST_FILE bodies");
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::rfc5011::Observation;
+    use crate::root::ROOT_KEYS;
+    use proptest::prelude::*;
+
+    fn written() -> (String, Vec<Key>) {
+        let key = |i: usize| {
+            let k = ROOT_KEYS[i];
+            Key::new(k.flags, 3, k.algorithm, k.public_key())
+        };
+        let mut tp = TrustPoint::new(".").unwrap();
+        tp.add_configured_key(key(0), 172_800, 1_502_896_424);
+        let obs = Observation {
+            rrset: vec![key(0), key(1)],
+            unsupported: vec![],
+            verified_by: vec![key(0)],
+            revoked_self_signed: vec![],
+            orig_ttl: 172_800,
+            sig_expiration: 1_797_000_000,
+        };
+        tp.on_observation(1_795_852_800, &obs, &Policy::default(), 0);
+        let trusted = tp.anchor_keys().cloned().collect();
+        (write(&tp), trusted)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Any byte changed, removed or inserted anywhere: the reader never
+        /// panics, and what it accepts trusts no key the original did not.
+        #[test]
+        fn damaged_files_never_trust_more(pos in 0usize..4096, byte in any::<u8>(), op in 0u8..3) {
+            let (text, trusted) = written();
+            let mut bytes = text.into_bytes();
+            let pos = pos % bytes.len();
+            match op {
+                0 => bytes[pos] = byte,
+                1 => { bytes.remove(pos); }
+                _ => bytes.insert(pos, byte),
+            }
+            let Ok(damaged) = String::from_utf8(bytes) else { return Ok(()) };
+            if let Ok(tp) = parse(&damaged, "f", &Policy::default()) {
+                for k in tp.anchor_keys() {
+                    prop_assert!(trusted.contains(k), "damage made {:?} trusted", k);
+                }
+            }
+        }
     }
 }
