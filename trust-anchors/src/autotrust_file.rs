@@ -492,7 +492,7 @@ mod tests {
 
     /// A root trust point after some history: 20326 Valid, 38696 pending,
     /// an old key revoked.
-    fn sample() -> TrustPoint {
+    pub(super) fn sample() -> TrustPoint {
         let mut tp = TrustPoint::new(".").unwrap();
         tp.add_configured_key(root_key(0), 172_800, 1_502_896_424);
         let obs = Observation {
@@ -710,26 +710,10 @@ mod tests {
 #[cfg(test)]
 mod fuzz {
     use super::*;
-    use crate::rfc5011::Observation;
-    use crate::root::ROOT_KEYS;
     use proptest::prelude::*;
 
     fn written() -> (String, Vec<Key>) {
-        let key = |i: usize| {
-            let k = ROOT_KEYS[i];
-            Key::new(k.flags, 3, k.algorithm, k.public_key())
-        };
-        let mut tp = TrustPoint::new(".").unwrap();
-        tp.add_configured_key(key(0), 172_800, 1_502_896_424);
-        let obs = Observation {
-            rrset: vec![key(0), key(1)],
-            unsupported: vec![],
-            verified_by: vec![key(0)],
-            revoked_self_signed: vec![],
-            orig_ttl: 172_800,
-            sig_expiration: 1_797_000_000,
-        };
-        tp.on_observation(1_795_852_800, &obs, &Policy::default(), 0);
+        let tp = tests::sample();
         let trusted = tp.anchor_keys().cloned().collect();
         (write(&tp), trusted)
     }
