@@ -349,6 +349,16 @@ impl TrustPoints {
         errors
     }
 
+    /// Can every state file be rewritten? (Checked at startup: a read-only
+    /// directory would only show at the first key event.)
+    pub fn check_writable(&self) -> Vec<String> {
+        self.points
+            .iter()
+            .filter_map(|m| store::check_writable(&m.path).err())
+            .map(|e| e.to_string())
+            .collect()
+    }
+
     /// RFC 8145 §5.1 key-tag query names, one per trust point with anchors:
     /// `_ta-` and the anchors' key tags as 4-digit lowercase hex, ascending,
     /// joined by `-`, under the trust point.

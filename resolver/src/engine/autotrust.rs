@@ -60,8 +60,15 @@ impl Resolver {
 
     /// Write the state files that are behind (first start, failed writes).
     /// `serve` calls this at startup and refuses to start when it fails.
+    /// Files that exist but could not be rewritten are logged loudly: the
+    /// server runs, but cannot follow a key roll across restarts.
     pub fn persist_trust_points(&self) -> Result<(), String> {
         let errors = self.with_points(TrustPoints::flush).unwrap_or_default();
+        for e in self.with_points(|t| t.check_writable()).unwrap_or_default() {
+            tracing::error!(
+                "trust anchor state cannot be written: {e}; RFC 5011 updates will not survive a restart"
+            );
+        }
         if errors.is_empty() {
             Ok(())
         } else {
