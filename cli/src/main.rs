@@ -21,6 +21,8 @@ fn cli() -> Command {
         .subcommand(commands::query::command())
         .subcommand(commands::dane::command())
         .subcommand(commands::anchor::command())
+        .subcommand(commands::control::command())
+        .subcommand(commands::man::command())
 }
 
 /// Why a command failed: a usage error (exit 2) or anything else (exit 1).
@@ -42,6 +44,8 @@ fn main() -> ExitCode {
         Some(("query", m)) => commands::query::run(m),
         Some(("dane", m)) => commands::dane::run(m),
         Some(("anchor", m)) => commands::anchor::run(m),
+        Some(("control", m)) => commands::control::run(m),
+        Some(("generate-man", m)) => commands::man::run(m, cli()),
         _ => Err(Failure::Usage(
             "no such command; see `danebound --help`".to_string(),
         )),

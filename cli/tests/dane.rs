@@ -100,7 +100,11 @@ fn tlsa_agrees_with_ldns_dane_create() {
         .output()
         .is_err()
     {
-        eprintln!("SKIPPED: ldns-dane (ldnsutils) is not installed");
+        danebound_tests::skip::skip(
+            danebound_tests::skip::Need::Lab,
+            "tlsa_agrees_with_ldns_dane_create",
+            "ldns-dane (ldnsutils) is not installed",
+        );
         return;
     }
     let id = Identity::self_signed("mx.example.test");

@@ -10,8 +10,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use danebound_resolver::answer;
 use danebound_resolver::cache::{Cache, CacheConfig};
 use danebound_resolver::clock::FixedClock;
+use danebound_resolver::request::{Parsed, Request};
 use danebound_resolver::resolve::Resolution;
-use danebound_resolver::server::request::{Parsed, Request};
 use danebound_resolver::validator::outcome::Outcome;
 use danebound_resolver::wire::rdata::A;
 use danebound_resolver::wire::{

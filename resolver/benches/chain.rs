@@ -27,7 +27,7 @@ use std::str::FromStr;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use danebound_resolver::validator::{
-    Anchors, FetchRequest, Fetched, KeyLookup, Limits, RingCrypto, Session, Step, Validated,
+    Anchors, FetchRequest, Fetched, LearnedKeys, Limits, RingCrypto, Session, Step, Validated,
 };
 use danebound_resolver::wire::{Message, Name, RecordType};
 use zonedb::{FIXTURE_NOW, ZoneDb};
@@ -39,14 +39,14 @@ struct Canned {
     qtype: RecordType,
     response: Message,
     fetches: HashMap<FetchRequest, Message>,
-    learned: Vec<(Name, KeyLookup)>,
+    learned: LearnedKeys,
 }
 
 fn validate(
     anchors: &Anchors,
     crypto: &RingCrypto,
     canned: &Canned,
-    seed: &[(Name, KeyLookup)],
+    seed: &LearnedKeys,
 ) -> Validated {
     let mut session = Session::new(
         &canned.qname,
@@ -57,9 +57,7 @@ fn validate(
         Limits::default(),
         crypto,
     );
-    for (zone, lookup) in seed {
-        session.seed(zone, lookup.clone());
-    }
+    session.seed(seed);
     loop {
         match session.step() {
             Step::Fetch(request) => {
@@ -108,7 +106,7 @@ fn canned(db: &ZoneDb, anchors: &Anchors, label: &'static str, q: &str, t: Recor
         qname,
         qtype: t,
         response,
-        learned: session.learned().to_vec(),
+        learned: session.learned_keys(),
         fetches,
     }
 }
@@ -147,7 +145,7 @@ fn bench_chain(c: &mut Criterion) {
         let warm = validate(&anchors, &crypto, case, &case.learned);
         assert!(warm.outcome.is_secure());
         group.bench_function(format!("cold/{}", case.label), |b| {
-            b.iter(|| black_box(validate(&anchors, &crypto, case, &[])))
+            b.iter(|| black_box(validate(&anchors, &crypto, case, &LearnedKeys::default())))
         });
         group.bench_function(format!("warm/{}", case.label), |b| {
             b.iter(|| black_box(validate(&anchors, &crypto, case, &case.learned)))

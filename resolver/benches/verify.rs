@@ -21,12 +21,13 @@ use danebound_resolver::validator::crypto::CryptoError;
 use danebound_resolver::validator::keys::ds_digest;
 use danebound_resolver::validator::signature::signed_data_for;
 use danebound_resolver::validator::{
-    Budget, Crypto, KeyVerdict, RingCrypto, Rrset, SecureEntryPoints, ZoneKeys,
+    Anchors, Budget, Crypto, KeyVerdict, RingCrypto, Rrset, SecureEntryPoints, ZoneKeys,
     authenticate_dnskeys, key_tag, verify_rrset,
 };
 use danebound_resolver::wire::rdata::A;
 use danebound_resolver::wire::{
     Algorithm, DNSClass, DNSKEY, DNSSECRData, DS, DigestType, Name, PublicKeyBuf, RData, RRSIG,
+    Record,
 };
 use hickory_proto::dnssec::rdata::SigInput;
 use hickory_proto::rr::SerialNumber;
@@ -420,7 +421,13 @@ fn validate_chain(c: &mut Criterion) {
         ZoneKey::new("test."),
         ZoneKey::new("example.test."),
     );
-    let anchor = SecureEntryPoints::from_ds([root.ds(&crypto)]);
+    // The root anchor, as configured trust anchors come in.
+    let (anchors, _) = Anchors::from_records(&[Record::from_rdata(
+        root.zone.clone(),
+        3600,
+        RData::DNSSEC(DNSSECRData::DS(root.ds(&crypto))),
+    )]);
+    let (_, anchor) = anchors.closest(&root.zone).unwrap();
     let (root_keys, test_keys, example_keys) = (
         root.dnskey_rrset(),
         test.dnskey_rrset(),
@@ -442,7 +449,7 @@ fn validate_chain(c: &mut Criterion) {
         let mut budget = Budget::default();
         let b = &mut budget;
         let root_zone = trusted(authenticate_dnskeys(
-            &root.zone, &root_keys, &anchor, NOW, b, &crypto,
+            &root.zone, &root_keys, anchor, NOW, b, &crypto,
         ));
         let ds = verify_rrset(&test_ds, &root_zone, NOW, b, &crypto).unwrap();
         let sep = SecureEntryPoints::from_verified_ds(&ds).unwrap();

@@ -18,9 +18,9 @@
 use hickory_proto::op::Edns;
 use hickory_proto::rr::rdata::opt::EdnsOption;
 
-use crate::forward::EDNS_BUFFER;
+use crate::edns::EDNS_BUFFER;
+use crate::request::Request;
 use crate::resolve::Resolution;
-use crate::server::request::Request;
 use crate::validator::outcome::{Ede, Outcome, ede_code};
 use crate::wire::{Message, OpCode, Record, RecordType, ResponseCode};
 

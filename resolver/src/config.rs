@@ -2,13 +2,20 @@
 //!
 //! ```toml
 //! listen = ["127.0.0.1:53", "[::1]:53"]
-//! forward = ["192.0.2.1", "192.0.2.2:5353"]   # default: /etc/resolv.conf
+//! # Recursive from the root by default; `forward` forwards everything.
+//! forward = ["192.0.2.1", "192.0.2.2:5353"]
+//! root_hints = "/usr/share/dns/root.hints"    # default: built-in IANA list
+//! domain_insecure = ["corp.example."]         # negative trust anchors
+//! do_not_query_localhost = true
 //! trust_anchors = ["/etc/danebound/root.ds"]  # static anchors (DS or DNSKEY)
 //! auto_trust_anchors = ["/var/lib/danebound/root.key"] # RFC 5011-managed
 //! root_anchor_file = "/var/lib/danebound/root.key" # managed when neither is set
 //! default_local_zones = true
 //! log_level = "info"
 //! workers = 2                                  # default: number of cores
+//! user = "danebound"                           # drop root to this user after binding
+//! max_inflight = 4096                          # cache misses resolving at once
+//! max_inflight_per_client = 1024               # ... for one client address
 //!
 //! [cache]
 //! max_entries = 100000
@@ -21,13 +28,29 @@
 //! [access]
 //! allow = ["127.0.0.0/8", "::1/128"]
 //!
+//! [ratelimit]                                  # UDP responses; off by default
+//! responses_per_second = 0                     # per /24 or /56; 0 = off
+//! slip = 2                                     # 1 in 2 over the limit sent TC=1
+//! exempt = ["127.0.0.0/8", "::1/128"]
+//!
 //! [tcp]
 //! idle_timeout_secs = 10
+//! write_timeout_secs = 5
 //! max_connections = 256
+//! max_connections_per_client = 32
+//! max_outstanding = 32
 //!
 //! [upstream]
 //! timeout_ms = 1500
 //! rounds = 2
+//!
+//! [[forward_zone]]                # ask these recursive servers, RD=1
+//! name = "internal.example."
+//! addresses = ["10.0.0.53"]
+//!
+//! [[stub_zone]]                   # ask these authorities, RD=0
+//! name = "lab.example."
+//! addresses = ["10.0.0.54:5353"]
 //!
 //! [autotrust]              # RFC 5011 (unbound's add-holddown, del-holddown, ...)
 //! add_holddown = "30d"
@@ -36,6 +59,14 @@
 //! probe_interval = "20s"   # test labs only: replaces the RFC 5011 §2.3 timers
 //! trust_anchor_signaling = true   # RFC 8145 key-tag queries
 //! root_key_sentinel = true        # RFC 8509
+//!
+//! [control]
+//! enable = true
+//! socket = "/run/danebound/control.sock"
+//! nta_file = "/var/lib/danebound/negative-trust-anchors"
+//!
+//! [metrics]
+//! listen = "127.0.0.1:9153"                   # default: off
 //! ```
 //!
 //! Unknown keys and bad values are errors that name the key.
@@ -50,6 +81,9 @@ use serde::Deserialize;
 use crate::acl::{Acl, Network};
 use crate::autotrust::AutotrustConfig;
 use crate::cache::CacheConfig;
+use crate::control::ControlConfig;
+use crate::ratelimit::RateLimitConfig;
+use crate::wire::Name;
 
 /// Where `serve` looks for its file when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/danebound/danebound.toml";
@@ -77,8 +111,23 @@ pub struct Config {
     /// True when `listen` is the built-in default: then an address that
     /// cannot be bound (no IPv6) is logged and skipped.
     pub listen_is_default: bool,
-    /// Upstreams (forwarding mode). Empty: those of /etc/resolv.conf.
+    /// Upstreams: when given, everything is forwarded to them (forwarding
+    /// mode). Empty: recursive mode, from the root.
     pub forward: Vec<SocketAddr>,
+    /// A named.root file; `None`: the built-in IANA root servers.
+    pub root_hints: Option<PathBuf>,
+    /// Zones forwarded to recursive servers (RD=1), in recursive mode.
+    pub forward_zones: Vec<ZoneConfig>,
+    /// Zones whose authoritative servers are asked directly (RD=0), in
+    /// recursive mode; their answers are validated like any other.
+    pub stub_zones: Vec<ZoneConfig>,
+    /// Negative trust anchors (unbound's domain-insecure, RFC 7646): names
+    /// at or below are not validated unless an anchor lies deeper.
+    pub domain_insecure: Vec<Name>,
+    /// Never ask authoritative servers on loopback addresses learned from
+    /// the network (unbound's do-not-query-localhost); configured
+    /// addresses are always asked.
+    pub do_not_query_localhost: bool,
     /// Static trust anchor files (DS or DNSKEY, zone-file format).
     pub trust_anchors: Vec<PathBuf>,
     /// RFC 5011-managed anchor files (unbound's auto-trust-anchor-file).
@@ -94,14 +143,25 @@ pub struct Config {
     pub log_level: String,
     /// UDP sockets (SO_REUSEPORT) and runtime threads.
     pub workers: usize,
+    /// The user `serve` becomes after binding when started as root: `None`
+    /// for the default (`danebound` if it exists), `Some("")` to stay root.
+    pub user: Option<String>,
     /// Cache limits.
     pub cache: CacheConfig,
     /// Who may query.
     pub acl: Acl,
     /// A TCP connection with no query for this long is closed (RFC 7766 §6.2.3).
     pub tcp_idle_timeout: Duration,
-    /// At most this many TCP connections at once.
+    /// At most this many TCP connections at once; when full, a new one
+    /// sheds the open connection that made progress least recently.
     pub max_tcp_connections: usize,
+    /// At most this many TCP connections from one client address.
+    pub max_tcp_connections_per_client: usize,
+    /// At most this many queries of one TCP connection resolving or waiting
+    /// to be written; it reads no more until one is written.
+    pub max_tcp_outstanding: usize,
+    /// A TCP response not written within this is fatal to the connection.
+    pub tcp_write_timeout: Duration,
     /// How long to wait for one upstream on one attempt.
     pub upstream_timeout: Duration,
     /// How many passes over the upstream list.
@@ -109,6 +169,14 @@ pub struct Config {
     /// At most this many cache misses being resolved at once; more are
     /// answered SERVFAIL.
     pub max_inflight: usize,
+    /// At most this many of them for one client address.
+    pub max_inflight_per_client: usize,
+    /// UDP response rate limiting (off by default).
+    pub ratelimit: RateLimitConfig,
+    /// The operator's control socket (`danebound control`).
+    pub control: ControlConfig,
+    /// Where Prometheus metrics are served over HTTP; `None`: nowhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -117,6 +185,11 @@ impl Default for Config {
             listen: default_listen(),
             listen_is_default: true,
             forward: Vec::new(),
+            root_hints: None,
+            forward_zones: Vec::new(),
+            stub_zones: Vec::new(),
+            domain_insecure: Vec::new(),
+            do_not_query_localhost: true,
             trust_anchors: Vec::new(),
             auto_trust_anchors: Vec::new(),
             root_anchor_file: PathBuf::from(DEFAULT_ROOT_ANCHOR_FILE),
@@ -124,13 +197,21 @@ impl Default for Config {
             default_local_zones: true,
             log_level: "info".into(),
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            user: None,
             cache: CacheConfig::default(),
             acl: Acl::default(),
             tcp_idle_timeout: Duration::from_secs(10),
             max_tcp_connections: 256,
+            max_tcp_connections_per_client: 32,
+            max_tcp_outstanding: 32,
+            tcp_write_timeout: Duration::from_secs(5),
             upstream_timeout: crate::forward::DEFAULT_TIMEOUT,
             upstream_rounds: crate::forward::DEFAULT_ROUNDS,
             max_inflight: 4096,
+            max_inflight_per_client: 1024,
+            ratelimit: RateLimitConfig::default(),
+            control: ControlConfig::default(),
+            metrics_listen: None,
         }
     }
 }
@@ -149,6 +230,8 @@ pub struct Overrides {
     pub listen: Vec<String>,
     /// `--forward ADDR[:PORT]` (repeatable); replaces the file's list.
     pub forward: Vec<String>,
+    /// `--root-hints FILE`.
+    pub root_hints: Option<PathBuf>,
     /// `--trust-anchor PATH` (repeatable); replaces the file's list.
     pub trust_anchors: Vec<PathBuf>,
     /// `--auto-trust-anchor PATH` (repeatable); replaces the file's list.
@@ -168,6 +251,11 @@ pub struct Overrides {
 struct RawConfig {
     listen: Option<Vec<String>>,
     forward: Option<Vec<String>>,
+    root_hints: Option<PathBuf>,
+    forward_zone: Option<Vec<RawZone>>,
+    stub_zone: Option<Vec<RawZone>>,
+    domain_insecure: Option<Vec<String>>,
+    do_not_query_localhost: Option<bool>,
     trust_anchors: Option<Vec<PathBuf>>,
     auto_trust_anchors: Option<Vec<PathBuf>>,
     root_anchor_file: Option<PathBuf>,
@@ -175,11 +263,30 @@ struct RawConfig {
     default_local_zones: Option<bool>,
     log_level: Option<String>,
     workers: Option<usize>,
+    user: Option<String>,
     max_inflight: Option<usize>,
+    max_inflight_per_client: Option<usize>,
+    ratelimit: Option<RawRateLimit>,
     cache: Option<RawCache>,
     access: Option<RawAccess>,
     tcp: Option<RawTcp>,
     upstream: Option<RawUpstream>,
+    control: Option<RawControl>,
+    metrics: Option<RawMetrics>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawControl {
+    enable: Option<bool>,
+    socket: Option<PathBuf>,
+    nta_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -196,15 +303,66 @@ struct RawCache {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawZone {
+    name: String,
+    addresses: Vec<String>,
+}
+
+/// A `[[forward_zone]]` or `[[stub_zone]]`: a zone and its servers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneConfig {
+    /// The zone.
+    pub name: Name,
+    /// Its servers (port 53 unless given).
+    pub addresses: Vec<SocketAddr>,
+}
+
+fn parse_name(key: &str, s: &str) -> Result<Name, ConfigError> {
+    let mut name =
+        Name::from_ascii(s.trim()).map_err(|e| ConfigError(format!("{key}: `{s}`: {e}")))?;
+    name.set_fqdn(true);
+    Ok(name)
+}
+
+fn zones(key: &str, raw: Vec<RawZone>) -> Result<Vec<ZoneConfig>, ConfigError> {
+    raw.into_iter()
+        .map(|z| {
+            let name = parse_name(key, &z.name)?;
+            if z.addresses.is_empty() {
+                return Err(ConfigError(format!("{key} {name}: no addresses")));
+            }
+            let addresses = z
+                .addresses
+                .iter()
+                .map(|a| parse_forward(a).map_err(|e| ConfigError(format!("{key} {name}: {e}"))))
+                .collect::<Result<_, _>>()?;
+            Ok(ZoneConfig { name, addresses })
+        })
+        .collect()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawAccess {
     allow: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawRateLimit {
+    responses_per_second: Option<u32>,
+    slip: Option<u32>,
+    exempt: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawTcp {
     idle_timeout_secs: Option<u64>,
+    write_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
+    max_connections_per_client: Option<usize>,
+    max_outstanding: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -256,8 +414,9 @@ impl Config {
                     .next()
                     .unwrap_or("invalid TOML")
                     .to_string()
-                    + &e.span()
-                        .map_or(String::new(), |s| format!(" (at byte {})", s.start)),
+                    + &e.span().map_or(String::new(), |s| {
+                        format!(" (line {})", line_of(text, s.start))
+                    }),
             )
         })?;
         let mut c = Self::default();
@@ -307,6 +466,22 @@ impl Config {
                 c.autotrust.sentinel = b;
             }
         }
+        c.root_hints = raw.root_hints;
+        if let Some(z) = raw.forward_zone {
+            c.forward_zones = zones("forward_zone", z)?;
+        }
+        if let Some(z) = raw.stub_zone {
+            c.stub_zones = zones("stub_zone", z)?;
+        }
+        if let Some(names) = raw.domain_insecure {
+            c.domain_insecure = names
+                .iter()
+                .map(|n| parse_name("domain_insecure", n))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(b) = raw.do_not_query_localhost {
+            c.do_not_query_localhost = b;
+        }
         if let Some(b) = raw.default_local_zones {
             c.default_local_zones = b;
         }
@@ -316,8 +491,26 @@ impl Config {
         if let Some(w) = raw.workers {
             c.workers = in_range("workers", w, 1, 1024)?;
         }
+        if raw.user.is_some() {
+            c.user = raw.user;
+        }
         if let Some(m) = raw.max_inflight {
             c.max_inflight = in_range("max_inflight", m, 1, 1 << 20)?;
+        }
+        if let Some(m) = raw.max_inflight_per_client {
+            c.max_inflight_per_client = in_range("max_inflight_per_client", m, 1, 1 << 20)?;
+        }
+        if let Some(r) = raw.ratelimit {
+            let rl = &mut c.ratelimit;
+            if let Some(v) = r.responses_per_second {
+                rl.responses_per_second = v;
+            }
+            if let Some(v) = r.slip {
+                rl.slip = in_range("ratelimit.slip", v, 0, 100)?;
+            }
+            if let Some(exempt) = r.exempt {
+                rl.exempt = Acl::new(parse_networks("ratelimit.exempt", &exempt)?);
+            }
         }
         if let Some(rc) = raw.cache {
             let cc = &mut c.cache;
@@ -351,20 +544,26 @@ impl Config {
             }
         }
         if let Some(allow) = raw.access.and_then(|a| a.allow) {
-            let nets = allow
-                .iter()
-                .map(|s| s.parse::<Network>())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| ConfigError(format!("access.allow: {e}")))?;
-            c.acl = Acl::new(nets);
+            c.acl = Acl::new(parse_networks("access.allow", &allow)?);
         }
         if let Some(t) = raw.tcp {
             if let Some(v) = t.idle_timeout_secs {
                 c.tcp_idle_timeout =
                     Duration::from_secs(in_range("tcp.idle_timeout_secs", v, 1, 3600)?);
             }
+            if let Some(v) = t.write_timeout_secs {
+                c.tcp_write_timeout =
+                    Duration::from_secs(in_range("tcp.write_timeout_secs", v, 1, 3600)?);
+            }
             if let Some(v) = t.max_connections {
                 c.max_tcp_connections = in_range("tcp.max_connections", v, 1, 65_536)?;
+            }
+            if let Some(v) = t.max_connections_per_client {
+                c.max_tcp_connections_per_client =
+                    in_range("tcp.max_connections_per_client", v, 1, 65_536)?;
+            }
+            if let Some(v) = t.max_outstanding {
+                c.max_tcp_outstanding = in_range("tcp.max_outstanding", v, 1, 65_535)?;
             }
         }
         if let Some(u) = raw.upstream {
@@ -375,6 +574,14 @@ impl Config {
             if let Some(v) = u.rounds {
                 c.upstream_rounds = in_range("upstream.rounds", v, 1, 10)?;
             }
+        }
+        if let Some(rc) = raw.control {
+            c.control.apply(rc.enable, rc.socket, rc.nta_file)?;
+        }
+        if let Some(listen) = raw.metrics.and_then(|m| m.listen) {
+            c.metrics_listen = Some(
+                parse_listen(&listen).map_err(|e| ConfigError(format!("metrics.listen: {e}")))?,
+            );
         }
         Ok(c)
     }
@@ -404,6 +611,9 @@ impl Config {
         }
         if let Some(p) = &o.root_anchor_file {
             self.root_anchor_file.clone_from(p);
+        }
+        if o.root_hints.is_some() {
+            self.root_hints.clone_from(&o.root_hints);
         }
         if o.no_default_local_zones {
             self.default_local_zones = false;
@@ -448,6 +658,13 @@ fn in_range<T: PartialOrd + fmt::Display + Copy>(
     Ok(v)
 }
 
+fn parse_networks(key: &str, list: &[String]) -> Result<Vec<Network>, ConfigError> {
+    list.iter()
+        .map(|s| s.parse::<Network>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ConfigError(format!("{key}: {e}")))
+}
+
 /// `ADDR:PORT`, IPv6 in brackets.
 pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
     s.trim()
@@ -468,6 +685,16 @@ pub fn parse_forward(s: &str) -> Result<SocketAddr, String> {
     bare.parse::<IpAddr>()
         .map(|ip| SocketAddr::new(ip, 53))
         .map_err(|_| format!("`{s}` is not ADDR[:PORT]"))
+}
+
+/// The 1-based line holding byte `offset` of `text`.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]
@@ -520,6 +747,57 @@ mod tests {
     }
 
     #[test]
+    fn recursive_mode_keys_parse() {
+        let c = Config::from_toml(
+            r#"
+            root_hints = "/etc/danebound/named.root"
+            domain_insecure = ["corp.example"]
+            do_not_query_localhost = false
+            [[forward_zone]]
+            name = "internal.example."
+            addresses = ["10.0.0.53"]
+            [[stub_zone]]
+            name = "lab.example"
+            addresses = ["10.0.0.54:5353", "2001:db8::54"]
+            "#,
+        )
+        .unwrap();
+        assert!(c.forward.is_empty(), "recursive by default");
+        assert_eq!(
+            c.root_hints,
+            Some(PathBuf::from("/etc/danebound/named.root"))
+        );
+        assert_eq!(
+            c.domain_insecure,
+            vec![Name::from_ascii("corp.example.").unwrap()]
+        );
+        assert!(!c.do_not_query_localhost);
+        assert_eq!(
+            c.forward_zones[0].addresses,
+            vec!["10.0.0.53:53".parse().unwrap()]
+        );
+        assert_eq!(
+            c.stub_zones[0].name,
+            Name::from_ascii("lab.example.").unwrap()
+        );
+        assert_eq!(c.stub_zones[0].addresses.len(), 2);
+        for (text, needle) in [
+            (
+                "[[stub_zone]]\nname = \"x.\"\naddresses = []",
+                "no addresses",
+            ),
+            (
+                "[[forward_zone]]\nname = \"x.\"\naddresses = [\"nope\"]",
+                "forward_zone",
+            ),
+            ("[[stub_zone]]\naddresses = [\"192.0.2.1\"]", "name"),
+        ] {
+            let e = Config::from_toml(text).unwrap_err().0;
+            assert!(e.contains(needle), "{text}: {e}");
+        }
+    }
+
+    #[test]
     fn bad_values_name_the_key() {
         for (text, needle) in [
             ("workers = 0", "workers"),
@@ -534,6 +812,45 @@ mod tests {
             assert!(e.contains(needle), "{text}: {e}");
             assert!(!e.contains('\n'), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn tcp_abuse_limits_parse_and_are_checked() {
+        let c = Config::from_toml(
+            "[tcp]\nwrite_timeout_secs = 2\nmax_connections_per_client = 4\nmax_outstanding = 8",
+        )
+        .unwrap();
+        assert_eq!(c.tcp_write_timeout, Duration::from_secs(2));
+        assert_eq!(c.max_tcp_connections_per_client, 4);
+        assert_eq!(c.max_tcp_outstanding, 8);
+        for key in [
+            "write_timeout_secs",
+            "max_connections_per_client",
+            "max_outstanding",
+        ] {
+            let e = Config::from_toml(&format!("[tcp]\n{key} = 0"))
+                .unwrap_err()
+                .0;
+            assert!(e.contains(&format!("tcp.{key}")), "{e}");
+        }
+    }
+
+    #[test]
+    fn fairness_limits_parse() {
+        let c = Config::from_toml(
+            "max_inflight_per_client = 9\n[ratelimit]\nresponses_per_second = 50\nslip = 0\nexempt = [\"10.0.0.0/8\"]",
+        )
+        .unwrap();
+        assert_eq!(c.max_inflight_per_client, 9);
+        assert_eq!(c.ratelimit.responses_per_second, 50);
+        assert_eq!(c.ratelimit.slip, 0);
+        assert!(c.ratelimit.exempt.allows("10.1.1.1".parse().unwrap()));
+        assert!(!c.ratelimit.exempt.allows("127.0.0.1".parse().unwrap()));
+        assert!(!Config::default().ratelimit.enabled());
+        let e = Config::from_toml("[ratelimit]\nexempt = [\"x\"]")
+            .unwrap_err()
+            .0;
+        assert!(e.contains("ratelimit.exempt"), "{e}");
     }
 
     #[test]

@@ -8,11 +8,14 @@
 //! - [`wire`]: the one import seam for hickory-proto's wire types.
 //! - [`resolve`]: the contract between the service and the engine
 //!   ([`resolve::Resolve`], [`resolve::Resolution`]).
-//! - [`server`], [`answer`], [`cache`], [`acl`], [`local_zones`], [`config`]:
-//!   `danebound serve`: listener, response rules, answer cache, access
-//!   control, special-use names, configuration.
-//! - [`forward`], [`transport`]: the upstream client of forwarding mode and
-//!   the sockets it uses.
+//! - [`server`], [`answer`], [`cache`], [`acl`], [`local_zones`], [`config`],
+//!   [`request`], [`edns`], [`checkconf`], [`ratelimit`]: `danebound serve`:
+//!   listener, response rules, answer cache, access control, special-use
+//!   names, configuration and its check, client request parsing, EDNS
+//!   constants, response rate limiting.
+//! - [`upstream`], [`transport`]: the query layer (query building, reply
+//!   checks, TCP and EDNS fallback) and the sockets under it; [`forward`]
+//!   (forwarding mode) and [`iterator`] (recursive mode) ask through them.
 //! - [`autotrust`]: RFC 5011 trust points as the engine runs them (state
 //!   files, probes' proofs, RFC 8145 signalling and RFC 8509 sentinel).
 //!
@@ -25,13 +28,23 @@ pub mod acl;
 pub mod answer;
 pub mod autotrust;
 pub mod cache;
+pub mod checkconf;
 pub mod clock;
 pub mod config;
+pub mod control;
+pub mod edns;
 pub mod engine;
 pub mod forward;
+pub mod iterator;
 pub mod local_zones;
+pub mod metrics;
+pub mod ratelimit;
+pub mod request;
 pub mod resolve;
 pub mod server;
+pub mod stats;
+pub mod timefmt;
 pub mod transport;
+pub mod upstream;
 pub mod validator;
 pub mod wire;

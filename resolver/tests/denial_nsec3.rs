@@ -7,7 +7,7 @@
 //! needs a proof without Opt-Out it clears the flag: the hashes do not depend
 //! on it.
 
-use std::path::PathBuf;
+mod common;
 
 use danebound_resolver::validator::denial::DenialResult;
 use danebound_resolver::validator::denial::nsec3::*;
@@ -200,19 +200,9 @@ fn rfc5155_appendix_a_example_zone_hashes() {
     );
 }
 
-/// `$DANEBOUND_SHARED`, or `../shared` next to the workspace root.
-fn shared_dir() -> PathBuf {
-    match std::env::var_os("DANEBOUND_SHARED") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
-    }
-}
-
 #[test]
 fn rfc5155_section_5_unbound_nsec3_hash_vectors() {
-    let path = shared_dir().join("vectors/unbound-unit/test_nsec3_hash.1");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!("skipping: {} not found", path.display());
+    let Some(text) = common::read_vector("unbound-unit/test_nsec3_hash.1") else {
         return;
     };
     let mut checked = 0;
@@ -247,7 +237,7 @@ fn rfc5155_section_5_unbound_nsec3_hash_vectors() {
         }
         let (Some(qname), Some(expected), Some((salt, iterations))) = (qname, expected, params)
         else {
-            panic!("incomplete entry in {}: {entry}", path.display());
+            panic!("incomplete entry in test_nsec3_hash.1: {entry}");
         };
         assert_eq!(
             nsec3_hash_base32(&qname, &salt, iterations),

@@ -14,7 +14,7 @@ use danebound_resolver::answer;
 use danebound_resolver::clock::SystemClock;
 use danebound_resolver::config::Config;
 use danebound_resolver::resolve::Resolution;
-use danebound_resolver::server::Server;
+use danebound_resolver::server::{Connections, Server, TcpStats};
 use danebound_resolver::validator::outcome::{Outcome, ede_code};
 use danebound_resolver::wire::{Message, RecordType, ResponseCode};
 use rand::Rng;
@@ -27,6 +27,7 @@ use tokio::task::JoinHandle;
 struct Running {
     addr: SocketAddr,
     resolver: Arc<FakeResolver>,
+    tcp: Arc<Connections>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<io::Result<()>>,
 }
@@ -77,6 +78,7 @@ async fn start_with(ip: &str, tweak: impl FnOnce(&mut Config), resolver: FakeRes
     let resolver = Arc::new(resolver);
     let server = Server::bind(&config, resolver.clone(), Arc::new(SystemClock)).unwrap();
     let addr = server.local_addrs()[0];
+    let tcp = server.tcp_connections();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(server.run(async {
         let _ = rx.await;
@@ -84,6 +86,7 @@ async fn start_with(ip: &str, tweak: impl FnOnce(&mut Config), resolver: FakeRes
     Running {
         addr,
         resolver,
+        tcp,
         stop: Some(tx),
         task,
     }
@@ -323,7 +326,7 @@ async fn idle_tcp_connections_are_closed() {
 }
 
 #[tokio::test]
-async fn tcp_connections_are_limited() {
+async fn a_full_server_sheds_its_least_recently_active_connection() {
     let s = start("127.54.2.8", |c| c.max_tcp_connections = 1).await;
     let mut first = TcpStream::connect(s.addr).await.unwrap();
     first
@@ -336,30 +339,30 @@ async fn tcp_connections_are_limited() {
         .await
         .unwrap();
     read_frame(&mut first).await.unwrap();
+    // The server is full; the newcomer is served and the idle first
+    // connection is closed to make room (RFC 7766 §6.2.3).
     let mut second = TcpStream::connect(s.addr).await.unwrap();
-    let _ = second
+    second
         .write_all(&frame(&query_bytes(
             2,
             "www.example.",
             RecordType::A,
             Flags::plain(),
         )))
-        .await;
-    let r = tokio::time::timeout(Duration::from_secs(2), read_frame(&mut second))
-        .await
-        .expect("closed at once");
-    assert!(r.is_err(), "second connection was served");
-    // The first still works.
-    first
-        .write_all(&frame(&query_bytes(
-            3,
-            "www.example.",
-            RecordType::A,
-            Flags::plain(),
-        )))
         .await
         .unwrap();
-    assert_eq!(parse(&read_frame(&mut first).await.unwrap()).metadata.id, 3);
+    let r = tokio::time::timeout(Duration::from_secs(3), read_frame(&mut second))
+        .await
+        .expect("the newcomer is answered");
+    assert_eq!(parse(&r.unwrap()).metadata.id, 2);
+    let mut byte = [0u8; 1];
+    let n = tokio::time::timeout(Duration::from_secs(3), first.read(&mut byte))
+        .await
+        .expect("the shed connection is closed")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "the first connection was not shed");
+    let stats = s.tcp.stats();
+    assert_eq!((stats.open, stats.shed), (1, 1), "{stats:?}");
     s.stop().await;
 }
 
@@ -606,4 +609,231 @@ async fn an_unusable_default_ipv6_address_is_skipped() {
     assert_eq!(server.local_addrs().len(), 1);
     config.listen_is_default = false;
     assert!(Server::bind(&config, resolver, Arc::new(SystemClock)).is_err());
+}
+
+// -- Abuse over TCP (issue 11, item 1) -----------------------------------------
+
+/// Opens up to `n` TCP connections from `from` that each pipeline a burst of
+/// queries for a large answer and never read a byte (a tiny receive window,
+/// so the server's writes stall). Returns the connections, held open.
+async fn never_reading_clients(from: &str, server: SocketAddr, n: usize) -> Vec<TcpStream> {
+    let burst: Vec<u8> = (0..200)
+        .flat_map(|id| {
+            frame(&query_bytes(
+                id,
+                "big.example.",
+                RecordType::TXT,
+                Flags::plain(),
+            ))
+        })
+        .collect();
+    let mut held = Vec::new();
+    for _ in 0..n {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(2048).unwrap();
+        socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+        let Ok(stream) = socket.connect(server).await else {
+            continue;
+        };
+        // As much of the burst as fits; never blocks.
+        let _ = stream.try_write(&burst);
+        held.push(stream);
+    }
+    held
+}
+
+/// One TCP query from `from`, answered or an error.
+async fn tcp_query_from(from: &str, server: SocketAddr, id: u16) -> io::Result<Message> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(format!("{from}:0").parse().unwrap())?;
+    let mut stream = socket.connect(server).await?;
+    stream
+        .write_all(&frame(&query_bytes(
+            id,
+            "www.example.",
+            RecordType::A,
+            Flags::plain(),
+        )))
+        .await?;
+    Ok(parse(&read_frame(&mut stream).await?))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_never_read_cannot_starve_tcp() {
+    // Default limits: 300 connections from one address that pipeline and
+    // never read, then a query from another address.
+    let s = start("127.54.2.20", |_| {}).await;
+    let attack = never_reading_clients("127.54.3.2", s.addr, 300).await;
+    assert!(attack.len() >= 256, "the attack could not even connect");
+    // A liveness bound, not a timing: before the fix this was refused for as
+    // long as the attack lasted.
+    let reply = tokio::time::timeout(
+        Duration::from_secs(5),
+        tcp_query_from("127.54.3.3", s.addr, 77),
+    )
+    .await
+    .expect("an answer while the attack holds its connections")
+    .expect("the connection was served");
+    assert_eq!(reply.metadata.id, 77);
+    // Memory stays bounded: the attacker holds at most its share.
+    let stats = s.tcp.stats();
+    let per_client = Config::default().max_tcp_connections_per_client;
+    assert!(stats.open <= per_client + 1, "{stats:?}");
+    assert!(
+        stats.refused >= (attack.len() - per_client) as u64,
+        "{stats:?}"
+    );
+    drop(attack);
+    s.stop().await;
+}
+
+/// Waits (polling, at most `secs`) until `done` holds for the TCP counters.
+async fn until_stats(s: &Running, secs: u64, done: impl Fn(&TcpStats) -> bool) -> TcpStats {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let stats = s.tcp.stats();
+        if done(&stats) || tokio::time::Instant::now() > deadline {
+            return stats;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_addresses_that_never_read_are_shed_for_newcomers() {
+    // 12 attacking addresses x 8 connections fill a 64-connection server;
+    // a newcomer from another address is still answered, and the server
+    // never holds more than its limit.
+    let s = start("127.54.2.21", |c| {
+        c.max_tcp_connections = 64;
+        c.max_tcp_connections_per_client = 8;
+    })
+    .await;
+    let mut attack = Vec::new();
+    for i in 0..12 {
+        attack.extend(never_reading_clients(&format!("127.54.4.{i}"), s.addr, 8).await);
+    }
+    assert_eq!(attack.len(), 96);
+    let reply = tokio::time::timeout(
+        Duration::from_secs(5),
+        tcp_query_from("127.54.3.3", s.addr, 78),
+    )
+    .await
+    .expect("an answer while the attack holds the server full")
+    .expect("the connection was served");
+    assert_eq!(reply.metadata.id, 78);
+    let stats = s.tcp.stats();
+    assert!(stats.open <= 64, "{stats:?}");
+    assert!(stats.shed >= 96 - 64, "{stats:?}");
+    drop(attack);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_is_closed_by_the_write_timeout() {
+    let s = start("127.54.2.22", |c| {
+        c.tcp_write_timeout = Duration::from_secs(1)
+    })
+    .await;
+    let attack = never_reading_clients("127.54.3.4", s.addr, 4).await;
+    // Each connection's answers fill its send buffer and the peer's tiny
+    // window; the next write times out and the connection goes. A liveness
+    // bound, generous for a loaded machine.
+    let stats = until_stats(&s, 20, |st| st.open == 0).await;
+    assert_eq!(stats.open, 0, "{stats:?}");
+    assert!(stats.write_timeouts >= 1, "{stats:?}");
+    drop(attack);
+    s.stop().await;
+}
+
+// -- Fairness (issue 11, item 2) -------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_cannot_take_every_resolution_slot() {
+    // Slow resolutions; one client asks 20 distinct names at once.
+    let resolver = FakeResolver {
+        delay_ms: 1500,
+        ..FakeResolver::with(table())
+    };
+    let s = start_with(
+        "127.54.2.23",
+        |c| {
+            c.max_inflight = 8;
+            c.max_inflight_per_client = 4;
+        },
+        resolver,
+    )
+    .await;
+    let socket = UdpSocket::bind("127.54.5.1:0").await.unwrap();
+    for i in 0..20u16 {
+        let q = query_bytes(i, &format!("n{i}.example."), RecordType::A, Flags::plain());
+        socket.send_to(&q, s.addr).await.unwrap();
+    }
+    // The hog's misses beyond its share are SERVFAIL at once.
+    let mut buf = vec![0u8; 2048];
+    let mut servfail = 0;
+    while servfail < 16 {
+        let (n, _) = tokio::time::timeout(Duration::from_secs(3), socket.recv_from(&mut buf))
+            .await
+            .expect("the hog's extra queries are answered at once")
+            .unwrap();
+        assert_eq!(rcode_of(&buf[..n]), 2, "SERVFAIL");
+        servfail += 1;
+    }
+    // Another client still gets a resolution slot: its answer is the
+    // resolver's, not the overload SERVFAIL.
+    let q = query_bytes(9, "www.example.", RecordType::A, Flags::plain());
+    let reply = udp_from("127.54.5.2", s.addr, &q).await.expect("answered");
+    assert_eq!(rcode_of(&reply), 0, "{:?}", parse(&reply));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn udp_responses_are_rate_limited_per_client_network_when_enabled() {
+    let s = start("127.54.2.24", |c| {
+        c.ratelimit.responses_per_second = 5;
+        c.ratelimit.slip = 2;
+        // Loopback is exempt by default; the test's clients are loopback.
+        c.ratelimit.exempt = Acl::new(vec![]);
+    })
+    .await;
+    let socket = UdpSocket::bind("127.54.6.1:0").await.unwrap();
+    let q = query_bytes(1, "localhost.", RecordType::A, Flags::plain());
+    for _ in 0..40 {
+        socket.send_to(&q, s.addr).await.unwrap();
+    }
+    let (mut full, mut truncated) = (0, 0);
+    let mut buf = vec![0u8; 2048];
+    while let Ok(Ok((n, _))) =
+        tokio::time::timeout(Duration::from_millis(500), socket.recv_from(&mut buf)).await
+    {
+        let m = parse(&buf[..n]);
+        if m.metadata.truncation {
+            assert!(m.answers.is_empty());
+            assert_eq!(m.queries.len(), 1, "the question is kept");
+            truncated += 1;
+        } else {
+            full += 1;
+        }
+    }
+    // Within one or two seconds: 5 or 10 full answers, and one in two of the
+    // rest truncated; the others dropped.
+    assert!((5..=10).contains(&full), "{full} full answers");
+    let over = 40 - full;
+    assert!(
+        (over / 2 - 1..=over / 2).contains(&truncated),
+        "{truncated} truncated of {over} over the limit"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn loopback_is_exempt_from_rate_limiting_by_default() {
+    let s = start("127.54.2.25", |c| c.ratelimit.responses_per_second = 1).await;
+    for i in 0..10 {
+        let q = query_bytes(i, "localhost.", RecordType::A, Flags::plain());
+        let m = parse(&udp(s.addr, &q).await.expect("answered"));
+        assert!(!m.metadata.truncation);
+    }
+    s.stop().await;
 }

@@ -28,18 +28,20 @@ mod zonedb;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use danebound_resolver::validator::rrset;
 use danebound_resolver::validator::signature::signed_data_for;
 use danebound_resolver::validator::{
-    Anchors, BogusReason, FetchRequest, Fetched, Limits, Outcome, RingCrypto, Session, Step,
-    Validated, key_tag,
+    Anchors, BogusReason, Crypto, CryptoError, FetchRequest, Fetched, Limits, Outcome, RingCrypto,
+    Session, Step, Validated, key_tag,
 };
 use danebound_resolver::wire::rdata::{A, CNAME, TXT};
 use danebound_resolver::wire::{
-    Algorithm, DNSKEY, DNSSECRData, Message, NSEC3, Name, Nsec3HashAlgorithm, PublicKey,
-    PublicKeyBuf, RData, RRSIG, Record, RecordType, ResponseCode,
+    Algorithm, DNSKEY, DNSSECRData, DS, DigestType, Message, NSEC3, Name, Nsec3HashAlgorithm,
+    PublicKey, PublicKeyBuf, RData, RRSIG, Record, RecordType, ResponseCode,
 };
 use hickory_proto::dnssec::rdata::SigInput;
 use hickory_proto::rr::SerialNumber;
@@ -762,6 +764,19 @@ fn colliding_keys(real: &DNSKEY, count: usize, rng: &mut Rng) -> Vec<DNSKEY> {
     out
 }
 
+/// DNSKEY records at `apex`.
+fn dnskey_records(apex: &Name, keys: &[DNSKEY]) -> Vec<Record> {
+    keys.iter()
+        .map(|k| {
+            Record::from_rdata(
+                apex.clone(),
+                3600,
+                RData::DNSSEC(DNSSECRData::DNSKEY(k.clone())),
+            )
+        })
+        .collect()
+}
+
 /// KeyTrap (CVE-2023-50387), key side: a DNSKEY set with hundreds of keys
 /// sharing one key tag, each signature naming that tag. The DNSKEY answer of
 /// `example.test.` is replaced; the work stays within
@@ -785,16 +800,7 @@ fn dnskey_sets_with_hundreds_of_colliding_key_tags_stay_within_budget() {
         (true, 0, false),
         (true, 0, true),
     ] {
-        let mut keys: Vec<Record> = colliding
-            .iter()
-            .map(|k| {
-                Record::from_rdata(
-                    apex.clone(),
-                    3600,
-                    RData::DNSSEC(DNSSECRData::DNSKEY(k.clone())),
-                )
-            })
-            .collect();
+        let mut keys = dnskey_records(&apex, &colliding);
         let real = zone.rrset(&apex, RecordType::DNSKEY);
         if real_key_first {
             keys.splice(0..0, real);
@@ -1025,5 +1031,394 @@ fn huge_rrsets_validate_within_budget() {
             !r.name.to_string().starts_with('j'),
             "unsigned {r} passed on in a secure answer"
         );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Islands of trust (issue 11, item 5)
+// ---------------------------------------------------------------------------
+
+/// The fixture anchors plus an island: a DNSKEY anchor for `island` (the
+/// key is example.test.'s; only the anchor's position matters here).
+fn anchors_with_island(island: &str, with_root: bool) -> Anchors {
+    let mut anchors = if with_root {
+        ZoneDb::fixture_anchors()
+    } else {
+        Anchors::new()
+    };
+    let key = ZoneSigner::load("example.test.").dnskey;
+    anchors.add(&Record::from_rdata(
+        name(island),
+        3600,
+        RData::DNSSEC(DNSSECRData::DNSKEY(key)),
+    ));
+    anchors
+}
+
+/// An RRSIG over `records` that names `signer` (signed with example.test.'s
+/// key: valid only when `signer` is example.test.).
+fn signed_as(records: &[Record], signer: &str) -> Record {
+    ZoneSigner::load("example.test.").sign_with(records, |input| {
+        input.signer_name = name(signer);
+    })
+}
+
+fn assert_forgery_is_bogus(anchors: &Anchors, qname: &Name, qtype: RecordType, m: &Message) {
+    let db = ZoneDb::fixtures();
+    let got = run(&db, anchors, qname, qtype, m);
+    match got.outcome() {
+        Outcome::Bogus(reason) => assert!(
+            reason.to_string().contains("above the trust anchor"),
+            "{qname}: bogus for another reason: {reason}"
+        ),
+        other => panic!("{qname} {qtype}: a forged answer came out {other:?}"),
+    }
+}
+
+/// RFC 4035 §5.3.1, RFC 6840 §4.1: with an anchor for `corp.` below an
+/// insecure delegation, an answer under it signed by the insecure ancestor
+/// is Bogus, not Insecure.
+#[test]
+fn island_answer_signed_by_an_insecure_ancestor_is_bogus() {
+    let anchors = anchors_with_island("corp.insecure.example.test.", true);
+    let owner = name("www.corp.insecure.example.test.");
+    let mut m = response(&owner, RecordType::A, ResponseCode::NoError);
+    m.answers.push(a_record(&owner, 1));
+    m.answers
+        .push(signed_as(&m.answers, "insecure.example.test."));
+    assert_forgery_is_bogus(&anchors, &owner, RecordType::A, &m);
+}
+
+/// With only an island anchor, an answer under it signed (validly!) by an
+/// ancestor outside every anchor, or naming the root, is Bogus, not
+/// Indeterminate.
+#[test]
+fn island_answer_signed_by_an_unanchored_ancestor_is_bogus() {
+    let anchors = anchors_with_island("corp.example.test.", false);
+    let owner = name("www.corp.example.test.");
+    for signer in ["example.test.", "test.", "."] {
+        let mut m = response(&owner, RecordType::A, ResponseCode::NoError);
+        m.answers.push(a_record(&owner, 1));
+        m.answers.push(signed_as(&m.answers, signer));
+        assert_forgery_is_bogus(&anchors, &owner, RecordType::A, &m);
+    }
+}
+
+/// A forged NXDOMAIN for a name in the island, whose SOA and NSEC come from
+/// the insecure ancestor, is Bogus too.
+#[test]
+fn island_denial_from_an_insecure_ancestor_is_bogus() {
+    let anchors = anchors_with_island("corp.insecure.example.test.", true);
+    let qname = name("nx.corp.insecure.example.test.");
+    let zone = name("insecure.example.test.");
+    let mut m = response(&qname, RecordType::A, ResponseCode::NXDomain);
+    let soa = ZoneDb::fixtures()
+        .zone(&zone)
+        .expect("the insecure fixture zone")
+        .rrset(&zone, RecordType::SOA);
+    let sig = signed_as(&soa, "insecure.example.test.");
+    m.authorities.extend(soa);
+    m.authorities.push(sig);
+    assert_forgery_is_bogus(&anchors, &qname, RecordType::A, &m);
+}
+
+/// The island itself validates: an anchor for example.test. alone makes its
+/// own data Secure, and the same data re-signed as `test.` is Bogus.
+#[test]
+fn island_data_from_its_own_zone_is_secure() {
+    let db = ZoneDb::fixtures();
+    let anchors = anchors_with_island("example.test.", false);
+    let owner = name("www.example.test.");
+    let m = db.answer(&owner, RecordType::A);
+    assert_eq!(
+        run(&db, &anchors, &owner, RecordType::A, &m).outcome(),
+        &Outcome::Secure
+    );
+    let mut forged = response(&owner, RecordType::A, ResponseCode::NoError);
+    forged.answers.push(a_record(&owner, 1));
+    forged.answers.push(signed_as(&forged.answers, "test."));
+    assert_forgery_is_bogus(&anchors, &owner, RecordType::A, &forged);
+}
+
+// ---------------------------------------------------------------------------
+// DS floods: validation CPU within the budget, and remembered (issue 11,
+// item 3)
+// ---------------------------------------------------------------------------
+
+/// RingCrypto, counting what it is asked to compute.
+#[derive(Debug, Default)]
+struct CountingCrypto {
+    inner: RingCrypto,
+    digests: AtomicU64,
+    verifications: AtomicU64,
+}
+
+impl CountingCrypto {
+    fn take(&self) -> (u64, u64) {
+        (
+            self.digests.swap(0, Ordering::Relaxed),
+            self.verifications.swap(0, Ordering::Relaxed),
+        )
+    }
+}
+
+impl Crypto for CountingCrypto {
+    fn supports_algorithm(&self, alg: u8, public_key: &[u8]) -> bool {
+        self.inner.supports_algorithm(alg, public_key)
+    }
+    fn verify(
+        &self,
+        alg: u8,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoError> {
+        self.verifications.fetch_add(1, Ordering::Relaxed);
+        self.inner.verify(alg, public_key, message, signature)
+    }
+    fn supports_digest(&self, digest_type: u8) -> bool {
+        self.inner.supports_digest(digest_type)
+    }
+    fn digest(&self, digest_type: u8, data: &[u8]) -> Option<Vec<u8>> {
+        self.digests.fetch_add(1, Ordering::Relaxed);
+        self.inner.digest(digest_type, data)
+    }
+    fn nsec3_hash(&self, owner: &[u8], salt: &[u8], iterations: u16) -> [u8; 20] {
+        self.inner.nsec3_hash(owner, salt, iterations)
+    }
+}
+
+/// The lab's DS flood, in memory: `alg13.example.test.` delegated with 600
+/// DS records sharing one key tag, and answering its DNSKEY query with 600
+/// junk keys of that tag and a few RRSIGs naming it. With `digests_match`
+/// each DS is the true digest of one junk key (so every key is tried);
+/// otherwise the DS digests are junk.
+struct DsFlood {
+    db: ZoneDb,
+    apex: Name,
+    ds_answer: Message,
+    dnskey_answer: Message,
+}
+
+impl DsFlood {
+    const KEYS: usize = 600;
+
+    fn new(digests_match: bool) -> Self {
+        let db = ZoneDb::fixtures();
+        let apex = name("alg13.example.test.");
+        let parent = ZoneSigner::load("example.test.");
+        let real = db
+            .zone(&apex)
+            .unwrap()
+            .rrset(&apex, RecordType::DNSKEY)
+            .iter()
+            .find_map(|r| match &r.data {
+                RData::DNSSEC(DNSSECRData::DNSKEY(k)) if k.flags() & 1 == 1 => Some(k.clone()),
+                _ => None,
+            })
+            .unwrap();
+        let mut rng = Rng::new(0x5eed_0011);
+        let junk = colliding_keys(&real, Self::KEYS, &mut rng);
+        let tag = key_tag(&real);
+        let crypto = RingCrypto::new();
+        let ds: Vec<Record> = junk
+            .iter()
+            .map(|k| {
+                let digest = if digests_match {
+                    danebound_resolver::validator::keys::ds_digest(&apex, k, 2, &crypto).unwrap()
+                } else {
+                    rng.bytes(32)
+                };
+                Record::from_rdata(
+                    apex.clone(),
+                    3600,
+                    RData::DNSSEC(DNSSECRData::DS(DS::new(
+                        tag,
+                        Algorithm::ECDSAP256SHA256,
+                        DigestType::SHA256,
+                        digest,
+                    ))),
+                )
+            })
+            .collect();
+        let mut ds_answer = response(&apex, RecordType::DS, ResponseCode::NoError);
+        ds_answer.answers = ds.clone();
+        ds_answer.answers.push(parent.sign(&ds));
+        let mut dnskey_answer = response(&apex, RecordType::DNSKEY, ResponseCode::NoError);
+        dnskey_answer.answers = dnskey_records(&apex, &junk);
+        for _ in 0..4 {
+            dnskey_answer
+                .answers
+                .push(parent.junk_rrsig(&mut rng, &apex, RecordType::DNSKEY, tag));
+        }
+        // The junk RRSIGs name example.test.; they must name the zone.
+        for r in &mut dnskey_answer.answers {
+            if let RData::DNSSEC(DNSSECRData::RRSIG(sig)) = &r.data {
+                let mut input = sig.input().clone();
+                input.signer_name = apex.clone();
+                r.data = RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(
+                    input,
+                    sig.sig().to_vec(),
+                )));
+            }
+        }
+        Self {
+            db,
+            apex,
+            ds_answer,
+            dnskey_answer,
+        }
+    }
+
+    fn fetch(&self, name: &Name, rtype: RecordType) -> Message {
+        if *name == self.apex && rtype == RecordType::DS {
+            return self.ds_answer.clone();
+        }
+        if *name == self.apex && rtype == RecordType::DNSKEY {
+            return self.dnskey_answer.clone();
+        }
+        match self.db.fetch(&FetchRequest {
+            name: name.clone(),
+            rtype,
+        }) {
+            Fetched::Response(m) => m,
+            Fetched::Failed(e) => panic!("{name} {rtype}: {e}"),
+        }
+    }
+}
+
+/// One session over the flood: every DS digest is charged, each key is
+/// hashed once (600 DS × 600 keys were 360,000 uncharged digests), and the
+/// zone comes out bogus within the budget.
+#[test]
+fn a_ds_flood_costs_one_charged_digest_per_key() {
+    let anchors = ZoneDb::fixture_anchors();
+    let limits = Limits::default();
+    for digests_match in [false, true] {
+        let flood = DsFlood::new(digests_match);
+        let owner = name("www.alg13.example.test.");
+        let answer = flood.db.answer(&owner, RecordType::A);
+        let crypto = CountingCrypto::default();
+        let mut session = Session::new(
+            &owner,
+            RecordType::A,
+            &answer,
+            &anchors,
+            FIXTURE_NOW,
+            limits.clone(),
+            &crypto,
+        );
+        let validated = loop {
+            match session.step() {
+                Step::Fetch(r) => {
+                    let m = flood.fetch(&r.name, r.rtype);
+                    session.supply(&r, Fetched::Response(m));
+                }
+                Step::Done(v) => break v,
+            }
+        };
+        let (digests, verifications) = crypto.take();
+        let what = format!("DS flood, digests match: {digests_match}");
+        eprintln!(
+            "{what}: {:?}, {digests} digests, {verifications} verifications",
+            validated.outcome
+        );
+        assert!(
+            validated.outcome.is_bogus(),
+            "{what}: {:?}",
+            validated.outcome
+        );
+        assert!(
+            digests <= DsFlood::KEYS as u64 + 8,
+            "{what}: {digests} digests"
+        );
+        assert_eq!(
+            u64::from(session.budget().digests()),
+            digests,
+            "{what}: uncharged digests"
+        );
+        assert!(
+            verifications <= u64::from(limits.max_verifications),
+            "{what}: {verifications} verifications"
+        );
+        // The failure's text names the tag once, not 600 times.
+        let text = validated.outcome.ede().unwrap().text;
+        assert!(text.len() < 300, "{what}: {text}");
+    }
+}
+
+/// The flood through the engine: the first new name under the zone pays for
+/// the key work (bounded, above); the key store then remembers the zone as
+/// bogus for the bogus TTL, and every further new name under it costs no
+/// digest and no signature (unbound: 0.5 ms per name; danebound measured
+/// 69.5 ms per name before).
+#[test]
+fn a_bogus_key_set_is_remembered_per_zone() {
+    use danebound_resolver::clock::FixedClock;
+    use danebound_resolver::engine::{Resolver, Upstream, UpstreamFuture};
+    use danebound_resolver::forward::UpstreamReply;
+    use danebound_resolver::wire::{DNSClass, Query};
+
+    struct FloodUpstream(DsFlood);
+    impl Upstream for FloodUpstream {
+        fn query<'a>(
+            &'a self,
+            name: &'a Name,
+            rtype: RecordType,
+            _class: DNSClass,
+        ) -> UpstreamFuture<'a> {
+            let message = if name.num_labels() > 3 && rtype == RecordType::A {
+                self.0.db.answer(name, rtype)
+            } else {
+                self.0.fetch(name, rtype)
+            };
+            Box::pin(async move {
+                Ok(UpstreamReply {
+                    message,
+                    server: "127.0.0.1:53".parse().unwrap(),
+                    tcp: false,
+                })
+            })
+        }
+    }
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for digests_match in [false, true] {
+        let crypto = Arc::new(CountingCrypto::default());
+        let clock = Arc::new(FixedClock::new(FIXTURE_NOW));
+        let resolver = Resolver::new(
+            Arc::new(FloodUpstream(DsFlood::new(digests_match))),
+            ZoneDb::fixture_anchors(),
+            crypto.clone(),
+            clock.clone(),
+        );
+        let ask = |owner: &str| {
+            let query = Query::query(name(owner), RecordType::A);
+            let resolution = runtime.block_on(resolver.resolve_query(&query, false));
+            let (digests, verifications) = crypto.take();
+            (resolution.outcome, digests, verifications)
+        };
+        let (first, digests, _) = ask("www.alg13.example.test.");
+        assert!(first.is_bogus(), "{first:?}");
+        assert!(
+            digests > 100,
+            "the first name pays for the key work: {digests}"
+        );
+        for owner in ["txt.alg13.example.test.", "a.b.ent.alg13.example.test."] {
+            let (outcome, digests, verifications) = ask(owner);
+            assert!(outcome.is_bogus(), "{owner}: {outcome:?}");
+            assert_eq!(
+                (digests, verifications),
+                (0, 0),
+                "{owner}: the bogus zone was not remembered"
+            );
+        }
+        // After the bogus TTL the work is done again, once.
+        clock.advance(61);
+        let (outcome, digests, _) = ask("cname.alg13.example.test.");
+        assert!(outcome.is_bogus(), "{outcome:?}");
+        assert!(digests > 100, "after the bogus TTL: {digests}");
     }
 }

@@ -5,4 +5,5 @@ pub mod danetest;
 pub mod e2e;
 pub mod lab;
 pub mod replay;
+pub mod skip;
 pub mod zonedb;

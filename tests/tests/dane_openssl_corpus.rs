@@ -3,24 +3,12 @@
 //!
 //! Reads the files from `$DANEBOUND_SHARED/vectors/openssl-dane/`, by
 //! default `../shared` beside the repository; skips (with a message) when
-//! that folder is absent. The files are not copied into the repository.
+//! that folder is absent, fails instead when `CI` or `DANEBOUND_REQUIRE_SHARED` is set. The files are not copied into the repository.
 
-use std::path::PathBuf;
-
-use danebound_tests::danetest;
-
-fn corpus_dir() -> Option<PathBuf> {
-    let shared = match std::env::var_os("DANEBOUND_SHARED") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
-    };
-    let dir = shared.join("vectors/openssl-dane");
-    dir.is_dir().then_some(dir)
-}
+use danebound_tests::{danetest, skip};
 
 fn replay(base_domain: &str, ca_file: &str, tests: &str, expected_cases: usize) {
-    let Some(dir) = corpus_dir() else {
-        eprintln!("skipped: no shared/vectors/openssl-dane (set DANEBOUND_SHARED)");
+    let Some(dir) = skip::shared_path(tests, "vectors/openssl-dane") else {
         return;
     };
     let results = danetest::run_file(base_domain, &dir.join(ca_file), &dir.join(tests))

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use danebound_tests::lab::CASE_ZONES;
+use danebound_tests::skip::{Need, skip};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/zones");
 /// The date validator tests pin (README.md): inside every good window.
@@ -141,7 +142,11 @@ fn every_signature_has_the_fixed_window_of_its_zone() {
 #[test]
 fn ldns_verify_zone_accepts_good_fixtures_and_rejects_broken_ones() {
     if !program_available("ldns-verify-zone") {
-        eprintln!("SKIPPED: ldns-verify-zone (ldnsutils) not installed");
+        skip(
+            Need::Lab,
+            "ldns_verify_zone_accepts_good_fixtures_and_rejects_broken_ones",
+            "ldns-verify-zone (ldnsutils) not installed",
+        );
         return;
     }
     for zone in zones() {
@@ -174,7 +179,11 @@ fn ldns_verify_zone_accepts_good_fixtures_and_rejects_broken_ones() {
 #[test]
 fn each_parent_holds_the_ds_of_its_child_from_the_trust_anchor_down() {
     if !program_available("ldns-key2ds") {
-        eprintln!("SKIPPED: ldns-key2ds (ldnsutils) not installed");
+        skip(
+            Need::Lab,
+            "each_parent_holds_the_ds_of_its_child_from_the_trust_anchor_down",
+            "ldns-key2ds (ldnsutils) not installed",
+        );
         return;
     }
     let zones = zones();

@@ -13,18 +13,17 @@ use danebound_tests::replay::engine::EngineUnderTest;
 use danebound_tests::replay::{
     Profile, ScenarioConfig, Verdict, collect_files, dialect_for_path, parse_scenario_as, run_file,
 };
+use danebound_tests::skip;
 
 const SUITES: &[&str] = &["deckard", "domain-fwd", "unbound-autotrust"];
 
-fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("DANEBOUND_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    dir.join("conformance").is_dir().then_some(dir)
+/// The shared folder holding `conformance/`; `None` after a skip.
+fn shared_dir(test: &str) -> Option<PathBuf> {
+    skip::shared_path(test, "conformance").map(|_| skip::shared_dir())
 }
 
-/// The resolver under test: danebound's engine in forwarding mode behind the
-/// whole `serve` pipeline (iterative scenarios skip until recursion exists).
+/// The resolver under test: danebound's engine behind the whole `serve`
+/// pipeline, recursive or forwarding as the scenario says.
 fn make_resolver(config: &ScenarioConfig) -> Result<EngineUnderTest, String> {
     EngineUnderTest::new(config)
 }
@@ -45,8 +44,7 @@ fn corpus_files(shared: &Path) -> Vec<(String, PathBuf)> {
 
 #[test]
 fn every_scenario_parses() {
-    let Some(shared) = shared_dir() else {
-        eprintln!("SKIP: ../shared/conformance absent (set DANEBOUND_SHARED)");
+    let Some(shared) = shared_dir("every_scenario_parses") else {
         return;
     };
     let files = corpus_files(&shared);
@@ -73,8 +71,7 @@ fn every_scenario_parses() {
 
 #[test]
 fn expected_outcomes_hold() {
-    let Some(shared) = shared_dir() else {
-        eprintln!("SKIP: ../shared/conformance absent (set DANEBOUND_SHARED)");
+    let Some(shared) = shared_dir("expected_outcomes_hold") else {
         return;
     };
     let list_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/expected-outcomes.txt");
@@ -135,9 +132,9 @@ fn expected_outcomes_hold() {
     check_divergences(&now);
 }
 
-/// `DIVERGENCES.md` names the files that fail by policy, and nothing else:
-/// each listed file must fail, and every failing forwarding scenario (the
-/// mode the engine has) must be listed.
+/// `DIVERGENCES.md` names the files that fail, with the reason: each listed
+/// file must fail, and every failing forwarding scenario (`domain-fwd`) and
+/// recursive Deckard scenario must be listed.
 fn check_divergences(now: &BTreeMap<String, &str>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/DIVERGENCES.md");
     let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -154,7 +151,8 @@ fn check_divergences(now: &BTreeMap<String, &str>) {
         );
     }
     for (name, label) in now {
-        if name.starts_with("domain-fwd/") && *label == "FAIL" {
+        let covered = name.starts_with("domain-fwd/") || name.starts_with("deckard/");
+        if covered && *label == "FAIL" {
             assert!(
                 listed.contains(name),
                 "{name} fails but is not a documented divergence: fix the resolver"
@@ -168,8 +166,7 @@ fn check_divergences(now: &BTreeMap<String, &str>) {
 /// them as undecodable upstream replies.
 #[test]
 fn replies_hickory_refuses_are_counted() {
-    let Some(shared) = shared_dir() else {
-        eprintln!("SKIP: ../shared/conformance absent (set DANEBOUND_SHARED)");
+    let Some(shared) = shared_dir("replies_hickory_refuses_are_counted") else {
         return;
     };
     let (mut total, mut refused) = (0, Vec::new());

@@ -4,7 +4,11 @@
 //! `query` and `dane check` share.
 
 pub(crate) mod anchor;
+pub(crate) mod control;
 pub(crate) mod dane;
+pub(crate) mod man;
+pub(crate) mod ops;
+pub(crate) mod privileges;
 pub(crate) mod query;
 pub(crate) mod resolution;
 pub(crate) mod serve;

@@ -1,7 +1,7 @@
 //! The resolution flags `query` and `dane check` share with `serve`
-//! (`--forward`, `--trust-anchor`, `--auto-trust-anchor`,
-//! `--no-default-local-zones`), and the
-//! in-process validating resolver they build.
+//! (`--forward`, `--root-hints`, `--trust-anchor`, `--auto-trust-anchor`,
+//! `--no-default-local-zones`), and the in-process validating resolver they
+//! build: recursive from the root by default, forwarding with `--forward`.
 
 use std::path::PathBuf;
 
@@ -21,8 +21,15 @@ pub(crate) fn args(command: Command) -> Command {
         .arg(repeatable(
             "forward",
             "ADDR[:PORT]",
-            "Upstream nameserver to forward to; repeatable [default: /etc/resolv.conf]",
+            "Forward every query to this recursive resolver (forwarding mode); repeatable [default: recursive from the root]",
         ))
+        .arg(
+            Arg::new("root-hints")
+                .long("root-hints")
+                .value_name("FILE")
+                .value_parser(value_parser!(PathBuf))
+                .help("Root servers in named.root format, for recursive mode [default: built-in IANA list]"),
+        )
         .arg(
             Arg::new("trust-anchor")
                 .long("trust-anchor")
@@ -63,12 +70,13 @@ pub(crate) fn overrides(m: &ArgMatches) -> Overrides {
             .map(|v| v.cloned().collect())
             .unwrap_or_default(),
         no_default_local_zones: m.get_flag("no-default-local-zones"),
+        root_hints: m.get_one::<PathBuf>("root-hints").cloned(),
         ..Overrides::default()
     }
 }
 
-/// The in-process validating resolver: danebound's engine in forwarding
-/// (validating stub) mode, on a single-threaded runtime.
+/// The in-process validating resolver: danebound's engine, recursive or
+/// forwarding as the flags say, on a single-threaded runtime.
 pub(crate) struct Dns {
     runtime: tokio::runtime::Runtime,
     resolver: Resolver,
@@ -81,8 +89,8 @@ impl Dns {
         let overrides = overrides(m);
         let mut config = Config::default();
         config.apply(&overrides).map_err(|e| e.0)?;
-        // We serve nothing: a `nameserver 127.0.0.1` in resolv.conf (say,
-        // `danebound serve`) is an upstream like any other.
+        // We serve nothing: a `--forward 127.0.0.1` (say, `danebound
+        // serve`) is an upstream like any other.
         config.listen = Vec::new();
         let resolver = build_resolver(&config)?;
         let local = if config.default_local_zones {

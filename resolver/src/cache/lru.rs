@@ -5,9 +5,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::Entry;
+use super::{Entry, Meter};
 
 const NIL: usize = usize::MAX;
+
+/// Bytes of one slab slot.
+const NODE_SIZE: usize = size_of::<Option<Node>>();
+/// Bytes of one map slot.
+const MAP_SLOT: usize = size_of::<(Box<[u8]>, usize)>();
 
 struct Node {
     key: Box<[u8]>,
@@ -25,13 +30,16 @@ pub(super) struct Lru {
     head: usize,
     /// Least recently used.
     tail: usize,
+    /// Bytes of the entries at insertion.
     bytes: usize,
+    /// Bytes of response variants encoded since.
+    variants: Arc<Meter>,
     max_entries: usize,
     max_bytes: usize,
 }
 
 impl Lru {
-    pub(super) fn new(max_entries: usize, max_bytes: usize) -> Self {
+    pub(super) fn new(max_entries: usize, max_bytes: usize, variants: Arc<Meter>) -> Self {
         Self {
             map: HashMap::new(),
             nodes: Vec::new(),
@@ -39,6 +47,7 @@ impl Lru {
             head: NIL,
             tail: NIL,
             bytes: 0,
+            variants,
             max_entries: max_entries.max(1),
             max_bytes: max_bytes.max(1),
         }
@@ -48,8 +57,34 @@ impl Lru {
         self.map.len()
     }
 
+    /// Bytes held: the entries, their response variants, and the slab,
+    /// free list and map as allocated (capacity, not length).
     pub(super) fn bytes(&self) -> usize {
         self.bytes
+            + self.variants.get()
+            + self.nodes.capacity() * NODE_SIZE
+            + self.free.capacity() * size_of::<usize>()
+            // hashbrown: buckets are the next power of two of 8/7 of the
+            // capacity, each a slot and a control byte.
+            + (self.map.capacity() * 8 / 7 + 1).next_power_of_two() * (MAP_SLOT + 1)
+    }
+
+    fn over_bound(&self) -> bool {
+        self.map.len() > self.max_entries || self.bytes() > self.max_bytes
+    }
+
+    /// Evicts least recently used entries, but never the most recent one,
+    /// until the bounds hold. Returns how many were evicted.
+    pub(super) fn evict_over_bound(&mut self) -> usize {
+        let mut evicted = 0;
+        while self.over_bound() && self.tail != self.head && self.tail != NIL {
+            let Some(key) = self.nodes[self.tail].as_ref().map(|n| n.key.clone()) else {
+                break;
+            };
+            self.remove(&key);
+            evicted += 1;
+        }
+        evicted
     }
 
     /// The entry under `key`, marked most recently used.
@@ -94,22 +129,26 @@ impl Lru {
         };
         self.map.insert(key, idx);
         self.push_front(idx);
-        let mut evicted = 0;
-        while (self.map.len() > self.max_entries || self.bytes > self.max_bytes)
-            && self.tail != idx
-            && self.tail != NIL
-        {
-            let Some(key) = self.nodes[self.tail].as_ref().map(|n| n.key.clone()) else {
-                break;
-            };
-            self.remove(&key);
-            evicted += 1;
+        self.evict_over_bound()
+    }
+
+    /// Removes every entry for which `drop` is true; returns how many.
+    pub(super) fn remove_where(&mut self, mut drop: impl FnMut(&[u8], &Entry) -> bool) -> usize {
+        let keys: Vec<Box<[u8]>> = self
+            .nodes
+            .iter()
+            .flatten()
+            .filter(|n| drop(&n.key, &n.entry))
+            .map(|n| n.key.clone())
+            .collect();
+        for key in &keys {
+            self.remove(key);
         }
-        evicted
+        keys.len()
     }
 
     pub(super) fn clear(&mut self) {
-        *self = Self::new(self.max_entries, self.max_bytes);
+        *self = Self::new(self.max_entries, self.max_bytes, Arc::clone(&self.variants));
     }
 
     fn unlink(&mut self, idx: usize) {

@@ -17,19 +17,30 @@
 //! The hit path takes one shard lock (no global lock), clones an `Arc`, and
 //! copies a pre-encoded response into the caller's buffer, patching the ID,
 //! RD, the question's case and the TTLs: no re-validation, no per-answer
-//! allocation. Memory is bounded by an entry count and a byte estimate, with
-//! least-recently-used eviction per shard.
+//! allocation. Memory is bounded by an entry count and by bytes, with
+//! least-recently-used eviction per shard. The bytes are what an entry
+//! really holds, not an estimate from its record count: the records are kept
+//! encoded (one exact `Box<[u8]>`, decoded only to build a new response
+//! variant), each response variant is counted when it is encoded and
+//! uncounted when the entry is freed, and the fixed costs (the entry, the
+//! LRU node, the map slot, the key) are their `size_of`
+//! (`resolver/tests/cache_memory.rs` checks the count against a counting
+//! allocator).
 
 use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::answer;
 use crate::clock::Clock;
+use crate::request::{MAX_KEY_LEN, Request};
 use crate::resolve::{Resolution, negative_ttl};
-use crate::server::request::{MAX_KEY_LEN, Request};
 use crate::validator::outcome::Outcome;
-use crate::wire::{BinEncodable, BinEncoder, DNSClass, Message, Name, RecordType, ResponseCode};
+use crate::wire::{
+    BinEncodable, BinEncoder, DNSClass, Message, Name, OpCode, RecordType, ResponseCode,
+};
 
+mod flush;
 mod lru;
 
 /// Cache limits. Defaults: 1 day maximum TTL, 1 hour for negative answers,
@@ -38,7 +49,8 @@ mod lru;
 pub struct CacheConfig {
     /// Maximum number of entries.
     pub max_entries: usize,
-    /// Maximum estimated memory, in bytes.
+    /// Maximum memory held by entries, in bytes (records, encoded response
+    /// variants, and the fixed cost of each entry).
     pub max_bytes: usize,
     /// Lower bound for positive TTLs (0: none; raising TTLs can outlive a
     /// signature, so keep it small).
@@ -114,6 +126,14 @@ impl CacheKey {
     }
 }
 
+impl Request {
+    /// The cache key of this question (case-folded name, type, class, CD).
+    /// Defined here, not in `request`, so the parser stays below the cache.
+    pub fn cache_key(&self, cd: bool) -> CacheKey {
+        CacheKey::from_wire(self.qname_wire(), self.qtype, self.qclass, cd)
+    }
+}
+
 /// A pre-encoded response variant with the positions of its TTLs.
 struct Encoded {
     wire: Box<[u8]>,
@@ -121,21 +141,57 @@ struct Encoded {
     qname_len: usize,
 }
 
+impl Encoded {
+    /// Heap bytes held (the struct itself is inside the entry).
+    fn heap_bytes(&self) -> usize {
+        self.wire.len() + self.ttls.len() * size_of::<(usize, u32)>()
+    }
+}
+
+/// Bytes of response variants encoded after insertion, per shard; an entry
+/// adds what it encodes and takes it back when it is freed.
+#[derive(Debug, Default)]
+pub(crate) struct Meter(AtomicUsize);
+
+impl Meter {
+    pub(crate) fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// One cached answer.
 pub struct Entry {
-    resolution: Resolution,
+    /// The records of the answer, authority and additional sections as one
+    /// DNS message (compressed names), decoded only to build a variant.
+    records: Box<[u8]>,
+    rcode: ResponseCode,
+    outcome: Outcome,
+    resolution_ttl: u32,
     stored_at: u64,
     ttl: u32,
+    /// Bytes held at insertion: `records`, the outcome's text, and the
+    /// fixed cost of an entry in the cache.
     size: usize,
     /// One lazily encoded response per (DO, client wants AD, EDNS, CD).
     variants: [OnceLock<Encoded>; 16],
+    /// Bytes of `variants`, also counted in `meter`.
+    variant_bytes: AtomicUsize,
+    meter: Arc<Meter>,
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        self.meter
+            .0
+            .fetch_sub(*self.variant_bytes.get_mut(), Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for Entry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Entry")
-            .field("outcome", &self.resolution.outcome)
-            .field("rcode", &self.resolution.rcode)
+            .field("outcome", &self.outcome)
+            .field("rcode", &self.rcode)
             .field("stored_at", &self.stored_at)
             .field("ttl", &self.ttl)
             .finish_non_exhaustive()
@@ -143,14 +199,38 @@ impl std::fmt::Debug for Entry {
 }
 
 impl Entry {
-    /// The cached resolution; record TTLs are as stored (not counted down).
-    pub fn resolution(&self) -> &Resolution {
-        &self.resolution
+    /// The cached resolution, decoded; record TTLs are as stored (not
+    /// counted down).
+    pub fn resolution(&self) -> Resolution {
+        let (answers, authority, additional) = match crate::wire::decode_message(&self.records) {
+            Ok(m) => (m.answers, m.authorities, m.additionals),
+            // Encoded by `insert`, which checked that it decodes.
+            Err(_) => Default::default(),
+        };
+        Resolution {
+            rcode: self.rcode,
+            answers,
+            authority,
+            additional,
+            outcome: self.outcome.clone(),
+            ttl: self.resolution_ttl,
+        }
     }
 
     /// The validation status stored with the data.
     pub fn outcome(&self) -> &Outcome {
-        &self.resolution.outcome
+        &self.outcome
+    }
+
+    /// The response code stored.
+    pub fn rcode(&self) -> ResponseCode {
+        self.rcode
+    }
+
+    /// Bytes this entry holds now: at insertion plus the response variants
+    /// encoded since.
+    pub fn bytes(&self) -> usize {
+        self.size + self.variant_bytes.load(Ordering::Relaxed)
     }
 
     /// The TTL the entry was stored with.
@@ -175,13 +255,17 @@ impl Entry {
     /// the UDP size check), with TTLs counted down to `now`.
     pub fn write_response(&self, request: &Request, now: u64, out: &mut Vec<u8>) {
         let encoded = self.variants[Self::variant_index(request)].get_or_init(|| {
-            let wire = answer::encode(&answer::build(request, &self.resolution));
+            let wire = answer::encode(&answer::build(request, &self.resolution()));
             let ttls = answer::ttl_offsets(&wire).unwrap_or_default();
-            Encoded {
+            let encoded = Encoded {
                 wire: wire.into_boxed_slice(),
                 ttls: ttls.into_boxed_slice(),
                 qname_len: request.qname_wire().len(),
-            }
+            };
+            let bytes = encoded.heap_bytes();
+            self.variant_bytes.fetch_add(bytes, Ordering::Relaxed);
+            self.meter.0.fetch_add(bytes, Ordering::Relaxed);
+            encoded
         });
         out.clear();
         out.extend_from_slice(&encoded.wire);
@@ -209,7 +293,7 @@ impl Entry {
     pub fn write_udp(&self, request: &Request, now: u64, out: &mut Vec<u8>) {
         self.write_response(request, now, out);
         if out.len() > request.udp_limit() {
-            let message = answer::truncated(&answer::build(request, &self.resolution));
+            let message = answer::truncated(&answer::build(request, &self.resolution()));
             *out = answer::encode(&message);
         }
     }
@@ -217,7 +301,7 @@ impl Entry {
 
 /// The sharded, bounded answer cache.
 pub struct Cache {
-    shards: Box<[Mutex<lru::Lru>]>,
+    shards: Box<[(Mutex<lru::Lru>, Arc<Meter>)]>,
     hasher: RandomState,
     clock: Arc<dyn Clock>,
     config: CacheConfig,
@@ -232,8 +316,10 @@ impl std::fmt::Debug for Cache {
     }
 }
 
-/// Rough per-entry overhead beyond the records: key, node, map slot, Arc.
-const ENTRY_OVERHEAD: usize = 512;
+/// The fixed cost of one entry beyond its records: the entry behind its
+/// `Arc` (two counters) and its key, stored twice (LRU node and map); the
+/// slab and map slots are counted by the shard as allocated.
+const ENTRY_FIXED: usize = size_of::<Entry>() + 2 * size_of::<usize>();
 
 impl Cache {
     /// An empty cache reading time from `clock`.
@@ -242,7 +328,11 @@ impl Cache {
         let per_entries = config.max_entries.div_ceil(n);
         let per_bytes = config.max_bytes.div_ceil(n);
         let shards = (0..n)
-            .map(|_| Mutex::new(lru::Lru::new(per_entries, per_bytes)))
+            .map(|_| {
+                let meter = Arc::new(Meter::default());
+                let lru = lru::Lru::new(per_entries, per_bytes, Arc::clone(&meter));
+                (Mutex::new(lru), meter)
+            })
             .collect();
         Self {
             shards,
@@ -262,7 +352,7 @@ impl Cache {
         self.clock.unix_now()
     }
 
-    fn shard(&self, key: &CacheKey) -> &Mutex<lru::Lru> {
+    fn shard(&self, key: &CacheKey) -> &(Mutex<lru::Lru>, Arc<Meter>) {
         let h = self.hasher.hash_one(key.as_bytes());
         // The high bits pick the shard; the map inside uses all of them.
         &self.shards[(h >> 40) as usize & (self.shards.len() - 1)]
@@ -271,10 +361,14 @@ impl Cache {
     /// The live entry under `key`; an expired one is removed.
     pub fn get(&self, key: &CacheKey) -> Option<Arc<Entry>> {
         let now = self.clock.unix_now();
-        let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
+        let mut shard = self.shard(key).0.lock().unwrap_or_else(|e| e.into_inner());
         let entry = shard.get(key.as_bytes())?;
         if entry.remaining(now) > 0 {
-            return Some(Arc::clone(entry));
+            let entry = Arc::clone(entry);
+            // Variants encoded on hits since the last insertion may have
+            // taken the shard over its bound.
+            shard.evict_over_bound();
+            return Some(entry);
         }
         shard.remove(key.as_bytes());
         None
@@ -338,16 +432,28 @@ impl Cache {
         resolution
             .additional
             .retain(|r| r.record_type() != RecordType::OPT);
-        let size = ENTRY_OVERHEAD + 3 * wire_size(&resolution);
+        let records = encode_records(&resolution)?;
+        let Resolution {
+            rcode,
+            outcome,
+            ttl: resolution_ttl,
+            ..
+        } = resolution;
+        let size = ENTRY_FIXED + 2 * key.as_bytes().len() + records.len() + outcome_bytes(&outcome);
+        let (shard, meter) = self.shard(key);
         let entry = Arc::new(Entry {
-            resolution,
+            records,
+            rcode,
+            outcome,
+            resolution_ttl,
             stored_at: self.clock.unix_now(),
             ttl,
             size,
             variants: Default::default(),
+            variant_bytes: AtomicUsize::new(0),
+            meter: Arc::clone(meter),
         });
-        let evicted = self
-            .shard(key)
+        let evicted = shard
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(key.as_bytes().into(), Arc::clone(&entry));
@@ -361,7 +467,7 @@ impl Cache {
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len())
+            .map(|s| s.0.lock().unwrap_or_else(|e| e.into_inner()).len())
             .sum()
     }
 
@@ -370,27 +476,42 @@ impl Cache {
         self.len() == 0
     }
 
-    /// Estimated bytes held.
+    /// Bytes held by the entries in the cache (and by response variants of
+    /// entries evicted but still being answered from).
     pub fn bytes(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).bytes())
+            .map(|s| s.0.lock().unwrap_or_else(|e| e.into_inner()).bytes())
             .sum()
     }
 
     /// Drops everything.
     pub fn clear(&self) {
         for s in self.shards.iter() {
-            s.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            s.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
         }
     }
 }
 
-/// The encoded size of the resolution's records.
-fn wire_size(resolution: &Resolution) -> usize {
-    let mut m = Message::response(0, crate::wire::OpCode::Query);
+/// The resolution's records as one message, or `None` when they cannot be
+/// encoded and decoded again (then the resolution is not cached).
+fn encode_records(resolution: &Resolution) -> Option<Box<[u8]>> {
+    let mut m = Message::response(0, OpCode::Query);
     m.answers.clone_from(&resolution.answers);
     m.authorities.clone_from(&resolution.authority);
     m.additionals.clone_from(&resolution.additional);
-    m.to_vec().map(|v| v.len()).unwrap_or(4096)
+    let wire = m.to_vec().ok()?;
+    crate::wire::decode_message(&wire).ok()?;
+    Some(wire.into_boxed_slice())
+}
+
+/// Heap bytes of an outcome: a reason holds a few names (on the heap only
+/// past 32 bytes) and texts, all of which its text spells out; four times
+/// that length and 256 bytes of allocator slack bound them.
+fn outcome_bytes(outcome: &Outcome) -> usize {
+    match outcome {
+        Outcome::Secure | Outcome::Indeterminate => 0,
+        Outcome::Insecure(r) => 4 * r.to_string().len() + 256,
+        Outcome::Bogus(r) => 4 * r.to_string().len() + 256,
+    }
 }

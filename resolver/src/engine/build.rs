@@ -5,20 +5,24 @@ use std::sync::Arc;
 
 use danebound_trust_anchors::{root, text};
 
-use super::Resolver;
+use super::{Resolver, Upstream};
 use crate::autotrust::TrustPoints;
-use crate::clock::SystemClock;
-use crate::config::Config;
-use crate::forward::{Upstreams, default_upstreams};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, ZoneConfig};
+use crate::forward::Upstreams;
+use crate::iterator::{IterConfig, Iterator, RootHints, ZoneServers};
 use crate::resolve::Resolve;
+use crate::transport::Transport;
 use crate::transport::net::NetTransport;
 use crate::validator::{Anchors, Crypto, RingCrypto};
 
-/// The validating resolver `serve` uses for `config`: forwarding mode to the
-/// configured upstreams (or those of /etc/resolv.conf), validating from the
-/// static trust anchors and the RFC 5011-managed ones (with no anchor
-/// configured: the root's state file, or the built-in root keys when it does
-/// not exist yet). Building reads the files; only the probe driver writes.
+/// The validating resolver `serve` uses for `config`: recursive from the
+/// root (or the configured hints), with the configured stub and forward
+/// zones; or, when `forward` names upstreams, forwarding everything to
+/// them. It validates from the static trust anchors and the RFC
+/// 5011-managed ones (with no anchor configured: the root's state file, or
+/// the built-in root keys when it does not exist yet). Building reads the
+/// files; only the probe driver writes.
 pub fn build(config: &Config) -> Result<Arc<dyn Resolve>, String> {
     Ok(Arc::new(build_resolver(config)?))
 }
@@ -37,25 +41,63 @@ pub fn build_resolver(config: &Config) -> Result<Resolver, String> {
     let trust_points =
         TrustPoints::load(&managed, statics, config.autotrust.clone(), crypto.as_ref())?;
     let anchors = trust_points.anchors();
-    let servers = if config.forward.is_empty() {
-        default_upstreams(&config.listen)
-    } else {
-        config.forward.clone()
-    };
-    if servers.is_empty() {
-        tracing::warn!("no upstream nameserver: /etc/resolv.conf names none but ourselves");
-    }
-    tracing::info!(?servers, zones = ?anchors.zones().collect::<Vec<_>>(), "validating stub");
-    let upstreams = Upstreams::new(servers, Arc::new(NetTransport))
-        .with_timeout(config.upstream_timeout)
-        .with_rounds(config.upstream_rounds);
-    let resolver = Resolver::new(Arc::new(upstreams), anchors, crypto, Arc::new(SystemClock))
-        .with_sentinel(config.autotrust.sentinel);
+    tracing::info!(zones = ?anchors.zones().collect::<Vec<_>>(), "trust anchors");
+    let upstream = build_upstream(config, Arc::new(NetTransport), Arc::new(SystemClock))?;
+    let resolver = Resolver::new(
+        Arc::new(super::counted::Counted(upstream)),
+        anchors,
+        crypto,
+        Arc::new(SystemClock),
+    )
+    .with_sentinel(config.autotrust.sentinel)
+    .with_domain_insecure(config.domain_insecure.clone());
     Ok(if trust_points.is_empty() {
         resolver
     } else {
         resolver.with_trust_points(trust_points)
     })
+}
+
+/// Where `config` sends its questions: the forwarder when `forward` names
+/// upstreams, else the iterator.
+pub fn build_upstream(
+    config: &Config,
+    transport: Arc<dyn Transport>,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<dyn Upstream>, String> {
+    if !config.forward.is_empty() {
+        tracing::info!(servers = ?config.forward, "forwarding mode (validating stub)");
+        let upstreams = Upstreams::new(config.forward.clone(), transport)
+            .with_timeout(config.upstream_timeout)
+            .with_rounds(config.upstream_rounds);
+        return Ok(Arc::new(upstreams));
+    }
+    let hints = match &config.root_hints {
+        Some(path) => RootHints::load(path)?,
+        None => RootHints::iana(),
+    };
+    let zones = |list: &[ZoneConfig]| {
+        list.iter()
+            .map(|z| ZoneServers {
+                zone: z.name.clone(),
+                servers: z.addresses.clone(),
+            })
+            .collect()
+    };
+    let iter_config = IterConfig {
+        hints,
+        stub_zones: zones(&config.stub_zones),
+        forward_zones: zones(&config.forward_zones),
+        query_localhost: !config.do_not_query_localhost,
+        ..IterConfig::default()
+    };
+    tracing::info!(
+        root_servers = iter_config.hints.servers.len(),
+        stub_zones = iter_config.stub_zones.len(),
+        forward_zones = iter_config.forward_zones.len(),
+        "recursive mode"
+    );
+    Ok(Arc::new(Iterator::new(iter_config, transport, clock)))
 }
 
 /// Trust anchors from files of DS or DNSKEY records in zone-file format

@@ -2,12 +2,16 @@
 //! insecure delegations, per zone, shared by all validations.
 //!
 //! Only what a session proved enters: a `KeyLookup::Keys` exists only as the
-//! result of `authenticate_dnskeys`. Bogus results are never kept here (the
-//! answer cache holds bogus answers briefly instead).
+//! result of `authenticate_dnskeys`. A zone whose DNSKEY or DS data a session
+//! judged bogus (or whose key work alone ran over the validation budget) is
+//! kept as bogus for [`BOGUS_TTL`], as unbound's key cache marks a key set
+//! bad: every new name under it is then answered from this memory instead
+//! of repeating the work (issue 11, item 3).
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+use crate::validator::keys::name_heap;
 use crate::validator::{KeyCache, KeyLookup};
 use crate::wire::Name;
 
@@ -15,81 +19,173 @@ use crate::wire::Name;
 /// The DS denial's own TTL would be better; one hour bounds staleness.
 const INSECURE_TTL: u64 = 3600;
 
-/// Zone → key lookup, with expiry.
+/// How long a zone judged bogus stays bogus: 60 s, unbound's `val-bogus-ttl`
+/// and the answer cache's default `bogus_ttl`.
+const BOGUS_TTL: u64 = 60;
+
+/// The default bound of the key store in bytes: 16 MiB, four times
+/// unbound's default `key-cache-size`. A zone built to fill it (a 64 KB
+/// DNSKEY set is about 130 KB held) takes at most its share.
+pub(crate) const DEFAULT_MAX_BYTES: usize = 16 << 20;
+
+/// One zone's lookup, its expiry and the bytes it is counted for.
 #[derive(Debug)]
-pub struct KeyStore {
-    map: RwLock<HashMap<Name, (KeyLookup, u64)>>,
+struct Held {
+    lookup: KeyLookup,
+    expires: u64,
+    bytes: usize,
+}
+
+/// The zones and what they hold in all.
+#[derive(Debug, Default)]
+struct Map {
+    zones: HashMap<Name, Held>,
+    bytes: usize,
+}
+
+impl Map {
+    fn remove(&mut self, zone: &Name) {
+        if let Some(held) = self.zones.remove(zone) {
+            self.bytes -= held.bytes;
+        }
+    }
+}
+
+/// Zone → key lookup, with expiry, bounded by a zone count and by bytes.
+#[derive(Debug)]
+pub(crate) struct KeyStore {
+    map: RwLock<Map>,
     max_entries: usize,
+    max_bytes: usize,
 }
 
 impl KeyStore {
-    /// A store holding at most `max_entries` zones.
-    pub fn new(max_entries: usize) -> Self {
+    /// A store holding at most `max_entries` zones and `max_bytes` bytes
+    /// (what the lookups hold, their names and the map's slots).
+    pub(crate) fn new(max_entries: usize, max_bytes: usize) -> Self {
         Self {
-            map: RwLock::new(HashMap::new()),
+            map: RwLock::new(Map::default()),
             max_entries,
+            max_bytes,
         }
     }
 
     /// A view at time `now` for a validation session.
-    pub fn view(&self, now: u64) -> KeyStoreView<'_> {
+    pub(crate) fn view(&self, now: u64) -> KeyStoreView<'_> {
         KeyStoreView { store: self, now }
     }
 
     /// Remember what a session learned.
-    pub fn learn(&self, learned: &[(Name, KeyLookup)], now: u64) {
+    pub(crate) fn learn(&self, learned: &[(Name, KeyLookup)], now: u64) {
         if learned.is_empty() {
             return;
         }
         let Ok(mut map) = self.map.write() else {
             return;
         };
-        if map.len() + learned.len() > self.max_entries {
-            map.retain(|_, (_, expires)| *expires > now);
-            if map.len() + learned.len() > self.max_entries {
-                // Still full of live entries: drop those closest to expiry,
-                // a tenth of the store, so that the next few misses do not
-                // each pay for a sweep.
-                let mut by_expiry: Vec<(u64, Name)> =
-                    map.iter().map(|(z, (_, e))| (*e, z.clone())).collect();
-                by_expiry.sort_unstable_by_key(|(e, _)| *e);
-                let drop = (self.max_entries / 10).max(learned.len());
-                for (_, zone) in by_expiry.into_iter().take(drop) {
-                    map.remove(&zone);
-                }
-            }
-        }
         for (zone, lookup) in learned {
             let ttl = match lookup {
                 KeyLookup::Keys(keys) => u64::from(keys.ttl()),
                 KeyLookup::Insecure(_) => INSECURE_TTL,
-                KeyLookup::Bogus(_) | KeyLookup::NoAnchor => continue,
+                KeyLookup::Bogus(_) => BOGUS_TTL,
+                KeyLookup::NoAnchor => continue,
             };
-            map.insert(zone.to_lowercase(), (lookup.clone(), now + ttl));
+            let zone = zone.to_lowercase();
+            let bytes = lookup.bytes() + name_heap(&zone) + (size_of::<(Name, Held)>() + 1) * 8 / 7;
+            if bytes > self.max_bytes / 16 {
+                // One zone may not take more than a sixteenth of the store.
+                continue;
+            }
+            map.remove(&zone);
+            self.make_room(&mut map, bytes, now);
+            map.bytes += bytes;
+            map.zones.insert(
+                zone,
+                Held {
+                    lookup: lookup.clone(),
+                    expires: now + ttl,
+                    bytes,
+                },
+            );
+        }
+    }
+
+    /// Evict until one more zone of `bytes` fits: expired zones first, then
+    /// those closest to expiry, a tenth of the store at a time so that the
+    /// next few misses do not each pay for a sweep.
+    fn make_room(&self, map: &mut Map, bytes: usize, now: u64) {
+        let fits = |m: &Map| m.zones.len() < self.max_entries && m.bytes + bytes <= self.max_bytes;
+        if fits(map) {
+            return;
+        }
+        let expired: Vec<Name> = map
+            .zones
+            .iter()
+            .filter(|(_, h)| h.expires <= now)
+            .map(|(z, _)| z.clone())
+            .collect();
+        for zone in &expired {
+            map.remove(zone);
+        }
+        if fits(map) {
+            return;
+        }
+        let mut by_expiry: Vec<(u64, Name)> = map
+            .zones
+            .iter()
+            .map(|(z, h)| (h.expires, z.clone()))
+            .collect();
+        by_expiry.sort_unstable_by_key(|(e, _)| *e);
+        let (mut dropped, target) = (0, (map.zones.len() / 10).max(1));
+        for (_, zone) in by_expiry {
+            if dropped >= target && fits(map) {
+                break;
+            }
+            map.remove(&zone);
+            dropped += 1;
         }
     }
 
     /// Forget everything: the trust anchors changed, and key sets
     /// authenticated through an anchor no longer trusted must not outlive it.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         if let Ok(mut map) = self.map.write() {
-            map.clear();
+            *map = Map::default();
         }
     }
 
-    /// Number of zones held.
-    pub fn len(&self) -> usize {
-        self.map.read().map(|m| m.len()).unwrap_or(0)
+    /// Forgets the zones at or below `zone` (`danebound control flush_zone`);
+    /// returns how many.
+    pub(crate) fn remove_at_or_below(&self, zone: &Name) -> usize {
+        let Ok(mut map) = self.map.write() else {
+            return 0;
+        };
+        let doomed: Vec<Name> = map
+            .zones
+            .keys()
+            .filter(|z| zone.zone_of(z))
+            .cloned()
+            .collect();
+        for z in &doomed {
+            map.remove(z);
+        }
+        doomed.len()
     }
 
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// Number of zones held.
+    pub(crate) fn len(&self) -> usize {
+        self.map.read().map(|m| m.zones.len()).unwrap_or(0)
+    }
+
+    /// Bytes held.
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.map.read().map(|m| m.bytes).unwrap_or(0)
     }
 }
 
 /// A [`KeyStore`] at one instant.
-pub struct KeyStoreView<'a> {
+pub(crate) struct KeyStoreView<'a> {
     store: &'a KeyStore,
     now: u64,
 }
@@ -97,8 +193,8 @@ pub struct KeyStoreView<'a> {
 impl KeyCache for KeyStoreView<'_> {
     fn get(&self, zone: &Name) -> Option<KeyLookup> {
         let map = self.store.map.read().ok()?;
-        match map.get(zone) {
-            Some((lookup, expires)) if *expires > self.now => Some(lookup.clone()),
+        match map.zones.get(zone) {
+            Some(held) if held.expires > self.now => Some(held.lookup.clone()),
             _ => None,
         }
     }
@@ -119,8 +215,8 @@ mod tests {
     }
 
     #[test]
-    fn lookups_expire_and_bogus_is_never_stored() {
-        let store = KeyStore::new(100);
+    fn lookups_expire_and_bogus_is_kept_for_the_bogus_ttl() {
+        let store = KeyStore::new(100, DEFAULT_MAX_BYTES);
         let (zone, lookup) = insecure("a.example.");
         let bogus = (
             Name::from_str("b.example.").unwrap(),
@@ -128,13 +224,65 @@ mod tests {
         );
         store.learn(&[(zone.clone(), lookup), bogus.clone()], 1000);
         assert!(store.view(1000).get(&zone).is_some());
-        assert!(store.view(1000).get(&bogus.0).is_none());
+        assert!(store.view(1000).get(&bogus.0).is_some());
+        assert!(store.view(1000 + BOGUS_TTL).get(&bogus.0).is_none());
         assert!(store.view(1000 + INSECURE_TTL).get(&zone).is_none());
+    }
+
+    /// A zone whose DNSKEY set fills a 64 KB message: 800 P-256 keys.
+    fn huge_key_set(zone: &str, seed: u8) -> (Name, KeyLookup) {
+        use crate::validator::{Rrset, ZoneKeys};
+        use crate::wire::{Algorithm, DNSClass, DNSKEY, DNSSECRData, PublicKeyBuf, RData};
+        let zone = Name::from_str(zone).unwrap();
+        let key = |i: u16| {
+            let mut bytes = vec![seed; 64];
+            bytes[..2].copy_from_slice(&i.to_be_bytes());
+            RData::DNSSEC(DNSSECRData::DNSKEY(DNSKEY::with_flags(
+                257,
+                PublicKeyBuf::new(bytes, Algorithm::ECDSAP256SHA256),
+            )))
+        };
+        let mut set = Rrset::new(zone.clone(), DNSClass::IN, 3600, key(0));
+        set.rdatas.extend((1..800).map(key));
+        let keys = ZoneKeys::danger_trusted_without_proof(zone.clone(), set);
+        (zone, KeyLookup::Keys(std::sync::Arc::new(keys)))
+    }
+
+    /// Issue 11 item 7: zones built to fill the store (64 KB DNSKEY sets)
+    /// cannot take it past its byte bound, whatever their number.
+    #[test]
+    fn zones_built_to_fill_the_store_stay_within_its_byte_bound() {
+        let max_bytes = 8 << 20;
+        let store = KeyStore::new(10_000, max_bytes);
+        let one = huge_key_set("z.example.", 1).1.bytes();
+        assert!(one > 64 * 1024, "a 64 KB key set is counted as {one} B");
+        for i in 0..200u32 {
+            let zone = format!("z{i}.example.");
+            store.learn(&[huge_key_set(&zone, i as u8)], 1000 + u64::from(i));
+            assert!(
+                store.bytes() <= max_bytes,
+                "{} B after {i} zones",
+                store.bytes()
+            );
+        }
+        let held = store.len();
+        assert!(held > 10 && held < 200, "{held} zones of {one} B each");
+        // The newest zone is there; the oldest went first.
+        let view = store.view(1300);
+        assert!(
+            view.get(&Name::from_str("z199.example.").unwrap())
+                .is_some()
+        );
+        assert!(view.get(&Name::from_str("z0.example.").unwrap()).is_none());
+        // A zone too large for its share is not stored at all.
+        let small = KeyStore::new(10_000, one * 8);
+        small.learn(&[huge_key_set("big.example.", 9)], 1000);
+        assert_eq!(small.len(), 0);
     }
 
     #[test]
     fn a_full_store_evicts_the_entries_closest_to_expiry() {
-        let store = KeyStore::new(10);
+        let store = KeyStore::new(10, DEFAULT_MAX_BYTES);
         for i in 0..10u64 {
             store.learn(&[insecure(&format!("z{i}.example."))], 1000 + i);
         }

@@ -1,49 +1,95 @@
 //! The engine: asks upstreams, drives the validator, keeps validated keys.
 //!
 //! [`Resolver`] implements [`Resolve`] for the server. For each question it
-//! gets an answer from its [`Upstream`] (in forwarding mode a validating
-//! stub: every query carries DO=1 and CD=1, so the upstream hands over even
-//! data it thinks bogus, and we judge it ourselves), then runs a validation
-//! [`Session`] whose DS and DNSKEY requests go to the same upstream. The whole
-//! I/O side of validation is the loop in [`Resolver::validate`].
+//! gets an answer from its [`Upstream`] — the iterator in recursive mode
+//! (from the root, [`crate::iterator`]), the forwarder in forwarding mode (a
+//! validating stub: every query carries DO=1 and CD=1, so the upstream hands
+//! over even data it thinks bogus, and we judge it ourselves) — then runs a
+//! validation [`Session`] whose DS and DNSKEY requests go to the same
+//! upstream (so in recursive mode DS goes to the parent's servers and
+//! DNSKEY to the child's). The whole I/O side of validation is the loop in
+//! [`Resolver::validate`].
 
 mod autotrust;
 mod build;
+mod counted;
 mod keystore;
+pub mod nta;
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
 
 use tracing::{debug, warn};
 
-pub use build::{build, build_resolver, load_anchors};
-pub use keystore::KeyStore;
+pub use build::{build, build_resolver, build_upstream, load_anchors};
+use keystore::KeyStore;
+pub use nta::{NegativeAnchors, Nta};
 
 use crate::autotrust::TrustPoints;
 use crate::clock::Clock;
-use crate::forward::{UpstreamReply, Upstreams};
+use crate::forward::Upstreams;
 use crate::resolve::{Resolution, Resolve};
+pub use crate::upstream::{UpstreamError, UpstreamReply};
 use crate::validator::crypto::Crypto;
 use crate::validator::trace::TraceEvent;
-use crate::validator::{Anchors, BogusReason, Fetched, Limits, Outcome, Session, Step, Validated};
+use crate::validator::{
+    Anchors, BogusReason, Fetched, InsecureReason, Limits, Outcome, Session, Step, Validated,
+};
 use crate::wire::{DNSClass, Message, Name, Query, RecordType, ResponseCode};
 
 /// A boxed future of an upstream query.
 pub type UpstreamFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<UpstreamReply, String>> + Send + 'a>>;
+    Pin<Box<dyn Future<Output = Result<UpstreamReply, UpstreamError>> + Send + 'a>>;
 
 /// Where the engine sends its questions: the forwarder in stub mode, the
 /// iterator in recursive mode, a fake in tests.
 pub trait Upstream: Send + Sync + 'static {
-    /// Ask `name`/`rtype`/`class` with DO=1 and CD=1.
+    /// Ask `name`/`rtype`/`class` and return the data unvalidated (DO=1,
+    /// and CD=1 to a recursive upstream): the engine validates it.
     fn query<'a>(
         &'a self,
         name: &'a Name,
         rtype: RecordType,
         class: DNSClass,
     ) -> UpstreamFuture<'a>;
+
+    /// Ask again after a validation failure: fresh from the servers rather
+    /// than from a cache, and from others than `avoid` where the zone has
+    /// others (unbound's blacklist). `None`: this upstream cannot (the
+    /// default), and the engine does not retry.
+    fn query_avoiding<'a>(
+        &'a self,
+        _name: &'a Name,
+        _rtype: RecordType,
+        _class: DNSClass,
+        _avoid: &'a [IpAddr],
+    ) -> Option<UpstreamFuture<'a>> {
+        None
+    }
+
+    /// The validator's DS or DNSKEY question (an upstream may answer it
+    /// from what only the validator can use). The default asks as
+    /// [`Upstream::query_avoiding`], else [`Upstream::query`].
+    fn fetch<'a>(
+        &'a self,
+        name: &'a Name,
+        rtype: RecordType,
+        avoid: &'a [IpAddr],
+    ) -> UpstreamFuture<'a> {
+        match avoid.is_empty() {
+            true => self.query(name, rtype, DNSClass::IN),
+            false => self
+                .query_avoiding(name, rtype, DNSClass::IN, avoid)
+                .unwrap_or_else(|| self.query(name, rtype, DNSClass::IN)),
+        }
+    }
 }
+
+/// How many times a bogus answer is asked again elsewhere (unbound's
+/// `val-max-restart` is 5; 2 bound what one bogus name costs).
+const MAX_BOGUS_RETRIES: usize = 2;
 
 impl Upstream for Upstreams {
     fn query<'a>(
@@ -52,11 +98,37 @@ impl Upstream for Upstreams {
         rtype: RecordType,
         class: DNSClass,
     ) -> UpstreamFuture<'a> {
-        Box::pin(async move {
-            self.query_with_source(name, rtype, class)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(self.query_with_source(name, rtype, class))
+    }
+}
+
+impl Upstream for crate::iterator::Iterator {
+    fn query<'a>(
+        &'a self,
+        name: &'a Name,
+        rtype: RecordType,
+        class: DNSClass,
+    ) -> UpstreamFuture<'a> {
+        Box::pin(self.resolve(name, rtype, class, &[]))
+    }
+
+    fn query_avoiding<'a>(
+        &'a self,
+        name: &'a Name,
+        rtype: RecordType,
+        class: DNSClass,
+        avoid: &'a [IpAddr],
+    ) -> Option<UpstreamFuture<'a>> {
+        Some(Box::pin(self.resolve(name, rtype, class, avoid)))
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        name: &'a Name,
+        rtype: RecordType,
+        avoid: &'a [IpAddr],
+    ) -> UpstreamFuture<'a> {
+        Box::pin(self.resolve_for_validation(name, rtype, DNSClass::IN, avoid))
     }
 }
 
@@ -73,6 +145,8 @@ pub struct Resolver {
     keys: KeyStore,
     validation_time: Option<u64>,
     sentinel_enabled: bool,
+    ntas: NegativeAnchors,
+    domain_insecure: Vec<Name>,
 }
 
 impl Resolver {
@@ -90,9 +164,11 @@ impl Resolver {
             crypto,
             clock,
             limits: Limits::default(),
-            keys: KeyStore::new(10_000),
+            keys: KeyStore::new(10_000, keystore::DEFAULT_MAX_BYTES),
             validation_time: None,
             sentinel_enabled: true,
+            ntas: NegativeAnchors::default(),
+            domain_insecure: Vec::new(),
         }
     }
 
@@ -123,6 +199,56 @@ impl Resolver {
         }
     }
 
+    /// The key store (authenticated DNSKEY sets, proven insecure cuts).
+    pub(crate) fn key_store(&self) -> &KeyStore {
+        &self.keys
+    }
+
+    /// The negative trust anchors (RFC 7646). Read-only here: only the
+    /// operator's control interface in this crate changes them, through
+    /// [`Resolver::negative_anchors_mut`].
+    pub fn negative_anchors(&self) -> Vec<Nta> {
+        self.ntas.list()
+    }
+
+    /// The set the control interface changes (`insecure_add` and friends).
+    /// Crate-private: no caller outside the resolver can declare a name
+    /// insecure.
+    pub(crate) fn negative_anchors_mut(&self) -> &NegativeAnchors {
+        &self.ntas
+    }
+
+    /// Negative trust anchors from the configuration (unbound's
+    /// domain-insecure, RFC 7646): names at or below one of `zones` are not
+    /// validated, unless a trust anchor lies deeper than the negative one.
+    pub fn with_domain_insecure(mut self, zones: Vec<Name>) -> Self {
+        self.domain_insecure = zones;
+        self
+    }
+
+    /// The negative trust anchor covering `name`, if any: one the operator
+    /// added (`danebound control insecure_add`, not expired) or a configured
+    /// `domain_insecure` zone, unless a trust anchor lies deeper than it
+    /// (RFC 7646 §2: an NTA below a trust anchor disables validation there;
+    /// a trust anchor below the NTA re-enables it, as unbound does).
+    fn negative_anchor_for(&self, name: &Name, anchors: &Anchors) -> Option<Name> {
+        let deeper_anchor = |nta: &Name| {
+            anchors
+                .closest(name)
+                .is_some_and(|(anchor, _)| anchor.num_labels() > nta.num_labels())
+        };
+        self.ntas
+            .covering(name, self.clock.unix_now())
+            .into_iter()
+            .chain(
+                self.domain_insecure
+                    .iter()
+                    .filter(|z| z.zone_of(name))
+                    .cloned(),
+            )
+            .find(|nta| !deeper_anchor(nta))
+    }
+
     /// Resolve and validate one question.
     pub async fn resolve_query(&self, query: &Query, cd: bool) -> Resolution {
         self.run(query, cd, false).await.0
@@ -135,10 +261,66 @@ impl Resolver {
     }
 
     async fn run(&self, query: &Query, cd: bool, trace: bool) -> (Resolution, Vec<TraceEvent>) {
+        let mut avoid = Vec::new();
+        let mut retries = 0;
+        loop {
+            let mut used = Vec::new();
+            let (resolution, events) = self.run_with(query, cd, trace, &avoid, &mut used).await;
+            // RFC 4035 §4.3 leaves the recovery from bogus data to the
+            // resolver; unbound asks other servers, the ones that served the
+            // bad data blacklisted. A bogus answer from every server stays
+            // bogus.
+            let fresh: Vec<IpAddr> = used.into_iter().filter(|ip| !avoid.contains(ip)).collect();
+            if !resolution.outcome.is_bogus()
+                || cd
+                || retries >= MAX_BOGUS_RETRIES
+                || fresh.is_empty()
+            {
+                return (resolution, events);
+            }
+            retries += 1;
+            debug!(name = %query.name(), ?fresh, "bogus: asking again, avoiding those servers");
+            avoid.extend(fresh);
+        }
+    }
+
+    async fn ask(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        class: Option<DNSClass>,
+        avoid: &[IpAddr],
+        used: &mut Vec<IpAddr>,
+    ) -> Result<UpstreamReply, UpstreamError> {
+        let reply = match class {
+            // The validator's fetch.
+            None => self.upstream.fetch(name, rtype, avoid).await,
+            Some(class) if avoid.is_empty() => self.upstream.query(name, rtype, class).await,
+            Some(class) => match self.upstream.query_avoiding(name, rtype, class, avoid) {
+                Some(future) => future.await,
+                None => self.upstream.query(name, rtype, class).await,
+            },
+        }?;
+        if !reply.server.ip().is_unspecified() && !used.contains(&reply.server.ip()) {
+            used.push(reply.server.ip());
+        }
+        Ok(reply)
+    }
+
+    /// One resolution and validation, noting in `used` the servers whose
+    /// data it took. `avoid` non-empty: a retry, never from caches.
+    async fn run_with(
+        &self,
+        query: &Query,
+        cd: bool,
+        trace: bool,
+        avoid: &[IpAddr],
+        used: &mut Vec<IpAddr>,
+    ) -> (Resolution, Vec<TraceEvent>) {
         let name = query.name();
         let rtype = query.query_type();
         let class = query.query_class();
-        let reply = match self.upstream.query(name, rtype, class).await {
+        let reply = match self.ask(name, rtype, Some(class), avoid, used).await {
             Ok(reply) => reply,
             Err(e) => {
                 debug!(%name, %rtype, "no upstream answer: {e}");
@@ -172,11 +354,24 @@ impl Resolver {
         }
         let mut events = Vec::new();
         let anchors = self.anchors();
-        let validated = if cd || anchors.is_empty() {
+        // RFC 7646 §2: at and below a negative trust anchor the data is not
+        // validated and is treated as insecure (no AD, no SERVFAIL). Data a
+        // CNAME chain brings in from outside the NTA is not validated in
+        // this answer either; the whole answer is Insecure.
+        let nta = if cd {
+            None
+        } else {
+            self.negative_anchor_for(name, &anchors)
+        };
+        let validated = if cd || nta.is_some() || anchors.is_empty() {
             // RFC 4035 §3.2.2: with CD=1 the client validates; we pass the
-            // data on unchecked and never claim it secure.
+            // data on unchecked and never claim it secure. RFC 7646 §2: under
+            // a negative trust anchor validation is off.
             Validated {
-                outcome: Outcome::Indeterminate,
+                outcome: match nta {
+                    Some(zone) => Outcome::Insecure(InsecureReason::NegativeTrustAnchor { zone }),
+                    None => Outcome::Indeterminate,
+                },
                 ttl: None,
                 answers: reply.message.answers.clone(),
                 authorities: reply.message.authorities.clone(),
@@ -190,7 +385,7 @@ impl Resolver {
             }
         } else {
             let (validated, trace) = self
-                .validate_inner(name, rtype, &reply.message, trace)
+                .validate_inner(name, rtype, &reply.message, trace, avoid, used)
                 .await;
             events = trace;
             validated
@@ -212,7 +407,9 @@ impl Resolver {
 
     /// The I/O side of validation: run the session, fetching what it asks.
     pub async fn validate(&self, qname: &Name, qtype: RecordType, response: &Message) -> Validated {
-        self.validate_inner(qname, qtype, response, false).await.0
+        self.validate_inner(qname, qtype, response, false, &[], &mut Vec::new())
+            .await
+            .0
     }
 
     async fn validate_inner(
@@ -221,6 +418,8 @@ impl Resolver {
         qtype: RecordType,
         response: &Message,
         trace: bool,
+        avoid: &[IpAddr],
+        used: &mut Vec<IpAddr>,
     ) -> (Validated, Vec<TraceEvent>) {
         let now = self.clock.unix_now();
         let view = self.keys.view(now);
@@ -239,15 +438,14 @@ impl Resolver {
             session = session.with_trace();
         }
         let validated = loop {
-            match session.step() {
+            match off_the_async_workers(|| session.step()) {
                 Step::Fetch(request) => {
                     let fetched = match self
-                        .upstream
-                        .query(&request.name, request.rtype, DNSClass::IN)
+                        .ask(&request.name, request.rtype, None, avoid, used)
                         .await
                     {
                         Ok(reply) => Fetched::Response(reply.message),
-                        Err(e) => Fetched::Failed(e),
+                        Err(e) => Fetched::Failed(e.to_string()),
                     };
                     session.supply(&request, fetched);
                 }
@@ -266,6 +464,22 @@ impl Resolve for Resolver {
         cd: bool,
     ) -> Pin<Box<dyn Future<Output = Resolution> + Send + 'a>> {
         Box::pin(self.resolve_query(query, cd))
+    }
+}
+
+/// Run one CPU-bound validation step so that cache hits keep being answered
+/// meanwhile. A step does at most what the session's budget allows (every
+/// signature, DS digest and NSEC3 hash is charged), but that can be
+/// milliseconds; on `serve`'s multi-threaded runtime `block_in_place` hands
+/// this worker's other tasks to another thread for that time. On a
+/// current-thread runtime (`danebound query`, tests) the step runs inline.
+fn off_the_async_workers<T>(step: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(step)
+        }
+        _ => step(),
     }
 }
 

@@ -1,12 +1,10 @@
 //! The upstream client of forwarding (validating stub) mode: [`Upstreams`].
 //!
-//! Every query carries RD=1, DO=1 and CD=1, so that an upstream hands over
-//! even data it considers bogus and we judge it ourselves, with an EDNS0
-//! buffer of 1232 bytes and a random 16-bit ID. A reply is accepted only if
-//! its ID, its source (enforced by the transport) and its question match and
-//! QR=1 (RFC 5452 §4.1, §9.1); anything else is dropped, never cached.
-//! Timeouts move on to the next upstream; TC=1 retries the same upstream over
-//! TCP (RFC 7766 §5).
+//! Every query carries RD=1 and CD=1 ([`QueryFlags::FORWARD`]), so that an
+//! upstream hands over even data it considers bogus and we judge it
+//! ourselves; building the query and checking the reply (RFC 5452 §4.1, TC
+//! → TCP, EDNS fallback) is the query layer's, [`crate::upstream`].
+//! Timeouts and error rcodes move on to the next upstream.
 //!
 //! # What this module does not do
 //! It does not validate: [`ForwardOnly`] is the stand-in resolver used until
@@ -18,68 +16,24 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use hickory_proto::op::{Edns, MessageType};
-
 use crate::resolve::{Resolution, Resolve};
-use crate::transport::{Protocol, Transport};
+use crate::transport::Transport;
+use crate::upstream::{Exchange, QueryFlags, ask};
 use crate::validator::outcome::Outcome;
-use crate::wire::{DNSClass, Message, Name, OpCode, Query, RecordType, ResponseCode};
+use crate::wire::{DNSClass, Message, Name, Query, RecordType, ResponseCode};
 
 mod resolv_conf;
 
 pub use resolv_conf::nameservers_from_resolv_conf;
 
-/// The EDNS0 buffer size we advertise (DNS flag day 2020).
-pub const EDNS_BUFFER: u16 = 1232;
+pub use crate::edns::EDNS_BUFFER;
+pub use crate::upstream::{UpstreamError, UpstreamReply};
 
 /// Default time to wait for one upstream on one attempt.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(1500);
 
 /// Default number of passes over the upstream list.
 pub const DEFAULT_ROUNDS: usize = 2;
-
-/// A reply accepted from an upstream, with the upstream that sent it.
-#[derive(Clone, Debug)]
-pub struct UpstreamReply {
-    /// The reply.
-    pub message: Message,
-    /// The upstream that answered (for logs and for naming an upstream that
-    /// strips RRSIGs).
-    pub server: SocketAddr,
-    /// Whether the reply came over TCP (after TC=1).
-    pub tcp: bool,
-}
-
-/// Why no usable reply came back.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum UpstreamError {
-    /// No upstream is configured.
-    NoUpstreams,
-    /// The query could not be encoded (e.g. a name too long).
-    Encode(String),
-    /// Every attempt timed out, failed or brought only garbage.
-    Unreachable {
-        /// The upstreams tried.
-        tried: Vec<SocketAddr>,
-        /// The last failure seen.
-        last: String,
-    },
-}
-
-impl fmt::Display for UpstreamError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NoUpstreams => write!(f, "no upstream nameserver configured"),
-            Self::Encode(e) => write!(f, "cannot encode the query: {e}"),
-            Self::Unreachable { tried, last } => {
-                write!(f, "no usable reply from {tried:?} (last: {last})")
-            }
-        }
-    }
-}
-
-impl std::error::Error for UpstreamError {}
 
 /// The upstream nameservers and how to ask them.
 #[derive(Clone)]
@@ -101,19 +55,6 @@ impl fmt::Debug for Upstreams {
             .field("rounds", &self.rounds)
             .finish_non_exhaustive()
     }
-}
-
-/// What one attempt brought.
-enum Attempt {
-    /// A usable reply.
-    Accepted(Message),
-    /// A reply from the right place that asks us to go elsewhere (SERVFAIL,
-    /// REFUSED, NOTIMP, FORMERR): remembered in case nothing better comes.
-    Refused(Message),
-    /// TC=1: retry over TCP.
-    Truncated,
-    /// Timeout, socket error or garbage.
-    Failed(String),
 }
 
 impl Upstreams {
@@ -179,39 +120,38 @@ impl Upstreams {
         for round in 0..self.rounds {
             for i in (0..n).map(|k| (first + k) % n) {
                 let server = self.servers[i];
-                let mut tcp = false;
-                let mut attempt = self.attempt(server, &question, Protocol::Udp).await?;
-                if matches!(attempt, Attempt::Truncated) {
-                    // RFC 7766 §5: a truncated UDP reply is retried over TCP.
-                    tracing::debug!(%server, %name, %rtype, "TC=1, retrying over TCP");
-                    tcp = true;
-                    attempt = self.attempt(server, &question, Protocol::Tcp).await?;
-                }
-                match attempt {
-                    Attempt::Accepted(message) => {
+                let exchange = ask(
+                    self.transport.as_ref(),
+                    server,
+                    &question,
+                    QueryFlags::FORWARD,
+                    self.timeout,
+                )
+                .await?;
+                match exchange {
+                    Exchange::Reply(reply)
+                        if matches!(
+                            reply.message.metadata.response_code,
+                            ResponseCode::NoError | ResponseCode::NXDomain
+                        ) =>
+                    {
                         self.preferred.store(i, Ordering::Relaxed);
                         tracing::debug!(
-                            %server, %name, %rtype, tcp,
-                            rcode = %message.metadata.response_code,
+                            %server, %name, %rtype, tcp = reply.tcp,
+                            rcode = %reply.message.metadata.response_code,
                             "upstream answered"
                         );
-                        return Ok(UpstreamReply {
-                            message,
-                            server,
-                            tcp,
-                        });
+                        return Ok(reply);
                     }
-                    Attempt::Refused(message) => {
-                        last = format!("{server}: {}", message.metadata.response_code);
-                        tracing::debug!(%server, %name, %rtype, round, "upstream said {}", message.metadata.response_code);
-                        fallback.get_or_insert(UpstreamReply {
-                            message,
-                            server,
-                            tcp,
-                        });
+                    Exchange::Reply(reply) => {
+                        // SERVFAIL, REFUSED, NOTIMP, FORMERR: remembered in
+                        // case nothing better comes.
+                        let rcode = reply.message.metadata.response_code;
+                        last = format!("{server}: {rcode}");
+                        tracing::debug!(%server, %name, %rtype, round, "upstream said {rcode}");
+                        fallback.get_or_insert(reply);
                     }
-                    Attempt::Truncated => last = format!("{server}: truncated over TCP"),
-                    Attempt::Failed(why) => {
+                    Exchange::Failed { why, .. } => {
                         tracing::debug!(%server, %name, %rtype, round, "upstream attempt failed: {why}");
                         last = format!("{server}: {why}");
                     }
@@ -226,83 +166,6 @@ impl Upstreams {
             tried: self.servers.clone(),
             last,
         })
-    }
-
-    /// One exchange with one server. Errors only when the query cannot be
-    /// encoded at all.
-    async fn attempt(
-        &self,
-        server: SocketAddr,
-        question: &Query,
-        protocol: Protocol,
-    ) -> Result<Attempt, UpstreamError> {
-        let id: u16 = rand::random();
-        let request =
-            build_query(id, question).map_err(|e| UpstreamError::Encode(e.to_string()))?;
-        let bytes = match self
-            .transport
-            .exchange(server, &request, protocol, self.timeout)
-            .await
-        {
-            Ok(bytes) => bytes,
-            Err(e) => return Ok(Attempt::Failed(e.to_string())),
-        };
-        Ok(check_reply(id, question, &bytes))
-    }
-}
-
-/// The query we send: RD=1, CD=1, EDNS0 with DO=1 and a 1232-byte buffer.
-pub fn build_query(id: u16, question: &Query) -> Result<Vec<u8>, crate::wire::ProtoError> {
-    let mut message = Message::new(id, MessageType::Query, OpCode::Query);
-    message.metadata.recursion_desired = true;
-    // CD=1: the upstream must not withhold data it thinks is bogus; we
-    // validate ourselves (RFC 4035 §3.2.2, RFC 6840 §5.9).
-    message.metadata.checking_disabled = true;
-    message.add_query(question.clone());
-    let mut edns = Edns::new();
-    edns.set_max_payload(EDNS_BUFFER);
-    edns.set_dnssec_ok(true);
-    message.set_edns(edns);
-    message.to_vec()
-}
-
-/// Judges a reply to the query `id` / `question`.
-fn check_reply(id: u16, question: &Query, bytes: &[u8]) -> Attempt {
-    let message = match crate::wire::decode_message(bytes) {
-        Ok(m) => m,
-        Err(e) => return Attempt::Failed(format!("malformed reply dropped: {e}")),
-    };
-    // RFC 5452 §9.1: the ID and the question must match the query.
-    if message.metadata.id != id {
-        return Attempt::Failed("reply with a foreign ID dropped".into());
-    }
-    if message.metadata.message_type != MessageType::Response {
-        return Attempt::Failed("reply with QR=0 dropped".into());
-    }
-    if message.metadata.op_code != OpCode::Query {
-        return Attempt::Failed("reply with another opcode dropped".into());
-    }
-    // A truncated reply may carry no question (RFC 7766 §5 lets the client
-    // retry regardless); judge the question only when it is there.
-    if message.metadata.truncation && message.queries.is_empty() {
-        return Attempt::Truncated;
-    }
-    let same_question = message.queries.len() == 1 && {
-        let q = &message.queries[0];
-        // Name equality is case-insensitive (RFC 4343).
-        q.name() == question.name()
-            && q.query_type() == question.query_type()
-            && q.query_class() == question.query_class()
-    };
-    if !same_question {
-        return Attempt::Failed("reply for another question dropped".into());
-    }
-    if message.metadata.truncation {
-        return Attempt::Truncated;
-    }
-    match message.metadata.response_code {
-        ResponseCode::NoError | ResponseCode::NXDomain => Attempt::Accepted(message),
-        _ => Attempt::Refused(message),
     }
 }
 

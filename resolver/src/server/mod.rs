@@ -11,21 +11,19 @@
 //! datagram, from a pre-encoded response; only a miss spawns a task that asks
 //! the [`Resolve`] implementation, caches the result and answers.
 //!
-//! TCP follows RFC 7766: several queries per connection, pipelined and
-//! answered in completion order (§6.2.1.1), an idle timeout (§6.2.3) and a
-//! connection limit.
+//! TCP follows RFC 7766 and is bounded against clients that never read:
+//! see [`tcp`].
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{OnceCell, Semaphore, mpsc};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::OnceCell;
 use tokio::task::JoinHandle;
 
 use crate::acl::Acl;
@@ -35,14 +33,19 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::forward::{ForwardOnly, Upstreams, default_upstreams};
 use crate::local_zones::LocalZones;
+use crate::ratelimit::{RateLimiter, Verdict};
 use crate::resolve::{Resolution, Resolve};
+use crate::stats;
 use crate::transport::net::NetTransport;
 use crate::validator::outcome::Outcome;
 use crate::wire::ResponseCode;
 
-pub mod request;
+mod inflight;
+pub mod tcp;
 
-use request::{Parsed, Request, error_response, rcode};
+pub use tcp::{Connections, TcpStats};
+
+use crate::request::{Parsed, Request, error_response, rcode};
 
 /// The longest a cache miss may take before the client gets SERVFAIL.
 pub const RESOLUTION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -78,9 +81,10 @@ struct Context {
     cache: Arc<Cache>,
     acl: Acl,
     local: LocalZones,
-    inflight: Arc<Semaphore>,
-    tcp_connections: Arc<Semaphore>,
-    tcp_idle_timeout: Duration,
+    inflight: Arc<inflight::Inflight>,
+    /// UDP response rate limiting; `None` when off.
+    ratelimit: Option<Mutex<RateLimiter>>,
+    tcp: Arc<Connections>,
     pending: Pending,
 }
 
@@ -95,9 +99,18 @@ fn context(config: &Config, resolver: Arc<dyn Resolve>, clock: Arc<dyn Clock>) -
         cache: Arc::new(Cache::new(config.cache.clone(), clock)),
         acl: config.acl.clone(),
         local,
-        inflight: Arc::new(Semaphore::new(config.max_inflight)),
-        tcp_connections: Arc::new(Semaphore::new(config.max_tcp_connections)),
-        tcp_idle_timeout: config.tcp_idle_timeout,
+        inflight: inflight::Inflight::new(config.max_inflight, config.max_inflight_per_client),
+        ratelimit: config
+            .ratelimit
+            .enabled()
+            .then(|| Mutex::new(RateLimiter::new(config.ratelimit.clone()))),
+        tcp: Connections::new(tcp::TcpLimits {
+            max_connections: config.max_tcp_connections,
+            max_per_client: config.max_tcp_connections_per_client,
+            max_outstanding: config.max_tcp_outstanding,
+            idle_timeout: config.tcp_idle_timeout,
+            write_timeout: config.tcp_write_timeout,
+        }),
         pending: Pending::default(),
     })
 }
@@ -201,8 +214,15 @@ impl Server {
         Arc::clone(&self.context.cache)
     }
 
+    /// The TCP connection registry (its [`Connections::stats`]), for tests
+    /// and monitoring; take it before [`Server::run`].
+    pub fn tcp_connections(&self) -> Arc<Connections> {
+        Arc::clone(&self.context.tcp)
+    }
+
     /// Serves until `shutdown` completes. Must run inside a tokio runtime.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        stats::global().start();
         let mut tasks: Vec<JoinHandle<()>> = Vec::new();
         for socket in self.udp {
             let socket = Arc::new(UdpSocket::from_std(socket)?);
@@ -212,7 +232,7 @@ impl Server {
         for listener in self.tcp {
             let listener = TcpListener::from_std(listener)?;
             tracing::info!(addr = ?listener.local_addr().ok(), "listening on TCP");
-            tasks.push(tokio::spawn(tcp_acceptor(
+            tasks.push(tokio::spawn(tcp::acceptor(
                 Arc::clone(&self.context),
                 listener,
             )));
@@ -295,6 +315,8 @@ enum Handled {
 
 /// Answers what can be answered at once into `out`.
 fn handle(ctx: &Context, buf: &[u8], client: IpAddr, via: Via, out: &mut Vec<u8>) -> Handled {
+    let start = Instant::now();
+    let stats = stats::global();
     let parsed = Request::parse(buf);
     if !ctx.acl.allows(client) {
         return match parsed {
@@ -302,10 +324,12 @@ fn handle(ctx: &Context, buf: &[u8], client: IpAddr, via: Via, out: &mut Vec<u8>
             Parsed::Query(request) => {
                 tracing::debug!(%client, "refused: not in access.allow");
                 *out = answer::encode(&answer::error(&request, ResponseCode::Refused));
+                stats.answer(ResponseCode::Refused, None);
                 Handled::Reply
             }
             Parsed::Reject { .. } => {
                 error_response(buf, rcode::REFUSED, out);
+                stats.answer(ResponseCode::Refused, None);
                 Handled::Reply
             }
         };
@@ -318,10 +342,12 @@ fn handle(ctx: &Context, buf: &[u8], client: IpAddr, via: Via, out: &mut Vec<u8>
         Parsed::Reject { rcode, why } => {
             tracing::debug!(%client, rcode, "rejected: {why}");
             error_response(buf, rcode, out);
+            stats.answer_rcode(rcode);
             return Handled::Reply;
         }
         Parsed::Query(request) => request,
     };
+    stats.query(via == Via::Tcp);
     // The cache first: local-zone names are never cached (they never reach
     // the resolver), so this order cannot hide a local answer, and hits skip
     // the local-zone check.
@@ -331,11 +357,14 @@ fn handle(ctx: &Context, buf: &[u8], client: IpAddr, via: Via, out: &mut Vec<u8>
             Via::Udp => entry.write_udp(&request, now, out),
             Via::Tcp => entry.write_response(&request, now, out),
         }
+        stats.cache_hit(start.elapsed());
+        stats.resolved(request.cd, entry.rcode(), entry.outcome());
         return Handled::Reply;
     }
     if !ctx.local.is_empty()
         && let Some(resolution) = ctx.local.answer(&request.query())
     {
+        stats.answer(resolution.rcode, None);
         let mut message = answer::build(&request, &resolution);
         // Local data is ours to vouch for, as unbound does (AA=1).
         message.metadata.authoritative = true;
@@ -394,6 +423,7 @@ impl Pending {
 
 /// Resolves a cache miss, caches the result and returns the response.
 async fn resolve_miss(ctx: &Context, request: &Request, via: Via) -> Vec<u8> {
+    let start = Instant::now();
     let key = request.cache_key(request.cd);
     let cell = ctx.pending.join(&key);
     let resolved = cell
@@ -430,6 +460,15 @@ async fn resolve_miss(ctx: &Context, request: &Request, via: Via) -> Vec<u8> {
         })
         .await;
     ctx.pending.leave(&key, &cell);
+    let summary = match (&resolved.entry, &resolved.resolution) {
+        (Some(e), _) => Some((e.rcode(), e.outcome())),
+        (None, Some(r)) => Some((r.rcode, &r.outcome)),
+        (None, None) => None,
+    };
+    if let Some((rcode, outcome)) = summary {
+        stats::global().cache_miss(start.elapsed());
+        stats::global().resolved(request.cd, rcode, outcome);
+    }
     let mut out = Vec::new();
     match (&resolved.entry, &resolved.resolution) {
         (Some(entry), _) => {
@@ -452,6 +491,7 @@ async fn resolve_miss(ctx: &Context, request: &Request, via: Via) -> Vec<u8> {
 
 /// The answer to a miss that cannot be resolved now (too many in flight).
 fn overloaded(request: &Request) -> Vec<u8> {
+    stats::global().answer(ResponseCode::ServFail, None);
     answer::encode(&answer::error(request, ResponseCode::ServFail))
 }
 
@@ -470,117 +510,67 @@ async fn udp_worker(ctx: Arc<Context>, socket: Arc<UdpSocket>) {
         };
         match handle(&ctx, &buf[..n], client.ip(), Via::Udp, &mut out) {
             Handled::Reply if out.is_empty() => {}
-            Handled::Reply => {
-                if let Err(e) = socket.send_to(&out, client).await {
-                    tracing::debug!(%client, "UDP send error: {e}");
-                }
-            }
+            Handled::Reply => send_udp(&ctx, &socket, &mut out, client).await,
             Handled::Drop => {}
             Handled::Miss(request) => {
-                let Ok(permit) = Arc::clone(&ctx.inflight).try_acquire_owned() else {
-                    let _ = socket.send_to(&overloaded(&request), client).await;
+                let Some(slot) = ctx.inflight.try_admit(client.ip()) else {
+                    send_udp(&ctx, &socket, &mut overloaded(&request), client).await;
                     continue;
                 };
                 let ctx = Arc::clone(&ctx);
                 let socket = Arc::clone(&socket);
                 tokio::spawn(async move {
-                    let response = resolve_miss(&ctx, &request, Via::Udp).await;
-                    drop(permit);
-                    if let Err(e) = socket.send_to(&response, client).await {
-                        tracing::debug!(%client, "UDP send error: {e}");
-                    }
+                    let mut response = resolve_miss(&ctx, &request, Via::Udp).await;
+                    drop(slot);
+                    send_udp(&ctx, &socket, &mut response, client).await;
                 });
             }
         }
     }
 }
 
-// -- TCP ------------------------------------------------------------------------
-
-async fn tcp_acceptor(ctx: Arc<Context>, listener: TcpListener) {
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(x) => x,
-            Err(e) => {
-                // EMFILE and friends: back off instead of spinning.
-                tracing::warn!("TCP accept error: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = Arc::clone(&ctx.tcp_connections).try_acquire_owned() else {
-            tracing::debug!(%peer, "TCP connection limit reached, closing");
-            continue;
-        };
-        let ctx = Arc::clone(&ctx);
-        tokio::spawn(async move {
-            tcp_connection(ctx, stream, peer).await;
-            drop(permit);
-        });
+/// Sends a UDP response, subject to response rate limiting.
+async fn send_udp(ctx: &Context, socket: &UdpSocket, response: &mut Vec<u8>, client: SocketAddr) {
+    if let Some(limiter) = &ctx.ratelimit {
+        let verdict = limiter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .check(client.ip(), ctx.cache.now());
+        match verdict {
+            Verdict::Send => {}
+            Verdict::Slip => truncate_to_question(response),
+            Verdict::Drop => return,
+        }
+    }
+    if let Err(e) = socket.send_to(response, client).await {
+        tracing::debug!(%client, "UDP send error: {e}");
     }
 }
 
-async fn tcp_connection(ctx: Arc<Context>, stream: TcpStream, peer: SocketAddr) {
-    let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.into_split();
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(64);
-    let writer_task = tokio::spawn(async move {
-        while let Some(response) = rx.recv().await {
-            let Ok(len) = u16::try_from(response.len()) else {
-                continue;
-            };
-            let mut frame = Vec::with_capacity(response.len() + 2);
-            frame.extend_from_slice(&len.to_be_bytes());
-            frame.extend_from_slice(&response);
-            if writer.write_all(&frame).await.is_err() {
-                break;
-            }
-        }
-        let _ = writer.shutdown().await;
-    });
-    let idle = ctx.tcp_idle_timeout;
-    let mut buf = Vec::new();
-    let mut out = Vec::new();
-    loop {
-        let mut len = [0u8; 2];
-        // RFC 7766 §6.2.3: close a connection that stays idle.
-        match tokio::time::timeout(idle, reader.read_exact(&mut len)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(_)) => break,
-            Err(_) => {
-                tracing::trace!(%peer, "TCP idle timeout");
-                break;
-            }
-        }
-        buf.resize(usize::from(u16::from_be_bytes(len)), 0);
-        match tokio::time::timeout(idle, reader.read_exact(&mut buf)).await {
-            Ok(Ok(_)) => {}
-            _ => break,
-        }
-        match handle(&ctx, &buf, peer.ip(), Via::Tcp, &mut out) {
-            Handled::Reply => {
-                if tx.send(std::mem::take(&mut out)).await.is_err() {
-                    break;
-                }
-            }
-            Handled::Drop => {}
-            Handled::Miss(request) => {
-                let Ok(permit) = Arc::clone(&ctx.inflight).try_acquire_owned() else {
-                    if tx.send(overloaded(&request)).await.is_err() {
-                        break;
-                    }
-                    continue;
-                };
-                let ctx = Arc::clone(&ctx);
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    let response = resolve_miss(&ctx, &request, Via::Tcp).await;
-                    drop(permit);
-                    let _ = tx.send(response).await;
-                });
-            }
-        }
+/// Cuts a response down to its header and question with TC=1 (RFC 1035
+/// §4.1.1: the client retries over TCP).
+fn truncate_to_question(response: &mut Vec<u8>) {
+    if response.len() < 12 {
+        return;
     }
-    drop(tx);
-    let _ = writer_task.await;
+    let mut end = 12;
+    if u16::from_be_bytes([response[4], response[5]]) >= 1 {
+        // The echoed question is uncompressed: labels up to the root, then
+        // type and class.
+        while let Some(&len) = response.get(end) {
+            if len & 0xC0 != 0 {
+                end += 2; // a pointer ends the name
+                break;
+            }
+            end += 1 + usize::from(len);
+            if len == 0 {
+                break;
+            }
+        }
+        end = (end + 4).min(response.len());
+        response[4..6].copy_from_slice(&1u16.to_be_bytes());
+    }
+    response.truncate(end);
+    response[2] |= 0x02; // TC
+    response[6..12].fill(0); // no answer, authority or additional records
 }

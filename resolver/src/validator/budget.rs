@@ -49,6 +49,14 @@ pub struct Limits {
     /// queries through long chains of CNAMEs into deep names (unbound bounds
     /// the same with `max-query-restarts` and its validation suspend limit).
     pub max_fetches: u32,
+    /// DS digests (RFC 4034 §5.1.4) computed per validation session. Default
+    /// 1024, range 16–8192. Each DNSKEY is hashed at most once per digest
+    /// type, and only when a DS names its key tag and algorithm; a DNSKEY
+    /// answer fits about 800 P-256 keys, so the default lets the key a DS
+    /// names be found among hundreds sharing its tag while bounding a DS
+    /// flood (600 DS × 600 keys with one tag was 360,000 uncharged digests;
+    /// unbound bounds the same work by its key-tag collision limits).
+    pub max_ds_digests: u32,
     /// CNAME/DNAME links followed in one answer. Default 16, range 1–64:
     /// unbound's `max-query-restarts` is 11, BIND's 16.
     pub max_chain_links: u32,
@@ -66,6 +74,7 @@ impl Default for Limits {
             min_rsa_bits: 1024,
             max_chain_links: 16,
             max_fetches: 64,
+            max_ds_digests: 1024,
         }
     }
 }
@@ -77,6 +86,7 @@ pub struct Budget {
     verifications: u32,
     failed_verifications: u32,
     nsec3_hashes: u32,
+    digests: u32,
 }
 
 impl Budget {
@@ -87,6 +97,7 @@ impl Budget {
             verifications: 0,
             failed_verifications: 0,
             nsec3_hashes: 0,
+            digests: 0,
         }
     }
 
@@ -97,19 +108,19 @@ impl Budget {
 
     /// Charge one signature verification; fails when the session is out of
     /// verifications.
-    pub fn charge_verification(&mut self, what: &dyn std::fmt::Display) -> Result<(), BogusReason> {
-        if self.verifications >= self.limits.max_verifications {
-            return Err(BogusReason::BudgetExceeded {
-                limit: "max_verifications",
-                detail: what.to_string(),
-            });
-        }
-        self.verifications += 1;
-        Ok(())
+    pub(crate) fn charge_verification(
+        &mut self,
+        what: &dyn std::fmt::Display,
+    ) -> Result<(), BogusReason> {
+        let max = self.limits.max_verifications;
+        charge(&mut self.verifications, max, "max_verifications", what)
     }
 
     /// Record a failed verification; fails when too many have failed.
-    pub fn record_failure(&mut self, what: &dyn std::fmt::Display) -> Result<(), BogusReason> {
+    pub(crate) fn record_failure(
+        &mut self,
+        what: &dyn std::fmt::Display,
+    ) -> Result<(), BogusReason> {
         self.failed_verifications += 1;
         if self.failed_verifications > self.limits.max_failed_verifications {
             return Err(BogusReason::BudgetExceeded {
@@ -122,15 +133,38 @@ impl Budget {
 
     /// Charge one NSEC3 hash computation (of any iteration count up to
     /// `max_nsec3_iterations`).
-    pub fn charge_nsec3_hash(&mut self, what: &dyn std::fmt::Display) -> Result<(), BogusReason> {
-        if self.nsec3_hashes >= self.limits.max_nsec3_hashes {
-            return Err(BogusReason::BudgetExceeded {
-                limit: "max_nsec3_hashes",
-                detail: what.to_string(),
-            });
+    pub(crate) fn charge_nsec3_hash(
+        &mut self,
+        what: &dyn std::fmt::Display,
+    ) -> Result<(), BogusReason> {
+        let max = self.limits.max_nsec3_hashes;
+        charge(&mut self.nsec3_hashes, max, "max_nsec3_hashes", what)
+    }
+
+    /// Charge one DS digest computation.
+    pub(crate) fn charge_digest(
+        &mut self,
+        what: &dyn std::fmt::Display,
+    ) -> Result<(), BogusReason> {
+        let max = self.limits.max_ds_digests;
+        charge(&mut self.digests, max, "max_ds_digests", what)
+    }
+
+    /// What has been charged so far against the limit named `limit` (the
+    /// name a [`BogusReason::BudgetExceeded`] carries); 0 for other names.
+    pub(crate) fn spent(&self, limit: &str) -> u32 {
+        match limit {
+            "max_verifications" => self.verifications,
+            "max_failed_verifications" => self.failed_verifications,
+            "max_nsec3_hashes" => self.nsec3_hashes,
+            "max_ds_digests" => self.digests,
+            _ => 0,
         }
-        self.nsec3_hashes += 1;
-        Ok(())
+    }
+
+    /// DS digests charged so far.
+    pub fn digests(&self) -> u32 {
+        self.digests
     }
 
     /// Verifications charged so far.
@@ -142,6 +176,23 @@ impl Budget {
     pub fn nsec3_hashes(&self) -> u32 {
         self.nsec3_hashes
     }
+}
+
+/// Count one unit against `max`, or fail naming `limit` when none is left.
+fn charge(
+    count: &mut u32,
+    max: u32,
+    limit: &'static str,
+    what: &dyn std::fmt::Display,
+) -> Result<(), BogusReason> {
+    if *count >= max {
+        return Err(BogusReason::BudgetExceeded {
+            limit,
+            detail: what.to_string(),
+        });
+    }
+    *count += 1;
+    Ok(())
 }
 
 impl Default for Budget {

@@ -14,6 +14,8 @@
 //! - It does not run the RFC 5011 state machine: revoked keys are simply not
 //!   used as entry points (RFC 5011 §2.1).
 
+use std::collections::{HashMap, HashSet};
+
 use crate::wire::{DNSKEY, DNSSECRData, DS, Name, PublicKey, RData, RecordType};
 
 use super::budget::Budget;
@@ -200,6 +202,43 @@ impl ZoneKeys {
     }
 }
 
+impl ZoneKeys {
+    /// Bytes this value holds on the heap and inline, for the key store's
+    /// byte bound: the RRset's records and signatures, the zone keys (each a
+    /// copy of a DNSKEY), the tags, and names past their inline capacity.
+    pub fn bytes(&self) -> usize {
+        let set = &self.dnskeys;
+        let keys: usize = set
+            .rdatas
+            .iter()
+            .map(|r| as_dnskey(r).map_or(0, |k| k.public_key().public_bytes().len()))
+            .sum();
+        let sigs: usize = set
+            .rrsigs
+            .iter()
+            .map(|s| s.sig().len() + name_heap(&s.input().signer_name))
+            .sum();
+        size_of::<Self>()
+            + set.rdatas.capacity() * size_of::<RData>()
+            + set.rrsigs.capacity() * size_of::<crate::wire::RRSIG>()
+            + self.keys.capacity() * size_of::<ZoneKey>()
+            + self.authenticated_by.capacity() * size_of::<u16>()
+            // The records' keys, and the zone keys' copies of them.
+            + 2 * keys
+            + sigs
+            + name_heap(&self.zone)
+            + name_heap(&set.name)
+    }
+}
+
+/// Heap bytes of a name: hickory keeps up to 32 bytes of labels and 24
+/// label ends inline.
+pub(crate) fn name_heap(name: &Name) -> usize {
+    let labels = usize::from(name.num_labels()) + 1;
+    let data = name.len();
+    (if data > 32 { data } else { 0 }) + (if labels > 24 { labels } else { 0 })
+}
+
 fn zone_keys_of(dnskeys: &Rrset) -> Vec<ZoneKey> {
     dnskeys
         .rdatas
@@ -222,7 +261,10 @@ fn as_dnskey(rdata: &RData) -> Option<&DNSKEY> {
 // ---------------------------------------------------------------------------
 
 /// What vouches for a zone's DNSKEY RRset: the DS records of a validated
-/// parent DS RRset and/or configured trust anchors (DS or DNSKEY).
+/// parent DS RRset and/or configured trust anchors (DS or DNSKEY). Built
+/// only by the validator, from a [`Verified`] DS RRset
+/// ([`SecureEntryPoints::from_verified_ds`]) or from the configured
+/// [`Anchors`](super::Anchors): no caller can vouch for a key set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SecureEntryPoints {
     ds: Vec<DS>,
@@ -233,17 +275,9 @@ pub struct SecureEntryPoints {
 impl SecureEntryPoints {
     /// Entry points from DS records (trust anchors, or records of a DS RRset
     /// the caller has validated).
-    pub fn from_ds(ds: impl IntoIterator<Item = DS>) -> Self {
+    pub(crate) fn from_ds(ds: impl IntoIterator<Item = DS>) -> Self {
         Self {
             ds: ds.into_iter().collect(),
-            ..Self::default()
-        }
-    }
-
-    /// Entry points from DNSKEY trust anchors.
-    pub fn from_dnskeys(dnskeys: impl IntoIterator<Item = DNSKEY>) -> Self {
-        Self {
-            dnskeys: dnskeys.into_iter().collect(),
             ..Self::default()
         }
     }
@@ -263,19 +297,19 @@ impl SecureEntryPoints {
     }
 
     /// Add DS records.
-    pub fn with_ds(mut self, ds: impl IntoIterator<Item = DS>) -> Self {
+    pub(crate) fn with_ds(mut self, ds: impl IntoIterator<Item = DS>) -> Self {
         self.ds.extend(ds);
         self
     }
 
     /// Add DNSKEY anchors.
-    pub fn with_dnskeys(mut self, dnskeys: impl IntoIterator<Item = DNSKEY>) -> Self {
+    pub(crate) fn with_dnskeys(mut self, dnskeys: impl IntoIterator<Item = DNSKEY>) -> Self {
         self.dnskeys.extend(dnskeys);
         self
     }
 
     /// Cap the TTL of keys authenticated from these entry points.
-    pub fn with_ttl_cap(mut self, ttl: u32) -> Self {
+    pub(crate) fn with_ttl_cap(mut self, ttl: u32) -> Self {
         self.ttl = Some(self.ttl.map_or(ttl, |t| t.min(ttl)));
         self
     }
@@ -399,29 +433,54 @@ fn authenticate(
     let max_keys = budget.limits().max_keys_per_rrsig as usize;
     let mut tried = vec![false; keys.len()];
     let mut search = Search::new(zone);
+    // Key tags computed once per key, keys indexed by (tag, algorithm), and
+    // each key's digest computed at most once per digest type: a flood of DS
+    // records naming one tag costs one digest per key, not one per pair.
+    let mut by_tag: HashMap<(u16, u8), Vec<usize>> = HashMap::new();
+    for (i, k) in keys.iter().enumerate() {
+        let alg = u8::from(k.public_key().algorithm());
+        by_tag.entry((key_tag(k), alg)).or_default().push(i);
+    }
+    let mut digests: HashMap<(usize, u8), Option<Vec<u8>>> = HashMap::new();
     for ds in &usable_ds {
         let alg = u8::from(ds.algorithm());
         let digest_type = u8::from(ds.digest_type());
+        let Some(candidates) = by_tag.get(&(ds.key_tag(), alg)) else {
+            continue;
+        };
         // RFC 4034 §5.2: "the DS RR's Digest field MUST match the digest of
-        // the DNSKEY RR named by the key tag". The digest is cheap and not
-        // charged, so it is compared before the key limit applies: colliding
-        // tags cannot push the real key out of reach; only keys whose digest
-        // matches count against `max_keys_per_rrsig` (KeyTrap).
-        let matching = keys
-            .iter()
-            .enumerate()
-            .filter(|(_, k)| u8::from(k.public_key().algorithm()) == alg)
-            .filter(|(_, k)| key_tag(k) == ds.key_tag())
-            .filter(|(_, k)| {
-                ds_digest(zone, k, digest_type, crypto).as_deref() == Some(ds.digest())
-            })
-            .take(max_keys);
-        for (i, key) in matching {
+        // the DNSKEY RR named by the key tag". The digest is compared before
+        // the key limit applies, so colliding tags cannot push the real key
+        // out of reach; only keys whose digest matches count against
+        // `max_keys_per_rrsig` (KeyTrap). Every digest is charged to the
+        // budget (`max_ds_digests`).
+        let mut matched = 0;
+        for &i in candidates {
+            if matched == max_keys {
+                break;
+            }
+            let digest = match digests.get(&(i, digest_type)) {
+                Some(d) => d,
+                None => {
+                    budget
+                        .charge_digest(&format_args!(
+                            "DS digests for the DNSKEY set of {zone} (key tag {})",
+                            ds.key_tag()
+                        ))
+                        .map_err(Verdict::Bogus)?;
+                    let d = ds_digest(zone, keys[i], digest_type, crypto);
+                    digests.entry((i, digest_type)).or_insert(d)
+                }
+            };
+            if digest.as_deref() != Some(ds.digest()) {
+                continue;
+            }
+            matched += 1;
             if tried[i] {
                 continue;
             }
             tried[i] = true;
-            search.try_key(key, dnskeys, now, budget, crypto)?;
+            search.try_key(keys[i], dnskeys, now, budget, crypto)?;
             if let Some(found) = search.found.take() {
                 return Ok(found.into_zone_keys(zone, anchors));
             }
@@ -443,7 +502,10 @@ fn authenticate(
             }
         }
     }
-    Err(search.verdict(usable_ds.iter().map(|d| d.key_tag()).collect()))
+    let mut ds_tags: Vec<u16> = usable_ds.iter().map(|d| d.key_tag()).collect();
+    ds_tags.sort_unstable();
+    ds_tags.dedup();
+    Err(search.verdict(ds_tags))
 }
 
 /// The DS records that may be used: supported algorithm and digest, and
@@ -457,16 +519,20 @@ fn usable_ds<'a>(ds: &'a [DS], crypto: &dyn Crypto) -> Vec<&'a DS> {
         crypto.supports_algorithm(u8::from(d.algorithm()), &[])
             && crypto.supports_digest(u8::from(d.digest_type()))
     };
-    let has_stronger = |d: &DS| {
-        ds.iter().filter(supported).any(|o| {
-            o.key_tag() == d.key_tag()
-                && o.algorithm() == d.algorithm()
-                && matches!(u8::from(o.digest_type()), digest::SHA256 | digest::SHA384)
-        })
-    };
+    // One pass to find the keys with a stronger digest, one to filter: a DS
+    // set of hundreds of records costs no comparison per pair.
+    let stronger: HashSet<(u16, u8)> = ds
+        .iter()
+        .filter(supported)
+        .filter(|d| matches!(u8::from(d.digest_type()), digest::SHA256 | digest::SHA384))
+        .map(|d| (d.key_tag(), u8::from(d.algorithm())))
+        .collect();
     ds.iter()
         .filter(supported)
-        .filter(|d| u8::from(d.digest_type()) != digest::SHA1 || !has_stronger(d))
+        .filter(|d| {
+            u8::from(d.digest_type()) != digest::SHA1
+                || !stronger.contains(&(d.key_tag(), u8::from(d.algorithm())))
+        })
         .collect()
 }
 

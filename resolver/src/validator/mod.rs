@@ -12,6 +12,22 @@
 //! a zone's keys only once [`keys::authenticate_dnskeys`] returned
 //! [`keys::ZoneKeys`].
 //!
+//! No caller decides trust: only the validator builds a zone's key lookup
+//! (authenticated keys, a proven insecure delegation, a bogus chain), the
+//! engine's key cache of them, or the entry points that vouch for a DNSKEY
+//! set. Outside this crate none of these can be made:
+//!
+//! ```compile_fail
+//! use danebound_resolver::validator::KeyLookup; // crate-private
+//! ```
+//! ```compile_fail
+//! use danebound_resolver::validator::KeyCache; // crate-private
+//! ```
+//! ```compile_fail
+//! use danebound_resolver::{validator::SecureEntryPoints, wire::DS};
+//! let _ = SecureEntryPoints::from_ds(Vec::<DS>::new()); // crate-private
+//! ```
+//!
 //! # What it does not do
 //! - No sockets, files, tokio or wall clock: the engine (`crate::engine`)
 //!   fetches and the caller passes `now`.
@@ -50,4 +66,7 @@ pub use anchors::Anchors;
 pub use budget::{Budget, Limits};
 pub use outcome::{BogusReason, Ede, InsecureReason, Outcome, RrsetId};
 pub use rrset::Rrset;
-pub use session::{FetchRequest, Fetched, KeyCache, KeyLookup, Session, Step, Validated};
+#[cfg(any(test, feature = "test-util"))]
+pub use session::LearnedKeys;
+pub use session::{FetchRequest, Fetched, Session, Step, Validated};
+pub(crate) use session::{KeyCache, KeyLookup};

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use crate::timefmt;
 use crate::wire::{Name, RecordType};
 
 /// An RFC 8914 Extended DNS Error: an INFO-CODE and an EXTRA-TEXT.
@@ -161,6 +162,8 @@ pub enum BogusReason {
         key_tag: u16,
         /// The RRSIG expiration, seconds since the epoch (RFC 1982 resolved).
         expiration: u64,
+        /// The validation time it was compared with.
+        now: u64,
     },
     /// The best RRSIG was not yet valid (RFC 4035 §5.3.1).
     SignatureNotYetValid {
@@ -172,6 +175,8 @@ pub enum BogusReason {
         key_tag: u16,
         /// The RRSIG inception, seconds since the epoch (RFC 1982 resolved).
         inception: u64,
+        /// The validation time it was compared with.
+        now: u64,
     },
     /// The cryptographic check failed.
     SignatureInvalid {
@@ -254,6 +259,44 @@ impl BogusReason {
     }
 }
 
+/// At most this many items of a list go into one reason's text (a log
+/// line, an EDE EXTRA-TEXT): a DS flood of 600 records must not make a
+/// 600-item line.
+const MAX_LISTED: usize = 8;
+
+/// A list in a reason's text: its distinct items in order, at most
+/// [`MAX_LISTED`] of them, then how many more there are.
+struct Capped<'a, T>(&'a [T]);
+
+impl<T: fmt::Display + PartialEq> fmt::Display for Capped<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown: Vec<&T> = Vec::new();
+        let mut more = 0usize;
+        for item in self.0 {
+            if shown.contains(&item) {
+                continue;
+            }
+            if shown.len() == MAX_LISTED {
+                more += 1;
+                // Counting the rest exactly would cost a comparison per pair.
+                continue;
+            }
+            shown.push(item);
+        }
+        f.write_str("[")?;
+        for (i, item) in shown.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{item}")?;
+        }
+        if more > 0 {
+            write!(f, ", and up to {more} more")?;
+        }
+        f.write_str("]")
+    }
+}
+
 impl fmt::Display for BogusReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -262,7 +305,8 @@ impl fmt::Display for BogusReason {
             }
             Self::DsMismatch { zone, ds_tags } => write!(
                 f,
-                "no DNSKEY of {zone} matches its DS (tags {ds_tags:?}) and signs the DNSKEY set"
+                "no DNSKEY of {zone} matches its DS (tags {}) and signs the DNSKEY set",
+                Capped(ds_tags)
             ),
             Self::NoZoneKeyBit { zone, key_tag } => {
                 write!(f, "DNSKEY {key_tag} of {zone} lacks the Zone Key bit")
@@ -283,18 +327,26 @@ impl fmt::Display for BogusReason {
                 signer,
                 key_tag,
                 expiration,
+                now,
             } => write!(
                 f,
-                "RRSIG of {rrset} by {signer} key {key_tag} expired at {expiration}"
+                "RRSIG of {rrset} by {signer} key {key_tag} expired {} ({}), {}",
+                timefmt::utc(*expiration),
+                timefmt::rrsig(*expiration),
+                timefmt::relative(*expiration, *now)
             ),
             Self::SignatureNotYetValid {
                 rrset,
                 signer,
                 key_tag,
                 inception,
+                now,
             } => write!(
                 f,
-                "RRSIG of {rrset} by {signer} key {key_tag} not valid before {inception}"
+                "RRSIG of {rrset} by {signer} key {key_tag} not valid before {} ({}), {}",
+                timefmt::utc(*inception),
+                timefmt::rrsig(*inception),
+                timefmt::relative(*inception, *now)
             ),
             Self::SignatureInvalid {
                 rrset,
@@ -359,6 +411,12 @@ pub enum InsecureReason {
         /// True when the iteration count was the cause (EDE 27).
         iterations: bool,
     },
+    /// The name is at or below a negative trust anchor (RFC 7646), which
+    /// only the engine's operator interface sets; it was not validated.
+    NegativeTrustAnchor {
+        /// The NTA's name.
+        zone: Name,
+    },
 }
 
 impl InsecureReason {
@@ -371,7 +429,7 @@ impl InsecureReason {
             Self::Nsec3Unsupported {
                 iterations: true, ..
             } => ede_code::UNSUPPORTED_NSEC3_ITERATIONS,
-            Self::Nsec3Unsupported { .. } => return None,
+            Self::Nsec3Unsupported { .. } | Self::NegativeTrustAnchor { .. } => return None,
         };
         Some(Ede {
             code,
@@ -385,16 +443,27 @@ impl fmt::Display for InsecureReason {
         match self {
             Self::UnsignedDelegation { zone } => write!(f, "{zone} is an unsigned delegation"),
             Self::UnsupportedAlgorithm { zone, algorithms } => {
-                write!(f, "{zone} uses only unsupported algorithms {algorithms:?}")
+                write!(
+                    f,
+                    "{zone} uses only unsupported algorithms {}",
+                    Capped(algorithms)
+                )
             }
             Self::UnsupportedDigest { zone, digests } => {
                 write!(
                     f,
-                    "DS of {zone} uses only unsupported digest types {digests:?}"
+                    "DS of {zone} uses only unsupported digest types {}",
+                    Capped(digests)
                 )
             }
             Self::Nsec3Unsupported { zone, detail, .. } => {
                 write!(f, "NSEC3 of {zone} not validated: {detail}")
+            }
+            Self::NegativeTrustAnchor { zone } => {
+                write!(
+                    f,
+                    "negative trust anchor for {zone} (RFC 7646): not validated"
+                )
             }
         }
     }

@@ -26,7 +26,7 @@
 //! and authenticated), an insecure one (NSEC/NSEC3 proof of no DS), or no
 //! zone cut at all.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::anchors::Anchors;
@@ -87,9 +87,12 @@ pub struct Validated {
     pub additionals: Vec<Record>,
 }
 
-/// The keys of a zone, or why there are none.
+/// The keys of a zone, or why there are none. Only the validator builds
+/// these (a caller that could would declare a zone insecure or its keys
+/// trusted): sessions hand them to the engine's key store and get them back
+/// through [`KeyCache`], both inside this crate.
 #[derive(Clone, Debug)]
-pub enum KeyLookup {
+pub(crate) enum KeyLookup {
     /// The zone's DNSKEY set, authenticated.
     Keys(Arc<ZoneKeys>),
     /// The zone is provably insecure.
@@ -100,10 +103,40 @@ pub enum KeyLookup {
     NoAnchor,
 }
 
+impl KeyLookup {
+    /// Bytes this lookup holds, for the key store's byte bound. A reason
+    /// holds a few names and texts, all of which its text spells out; four
+    /// times that length and 256 bytes of allocator slack bound them.
+    pub(crate) fn bytes(&self) -> usize {
+        size_of::<Self>()
+            + match self {
+                Self::Keys(keys) => 2 * size_of::<usize>() + keys.bytes(),
+                Self::Insecure(r) => 4 * r.to_string().len() + 256,
+                Self::Bogus(r) => 4 * r.to_string().len() + 256,
+                Self::NoAnchor => 0,
+            }
+    }
+}
+
 /// The engine's cache of key lookups, consulted before walking the chain.
-pub trait KeyCache: Sync {
+pub(crate) trait KeyCache: Sync {
     /// A cached lookup for exactly `zone` (lower case), if still fresh.
     fn get(&self, zone: &Name) -> Option<KeyLookup>;
+}
+
+/// Key lookups a session learned, opaque: only a session makes them, so
+/// seeding another session with them declares nothing that was not proven.
+#[cfg(any(test, feature = "test-util"))]
+#[doc(hidden)]
+#[derive(Clone, Debug, Default)]
+pub struct LearnedKeys(Vec<(Name, KeyLookup)>);
+
+#[cfg(any(test, feature = "test-util"))]
+impl LearnedKeys {
+    /// Nothing learned.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Where validation must stop to wait for data.
@@ -187,7 +220,13 @@ pub struct Session<'a> {
     cache: Option<&'a dyn KeyCache>,
     now: u64,
     budget: Budget,
+    /// Supplied and not yet judged: each fetched message is taken out when
+    /// it is judged (the verdict is memoised in `keys` or `ds_steps`), so
+    /// a session holds at most the one it is working on, not every
+    /// message of its walk.
     fetched: HashMap<FetchRequest, Fetched>,
+    /// Every request ever supplied.
+    answered: HashSet<FetchRequest>,
     keys: HashMap<Name, KeyLookup>,
     ds_steps: HashMap<Name, DsStep>,
     verified: HashMap<RrsetKey, Status>,
@@ -232,6 +271,7 @@ impl<'a> Session<'a> {
             now,
             budget: Budget::new(limits),
             fetched: HashMap::new(),
+            answered: HashSet::new(),
             keys: HashMap::new(),
             ds_steps: HashMap::new(),
             verified: HashMap::new(),
@@ -243,7 +283,7 @@ impl<'a> Session<'a> {
     }
 
     /// Consult `cache` for key lookups before walking the chain of trust.
-    pub fn with_key_cache(mut self, cache: &'a dyn KeyCache) -> Self {
+    pub(crate) fn with_key_cache(mut self, cache: &'a dyn KeyCache) -> Self {
         self.cache = Some(cache);
         self
     }
@@ -265,20 +305,32 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Seed the session with a key lookup the engine has cached for `zone`
-    /// (an authenticated key set or a proven insecure delegation).
-    pub fn seed(&mut self, zone: &Name, lookup: KeyLookup) {
-        self.keys.insert(zone.to_lowercase(), lookup);
+    /// Seed the session with the key lookups an earlier session learned
+    /// (as the engine's key store does), for benchmarks of warm sessions.
+    #[cfg(any(test, feature = "test-util"))]
+    #[doc(hidden)]
+    pub fn seed(&mut self, learned: &LearnedKeys) {
+        for (zone, lookup) in &learned.0 {
+            self.keys.insert(zone.to_lowercase(), lookup.clone());
+        }
     }
 
     /// Supply what was fetched for `request`.
     pub fn supply(&mut self, request: &FetchRequest, fetched: Fetched) {
+        self.answered.insert(request.clone());
         self.fetched.insert(request.clone(), fetched);
     }
 
     /// Key lookups this session established, for the engine's key cache.
-    pub fn learned(&self) -> &[(Name, KeyLookup)] {
+    pub(crate) fn learned(&self) -> &[(Name, KeyLookup)] {
         &self.learned
+    }
+
+    /// What this session learned, opaque, to [`Session::seed`] another.
+    #[cfg(any(test, feature = "test-util"))]
+    #[doc(hidden)]
+    pub fn learned_keys(&self) -> LearnedKeys {
+        LearnedKeys(self.learned.clone())
     }
 
     /// The budget spent so far.
@@ -293,7 +345,7 @@ impl<'a> Session<'a> {
             Err(Need(request)) => {
                 // A request already answered but still needed would loop:
                 // the memo makes that impossible, but guard anyway.
-                if self.fetched.contains_key(&request) {
+                if self.answered.contains(&request) {
                     return Step::Done(self.finish_with(
                         Status::Bogus(BogusReason::Malformed {
                             detail: format!(
@@ -615,13 +667,7 @@ impl<'a> Session<'a> {
     /// An RRset without RRSIGs is acceptable only below an insecure
     /// delegation or outside every anchor (RFC 4035 §5.2, §4.3).
     fn check_unsigned(&mut self, owner: &Name, set: &Rrset) -> Result<Status, Need> {
-        // DS RRsets live in the parent zone.
-        let target = if set.rtype == RecordType::DS && !owner.is_root() {
-            owner.base_name()
-        } else {
-            owner.clone()
-        };
-        let lookup = self.keys_for(&target)?;
+        let lookup = self.keys_for(&holder_of(owner, set.rtype))?;
         Ok(match lookup {
             KeyLookup::Keys(keys) => Status::Bogus(BogusReason::RrsigsMissing {
                 rrset: RrsetId::new(&set.name, set.rtype),
@@ -650,6 +696,12 @@ impl<'a> Session<'a> {
                     rrset: RrsetId::new(&set.name, set.rtype),
                     detail: format!("signer {signer} is not an ancestor of the owner"),
                 }));
+                continue;
+            }
+            if let Some(bogus) =
+                self.signer_outside_anchor(&holder_of(&set.name, set.rtype), set, &signer)
+            {
+                best.get_or_insert(bogus);
                 continue;
             }
             let lookup = self.keys_for(&signer)?;
@@ -704,15 +756,12 @@ impl<'a> Session<'a> {
         let signed = relevant
             .iter()
             .any(|&i| !self.sections[1][i].rrsigs.is_empty());
+        // The denial of a DS comes from the parent zone (RFC 4035
+        // §3.1.4.1), so the parent's status counts there.
+        let zone_of_denial = holder_of(name, self.qtype);
         if !signed {
             // No signed proof: acceptable only if the name is in an
-            // insecure zone. The denial of a DS comes from the parent zone
-            // (RFC 4035 §3.1.4.1), so the parent's status counts there.
-            let zone_of_denial = if self.qtype == RecordType::DS && !name.is_root() {
-                name.base_name()
-            } else {
-                name.clone()
-            };
+            // insecure zone.
             let lookup = self.keys_for(&zone_of_denial)?;
             return Ok(match lookup {
                 KeyLookup::Keys(keys) => Status::Bogus(BogusReason::DenialMissing {
@@ -729,7 +778,7 @@ impl<'a> Session<'a> {
             });
         }
         // Every SOA/NSEC/NSEC3 RRset must verify.
-        let (status, zone) = self.verify_authority(&relevant)?;
+        let (status, zone) = self.verify_authority(&relevant, &zone_of_denial)?;
         if !matches!(status, Status::Secure { .. }) {
             return Ok(status);
         }
@@ -754,7 +803,7 @@ impl<'a> Session<'a> {
                 )
             })
             .collect();
-        let (status, zone) = self.verify_authority(&relevant)?;
+        let (status, zone) = self.verify_authority(&relevant, owner)?;
         if !matches!(status, Status::Secure { .. }) {
             return Ok(status);
         }
@@ -778,12 +827,31 @@ impl<'a> Session<'a> {
         Ok(status.and(Status::from_denial(verdict)))
     }
 
-    /// Verify the authority RRsets `indices`: the combined status, and the
-    /// signer of the first signed one (the zone whose proof this is).
-    fn verify_authority(&mut self, indices: &[usize]) -> Result<(Status, Option<Name>), Need> {
+    /// Verify the authority RRsets `indices`, the proof about `holder`: the
+    /// combined status, and the signer of the first signed one (the zone
+    /// whose proof this is).
+    fn verify_authority(
+        &mut self,
+        indices: &[usize],
+        holder: &Name,
+    ) -> Result<(Status, Option<Name>), Need> {
         let mut status = Status::Secure { ttl: u32::MAX };
         let mut zone: Option<Name> = None;
         for &i in indices {
+            // The proof must come from the zone that holds `holder`: an SOA
+            // or NSEC of, or signed by, a zone above `holder`'s trust anchor
+            // proves nothing about it (see `signer_outside_anchor`).
+            let set = &self.sections[AUTHORITY as usize][i];
+            let claimed = set
+                .rrsigs
+                .iter()
+                .map(|s| s.input().signer_name.to_lowercase())
+                .chain(std::iter::once(set.name.to_lowercase()))
+                .find_map(|zone| self.signer_outside_anchor(holder, set, &zone));
+            if let Some(bogus) = claimed {
+                status = status.and(bogus);
+                continue;
+            }
             let (st, _) = self.check_rrset(AUTHORITY, i)?;
             status = status.and(st);
             if let Some(sig) = self.sections[AUTHORITY as usize][i].rrsigs.first() {
@@ -823,6 +891,26 @@ impl<'a> Session<'a> {
     }
 
     // --- the chain of trust ------------------------------------------------------
+
+    /// Islands of trust: `holder` lies at or below its closest trust anchor,
+    /// so the chain of trust says the zone holding it is that anchor's zone
+    /// or one below. RFC 4035 §5.3.1: "The RRSIG RR's Signer's Name field
+    /// MUST be the name of the zone that contains the RRset"; RFC 6840 §4.1:
+    /// data must come from the zone the chain of trust names, never from an
+    /// ancestor of it. A `zone` (signer, or the owner of an unsigned proof)
+    /// above that anchor — the root, or an ancestor that is insecure or has
+    /// no anchor — would otherwise let a forged answer come out Insecure or
+    /// Indeterminate: it is Bogus.
+    fn signer_outside_anchor(&self, holder: &Name, set: &Rrset, zone: &Name) -> Option<Status> {
+        let (anchor, _) = self.anchors.closest(holder)?;
+        if anchor.zone_of(zone) {
+            return None;
+        }
+        Some(Status::Bogus(BogusReason::RrsigMalformed {
+            rrset: RrsetId::new(&set.name, set.rtype),
+            detail: format!("{zone} is above the trust anchor {anchor}, which holds {holder}"),
+        }))
+    }
 
     /// The keys of the zone at `target`, or of the closest enclosing zone,
     /// walking down from the closest trust anchor (RFC 4035 §5).
@@ -902,6 +990,10 @@ impl<'a> Session<'a> {
             return Ok(known.clone());
         }
         let response = self.fetch(zone, RecordType::DNSKEY)?;
+        let spent_before = self.budget.clone();
+        // Judged on data (not a lost or refused query): then a bogus result
+        // is the zone's own and may be remembered beyond this session.
+        let judged = matches!(&response, Fetched::Response(m) if m.metadata.response_code == ResponseCode::NoError);
         let lookup = match response {
             Fetched::Failed(detail) => KeyLookup::Bogus(BogusReason::DnskeyMissing {
                 zone: zone.clone(),
@@ -966,8 +1058,7 @@ impl<'a> Session<'a> {
         };
         self.note(|| event);
         match &lookup {
-            // Bogus key sets are remembered for this session only.
-            KeyLookup::Bogus(_) => {
+            KeyLookup::Bogus(reason) if !(judged && zone_caused(&spent_before, reason)) => {
                 self.keys.insert(zone.clone(), lookup.clone());
             }
             _ => self.remember(zone, lookup.clone()),
@@ -982,6 +1073,9 @@ impl<'a> Session<'a> {
             return Ok(step.clone());
         }
         let response = self.fetch(next, RecordType::DS)?;
+        let spent_before = self.budget.clone();
+        let judged = matches!(&response, Fetched::Response(m)
+            if matches!(m.metadata.response_code, ResponseCode::NoError | ResponseCode::NXDomain));
         let step = match response {
             Fetched::Failed(detail) => DsStep::Bogus(BogusReason::DnskeyMissing {
                 zone: next.clone(),
@@ -990,6 +1084,14 @@ impl<'a> Session<'a> {
             Fetched::Response(msg) => self.judge_ds_response(keys, next, &msg),
         };
         self.ds_steps.insert(next.clone(), step.clone());
+        if let DsStep::Bogus(reason) = &step
+            && judged
+            && zone_caused(&spent_before, reason)
+        {
+            // The chain of trust to `next` is broken: every name under it
+            // is bogus, and later sessions learn so without the work.
+            self.remember(next, KeyLookup::Bogus(reason.clone()));
+        }
         let event = match &step {
             DsStep::Delegation(sep) => TraceEvent::Delegation {
                 zone: next.clone(),
@@ -1081,15 +1183,39 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn fetch(&self, name: &Name, rtype: RecordType) -> Result<Fetched, Need> {
+    fn fetch(&mut self, name: &Name, rtype: RecordType) -> Result<Fetched, Need> {
         let request = FetchRequest {
             name: name.clone(),
             rtype,
         };
-        match self.fetched.get(&request) {
-            Some(f) => Ok(f.clone()),
+        match self.fetched.remove(&request) {
+            Some(f) => Ok(f),
             None => Err(Need(request)),
         }
+    }
+}
+
+/// Is a bogus key or DS result the zone's own, to be remembered beyond this
+/// session (as unbound's key cache marks a key set bad)? Running out of the
+/// budget counts only when the session had spent nothing of the exhausted
+/// limit before the zone's work began: otherwise earlier work in the session
+/// (say, a long CNAME chain a client chose) could get a good zone marked
+/// bogus for everyone.
+fn zone_caused(spent_before: &Budget, reason: &BogusReason) -> bool {
+    match reason {
+        BogusReason::BudgetExceeded { limit, .. } => spent_before.spent(limit) == 0,
+        _ => true,
+    }
+}
+
+/// The name whose zone holds an RRset of type `rtype` at `owner`: DS RRsets
+/// live in the parent zone (RFC 4035 §3.1.4.1), everything else in the
+/// owner's.
+fn holder_of(owner: &Name, rtype: RecordType) -> Name {
+    if rtype == RecordType::DS && !owner.is_root() {
+        owner.base_name()
+    } else {
+        owner.clone()
     }
 }
 

@@ -68,7 +68,7 @@ impl Verified {
     }
 
     /// The verified RRset, by value.
-    pub fn into_rrset(self) -> Rrset {
+    pub(crate) fn into_rrset(self) -> Rrset {
         self.rrset
     }
 
@@ -276,6 +276,7 @@ fn check_validity_period(rrset: &Rrset, rrsig: &RRSIG, now: u64) -> Result<i64, 
             signer: input.signer_name.clone(),
             key_tag: input.key_tag,
             expiration: expiration.max(0) as u64,
+            now,
         });
     }
     if inception > now as i64 {
@@ -284,6 +285,7 @@ fn check_validity_period(rrset: &Rrset, rrsig: &RRSIG, now: u64) -> Result<i64, 
             signer: input.signer_name.clone(),
             key_tag: input.key_tag,
             inception: inception.max(0) as u64,
+            now,
         });
     }
     Ok(expiration)

@@ -7,6 +7,10 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod legacy;
+/// The skip rules of `danebound-tests` (one file, shared by path: this
+/// crate cannot depend on that one).
+#[path = "../../../tests/src/skip.rs"]
+pub mod skip;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -14,32 +18,25 @@ use std::str::FromStr;
 use danebound_resolver::wire::{Name, Record};
 
 /// The shared vectors folder: `$DANEBOUND_SHARED/vectors` or
-/// `<workspace>/../shared/vectors`. `None` (and a message) when absent.
+/// `<workspace>/../shared/vectors`. `None` after a skip when absent.
 pub fn vectors_dir() -> Option<PathBuf> {
-    let shared = std::env::var_os("DANEBOUND_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let dir = shared.join("vectors");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIP: shared vectors not found at {} (set DANEBOUND_SHARED)",
-            dir.display()
-        );
-        None
-    }
+    skip::shared_path(&test_name(), "vectors")
 }
 
-/// Read a vector file; `None` (and a message) when absent.
+/// The running test's name, for skip messages.
+fn test_name() -> String {
+    std::thread::current()
+        .name()
+        .unwrap_or("a resolver test")
+        .to_string()
+}
+
+/// Read a vector file; `None` after a skip when absent (see [`skip`]).
 pub fn read_vector(rel: &str) -> Option<String> {
-    let path = vectors_dir()?.join(rel);
+    let path = skip::shared_path(&test_name(), &format!("vectors/{rel}"))?;
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(text),
-        Err(e) => {
-            eprintln!("SKIP: {}: {e}", path.display());
-            None
-        }
+        Err(e) => panic!("{}: {e}", path.display()),
     }
 }
 

@@ -7,8 +7,8 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use danebound_resolver::request::{Parsed, Request};
 use danebound_resolver::resolve::{Resolution, Resolve};
-use danebound_resolver::server::request::{Parsed, Request};
 use danebound_resolver::validator::outcome::{BogusReason, InsecureReason, Outcome, RrsetId};
 use danebound_resolver::wire::rdata::{A, SOA, TXT};
 use danebound_resolver::wire::{
@@ -164,6 +164,7 @@ pub fn bogus() -> Outcome {
         signer: name("example."),
         key_tag: 4711,
         expiration: 1_700_000_000,
+        now: 1_700_086_400,
     })
 }
 

@@ -26,8 +26,9 @@ its reason; then the number skipped, and last `N passed, N failed`.
   --dialect D          read every file as unbound, deckard or stelline
                        (default: detect from the config; files under a
                        domain-fwd folder are read as stelline, forwarding)
-  --resolver R         engine (default): danebound's validating engine in
-                       forwarding mode, behind the full serve pipeline;
+  --resolver R         engine (default): danebound's validating engine,
+                       behind the full serve pipeline, recursive from the
+                       scenario's root stub or forwarding as it says;
                        servfail: answer SERVFAIL to everything;
                        passthrough: forward each client query unchanged to
                        the scenario's first root stub or forwarder and return
@@ -35,8 +36,8 @@ its reason; then the number skipped, and last `N passed, N failed`.
   --verbose            also print the config options the harness ignored and
                        the result under the other profile
 
-Scenarios that need full recursion (iterating from a root stub) are skipped
-as unsupported until the recursive mode exists.
+RPL_TRACE=1 prints each query the engine sent to the fake network, which
+entry answered it, and the answer's rcode and EDE.
 ";
 
 fn main() -> ExitCode {

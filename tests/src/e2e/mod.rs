@@ -40,12 +40,28 @@ use crate::lab::{Lab, QueryOptions};
 /// without the sbin directories in PATH).
 const EXTRA_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Whether a missing prerequisite must fail rather than skip: set in CI
-/// (`CI`) or by hand (`DANEBOUND_REQUIRE_LAB`), as for the lab.
-pub fn required() -> bool {
-    ["DANEBOUND_REQUIRE_LAB", "CI"]
-        .iter()
-        .any(|var| std::env::var(var).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false"))
+/// Removes the variables cargo sets for tests from `command`'s environment,
+/// so that a cargo it runs does not rebuild everything (build scripts such
+/// as ring's watch `CARGO_MANIFEST_DIR`).
+pub fn without_test_cargo_env(command: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let set_for_tests = key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_BIN_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || key.starts_with("CARGO_CFG_")
+            || [
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+                "OUT_DIR",
+            ]
+            .contains(&key.as_ref());
+        if set_for_tests {
+            command.env_remove(key.as_ref());
+        }
+    }
 }
 
 /// Where `name` is, searching `PATH` and the sbin directories.
@@ -308,24 +324,7 @@ pub fn danebound_binary() -> Result<PathBuf, String> {
         .current_dir(workspace)
         .args(["build", "--quiet", "-p", "danebound", "--bin", "danebound"])
         .env("CARGO_TARGET_DIR", target_dir);
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        let set_for_tests = key.starts_with("CARGO_PKG_")
-            || key.starts_with("CARGO_BIN_")
-            || key.starts_with("CARGO_MANIFEST_")
-            || key.starts_with("CARGO_CFG_")
-            || [
-                "CARGO_CRATE_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_TARGET_TMPDIR",
-                "CARGO_RUSTC_CURRENT_DIR",
-                "OUT_DIR",
-            ]
-            .contains(&key.as_ref());
-        if set_for_tests {
-            command.env_remove(key.as_ref());
-        }
-    }
+    without_test_cargo_env(&mut command);
     match profile_dir.file_name().and_then(|n| n.to_str()) {
         Some("debug") | None => {}
         Some("release") => {

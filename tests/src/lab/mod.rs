@@ -69,6 +69,8 @@ use netns::Netns;
 use proxy::StrippingProxy;
 use servers::{Server, Slot};
 
+use crate::skip::{Need, skip};
+
 /// Where the lab's scripts and templates live.
 const LAB_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/lab");
 /// The committed fixture keys (see `tests/data/zones/README.md`).
@@ -275,8 +277,8 @@ impl Lab {
     pub fn start_with_or_skip(test: &str, options: LabOptions) -> Option<Self> {
         match Self::start_with(options) {
             Ok(lab) => Some(lab),
-            Err(LabError::Unavailable(why)) if !lab_required() => {
-                eprintln!("SKIPPED {test}: {why}");
+            Err(LabError::Unavailable(why)) => {
+                skip(Need::Lab, test, &why);
                 None
             }
             Err(e) => panic!("{test}: {e}"),
@@ -674,12 +676,6 @@ impl Lab {
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-fn lab_required() -> bool {
-    ["DANEBOUND_REQUIRE_LAB", "CI"]
-        .iter()
-        .any(|var| std::env::var(var).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false"))
-}
 
 fn check_available() -> Result<(), LabError> {
     if !is_root() {

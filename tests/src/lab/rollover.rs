@@ -14,7 +14,8 @@ use danebound_trust_anchors::rfc5011::Key;
 use danebound_trust_anchors::text::{Context, parse_rr_line};
 
 use super::servers::{Server, Slot, nsd_conf};
-use super::{LabError, check_available, lab_required};
+use super::{LabError, check_available};
+use crate::skip::{Need, skip};
 
 /// The phases of the roll.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,8 +72,8 @@ impl RolloverRoot {
     pub fn start_or_skip(test: &str) -> Option<Self> {
         match Self::start() {
             Ok(r) => Some(r),
-            Err(LabError::Unavailable(why)) if !lab_required() => {
-                eprintln!("SKIPPED {test}: {why}");
+            Err(LabError::Unavailable(why)) => {
+                skip(Need::Lab, test, &why);
                 None
             }
             Err(e) => panic!("{test}: {e}"),

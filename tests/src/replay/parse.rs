@@ -647,11 +647,20 @@ pub fn parse_scenario_as(input: &str, dialect: Option<Dialect>) -> Result<Scenar
                 let (Some(first), Some(last)) = (num(1), num(2)) else {
                     return Err(err(format!("bad RANGE_BEGIN {t:?}")));
                 };
+                // Deckard also accepts the address on this line:
+                // `RANGE_BEGIN 1 100 192.0.2.1; comment`.
+                let addresses = words
+                    .get(3)
+                    .map(|w| w.split(';').next().unwrap_or(w))
+                    .filter(|w| !w.is_empty())
+                    .and_then(parse_addr)
+                    .into_iter()
+                    .collect();
                 range = Some(Range {
                     line: n,
                     first,
                     last,
-                    addresses: Vec::new(),
+                    addresses,
                     entries: Vec::new(),
                 });
             }

@@ -282,14 +282,7 @@ fn garbage_gives_errors_not_panics() {
 // ---------------------------------------------------------------------------
 // Corpus round trip
 
-/// The shared data folder: `$DANEBOUND_SHARED`, else `../shared` next to the
-/// workspace.
-fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("DANEBOUND_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    dir.is_dir().then_some(dir)
-}
+use crate::skip;
 
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
@@ -342,8 +335,7 @@ fn looks_like_rr(line: &str) -> bool {
 /// vectors, and checks the wire form decodes back to the same bytes.
 #[test]
 fn corpus_rr_lines_round_trip() {
-    let Some(shared) = shared_dir() else {
-        eprintln!("SKIP: shared folder absent (set DANEBOUND_SHARED)");
+    let Some(shared) = skip::shared_path("corpus_rr_lines_round_trip", "") else {
         return;
     };
     let mut files = Vec::new();

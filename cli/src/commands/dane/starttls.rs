@@ -6,12 +6,18 @@
 //! the middle) would otherwise be read as if they came over TLS (the
 //! CVE-2011-0411 class of STARTTLS command injection). Everything learned
 //! before TLS is discarded; SMTP says EHLO again over TLS.
+//!
+//! A hostile or broken server cannot hold a check: every read waits at most
+//! the per-step timeout, the whole conversation (dialogue, handshake, EHLO
+//! over TLS) ends at a deadline of [`DEADLINE_STEPS`] steps, a line is at
+//! most [`MAX_LINE`] bytes, and at most [`PRE_TLS_BYTES`] are read before TLS
+//! and [`TLS_BYTES`] after (see [`Bounded`]).
 
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use danebound_verifier::danger::ChainCollector;
 use rustls::client::Resumption;
@@ -150,14 +156,109 @@ pub(crate) struct Dial<'a> {
     pub(crate) timeout: Duration,
 }
 
+/// A whole conversation ends after this many per-step timeouts.
+pub(crate) const DEADLINE_STEPS: u32 = 4;
+/// The longest line accepted before TLS (RFC 5321 §4.5.3.1.5 allows 512
+/// octets per SMTP reply line; IMAP capability lines run longer).
+pub(crate) const MAX_LINE: usize = 4096;
+/// The most bytes read before TLS.
+pub(crate) const PRE_TLS_BYTES: usize = 64 * 1024;
+/// The most bytes read from the handshake on (a certificate chain is rarely
+/// over 16 KB).
+pub(crate) const TLS_BYTES: usize = 256 * 1024;
+
+/// The socket of one conversation, bounded: every read or write waits at
+/// most one step and never past the deadline, and at most `budget` more
+/// bytes are read.
+pub(crate) struct Bounded {
+    tcp: TcpStream,
+    step: Duration,
+    deadline: Instant,
+    budget: usize,
+}
+
+impl Bounded {
+    fn new(tcp: TcpStream, step: Duration, deadline: Instant, budget: usize) -> Self {
+        Self {
+            tcp,
+            step,
+            deadline,
+            budget,
+        }
+    }
+
+    /// The time one more read or write may wait, or an error past the
+    /// deadline.
+    fn wait(&self) -> io::Result<Duration> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(past_deadline());
+        }
+        Ok(left.min(self.step))
+    }
+
+    fn timed_out(&self, e: io::Error) -> io::Error {
+        if !matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        ) {
+            e
+        } else if Instant::now() >= self.deadline {
+            past_deadline()
+        } else {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no data within {} s", self.step.as_secs_f32()),
+            )
+        }
+    }
+}
+
+fn past_deadline() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        "conversation deadline passed (a slow or stalling server)",
+    )
+}
+
+impl Read for Bounded {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let wait = self.wait()?;
+        if self.budget == 0 {
+            return Err(io::Error::other("byte limit reached (an endless server)"));
+        }
+        self.tcp.set_read_timeout(Some(wait))?;
+        let max = buf.len().min(self.budget);
+        let n = self
+            .tcp
+            .read(&mut buf[..max])
+            .map_err(|e| self.timed_out(e))?;
+        self.budget -= n;
+        Ok(n)
+    }
+}
+
+impl Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let wait = self.wait()?;
+        self.tcp.set_write_timeout(Some(wait))?;
+        self.tcp.write(buf).map_err(|e| self.timed_out(e))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
 /// Connects, upgrades to TLS and returns the session.
 pub(crate) fn connect(dial: &Dial<'_>) -> Result<Session, ConnectError> {
+    let deadline = Instant::now() + dial.timeout * DEADLINE_STEPS;
     let tcp = TcpStream::connect_timeout(&dial.addr, dial.timeout)
         .map_err(|e| ConnectError::Connect(e.to_string()))?;
-    let _ = tcp.set_read_timeout(Some(dial.timeout));
-    let _ = tcp.set_write_timeout(Some(dial.timeout));
-    let tcp = upgrade(tcp, dial)?;
-    handshake(tcp, dial)
+    let mut conversation = Bounded::new(tcp, dial.timeout, deadline, PRE_TLS_BYTES);
+    conversation = upgrade(conversation, dial)?;
+    conversation.budget = TLS_BYTES;
+    handshake(conversation, dial)
 }
 
 fn dialogue(e: io::Error) -> ConnectError {
@@ -166,11 +267,16 @@ fn dialogue(e: io::Error) -> ConnectError {
 
 /// The plaintext part: returns the socket once the server said go ahead
 /// and nothing followed.
-fn upgrade(tcp: TcpStream, dial: &Dial<'_>) -> Result<TcpStream, ConnectError> {
+fn upgrade(tcp: Bounded, dial: &Dial<'_>) -> Result<Bounded, ConnectError> {
     if dial.protocol == Starttls::None {
         return Ok(tcp);
     }
-    let mut writer = tcp.try_clone().map_err(dialogue)?;
+    let mut writer = Bounded::new(
+        tcp.tcp.try_clone().map_err(dialogue)?,
+        tcp.step,
+        tcp.deadline,
+        0,
+    );
     let mut reader = BufReader::new(tcp);
     let mut send = |line: &str| writer.write_all(line.as_bytes()).map_err(dialogue);
     match dial.protocol {
@@ -288,12 +394,12 @@ fn upgrade(tcp: TcpStream, dial: &Dial<'_>) -> Result<TcpStream, ConnectError> {
     Ok(reader.into_inner())
 }
 
-/// One line without CRLF (at most 4096 bytes).
-fn line(reader: &mut BufReader<TcpStream>) -> Result<String, ConnectError> {
+/// One line without CRLF; a line over [`MAX_LINE`] bytes is an error.
+fn line(reader: &mut BufReader<Bounded>) -> Result<String, ConnectError> {
     let mut buf = Vec::new();
     let n = reader
         .by_ref()
-        .take(4096)
+        .take(MAX_LINE as u64)
         .read_until(b'\n', &mut buf)
         .map_err(dialogue)?;
     if n == 0 {
@@ -301,11 +407,16 @@ fn line(reader: &mut BufReader<TcpStream>) -> Result<String, ConnectError> {
             "connection closed before TLS".into(),
         ));
     }
+    if buf.last() != Some(&b'\n') {
+        return Err(ConnectError::Dialogue(format!(
+            "a line longer than {MAX_LINE} bytes before TLS"
+        )));
+    }
     Ok(String::from_utf8_lossy(&buf).trim_end().to_string())
 }
 
 /// An SMTP reply: its code and the text of each line.
-fn smtp_reply(reader: &mut BufReader<TcpStream>) -> Result<(u16, Vec<String>), ConnectError> {
+fn smtp_reply(reader: &mut BufReader<Bounded>) -> Result<(u16, Vec<String>), ConnectError> {
     let mut lines = Vec::new();
     for _ in 0..100 {
         let l = line(reader)?;
@@ -322,25 +433,26 @@ fn smtp_reply(reader: &mut BufReader<TcpStream>) -> Result<(u16, Vec<String>), C
     Err(ConnectError::Dialogue("SMTP reply too long".into()))
 }
 
-/// Reads XML up to and including `end` (bounded).
-fn xml_until(reader: &mut BufReader<TcpStream>, end: &str) -> Result<String, ConnectError> {
+/// Reads XML up to and including `end`, which ends with `>` (bounded by
+/// the conversation's byte budget).
+fn xml_until(reader: &mut BufReader<Bounded>, end: &str) -> Result<String, ConnectError> {
     let mut text = Vec::new();
-    while text.len() < 65536 {
+    loop {
         let n = reader.read_until(b'>', &mut text).map_err(dialogue)?;
         if n == 0 {
             return Err(ConnectError::Dialogue("stream closed before TLS".into()));
         }
-        if String::from_utf8_lossy(&text).contains(end) {
+        // Each read stops at a `>`, so `end` can only appear at the end.
+        if text.ends_with(end.as_bytes()) {
             return Ok(String::from_utf8_lossy(&text).into_owned());
         }
     }
-    Err(ConnectError::Dialogue("XMPP features too long".into()))
 }
 
 /// The TLS handshake, collecting the chain. The handshake signatures are
 /// checked (the server holds the leaf's key); the chain is judged by the
 /// caller.
-fn handshake(mut tcp: TcpStream, dial: &Dial<'_>) -> Result<Session, ConnectError> {
+fn handshake(mut tcp: Bounded, dial: &Dial<'_>) -> Result<Session, ConnectError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let collector = Arc::new(ChainCollector::new(&provider));
     let slot = collector.chain();
@@ -393,8 +505,14 @@ fn handshake(mut tcp: TcpStream, dial: &Dial<'_>) -> Result<Session, ConnectErro
         let mut stream = StreamOwned::new(conn, tcp);
         let _ = stream.write_all(format!("EHLO {}\r\n", dial.helo).as_bytes());
         let mut reader = BufReader::new(&mut stream);
-        let mut l = String::new();
-        while reader.read_line(&mut l).is_ok_and(|n| n > 0) && l.as_bytes().get(3) == Some(&b'-') {
+        let mut l = Vec::new();
+        // Bounded by the conversation's deadline and byte budget.
+        while (&mut reader)
+            .take(MAX_LINE as u64)
+            .read_until(b'\n', &mut l)
+            .is_ok_and(|n| n > 0)
+            && l.get(3) == Some(&b'-')
+        {
             l.clear();
         }
         let _ = stream.write_all(b"QUIT\r\n");
@@ -445,3 +563,6 @@ fn openssl_cipher(rustls_name: &str) -> (String, u16) {
     };
     (name.to_string(), bits)
 }
+
+#[cfg(test)]
+mod tests;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
 use danebound_resolver::answer::ede_of;
-use danebound_resolver::forward::EDNS_BUFFER;
+use danebound_resolver::edns::EDNS_BUFFER;
 use danebound_resolver::resolve::Resolution;
 use danebound_resolver::transport::net::NetTransport;
 use danebound_resolver::transport::{Protocol, Transport};

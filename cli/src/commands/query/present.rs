@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use danebound_resolver::answer::ede_of;
 use danebound_resolver::resolve::Resolution;
+use danebound_resolver::timefmt;
 use danebound_resolver::validator::Outcome;
 use danebound_resolver::validator::trace::TraceEvent;
 use danebound_resolver::wire::{Message, Record, RecordType, ResponseCode};
@@ -261,8 +262,30 @@ impl Output<'_> {
 /// The chain of trust, one line per event, in the order the validator
 /// walked it: from the anchor down, zone by zone (DS, then DNSKEY), then
 /// the RRsets and their RRSIGs.
+/// An RRset's line ends with how long its signature has left, relative to
+/// now: `(expires in 28 days)`.
 pub(crate) fn trace_lines(trace: &[TraceEvent]) -> Vec<String> {
-    trace.iter().map(|e| e.to_string()).collect()
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    trace.iter().map(|e| trace_line(e, now)).collect()
+}
+
+fn trace_line(event: &TraceEvent, now: u64) -> String {
+    match event {
+        TraceEvent::RrsetSecure { expiration, .. } => {
+            // RFC 4034 §3.1.5: a serial number (RFC 1982), nearest to now.
+            let delta = i64::from(expiration.wrapping_sub(now as u32) as i32);
+            let at = (now as i64).saturating_add(delta).max(0) as u64;
+            let when = timefmt::relative(at, now);
+            if at < now {
+                format!("{event} (expired {when})")
+            } else {
+                format!("{event} (expires {when})")
+            }
+        }
+        _ => event.to_string(),
+    }
 }
 
 fn record_line(r: &Record) -> String {
@@ -340,5 +363,32 @@ fn ede_name(code: u16) -> &'static str {
         24 => "Invalid Data",
         27 => "Unsupported NSEC3 Iterations Value",
         _ => "Unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use danebound_resolver::validator::RrsetId;
+    use danebound_resolver::wire::Name;
+
+    #[test]
+    fn trace_lines_say_when_signatures_expire() {
+        let now = 1_793_361_612; // 2026-10-30 12:00:12 UTC
+        let event = |expiration: u32| TraceEvent::RrsetSecure {
+            rrset: RrsetId::new(&Name::from_ascii("www.example.").unwrap(), RecordType::A),
+            signer: Name::from_ascii("example.").unwrap(),
+            key_tag: 4711,
+            algorithm: 13,
+            inception: now as u32 - 86_400,
+            expiration,
+        };
+        let line = trace_line(&event(now as u32 + 28 * 86_400), now);
+        assert!(
+            line.ends_with("to 20261127120012 (expires in 28 days)"),
+            "{line}"
+        );
+        let line = trace_line(&event(now as u32 - 3 * 3600), now);
+        assert!(line.ends_with("(expired 3 hours ago)"), "{line}");
     }
 }

@@ -58,19 +58,19 @@ impl<'a> NsecRecord<'a> {
 // ---------------------------------------------------------------------------
 
 /// The NSEC's bitmap lists `rtype`.
-pub fn nsec_has_type(nsec: &NSEC, rtype: RecordType) -> bool {
+pub(crate) fn nsec_has_type(nsec: &NSEC, rtype: RecordType) -> bool {
     nsec.type_set().contains(rtype)
 }
 
 /// The NSEC sits at a delegation point on the parent side of a cut: NS set,
 /// SOA clear (RFC 6840 §4.1).
-pub fn nsec_is_at_delegation(nsec: &NSEC) -> bool {
+pub(crate) fn nsec_is_at_delegation(nsec: &NSEC) -> bool {
     nsec_has_type(nsec, RecordType::NS) && !nsec_has_type(nsec, RecordType::SOA)
 }
 
 /// The NSEC cannot speak for names below its owner: it is at a delegation
 /// point or at a DNAME (RFC 6840 §4.1, RFC 6672 §5.3.2).
-pub fn nsec_is_ancestor_only(nsec: &NSEC) -> bool {
+pub(crate) fn nsec_is_ancestor_only(nsec: &NSEC) -> bool {
     nsec_is_at_delegation(nsec) || nsec_has_type(nsec, RecordType::DNAME)
 }
 
@@ -80,7 +80,7 @@ pub fn nsec_is_ancestor_only(nsec: &NSEC) -> bool {
 
 /// The NSEC at `owner` is the NSEC of `name`: the owner equals the name
 /// (case-insensitive, RFC 4034 §6.1).
-pub fn nsec_matches(owner: &Name, name: &Name) -> bool {
+pub(crate) fn nsec_matches(owner: &Name, name: &Name) -> bool {
     same_name(owner, name)
 }
 

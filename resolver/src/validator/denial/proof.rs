@@ -44,11 +44,6 @@ pub enum DenialResult {
 }
 
 impl DenialResult {
-    /// True for [`DenialResult::Proven`].
-    pub fn is_proven(&self) -> bool {
-        matches!(self, Self::Proven)
-    }
-
     /// True for [`DenialResult::Bogus`].
     pub fn is_bogus(&self) -> bool {
         matches!(self, Self::Bogus(_))
@@ -120,7 +115,7 @@ pub fn label_count(name: &Name) -> usize {
 /// RFC 4034 §6.1 canonical order: labels compared right to left as
 /// case-insensitive octet strings, a shorter label first on a common prefix,
 /// an ancestor before its descendants.
-pub fn canonical_cmp(a: &Name, b: &Name) -> Ordering {
+pub(crate) fn canonical_cmp(a: &Name, b: &Name) -> Ordering {
     for (l, r) in a.iter().rev().zip(b.iter().rev()) {
         let l = l.iter().map(u8::to_ascii_lowercase);
         let r = r.iter().map(u8::to_ascii_lowercase);
@@ -133,7 +128,7 @@ pub fn canonical_cmp(a: &Name, b: &Name) -> Ordering {
 }
 
 /// `a` and `b` are the same name (case-insensitive).
-pub fn same_name(a: &Name, b: &Name) -> bool {
+pub(crate) fn same_name(a: &Name, b: &Name) -> bool {
     canonical_cmp(a, b) == Ordering::Equal
 }
 
@@ -143,13 +138,13 @@ pub fn is_subdomain(name: &Name, ancestor: &Name) -> bool {
 }
 
 /// `name` is strictly below `ancestor`.
-pub fn is_strict_subdomain(name: &Name, ancestor: &Name) -> bool {
+pub(crate) fn is_strict_subdomain(name: &Name, ancestor: &Name) -> bool {
     label_count(name) > label_count(ancestor) && is_subdomain(name, ancestor)
 }
 
 /// The ancestor of `name` (or `name` itself) that has `labels` labels.
 /// `None` only if `labels` exceeds the labels of `name`.
-pub fn ancestor_with_labels(name: &Name, labels: usize) -> Option<Name> {
+pub(crate) fn ancestor_with_labels(name: &Name, labels: usize) -> Option<Name> {
     let total = label_count(name);
     let skip = total.checked_sub(labels)?;
     let mut out = Name::from_labels(name.iter().skip(skip)).ok()?;
@@ -158,7 +153,7 @@ pub fn ancestor_with_labels(name: &Name, labels: usize) -> Option<Name> {
 }
 
 /// The longest common ancestor of `a` and `b` (the root at least).
-pub fn shared_ancestor(a: &Name, b: &Name) -> Name {
+pub(crate) fn shared_ancestor(a: &Name, b: &Name) -> Name {
     let common = a
         .iter()
         .rev()
@@ -170,15 +165,10 @@ pub fn shared_ancestor(a: &Name, b: &Name) -> Name {
 
 /// The wildcard at `encloser`: `*.encloser`, or `None` if that name would be
 /// longer than 255 octets.
-pub fn wildcard_at(encloser: &Name) -> Option<Name> {
+pub(crate) fn wildcard_at(encloser: &Name) -> Option<Name> {
     let mut wildcard = encloser.prepend_label("*").ok()?;
     wildcard.set_fqdn(true);
     Some(wildcard)
-}
-
-/// `name` has a leading `*` label.
-pub fn is_wildcard(name: &Name) -> bool {
-    name.iter().next() == Some(b"*".as_slice())
 }
 
 /// The next closer name (RFC 5155 §1.3): the ancestor of `qname` one label
@@ -192,7 +182,7 @@ pub fn next_closer(qname: &Name, closest_encloser: &Name) -> Option<Name> {
 
 /// The canonical wire form (RFC 4034 §6.2) of `name`: uncompressed, lower
 /// case, root label included. At most 255 octets for any valid name.
-pub fn canonical_wire(name: &Name) -> Vec<u8> {
+pub(crate) fn canonical_wire(name: &Name) -> Vec<u8> {
     let mut wire = Vec::with_capacity(name.len() + 2);
     for label in name.iter() {
         // A label is at most 63 octets (RFC 1035 §2.3.4); hickory enforces it.

@@ -240,11 +240,17 @@ fn rfc8624_section3_1_rsa_key_below_1024_bits_is_insecure() {
 #[test]
 fn rfc5011_section2_1_dnskey_anchor_authenticates_unless_revoked() {
     let (ksk, _, set) = zone();
-    let verdict = authenticate(&set, &SecureEntryPoints::from_dnskeys([ksk.dnskey.clone()]));
+    let verdict = authenticate(
+        &set,
+        &SecureEntryPoints::default().with_dnskeys([ksk.dnskey.clone()]),
+    );
     assert!(matches!(verdict, KeyVerdict::Trusted(_)), "{verdict:?}");
     // A stranger anchor: no match.
     let other = TestKey::new(42, KSK);
-    let verdict = authenticate(&set, &SecureEntryPoints::from_dnskeys([other.dnskey]));
+    let verdict = authenticate(
+        &set,
+        &SecureEntryPoints::default().with_dnskeys([other.dnskey]),
+    );
     assert!(
         matches!(verdict, KeyVerdict::Bogus(BogusReason::DsMismatch { .. })),
         "{verdict:?}"
@@ -255,7 +261,10 @@ fn rfc5011_section2_1_dnskey_anchor_authenticates_unless_revoked() {
         ksk.dnskey.flags() | FLAG_REVOKE,
         ksk.dnskey.public_key().clone(),
     );
-    let verdict = authenticate(&set, &SecureEntryPoints::from_dnskeys([revoked_anchor]));
+    let verdict = authenticate(
+        &set,
+        &SecureEntryPoints::default().with_dnskeys([revoked_anchor]),
+    );
     assert!(
         matches!(verdict, KeyVerdict::Bogus(BogusReason::DsMismatch { .. })),
         "{verdict:?}"
@@ -264,7 +273,10 @@ fn rfc5011_section2_1_dnskey_anchor_authenticates_unless_revoked() {
     let revoked = TestKey::new(11, KSK | FLAG_REVOKE);
     let mut set = dnskey_rrset("example.", &[&revoked]);
     set.rrsigs.push(revoked.sign(&set, &name("example.")));
-    let verdict = authenticate(&set, &SecureEntryPoints::from_dnskeys([ksk.dnskey]));
+    let verdict = authenticate(
+        &set,
+        &SecureEntryPoints::default().with_dnskeys([ksk.dnskey]),
+    );
     assert!(matches!(verdict, KeyVerdict::Bogus(_)), "{verdict:?}");
 }
 

@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use crate::edns::EDNS_BUFFER;
 use crate::wire::{BinDecodable, BinDecoder, DNSClass, Name, Query, RecordType};
 
 /// The longest domain name in wire form (RFC 1035 §3.1).
@@ -317,14 +318,9 @@ impl Request {
     /// EDNS (RFC 1035 §4.2.1).
     pub fn udp_limit(&self) -> usize {
         match self.edns {
-            Some(e) => usize::from(e.payload.clamp(512, crate::forward::EDNS_BUFFER)),
+            Some(e) => usize::from(e.payload.clamp(512, EDNS_BUFFER)),
             None => 512,
         }
-    }
-
-    /// The cache key of this question (case-folded name, type, class, CD).
-    pub fn cache_key(&self, cd: bool) -> crate::cache::CacheKey {
-        crate::cache::CacheKey::from_wire(self.qname_wire(), self.qtype, self.qclass, cd)
     }
 }
 
@@ -353,7 +349,7 @@ pub fn error_response(buf: &[u8], rcode: u16, out: &mut Vec<u8>) {
     if extended {
         out.push(0); // root
         out.extend_from_slice(&u16::from(RecordType::OPT).to_be_bytes());
-        out.extend_from_slice(&crate::forward::EDNS_BUFFER.to_be_bytes());
+        out.extend_from_slice(&EDNS_BUFFER.to_be_bytes());
         out.push((rcode >> 4) as u8); // EXTENDED-RCODE
         out.extend_from_slice(&[0, 0, 0]); // version 0, flags
         out.extend_from_slice(&[0, 0]); // RDLEN

@@ -1,0 +1,227 @@
+//! What `serve` runs beside the DNS listener for the operator: the control
+//! socket, the Prometheus endpoint, `reload`, and the systemd readiness
+//! notification (sd_notify).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use danebound_resolver::cache::Cache;
+use danebound_resolver::checkconf;
+use danebound_resolver::clock::Clock;
+use danebound_resolver::config::{Config, DEFAULT_CONFIG_PATH, Overrides};
+use danebound_resolver::control::{Controller, ReloadFn, socket};
+use danebound_resolver::engine::Resolver;
+use danebound_resolver::metrics;
+
+/// Changes the log filter of the running process.
+pub(crate) type SetLogLevel = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+/// The control socket and metrics endpoint, running on the current runtime
+/// until dropped (the socket file is removed then).
+pub(crate) struct Ops {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    socket: Option<PathBuf>,
+}
+
+impl Drop for Ops {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        if let Some(path) = &self.socket {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// What `start` needs from `serve`.
+pub(crate) struct Setup {
+    pub(crate) config: Config,
+    pub(crate) config_path: Option<PathBuf>,
+    pub(crate) overrides: Overrides,
+    pub(crate) set_log_level: SetLogLevel,
+    pub(crate) status: Vec<String>,
+}
+
+/// Starts the control socket and the metrics endpoint of `setup.config`.
+/// Must run inside the runtime.
+pub(crate) async fn start(
+    setup: Setup,
+    resolver: Arc<Resolver>,
+    cache: Arc<Cache>,
+    clock: Arc<dyn Clock>,
+) -> Result<Ops, String> {
+    let config = setup.config.clone();
+    let controller = Controller::new(resolver, cache, clock)
+        .with_nta_file(&config.control.nta_file)
+        .with_status(setup.status)
+        .with_reload(reload_fn(
+            setup.config,
+            setup.config_path,
+            setup.overrides,
+            setup.set_log_level,
+        ));
+    match controller.load_negative_anchors() {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("{n} negative trust anchors loaded"),
+        Err(e) => tracing::warn!("negative trust anchors not loaded: {e}"),
+    }
+    let controller = Arc::new(controller);
+    let mut ops = Ops {
+        tasks: Vec::new(),
+        socket: None,
+    };
+    if config.control.enable {
+        let path = &config.control.socket;
+        match socket::bind(path) {
+            Ok(listener) => {
+                tracing::info!(socket = %path.display(), "control socket");
+                ops.socket = Some(path.clone());
+                ops.tasks.push(tokio::spawn(socket::serve(
+                    listener,
+                    Arc::clone(&controller),
+                )));
+            }
+            Err(e) if config.control.socket_is_default && !parent_exists(path) => {
+                tracing::warn!(
+                    "no control socket: {} does not exist (systemd's RuntimeDirectory makes \
+                     it; or set [control] socket): {e}",
+                    path.parent().unwrap_or(path).display()
+                );
+            }
+            Err(e) => return Err(format!("control socket {}: {e}", path.display())),
+        }
+    }
+    if let Some(addr) = config.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("metrics listen {addr}: {e}"))?;
+        if !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "metrics are served beyond loopback");
+        }
+        tracing::info!(addr = ?listener.local_addr().ok(), "Prometheus metrics at /metrics");
+        let source: metrics::Source = Arc::new(move || controller.snapshot());
+        ops.tasks
+            .push(tokio::spawn(metrics::serve(listener, source)));
+    }
+    Ok(ops)
+}
+
+fn parent_exists(path: &Path) -> bool {
+    path.parent().is_some_and(Path::exists)
+}
+
+/// `reload`: re-reads the file and applies what can change while running
+/// (the log level); everything else is reported as needing a restart. The
+/// cache, the key store and the negative trust anchors are kept.
+fn reload_fn(
+    running: Config,
+    path: Option<PathBuf>,
+    overrides: Overrides,
+    set_log_level: SetLogLevel,
+) -> ReloadFn {
+    let running = Mutex::new(running);
+    Box::new(move || {
+        let shown = path
+            .as_deref()
+            .unwrap_or(Path::new(DEFAULT_CONFIG_PATH))
+            .display()
+            .to_string();
+        let text = match &path {
+            Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{shown}: {e}"))?,
+            None => match std::fs::read_to_string(DEFAULT_CONFIG_PATH) {
+                Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                Err(e) => return Err(format!("{shown}: {e}")),
+            },
+        };
+        let mut new = checkconf::check(&text).map_err(|problems| {
+            problems
+                .iter()
+                .map(|p| format!("{shown}: {p}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
+        new.apply(&overrides).map_err(|e| e.0)?;
+        let mut running = running.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lines = vec![format!("ok, {shown} re-read; cache and key store kept")];
+        if new.log_level != running.log_level {
+            set_log_level(&new.log_level)?;
+            lines.push(format!("applied: log_level = {}", new.log_level));
+            running.log_level.clone_from(&new.log_level);
+        }
+        let changed = restart_needed(&running, &new);
+        if changed.is_empty() {
+            lines.push("nothing else changed".into());
+        } else {
+            lines.push(format!(
+                "not applied, restart danebound for: {}",
+                changed.join(", ")
+            ));
+        }
+        Ok(lines)
+    })
+}
+
+/// The settings that differ and that only a restart applies.
+fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    let mut check = |name, differs: bool| {
+        if differs {
+            changed.push(name);
+        }
+    };
+    check("listen", old.listen != new.listen);
+    check("forward", old.forward != new.forward);
+    check("trust_anchors", old.trust_anchors != new.trust_anchors);
+    check(
+        "default_local_zones",
+        old.default_local_zones != new.default_local_zones,
+    );
+    check("workers", old.workers != new.workers);
+    check("max_inflight", old.max_inflight != new.max_inflight);
+    check("cache", old.cache != new.cache);
+    check("access", old.acl != new.acl);
+    check(
+        "tcp",
+        old.tcp_idle_timeout != new.tcp_idle_timeout
+            || old.max_tcp_connections != new.max_tcp_connections,
+    );
+    check(
+        "upstream",
+        old.upstream_timeout != new.upstream_timeout || old.upstream_rounds != new.upstream_rounds,
+    );
+    check("control", old.control != new.control);
+    check("metrics", old.metrics_listen != new.metrics_listen);
+    // Anything this list does not name yet (settings added later).
+    let mut rest = new.clone();
+    rest.log_level.clone_from(&old.log_level);
+    if changed.is_empty() && &rest != old {
+        changed.push("other settings");
+    }
+    changed
+}
+
+/// Tells systemd (Type=notify) that the service is ready: one `READY=1`
+/// datagram to `$NOTIFY_SOCKET` (sd_notify(3)); nothing without it. An
+/// abstract socket is written `@name`.
+pub(crate) fn notify_ready() {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let result = (|| -> std::io::Result<()> {
+        let socket = std::os::unix::net::UnixDatagram::unbound()?;
+        let bytes = path.as_encoded_bytes();
+        if let Some(name) = bytes.strip_prefix(b"@") {
+            use std::os::linux::net::SocketAddrExt;
+            let addr = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
+            socket.send_to_addr(b"READY=1\nSTATUS=serving", &addr)?;
+        } else {
+            socket.send_to(b"READY=1\nSTATUS=serving", &path)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        tracing::warn!("cannot notify systemd at {}: {e}", path.to_string_lossy());
+    }
+}

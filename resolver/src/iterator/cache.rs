@@ -1,0 +1,337 @@
+//! The iterator's caches: RRsets ranked by where they came from (RFC 2181
+//! §5.4.1), the delegations built from them, and whole answers to the
+//! iterator's own questions.
+//!
+//! Everything here is *unvalidated* data used to find servers and to avoid
+//! asking twice; the engine validates every answer the iterator hands over
+//! (and its key store keeps what was authenticated), so nothing from here is
+//! ever served as validated.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::wire::{Message, Name, RData, Record, RecordType};
+
+/// RFC 2181 §5.4.1 ranking, lowest first (unbound `rrset_trust`, subset).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rank {
+    /// Additional section data (glue), non-authoritative.
+    Glue,
+    /// Authority section of a non-authoritative reply (referral NS).
+    AuthorityNoAa,
+    /// Answer section of a non-authoritative reply.
+    AnswerNoAa,
+    /// Authority section of an authoritative answer.
+    AuthorityAa,
+    /// Answer section of an authoritative answer.
+    AnswerAa,
+}
+
+/// The most we keep anything, s (unbound `cache-max-ttl`).
+pub const MAX_TTL: u32 = 86_400;
+/// How many entries each map holds before it is pruned.
+pub const MAX_ENTRIES: usize = 100_000;
+
+#[derive(Clone, Debug)]
+struct Entry {
+    records: Vec<Record>,
+    rank: Rank,
+    expires: u64,
+}
+
+/// A zone cut and its servers, from the cache or the hints.
+#[derive(Clone, Debug)]
+pub struct CachedDelegation {
+    /// The zone.
+    pub zone: Name,
+    /// Its NS names, each with the addresses we know.
+    pub servers: Vec<(Name, Vec<IpAddr>)>,
+}
+
+/// RRsets and answers.
+#[derive(Debug, Default)]
+pub struct IterCache {
+    rrsets: HashMap<(Name, RecordType), Entry>,
+    /// Glue as the parent gave it, kept apart from the ranked data (unbound
+    /// `PACKED_RRSET_PARENT_SIDE`): the last resort when the child's own
+    /// addresses fail.
+    parent_side: HashMap<(Name, RecordType), Entry>,
+    answers: HashMap<(Name, RecordType), (Message, u64)>,
+    /// NSEC/NSEC3 proofs of no DS taken from referrals, by child zone.
+    referral_proofs: HashMap<Name, (Message, u64)>,
+}
+
+impl IterCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stores one RRset (all records share owner and type) at `rank`.
+    /// Data never replaces higher-ranked live data (RFC 2181 §5.4.1: glue
+    /// never overrides authoritative data), and a rewrite at the same or a
+    /// lower rank never extends the TTL of what is cached (ghost domains,
+    /// CVE-2022-30698/30699).
+    pub fn store(&mut self, records: Vec<Record>, rank: Rank, now: u64) {
+        let Some(first) = records.first() else {
+            return;
+        };
+        let key = (first.name.to_lowercase(), first.record_type());
+        let ttl = records
+            .iter()
+            .map(|r| r.ttl)
+            .min()
+            .unwrap_or(0)
+            .min(MAX_TTL);
+        let mut expires = now + u64::from(ttl);
+        if let Some(old) = self.rrsets.get(&key).filter(|e| e.expires > now) {
+            if old.rank > rank {
+                return;
+            }
+            if old.rank == rank
+                || matches!(key.1, RecordType::NS | RecordType::A | RecordType::AAAA)
+            {
+                expires = expires.min(old.expires);
+            }
+        }
+        if self.rrsets.len() >= MAX_ENTRIES {
+            self.rrsets.retain(|_, e| e.expires > now);
+            if self.rrsets.len() >= MAX_ENTRIES {
+                self.rrsets.clear();
+            }
+        }
+        self.rrsets.insert(
+            key,
+            Entry {
+                records,
+                rank,
+                expires,
+            },
+        );
+    }
+
+    /// Keeps a glue RRset as the parent side's (never served, never ranked).
+    pub fn store_parent_side(&mut self, records: Vec<Record>, now: u64) {
+        let Some(first) = records.first() else {
+            return;
+        };
+        if self.parent_side.len() >= MAX_ENTRIES {
+            self.parent_side.retain(|_, e| e.expires > now);
+            if self.parent_side.len() >= MAX_ENTRIES {
+                self.parent_side.clear();
+            }
+        }
+        let ttl = records
+            .iter()
+            .map(|r| r.ttl)
+            .min()
+            .unwrap_or(0)
+            .min(MAX_TTL);
+        self.parent_side.insert(
+            (first.name.to_lowercase(), first.record_type()),
+            Entry {
+                records,
+                rank: Rank::Glue,
+                expires: now + u64::from(ttl),
+            },
+        );
+    }
+
+    /// The parent side's addresses of `host`.
+    pub fn parent_side_addresses(&self, host: &Name, now: u64) -> Vec<IpAddr> {
+        [RecordType::A, RecordType::AAAA]
+            .iter()
+            .filter_map(|t| self.parent_side.get(&(host.to_lowercase(), *t)))
+            .filter(|e| e.expires > now)
+            .flat_map(|e| e.records.iter())
+            .filter_map(|r| match r.data {
+                RData::A(a) => Some(IpAddr::from(a.0)),
+                RData::AAAA(a) => Some(IpAddr::from(a.0)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A live RRset, with its TTLs lowered to what is left.
+    pub fn get(&self, name: &Name, rtype: RecordType, now: u64) -> Option<Vec<Record>> {
+        let e = self
+            .rrsets
+            .get(&(name.to_lowercase(), rtype))
+            .filter(|e| e.expires > now)?;
+        let left = u32::try_from(e.expires - now).unwrap_or(u32::MAX);
+        Some(
+            e.records
+                .iter()
+                .map(|r| {
+                    let mut r = r.clone();
+                    r.ttl = r.ttl.min(left);
+                    r
+                })
+                .collect(),
+        )
+    }
+
+    /// The addresses of `host` we have (A and AAAA).
+    pub fn addresses(&self, host: &Name, now: u64) -> Vec<IpAddr> {
+        let mut out = Vec::new();
+        for t in [RecordType::A, RecordType::AAAA] {
+            for r in self.get(host, t, now).unwrap_or_default() {
+                match r.data {
+                    RData::A(a) => out.push(a.0.into()),
+                    RData::AAAA(a) => out.push(a.0.into()),
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+
+    /// The cached delegation of `zone` itself, if its NS set is live.
+    pub fn delegation(&self, zone: &Name, now: u64) -> Option<CachedDelegation> {
+        let ns = self.get(zone, RecordType::NS, now)?;
+        let servers: Vec<(Name, Vec<IpAddr>)> = ns
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::NS(ns) => Some(ns.0.clone()),
+                _ => None,
+            })
+            .map(|host| {
+                let addrs = self.addresses(&host, now);
+                (host, addrs)
+            })
+            .collect();
+        (!servers.is_empty()).then(|| CachedDelegation {
+            zone: zone.clone(),
+            servers,
+        })
+    }
+
+    /// The closest enclosing cached delegation of `name` (unbound
+    /// `dns_cache_find_delegation`).
+    pub fn closest_delegation(&self, name: &Name, now: u64) -> Option<CachedDelegation> {
+        let mut at = name.clone();
+        loop {
+            if let Some(d) = self.delegation(&at, now) {
+                return Some(d);
+            }
+            if at.is_root() {
+                return None;
+            }
+            at = at.base_name();
+        }
+    }
+
+    /// Remembers the answer to one of the iterator's questions for `ttl`.
+    pub fn store_answer(
+        &mut self,
+        name: &Name,
+        rtype: RecordType,
+        message: Message,
+        ttl: u32,
+        now: u64,
+    ) {
+        if ttl == 0 {
+            return;
+        }
+        if self.answers.len() >= MAX_ENTRIES {
+            self.answers.retain(|_, (_, t)| *t > now);
+            if self.answers.len() >= MAX_ENTRIES {
+                self.answers.clear();
+            }
+        }
+        let expires = now + u64::from(ttl.min(MAX_TTL));
+        self.answers
+            .insert((name.to_lowercase(), rtype), (message, expires));
+    }
+
+    /// Keeps a referral's proof that `zone` has no DS.
+    pub fn store_referral_proof(&mut self, zone: &Name, message: Message, ttl: u32, now: u64) {
+        if self.referral_proofs.len() >= MAX_ENTRIES {
+            self.referral_proofs.retain(|_, (_, t)| *t > now);
+            if self.referral_proofs.len() >= MAX_ENTRIES {
+                self.referral_proofs.clear();
+            }
+        }
+        let expires = now + u64::from(ttl.min(MAX_TTL));
+        self.referral_proofs
+            .insert(zone.to_lowercase(), (message, expires));
+    }
+
+    /// A live referral proof of no DS for `zone`.
+    pub fn referral_proof(&self, zone: &Name, now: u64) -> Option<Message> {
+        self.referral_proofs
+            .get(&zone.to_lowercase())
+            .filter(|(_, t)| *t > now)
+            .map(|(m, _)| m.clone())
+    }
+
+    /// A live cached answer, TTLs lowered to what is left.
+    pub fn answer(&self, name: &Name, rtype: RecordType, now: u64) -> Option<Message> {
+        let (m, expires) = self
+            .answers
+            .get(&(name.to_lowercase(), rtype))
+            .filter(|(_, t)| *t > now)?;
+        let left = u32::try_from(expires - now).unwrap_or(u32::MAX);
+        let mut m = m.clone();
+        for r in m
+            .answers
+            .iter_mut()
+            .chain(m.authorities.iter_mut())
+            .chain(m.additionals.iter_mut())
+        {
+            r.ttl = r.ttl.min(left);
+        }
+        Some(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::rdata::{A, NS};
+
+    fn a(name: &str, ip: [u8; 4], ttl: u32) -> Record {
+        Record::from_rdata(
+            Name::from_ascii(name).unwrap(),
+            ttl,
+            RData::A(A::from(std::net::Ipv4Addr::from(ip))),
+        )
+    }
+
+    #[test]
+    fn rfc2181_glue_never_overrides_authoritative_data() {
+        let mut c = IterCache::new();
+        let host = Name::from_ascii("ns.example.").unwrap();
+        c.store(
+            vec![a("ns.example.", [192, 0, 2, 1], 100)],
+            Rank::AnswerAa,
+            0,
+        );
+        c.store(vec![a("ns.example.", [6, 6, 6, 6], 100)], Rank::Glue, 0);
+        assert_eq!(
+            c.addresses(&host, 1),
+            vec!["192.0.2.1".parse::<IpAddr>().unwrap()]
+        );
+    }
+
+    #[test]
+    fn referral_rewrites_never_extend_the_ttl() {
+        let mut c = IterCache::new();
+        let zone = Name::from_ascii("example.").unwrap();
+        let ns = |ttl| {
+            vec![Record::from_rdata(
+                zone.clone(),
+                ttl,
+                RData::NS(NS(Name::from_ascii("ns.example.").unwrap())),
+            )]
+        };
+        c.store(ns(100), Rank::AuthorityNoAa, 0);
+        c.store(ns(1000), Rank::AuthorityNoAa, 50);
+        assert!(c.delegation(&zone, 99).is_some());
+        assert!(c.delegation(&zone, 101).is_none(), "TTL extended");
+        assert!(
+            c.closest_delegation(&Name::from_ascii("www.example.").unwrap(), 10)
+                .is_some()
+        );
+    }
+}

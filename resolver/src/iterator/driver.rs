@@ -1,0 +1,150 @@
+//! The iterator's thin async side: runs an [`Iteration`], sending what it
+//! asks through the query layer and feeding the replies back. The caches
+//! are shared by every resolution (and so by the validator's DS and DNSKEY
+//! fetches, which come through here too).
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::machine::{Action, IterConfig, Iteration, Now, Response, Shared};
+use crate::clock::Clock;
+use crate::transport::Transport;
+use crate::upstream::{Exchange, UpstreamError, UpstreamReply, ask};
+use crate::wire::{DNSClass, Name, RecordType};
+
+/// The recursive resolver's upstream: iterates from the root.
+pub struct Iterator {
+    cfg: Arc<IterConfig>,
+    shared: Arc<Mutex<Shared>>,
+    transport: Arc<dyn Transport>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Iterator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Iterator")
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Iterator {
+    /// An iterator with empty caches.
+    pub fn new(cfg: IterConfig, transport: Arc<dyn Transport>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            cfg: Arc::new(cfg),
+            shared: Arc::new(Mutex::new(Shared::default())),
+            transport,
+            clock,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &IterConfig {
+        &self.cfg
+    }
+
+    /// Resolves `name`/`rtype` from the closest known delegation down and
+    /// returns the authoritative answer, unvalidated. `avoid` non-empty: a
+    /// retry after a validation failure, asked fresh (no cached answers)
+    /// and of other servers than those where a zone has others.
+    pub async fn resolve(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        class: DNSClass,
+        avoid: &[IpAddr],
+    ) -> Result<UpstreamReply, UpstreamError> {
+        self.run(name, rtype, class, avoid, false).await
+    }
+
+    /// Like [`Iterator::resolve`], for the validator's DS and DNSKEY
+    /// questions: a referral's proof of no DS answers a DS question.
+    pub async fn resolve_for_validation(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        class: DNSClass,
+        avoid: &[IpAddr],
+    ) -> Result<UpstreamReply, UpstreamError> {
+        self.run(name, rtype, class, avoid, true).await
+    }
+
+    async fn run(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        class: DNSClass,
+        avoid: &[IpAddr],
+        for_validation: bool,
+    ) -> Result<UpstreamReply, UpstreamError> {
+        if class != DNSClass::IN {
+            return Err(UpstreamError::Resolution(format!(
+                "class {class} is not iterated"
+            )));
+        }
+        let start = tokio::time::Instant::now();
+        let mut iteration = Iteration::new(name, rtype)
+            .avoiding(avoid.to_vec())
+            .for_validation(for_validation);
+        let mut last = None;
+        loop {
+            let now = Now {
+                unix: self.clock.unix_now(),
+                elapsed_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+            };
+            let action = {
+                let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+                iteration.step(&self.cfg, &mut shared, now, rand::random())
+            };
+            let request = match action {
+                Action::Done(Ok(message)) => {
+                    tracing::debug!(%name, %rtype, sends = iteration.sends(), "iteration done");
+                    tracing::trace!("{message}");
+                    return Ok(UpstreamReply {
+                        message,
+                        server: last.unwrap_or_else(|| ([0, 0, 0, 0], 0).into()),
+                        tcp: false,
+                    });
+                }
+                Action::Done(Err(failure)) => {
+                    tracing::info!(%name, %rtype, sends = iteration.sends(), "resolution failed: {}", failure.why);
+                    return Err(UpstreamError::Resolution(failure.why));
+                }
+                Action::Send(request) => request,
+            };
+            let sent = tokio::time::Instant::now();
+            // 0x20 (issue 11) would randomise the name's case here and
+            // compare the echo in the query layer.
+            let exchange = ask(
+                self.transport.as_ref(),
+                request.server,
+                &request.question,
+                request.flags,
+                Duration::from_millis(u64::from(request.timeout_ms)),
+            )
+            .await?;
+            let response = match exchange {
+                Exchange::Reply(reply) => {
+                    last = Some(reply.server);
+                    Response::Reply {
+                        message: reply.message,
+                        rtt_ms: u32::try_from(sent.elapsed().as_millis()).unwrap_or(u32::MAX),
+                    }
+                }
+                Exchange::Failed { timeout: true, .. } => Response::Timeout,
+                Exchange::Failed { why, .. } => {
+                    tracing::debug!(server = %request.server, "query failed: {why}");
+                    Response::Failed
+                }
+            };
+            let now = Now {
+                unix: self.clock.unix_now(),
+                elapsed_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+            };
+            let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+            iteration.supply(&self.cfg, &mut shared, now, response);
+        }
+    }
+}
