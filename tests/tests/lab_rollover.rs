@@ -70,8 +70,11 @@ fn start_danebound(root: &RolloverRoot, bin: &Path, r: &mut Resolver) {
     let config = root.dir().join(format!("{}.toml", r.name));
     fs::write(
         &config,
+        // `user = ""`: stay root, so that the state files in the lab's
+        // (root-owned) directory stay writable; a host with a `danebound`
+        // user would otherwise drop to it.
         format!(
-            "[autotrust]\nadd_holddown = \"{HOLDDOWN}s\"\nremove_holddown = \"{HOLDDOWN}s\"\n\
+            "user = \"\"\n[autotrust]\nadd_holddown = \"{HOLDDOWN}s\"\nremove_holddown = \"{HOLDDOWN}s\"\n\
              probe_interval = \"1s\"\ntrust_anchor_signaling = false\n"
         ),
     )
