@@ -16,6 +16,7 @@ const LAYERS: &[&str] = &[
     "transport",
     "upstream",
     "validator",
+    "autotrust",
     "resolve",
     "request",
     "local_zones",

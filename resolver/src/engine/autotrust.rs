@@ -15,6 +15,9 @@ use crate::resolve::Resolution;
 use crate::validator::{Anchors, Outcome};
 use crate::wire::{DNSClass, Name, RecordType};
 
+#[cfg(test)]
+mod tests;
+
 /// The longest the driver sleeps between looks at the clock (the clock seam
 /// may jump; a changed system time is noticed within this).
 const MAX_NAP: u64 = 300;
@@ -56,6 +59,11 @@ impl Resolver {
                 .collect()
         })
         .unwrap_or_default()
+    }
+
+    /// When the next RFC 5011 probe (or write retry) is due.
+    pub fn next_trust_point_wake(&self) -> Option<u64> {
+        self.with_points(|tps| tps.next_wake()).flatten()
     }
 
     /// Write the state files that are behind (first start, failed writes).

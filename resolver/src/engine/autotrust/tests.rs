@@ -8,14 +8,20 @@ use std::sync::{Arc, Mutex};
 
 use danebound_trust_anchors::rfc5011::{DAY, KeyState};
 
-use super::*;
+use danebound_trust_anchors::autotrust_file;
+use danebound_trust_anchors::rfc5011::{Key, Policy};
+
+use crate::autotrust::{AutotrustConfig, TrustPoints};
 use crate::clock::{Clock, FixedClock};
 use crate::engine::{Resolver, Upstream, UpstreamFuture};
 use crate::forward::UpstreamReply;
+use crate::validator::Anchors;
 use crate::validator::signature::tests::{NOW, TestKey, dnskey_rrset, name};
 use crate::validator::{Outcome, RingCrypto};
 use crate::wire::rdata::A;
-use crate::wire::{DNSClass, DNSSECRData, Message, MessageType, OpCode, Query, RData, Record};
+use crate::wire::{
+    DNSClass, DNSSECRData, Message, MessageType, Name, OpCode, Query, RData, Record, RecordType,
+};
 
 const KSK: u16 = 257;
 const REVOKED: u16 = 257 | 0x80;
