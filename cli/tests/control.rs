@@ -185,8 +185,10 @@ fn control_stats_flush_nta_and_metrics_over_real_sockets() {
         &config,
         format!(
             "listen = [\"{listen}\"]\nforward = [\"{upstream}\"]\nworkers = 1\n\
+             user = \"\"\nroot_anchor_file = \"{}\"\n\
              [control]\nsocket = \"{}\"\nnta_file = \"{}\"\n\
              [metrics]\nlisten = \"{metrics}\"\n",
+            dir.path().join("root.key").display(),
             socket.display(),
             nta_file.display()
         ),

@@ -17,25 +17,7 @@ pub fn civil(unix: u64) -> (i64, u32, u32, u32, u32, u32) {
     )
 }
 
-/// The (year, month, day) of a day number since 1970-01-01 (negative
-/// before), by Howard Hinnant's algorithm (proleptic Gregorian calendar).
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-/// `2026-10-30 12:00:12 UTC`.
-pub fn utc(unix: u64) -> String {
-    let (y, m, d, hh, mm, ss) = civil(unix);
-    format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02} UTC")
-}
+pub use danebound_trust_anchors::time_text::{civil_from_days, utc};
 
 /// `20261030120012`: an RRSIG time field as dig and zone files print it
 /// (RFC 4034 §3.2).

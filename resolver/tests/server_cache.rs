@@ -319,3 +319,21 @@ fn many_shards_hold_many_entries() {
     assert_eq!(c.len(), 5000);
     assert!((0..5000).all(|i| c.get(&key(&format!("h{i}.example."), false)).is_some()));
 }
+
+/// Records kept encoded must survive encoding: one that does not (here a
+/// TXT string longer than 255 bytes) still gets an entry to answer the
+/// waiting clients from, but the entry is not cached.
+#[test]
+fn records_that_do_not_survive_encoding_are_answered_but_not_cached() {
+    let (c, _) = cache(CacheConfig::default());
+    let mut resolution = positive(Outcome::Secure, 300);
+    resolution
+        .answers
+        .push(txt("www.example.", 300, &"x".repeat(300)));
+    let entry = c
+        .insert(&key("www.example.", false), resolution)
+        .expect("an entry to answer from");
+    assert_eq!(entry.resolution().answers.len(), 3);
+    assert_eq!(c.len(), 0, "not cached");
+    assert!(c.get(&key("www.example.", false)).is_none());
+}

@@ -140,43 +140,60 @@ fn signed_by_supported_key(
     })
 }
 
+/// Each file either has at least N secure RRsets (`secure N`), or none at
+/// all and at least one RRset judged bogus or unsupported (`never_secure`):
+/// an assertion that holds for an empty or unread file is no test.
 macro_rules! sig_file_tests {
-    ($($test:ident => $file:literal, $secure_min:expr;)*) => {$(
+    (@check $file:literal, $tally:ident, secure $min:expr) => {
+        let min: usize = $min;
+        assert!(min >= 1, "{}: `secure 0` asserts nothing; use never_secure", $file);
+        assert!(
+            $tally.secure >= min,
+            "{}: only {} secure RRsets: {:?}",
+            $file,
+            $tally.secure,
+            $tally
+        );
+    };
+    (@check $file:literal, $tally:ident, never_secure) => {
+        assert_eq!($tally.secure, 0, "{}: {:?}", $file, $tally);
+        assert!(
+            $tally.bogus + $tally.unsupported >= 1,
+            "{}: no RRset was judged at all: {:?}",
+            $file,
+            $tally
+        );
+    };
+    ($($test:ident => $file:literal, $kind:ident $($min:literal)?;)*) => {$(
         #[test]
         fn $test() {
             if let Some(tally) = run_sig_file($file) {
-                let min: usize = $secure_min;
-                assert!(
-                    tally.secure >= min,
-                    "{}: only {} secure RRsets: {tally:?}",
-                    $file,
-                    tally.secure
-                );
+                sig_file_tests!(@check $file, tally, $kind $($min)?);
             }
         }
     )*};
 }
 
 sig_file_tests! {
-    rfc6605_section6_1_ecdsa_p256_example => "test_sigs.ecdsa_p256", 1;
-    rfc6605_section6_2_ecdsa_p384_example => "test_sigs.ecdsa_p384", 1;
-    rfc8080_ed25519_unbound_vector => "test_sigs.ed25519", 1;
-    rfc8080_ed448_unbound_vector => "test_sigs.ed448", 1;
-    rfc5702_section6_2_rsasha512_example => "test_sigs.rsasha512_draft", 1;
-    rfc5702_rsasha256_unbound_vector => "test_sigs.rsasha256", 1;
-    rfc4034_section6_2_hinfo_is_not_lowercased => "test_sigs.hinfo", 3;
-    rfc5011_section3_revoked_512_bit_key_is_never_secure => "test_sigs.revoked", 0;
-    rfc6840_section5_11_sha1_and_sha256_any_valid_path => "test_sigs.sha1_and_256", 1;
-    rfc4035_section5_3_signatures_1 => "test_signatures.1", 1;
-    rfc8624_section3_1_rsasha1_512_bit_is_never_secure_8 => "test_signatures.8", 0;
-    rfc4035_section5_3_signatures_9_expiry_2080 => "test_signatures.9", 1;
-    rfc8624_section3_1_dsa_is_never_secure_2 => "test_signatures.2", 0;
-    rfc8624_section3_1_dsa_is_never_secure_3 => "test_signatures.3", 0;
-    rfc8624_section3_1_dsa_is_never_secure_4 => "test_signatures.4", 0;
-    rfc8624_section3_1_dsa_is_never_secure_5 => "test_signatures.5", 0;
-    rfc8624_section3_1_dsa_is_never_secure_6 => "test_signatures.6", 0;
-    rfc8624_section3_1_dsa_is_never_secure_7 => "test_signatures.7", 0;
-    rfc8624_section3_1_gost_is_never_secure => "test_sigs.gost", 0;
+    rfc6605_section6_1_ecdsa_p256_example => "test_sigs.ecdsa_p256", secure 1;
+    rfc6605_section6_2_ecdsa_p384_example => "test_sigs.ecdsa_p384", secure 1;
+    rfc8080_ed25519_unbound_vector => "test_sigs.ed25519", secure 1;
+    rfc8080_ed448_unbound_vector => "test_sigs.ed448", secure 1;
+    rfc5702_section6_2_rsasha512_example => "test_sigs.rsasha512_draft", secure 1;
+    rfc5702_rsasha256_unbound_vector => "test_sigs.rsasha256", secure 1;
+    rfc4034_section6_2_hinfo_is_not_lowercased => "test_sigs.hinfo", secure 3;
+    rfc5011_section3_revoked_512_bit_key_is_never_secure => "test_sigs.revoked", never_secure;
+    rfc6840_section5_11_sha1_and_sha256_any_valid_path => "test_sigs.sha1_and_256", secure 1;
+    rfc4035_section5_3_signatures_1 => "test_signatures.1", secure 1;
+    rfc8624_section3_1_rsasha1_512_bit_is_never_secure_8 => "test_signatures.8", never_secure;
+    rfc4035_section5_3_signatures_9_expiry_2080 => "test_signatures.9", secure 1;
+    rfc8624_section3_1_dsa_is_never_secure_2 => "test_signatures.2", never_secure;
+    rfc8624_section3_1_dsa_is_never_secure_3 => "test_signatures.3", never_secure;
+    rfc8624_section3_1_dsa_is_never_secure_4 => "test_signatures.4", never_secure;
+    rfc8624_section3_1_dsa_is_never_secure_5 => "test_signatures.5", never_secure;
+    rfc8624_section3_1_dsa_is_never_secure_6 => "test_signatures.6", never_secure;
+    rfc8624_section3_1_dsa_is_never_secure_7 => "test_signatures.7", never_secure;
+    rfc8624_section3_1_gost_is_never_secure => "test_sigs.gost", never_secure;
 }
 
 /// RFC 5702 §6.1 signs with a 512-bit key: below ring's floor and RFC 8624

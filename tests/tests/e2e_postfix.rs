@@ -6,6 +6,7 @@
 //!   namespace danebound-lab-S
 //!     signed lab (NSD per level) ── unbound upstream 127.53.S.10 (no validation)
 //!     danebound serve 127.0.0.1:53 --forward upstream --trust-anchor <lab anchor>
+//!       (and, in the second test, recursive: --root-hints <lab hints>)
 //!                                  --no-default-local-zones
 //!     resolv.conf: nameserver 127.0.0.1 / options trust-ad
 //!     Postfix smtpd 127.53.S.20:25  self-signed leaf        (DANE-EE target)
@@ -200,6 +201,16 @@ fn skip(why: &str) {
 
 #[test]
 fn postfix_and_posttls_finger_through_danebound() {
+    postfix_through_danebound(false);
+}
+
+/// The same with danebound recursing from the lab's root hints (issue 10).
+#[test]
+fn postfix_and_posttls_finger_through_recursive_danebound() {
+    postfix_through_danebound(true);
+}
+
+fn postfix_through_danebound(recursive: bool) {
     let started = Instant::now();
     if !e2e::is_root() {
         return skip("needs root (network namespace, port 53 and 25)");
@@ -228,13 +239,22 @@ fn postfix_and_posttls_finger_through_danebound() {
         extra_records: extra_records(&certs),
         ..LabOptions::default()
     };
-    let Some(lab) = Lab::start_with_or_skip("e2e_postfix", options) else {
+    let name = if recursive {
+        "e2e_postfix_recursive"
+    } else {
+        "e2e_postfix"
+    };
+    let Some(lab) = Lab::start_with_or_skip(name, options) else {
         return;
     };
     eprintln!("lab up in {:?} (slot {})", lab.started_in(), lab.slot());
 
-    let danebound = Danebound::start(&lab, &binary, scratch.path())
-        .unwrap_or_else(|e| panic!("danebound serve: {e}"));
+    let danebound = if recursive {
+        Danebound::start_recursive(&lab, &binary, scratch.path())
+    } else {
+        Danebound::start(&lab, &binary, scratch.path())
+    }
+    .unwrap_or_else(|e| panic!("danebound serve: {e}"));
     lab.set_resolv_conf(&[danebound.addr().ip()])
         .expect("resolv.conf");
     check_dns(&lab, &danebound);

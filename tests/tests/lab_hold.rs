@@ -1,9 +1,11 @@
-//! Not a test: keeps a lab running for `scripts/bench-dnsperf.sh`.
+//! Not a test: keeps a lab running for `scripts/bench-dnsperf.sh` and
+//! `scripts/bench-cold.sh`.
 //!
 //! Ignored unless asked for. With `DANEBOUND_LAB_HOLD=DIR` it starts a lab
 //! (fixture keys, the non-validating upstream, no oracle), writes
 //! `DIR/lab.env` (shell variables: the slot's address prefix, the upstream,
-//! the trust anchor file) and `DIR/queries.txt` (one `name type` line per
+//! the trust anchor file, the root hints file, the lab's directory) and
+//! `DIR/queries.txt` (one `name type` line per
 //! non-bogus case, dnsperf's format), then holds the lab until `DIR/lab.env`
 //! is removed (at most an hour) and stops it.
 
@@ -35,12 +37,15 @@ fn hold_lab_for_benchmark() {
     fs::write(dir.join("queries.txt"), queries).expect("queries.txt");
     let upstream = lab.upstream().expect("upstream");
     let env = format!(
-        "LAB_SLOT={}\nLAB_NET=127.53.{}\nLAB_UPSTREAM_IP={}\nLAB_UPSTREAM_PORT={}\nLAB_ANCHOR={}\n",
+        "LAB_SLOT={}\nLAB_NET=127.53.{}\nLAB_UPSTREAM_IP={}\nLAB_UPSTREAM_PORT={}\nLAB_ANCHOR={}\n\
+         LAB_HINTS={}\nLAB_DIR={}\n",
         lab.slot(),
         lab.slot(),
         upstream.ip(),
         upstream.port(),
-        lab.trust_anchor_file().display()
+        lab.trust_anchor_file().display(),
+        lab.root_hints_file().display(),
+        lab.dir().display()
     );
     let env_file = dir.join("lab.env");
     let partial = dir.join("lab.env.tmp");

@@ -203,6 +203,37 @@ fn tcp_queries(server: SocketAddr, cases: &[Case]) -> io::Result<Vec<Reply>> {
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// What danebound logged at WARN and above in this test process.
+/// One line per case: what danebound answered.
+fn print_case(case: &Case, reply: &Reply) {
+    eprintln!(
+        "{:<28} {:<42} {:<5} rcode={:<9} ad={:<5} ede={:?}",
+        case.name,
+        case.qname,
+        case.qtype.to_string(),
+        reply.rcode().to_string(),
+        reply.ad(),
+        reply.ede()
+    );
+}
+
+/// Every case over TCP (RFC 7766), several queries on one connection: the
+/// same answers as over UDP.
+fn check_tcp(server: SocketAddr) -> Vec<String> {
+    let mut failures = Vec::new();
+    match tcp_queries(server, CASES) {
+        Ok(replies) => {
+            for (case, reply) in CASES.iter().zip(&replies) {
+                let wrong = check(case, reply, true);
+                if !wrong.is_empty() && known_failure(case).is_none() {
+                    failures.push(format!("{} [TCP]: {}", case.name, wrong.join("; ")));
+                }
+            }
+        }
+        Err(e) => failures.push(format!("TCP: {e}")),
+    }
+    failures
+}
+
 fn logs() -> String {
     static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     let buffer = LOGS.get_or_init(|| {
@@ -280,15 +311,7 @@ fn danebound_answers_every_lab_case_as_the_table_says() {
                 }
             };
             if *pass == passes[0].0 {
-                eprintln!(
-                    "{:<28} {:<42} {:<5} rcode={:<9} ad={:<5} ede={:?}",
-                    case.name,
-                    case.qname,
-                    case.qtype.to_string(),
-                    reply.rcode().to_string(),
-                    reply.ad(),
-                    reply.ede()
-                );
+                print_case(case, &reply);
             }
             let mut wrong = check(case, &reply, *with_ede);
             if !*with_ede {
@@ -341,17 +364,7 @@ fn danebound_answers_every_lab_case_as_the_table_says() {
 
     // Over TCP (RFC 7766), several queries on one connection: the same
     // answers as over UDP.
-    match tcp_queries(server, CASES) {
-        Ok(replies) => {
-            for (case, reply) in CASES.iter().zip(&replies) {
-                let wrong = check(case, reply, true);
-                if !wrong.is_empty() && known_failure(case).is_none() {
-                    failures.push(format!("{} [TCP]: {}", case.name, wrong.join("; ")));
-                }
-            }
-        }
-        Err(e) => failures.push(format!("TCP: {e}")),
-    }
+    failures.extend(check_tcp(server));
 
     // DO=0 and AD=0: no AD even for secure data (RFC 6840 §5.8), and no
     // RRSIG, NSEC or NSEC3 (RFC 4035 §3.2.1), for a positive answer and a
@@ -481,4 +494,41 @@ fn cd_after_a_cached_bogus_answer_still_hands_over_the_data() {
     }
     let failures = check_cd(&lab, danebound.addr(), upstream);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Recursive mode (issue 10): danebound iterates from the lab's root hints
+/// itself (no upstream resolver) and must answer every case of the table as
+/// in forwarding mode — on a cache miss, on a cache hit and over TCP.
+#[test]
+fn danebound_recursive_answers_every_lab_case_as_the_table_says() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = Lab::start_with_or_skip("danebound_recursive_answers", lab_options()) else {
+        return;
+    };
+    let danebound = Danebound::start(Danebound::lab_recursive_config(&lab, lab.address(23)))
+        .expect("danebound starts");
+    let server = danebound.addr();
+    let mut failures = Vec::new();
+    for pass in ["DO=1, cache miss", "DO=1, cache hit"] {
+        for case in CASES {
+            match lab.query_with(server, case.qname, case.qtype, &with_do()) {
+                Ok(reply) => {
+                    if pass.ends_with("miss") {
+                        print_case(case, &reply);
+                    }
+                    let wrong = check(case, &reply, true);
+                    if !wrong.is_empty() && known_failure(case).is_none() {
+                        failures.push(format!("{} [{pass}]: {}", case.name, wrong.join("; ")));
+                    }
+                }
+                Err(e) => failures.push(format!("{} [{pass}]: query failed: {e}", case.name)),
+            }
+        }
+    }
+    failures.extend(check_tcp(server));
+    assert!(
+        failures.is_empty(),
+        "recursive danebound disagrees with the case table:\n{}",
+        failures.join("\n")
+    );
 }

@@ -149,10 +149,13 @@ fn forwarding_resolver_passes_semantic_profile() {
     assert_eq!(r.verdict, Verdict::Pass);
 }
 
-/// Forwards, but rewrites the rcode (or drops AD).
+/// Forwards, but rewrites the rcode, drops AD or repeats the first answer
+/// record.
+#[derive(Default)]
 struct Tamper {
     rcode: Option<ResponseCode>,
     clear_ad: bool,
+    duplicate: bool,
 }
 
 impl ResolverUnderTest for Tamper {
@@ -169,23 +172,21 @@ impl ResolverUnderTest for Tamper {
         if self.clear_ad {
             m.metadata.authentic_data = false;
         }
+        if self.duplicate
+            && let Some(first) = m.answers.first().cloned()
+        {
+            m.answers.push(first);
+        }
         Ok(m)
     }
 }
 
 #[test]
 fn wrong_rcode_fails_with_the_difference() {
-    let s = parse_scenario(SCENARIO).unwrap();
-    let r = run_scenario(&s, Profile::Semantic, |_| {
-        Ok(Tamper {
-            rcode: Some(ResponseCode::Refused),
-            clear_ad: false,
-        })
+    let reason = tampered_fails_at_step_3(Tamper {
+        rcode: Some(ResponseCode::Refused),
+        ..Tamper::default()
     });
-    let Verdict::Fail { step, reason } = r.verdict else {
-        panic!("expected FAIL, got {:?}", r.verdict)
-    };
-    assert_eq!(step, 3);
     assert!(
         reason.contains("rcode REFUSED != expected NOERROR"),
         "{reason}"
@@ -194,18 +195,23 @@ fn wrong_rcode_fails_with_the_difference() {
 
 #[test]
 fn missing_ad_fails() {
-    let s = parse_scenario(SCENARIO).unwrap();
-    let r = run_scenario(&s, Profile::Semantic, |_| {
-        Ok(Tamper {
-            rcode: None,
-            clear_ad: true,
-        })
+    let reason = tampered_fails_at_step_3(Tamper {
+        clear_ad: true,
+        ..Tamper::default()
     });
+    assert!(reason.contains("flags"), "{reason}");
+}
+
+/// Runs SCENARIO against `tamper` under the semantic profile: it must fail
+/// at the first CHECK_ANSWER; returns why.
+fn tampered_fails_at_step_3(tamper: Tamper) -> String {
+    let s = parse_scenario(SCENARIO).unwrap();
+    let r = run_scenario(&s, Profile::Semantic, |_| Ok(tamper));
     let Verdict::Fail { step, reason } = r.verdict else {
         panic!("expected FAIL, got {:?}", r.verdict)
     };
     assert_eq!(step, 3);
-    assert!(reason.contains("flags"), "{reason}");
+    reason
 }
 
 #[test]
@@ -309,4 +315,105 @@ fn deckard_and_stelline_dialects() {
     let s = parse_scenario(stelline).unwrap();
     assert_eq!(s.config.dialect, Dialect::Stelline);
     assert!(matches!(s.config.mode(), Mode::Forward { .. }));
+}
+
+/// A validator scenario (it has a trust anchor) that expects SERVFAIL for a
+/// name the scenario's upstream never answers.
+const SERVFAIL_SCENARIO: &str = r#"; expected SERVFAIL in a validator scenario
+server:
+	trust-anchor: "example. 3600 IN DS 2854 3 1 46e4ffc6e9a4793b488954bd3f0cc6af0dfb201b"
+	val-override-date: "20070916134226"
+forward-zone:
+	name: "."
+	forward-addr: 192.0.2.53
+CONFIG_END
+
+SCENARIO_BEGIN SERVFAIL only from validation
+RANGE_BEGIN 0 100
+	ADDRESS 192.0.2.53
+ENTRY_BEGIN
+MATCH opcode qtype qname
+ADJUST copy_id
+REPLY QR RD RA NOERROR
+SECTION QUESTION
+other.example. IN A
+ENTRY_END
+RANGE_END
+
+STEP 1 QUERY
+ENTRY_BEGIN
+REPLY RD
+SECTION QUESTION
+bogus.example. IN A
+ENTRY_END
+STEP 2 CHECK_ANSWER
+ENTRY_BEGIN
+MATCH all
+REPLY QR RD RA SERVFAIL
+SECTION QUESTION
+bogus.example. IN A
+ENTRY_END
+SCENARIO_END
+"#;
+
+/// Asks the scenario's upstream, then answers SERVFAIL, reporting `ede` as
+/// its validation outcome's EDE.
+struct GivesUp {
+    ede: Option<u16>,
+}
+
+impl ResolverUnderTest for GivesUp {
+    fn resolve(
+        &mut self,
+        query: &Message,
+        net: &ScenarioNetwork,
+        time: ScenarioTime,
+    ) -> Result<Message, String> {
+        let _ = PassThroughResolver { server: upstream() }.resolve(query, net, time);
+        danebound_tests::replay::run::ServfailResolver.resolve(query, net, time)
+    }
+
+    fn validation_ede(&self) -> Option<u16> {
+        self.ede
+    }
+}
+
+/// Issue 11, "tests that cannot hide": an expected SERVFAIL passes only
+/// when it came from validation (a DNSSEC EDE 6-12), never from a query the
+/// scenario left unanswered, which is counted and reported.
+#[test]
+fn expected_servfail_passes_only_from_validation() {
+    let s = parse_scenario(SERVFAIL_SCENARIO).unwrap();
+    let r = run_scenario(&s, Profile::Semantic, |_| Ok(GivesUp { ede: None }));
+    let Verdict::Fail { step, reason } = &r.verdict else {
+        panic!("a SERVFAIL from giving up passed: {:?}", r.verdict)
+    };
+    assert_eq!(*step, 2);
+    assert!(reason.contains("not from validation"), "{reason}");
+    assert!(
+        reason.contains("1 of its upstream queries got no reply"),
+        "{reason}"
+    );
+    assert_eq!(r.unanswered_queries, 1);
+    // Not a DNSSEC EDE (22, No Reachable Authority): still no.
+    let r = run_scenario(&s, Profile::Semantic, |_| Ok(GivesUp { ede: Some(22) }));
+    assert!(matches!(r.verdict, Verdict::Fail { .. }), "{:?}", r.verdict);
+    // From validation (6, DNSSEC Bogus): passes.
+    let r = run_scenario(&s, Profile::Semantic, |_| Ok(GivesUp { ede: Some(6) }));
+    assert_eq!(r.verdict, Verdict::Pass);
+    // The strict profile compares the messages only, as testbound does.
+    let r = run_scenario(&s, Profile::Strict, |_| Ok(GivesUp { ede: None }));
+    assert_eq!(r.verdict, Verdict::Pass);
+}
+
+/// The semantic profile compares the answer section as a multiset: a
+/// duplicate the resolver should have removed (RFC 2181 §5) is a
+/// difference.
+#[test]
+fn duplicate_answer_records_fail_the_semantic_profile() {
+    let reason = tampered_fails_at_step_3(Tamper {
+        duplicate: true,
+        ..Tamper::default()
+    });
+    assert!(reason.contains("ANSWER: unexpected"), "{reason}");
 }

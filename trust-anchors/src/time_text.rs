@@ -5,18 +5,24 @@
 fn civil(epoch: u64) -> (i64, u32, u32, u32, u64, u64, u64) {
     let days = (epoch / 86_400) as i64;
     let secs = epoch % 86_400;
-    // Howard Hinnant's days_from_civil inverse.
+    let (y, m, d) = civil_from_days(days);
+    let weekday = (days + 4).rem_euclid(7) as u32;
+    (y, m, d, weekday, secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// The (year, month, day) of a day number since 1970-01-01 (negative
+/// before), by Howard Hinnant's algorithm (proleptic Gregorian calendar).
+/// The one calendar of the workspace: the resolver's `timefmt` uses it too.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
+    let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let weekday = (days + 4).rem_euclid(7) as u32;
-    (y, m, d, weekday, secs / 3600, secs / 60 % 60, secs % 60)
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];

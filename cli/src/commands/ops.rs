@@ -202,26 +202,45 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
     changed
 }
 
-/// Tells systemd (Type=notify) that the service is ready: one `READY=1`
-/// datagram to `$NOTIFY_SOCKET` (sd_notify(3)); nothing without it. An
-/// abstract socket is written `@name`.
-pub(crate) fn notify_ready() {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
-        return;
-    };
-    let result = (|| -> std::io::Result<()> {
-        let socket = std::os::unix::net::UnixDatagram::unbound()?;
-        let bytes = path.as_encoded_bytes();
-        if let Some(name) = bytes.strip_prefix(b"@") {
-            use std::os::linux::net::SocketAddrExt;
-            let addr = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
-            socket.send_to_addr(b"READY=1\nSTATUS=serving", &addr)?;
-        } else {
-            socket.send_to(b"READY=1\nSTATUS=serving", &path)?;
+/// systemd's notification socket (Type=notify, sd_notify(3)), connected
+/// while still root: after root is dropped the socket file may no longer be
+/// reachable by path, but a connected datagram socket keeps working.
+pub(crate) struct Notifier(Option<std::os::unix::net::UnixDatagram>);
+
+impl Notifier {
+    /// Connects to `$NOTIFY_SOCKET` (an abstract socket is written `@name`);
+    /// nothing without it.
+    pub(crate) fn connect() -> Self {
+        let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+            return Self(None);
+        };
+        let result = (|| -> std::io::Result<std::os::unix::net::UnixDatagram> {
+            let socket = std::os::unix::net::UnixDatagram::unbound()?;
+            let bytes = path.as_encoded_bytes();
+            if let Some(name) = bytes.strip_prefix(b"@") {
+                use std::os::linux::net::SocketAddrExt;
+                let addr = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
+                socket.connect_addr(&addr)?;
+            } else {
+                socket.connect(&path)?;
+            }
+            Ok(socket)
+        })();
+        match result {
+            Ok(socket) => Self(Some(socket)),
+            Err(e) => {
+                tracing::warn!("cannot reach systemd at {}: {e}", path.to_string_lossy());
+                Self(None)
+            }
         }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        tracing::warn!("cannot notify systemd at {}: {e}", path.to_string_lossy());
+    }
+
+    /// Tells systemd that the service is ready: one `READY=1` datagram.
+    pub(crate) fn ready(&self) {
+        if let Some(socket) = &self.0
+            && let Err(e) = socket.send(b"READY=1\nSTATUS=serving")
+        {
+            tracing::warn!("cannot notify systemd: {e}");
+        }
     }
 }

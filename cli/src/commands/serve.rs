@@ -209,6 +209,7 @@ fn serve(mut setup: ops::Setup) -> Result<(), String> {
                 writable.push(file.as_path());
             }
         }
+        let notifier = ops::Notifier::connect();
         privileges::drop_root(config.user.as_deref(), &writable)?;
         if resolver.manages_trust_points() {
             tokio::spawn(Arc::clone(&resolver).maintain_trust_points());
@@ -221,7 +222,7 @@ fn serve(mut setup: ops::Setup) -> Result<(), String> {
         );
         let shutdown = shutdown_signal().map_err(|e| format!("cannot watch signals: {e}"))?;
         // Sockets bound, anchors loaded: systemd may call us up.
-        ops::notify_ready();
+        notifier.ready();
         server.run(shutdown).await.map_err(|e| e.to_string())
     });
     runtime.shutdown_timeout(Duration::from_secs(1));

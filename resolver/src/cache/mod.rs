@@ -37,7 +37,7 @@ use crate::request::{MAX_KEY_LEN, Request};
 use crate::resolve::{Resolution, negative_ttl};
 use crate::validator::outcome::Outcome;
 use crate::wire::{
-    BinEncodable, BinEncoder, DNSClass, Message, Name, OpCode, RecordType, ResponseCode,
+    BinEncodable, BinEncoder, DNSClass, Message, Name, OpCode, Record, RecordType, ResponseCode,
 };
 
 mod flush;
@@ -159,11 +159,18 @@ impl Meter {
     }
 }
 
+/// An entry's records: one DNS message (compressed names), decoded only to
+/// build a variant; or, when they do not survive encoding (then the entry
+/// answers the clients waiting for it but is not cached), as they are.
+enum Records {
+    Wire(Box<[u8]>),
+    Kept(Box<[Vec<Record>; 3]>),
+}
+
 /// One cached answer.
 pub struct Entry {
-    /// The records of the answer, authority and additional sections as one
-    /// DNS message (compressed names), decoded only to build a variant.
-    records: Box<[u8]>,
+    /// The records of the answer, authority and additional sections.
+    records: Records,
     rcode: ResponseCode,
     outcome: Outcome,
     resolution_ttl: u32,
@@ -202,10 +209,16 @@ impl Entry {
     /// The cached resolution, decoded; record TTLs are as stored (not
     /// counted down).
     pub fn resolution(&self) -> Resolution {
-        let (answers, authority, additional) = match crate::wire::decode_message(&self.records) {
-            Ok(m) => (m.answers, m.authorities, m.additionals),
-            // Encoded by `insert`, which checked that it decodes.
-            Err(_) => Default::default(),
+        let (answers, authority, additional) = match &self.records {
+            Records::Wire(wire) => match crate::wire::decode_message(wire) {
+                Ok(m) => (m.answers, m.authorities, m.additionals),
+                // Encoded by `insert`, which checked that it decodes.
+                Err(_) => Default::default(),
+            },
+            Records::Kept(kept) => {
+                let [answers, authority, additional] = &**kept;
+                (answers.clone(), authority.clone(), additional.clone())
+            }
         };
         Resolution {
             rcode: self.rcode,
@@ -415,7 +428,9 @@ impl Cache {
     }
 
     /// Stores `resolution` under `key`. Returns the entry, or `None` when the
-    /// resolution is not cacheable (see [`Cache::ttl_for`]).
+    /// resolution is not cacheable (see [`Cache::ttl_for`]). Records that do
+    /// not survive encoding still make an entry (to answer from) that is not
+    /// stored.
     pub fn insert(&self, key: &CacheKey, mut resolution: Resolution) -> Option<Arc<Entry>> {
         let ttl = self.ttl_for(&resolution);
         if ttl == 0 {
@@ -432,14 +447,28 @@ impl Cache {
         resolution
             .additional
             .retain(|r| r.record_type() != RecordType::OPT);
-        let records = encode_records(&resolution)?;
+        let wire = encode_records(&resolution);
         let Resolution {
             rcode,
             outcome,
             ttl: resolution_ttl,
-            ..
+            answers,
+            authority,
+            additional,
         } = resolution;
-        let size = ENTRY_FIXED + 2 * key.as_bytes().len() + records.len() + outcome_bytes(&outcome);
+        let cacheable = wire.is_some();
+        let records = match wire {
+            Some(wire) => Records::Wire(wire),
+            None => {
+                tracing::debug!("records that do not survive encoding are not cached");
+                Records::Kept(Box::new([answers, authority, additional]))
+            }
+        };
+        let held = match &records {
+            Records::Wire(wire) => wire.len(),
+            Records::Kept(_) => 0,
+        };
+        let size = ENTRY_FIXED + 2 * key.as_bytes().len() + held + outcome_bytes(&outcome);
         let (shard, meter) = self.shard(key);
         let entry = Arc::new(Entry {
             records,
@@ -453,6 +482,9 @@ impl Cache {
             variant_bytes: AtomicUsize::new(0),
             meter: Arc::clone(meter),
         });
+        if !cacheable {
+            return Some(entry);
+        }
         let evicted = shard
             .lock()
             .unwrap_or_else(|e| e.into_inner())

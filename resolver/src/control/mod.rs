@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use crate::cache::Cache;
 use crate::clock::Clock;
-use crate::config::ConfigError;
+pub use crate::config::{ControlConfig, DEFAULT_NTA_FILE, DEFAULT_SOCKET};
 use crate::engine::Resolver;
 use crate::engine::nta::{self, DEFAULT_LIFETIME, MAX_LIFETIME};
 use crate::stats::{self, Sizes, Snapshot};
@@ -30,12 +30,6 @@ use crate::timefmt;
 use crate::wire::Name;
 
 pub mod socket;
-
-/// Where the socket is unless configured.
-pub const DEFAULT_SOCKET: &str = "/run/danebound/control.sock";
-
-/// Where negative trust anchors persist unless configured.
-pub const DEFAULT_NTA_FILE: &str = "/var/lib/danebound/negative-trust-anchors";
 
 /// The request line's first word.
 pub const MAGIC: &str = "DANEBOUND1";
@@ -45,64 +39,6 @@ pub const UNBOUND_MAGIC: &str = "UBCT1";
 
 /// Longest request line.
 pub const MAX_LINE: usize = 1024;
-
-/// `[control]`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ControlConfig {
-    /// Serve the socket at all.
-    pub enable: bool,
-    /// The socket's path.
-    pub socket: PathBuf,
-    /// True when `socket` is the built-in default: then a missing directory
-    /// (danebound run by hand, not by systemd) is logged, not fatal.
-    pub socket_is_default: bool,
-    /// Where negative trust anchors persist across restarts.
-    pub nta_file: PathBuf,
-}
-
-impl Default for ControlConfig {
-    fn default() -> Self {
-        Self {
-            enable: true,
-            socket: DEFAULT_SOCKET.into(),
-            socket_is_default: true,
-            nta_file: DEFAULT_NTA_FILE.into(),
-        }
-    }
-}
-
-impl ControlConfig {
-    /// Applies the file's `[control]` settings.
-    pub(crate) fn apply(
-        &mut self,
-        enable: Option<bool>,
-        socket: Option<PathBuf>,
-        nta_file: Option<PathBuf>,
-    ) -> Result<(), ConfigError> {
-        if let Some(e) = enable {
-            self.enable = e;
-        }
-        if let Some(s) = socket {
-            self.socket = absolute("control.socket", s)?;
-            self.socket_is_default = false;
-        }
-        if let Some(f) = nta_file {
-            self.nta_file = absolute("control.nta_file", f)?;
-        }
-        Ok(())
-    }
-}
-
-fn absolute(key: &str, path: PathBuf) -> Result<PathBuf, ConfigError> {
-    if path.is_absolute() {
-        Ok(path)
-    } else {
-        Err(ConfigError(format!(
-            "{key}: `{}` is not an absolute path",
-            path.display()
-        )))
-    }
-}
 
 /// A control command.
 #[derive(Clone, Debug, PartialEq, Eq)]

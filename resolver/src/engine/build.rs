@@ -50,7 +50,8 @@ pub fn build_resolver(config: &Config) -> Result<Resolver, String> {
         Arc::new(SystemClock),
     )
     .with_sentinel(config.autotrust.sentinel)
-    .with_domain_insecure(config.domain_insecure.clone());
+    .with_domain_insecure(config.domain_insecure.clone())
+    .with_bogus_ttl(config.cache.bogus_ttl);
     Ok(if trust_points.is_empty() {
         resolver
     } else {

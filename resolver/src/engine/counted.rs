@@ -44,6 +44,10 @@ impl Upstream for Counted {
             .map(counted)
     }
 
+    fn can_avoid(&self) -> bool {
+        self.0.can_avoid()
+    }
+
     fn fetch<'a>(
         &'a self,
         name: &'a Name,

@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::validator::keys::name_heap;
 use crate::validator::{KeyCache, KeyLookup};
@@ -19,9 +20,9 @@ use crate::wire::Name;
 /// The DS denial's own TTL would be better; one hour bounds staleness.
 const INSECURE_TTL: u64 = 3600;
 
-/// How long a zone judged bogus stays bogus: 60 s, unbound's `val-bogus-ttl`
-/// and the answer cache's default `bogus_ttl`.
-const BOGUS_TTL: u64 = 60;
+/// How long a zone judged bogus stays bogus by default: 60 s, unbound's
+/// `val-bogus-ttl`; `serve` uses the answer cache's `bogus_ttl`.
+pub(crate) const BOGUS_TTL: u64 = 60;
 
 /// The default bound of the key store in bytes: 16 MiB, four times
 /// unbound's default `key-cache-size`. A zone built to fill it (a 64 KB
@@ -57,6 +58,7 @@ pub(crate) struct KeyStore {
     map: RwLock<Map>,
     max_entries: usize,
     max_bytes: usize,
+    bogus_ttl: u64,
 }
 
 impl KeyStore {
@@ -67,12 +69,34 @@ impl KeyStore {
             map: RwLock::new(Map::default()),
             max_entries,
             max_bytes,
+            bogus_ttl: BOGUS_TTL,
         }
+    }
+
+    /// Hold zones judged bogus for `secs` seconds (0: not at all).
+    pub(crate) fn with_bogus_ttl(mut self, secs: u64) -> Self {
+        self.bogus_ttl = secs;
+        self
     }
 
     /// A view at time `now` for a validation session.
     pub(crate) fn view(&self, now: u64) -> KeyStoreView<'_> {
-        KeyStoreView { store: self, now }
+        KeyStoreView {
+            store: self,
+            now,
+            skip_bogus: false,
+            served_bogus: AtomicBool::new(false),
+        }
+    }
+
+    /// A view for a retry after a bogus answer (asked again of other
+    /// servers): zones remembered as bogus are judged afresh, as the retry
+    /// brings new data; proven key sets and insecure cuts still serve.
+    pub(crate) fn view_for_retry(&self, now: u64) -> KeyStoreView<'_> {
+        KeyStoreView {
+            skip_bogus: true,
+            ..self.view(now)
+        }
     }
 
     /// Remember what a session learned.
@@ -87,7 +111,8 @@ impl KeyStore {
             let ttl = match lookup {
                 KeyLookup::Keys(keys) => u64::from(keys.ttl()),
                 KeyLookup::Insecure(_) => INSECURE_TTL,
-                KeyLookup::Bogus(_) => BOGUS_TTL,
+                KeyLookup::Bogus(_) if self.bogus_ttl == 0 => continue,
+                KeyLookup::Bogus(_) => self.bogus_ttl,
                 KeyLookup::NoAnchor => continue,
             };
             let zone = zone.to_lowercase();
@@ -188,13 +213,33 @@ impl KeyStore {
 pub(crate) struct KeyStoreView<'a> {
     store: &'a KeyStore,
     now: u64,
+    /// A retry's view: remembered bogus zones are not served.
+    skip_bogus: bool,
+    /// Whether a remembered bogus zone was served to the session.
+    served_bogus: AtomicBool,
+}
+
+impl KeyStoreView<'_> {
+    /// Whether the session was handed a zone remembered as bogus: its
+    /// verdict then comes from that memory, and asking other servers again
+    /// would only repeat the work the memory exists to save.
+    pub(crate) fn served_bogus(&self) -> bool {
+        self.served_bogus.load(Ordering::Relaxed)
+    }
 }
 
 impl KeyCache for KeyStoreView<'_> {
     fn get(&self, zone: &Name) -> Option<KeyLookup> {
         let map = self.store.map.read().ok()?;
         match map.zones.get(zone) {
-            Some(held) if held.expires > self.now => Some(held.lookup.clone()),
+            Some(held) if held.expires > self.now => match &held.lookup {
+                KeyLookup::Bogus(_) if self.skip_bogus => None,
+                KeyLookup::Bogus(_) => {
+                    self.served_bogus.store(true, Ordering::Relaxed);
+                    Some(held.lookup.clone())
+                }
+                lookup => Some(lookup.clone()),
+            },
             _ => None,
         }
     }
@@ -227,6 +272,14 @@ mod tests {
         assert!(store.view(1000).get(&bogus.0).is_some());
         assert!(store.view(1000 + BOGUS_TTL).get(&bogus.0).is_none());
         assert!(store.view(1000 + INSECURE_TTL).get(&zone).is_none());
+        // `[cache] bogus_ttl`: 5 s, or not at all.
+        let store = KeyStore::new(100, DEFAULT_MAX_BYTES).with_bogus_ttl(5);
+        store.learn(std::slice::from_ref(&bogus), 1000);
+        assert!(store.view(1004).get(&bogus.0).is_some());
+        assert!(store.view(1005).get(&bogus.0).is_none());
+        let store = KeyStore::new(100, DEFAULT_MAX_BYTES).with_bogus_ttl(0);
+        store.learn(std::slice::from_ref(&bogus), 1000);
+        assert!(store.view(1000).get(&bogus.0).is_none());
     }
 
     /// A zone whose DNSKEY set fills a 64 KB message: 800 P-256 keys.

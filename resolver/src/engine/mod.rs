@@ -55,10 +55,16 @@ pub trait Upstream: Send + Sync + 'static {
         class: DNSClass,
     ) -> UpstreamFuture<'a>;
 
+    /// Whether [`Upstream::query_avoiding`] can ask other servers (the
+    /// engine retries bogus answers only then).
+    fn can_avoid(&self) -> bool {
+        false
+    }
+
     /// Ask again after a validation failure: fresh from the servers rather
     /// than from a cache, and from others than `avoid` where the zone has
     /// others (unbound's blacklist). `None`: this upstream cannot (the
-    /// default), and the engine does not retry.
+    /// default).
     fn query_avoiding<'a>(
         &'a self,
         _name: &'a Name,
@@ -110,6 +116,10 @@ impl Upstream for crate::iterator::Iterator {
         class: DNSClass,
     ) -> UpstreamFuture<'a> {
         Box::pin(self.resolve(name, rtype, class, &[]))
+    }
+
+    fn can_avoid(&self) -> bool {
+        true
     }
 
     fn query_avoiding<'a>(
@@ -170,6 +180,13 @@ impl Resolver {
             ntas: NegativeAnchors::default(),
             domain_insecure: Vec::new(),
         }
+    }
+
+    /// How long a zone whose keys or DS records were judged bogus stays
+    /// bogus without being looked at again (default 60 s; 0: not at all).
+    pub fn with_bogus_ttl(mut self, secs: u32) -> Self {
+        self.keys = self.keys.with_bogus_ttl(u64::from(secs));
+        self
     }
 
     /// Replace the validation limits.
@@ -263,9 +280,18 @@ impl Resolver {
     async fn run(&self, query: &Query, cd: bool, trace: bool) -> (Resolution, Vec<TraceEvent>) {
         let mut avoid = Vec::new();
         let mut retries = 0;
+        let mut first_events: Option<Vec<TraceEvent>> = None;
         loop {
             let mut used = Vec::new();
-            let (resolution, events) = self.run_with(query, cd, trace, &avoid, &mut used).await;
+            let (resolution, mut events, remembered) =
+                self.run_with(query, cd, trace, &avoid, &mut used).await;
+            // A retry starts from the keys the first attempt learned: when
+            // it fails too, the first attempt's chain is the one to show.
+            if resolution.outcome.is_bogus()
+                && let Some(first) = first_events.take()
+            {
+                events = first;
+            }
             // RFC 4035 §4.3 leaves the recovery from bogus data to the
             // resolver; unbound asks other servers, the ones that served the
             // bad data blacklisted. A bogus answer from every server stays
@@ -273,12 +299,15 @@ impl Resolver {
             let fresh: Vec<IpAddr> = used.into_iter().filter(|ip| !avoid.contains(ip)).collect();
             if !resolution.outcome.is_bogus()
                 || cd
+                || remembered
+                || !self.upstream.can_avoid()
                 || retries >= MAX_BOGUS_RETRIES
                 || fresh.is_empty()
             {
                 return (resolution, events);
             }
             retries += 1;
+            first_events = Some(events);
             debug!(name = %query.name(), ?fresh, "bogus: asking again, avoiding those servers");
             avoid.extend(fresh);
         }
@@ -316,7 +345,7 @@ impl Resolver {
         trace: bool,
         avoid: &[IpAddr],
         used: &mut Vec<IpAddr>,
-    ) -> (Resolution, Vec<TraceEvent>) {
+    ) -> (Resolution, Vec<TraceEvent>, bool) {
         let name = query.name();
         let rtype = query.query_type();
         let class = query.query_class();
@@ -334,6 +363,7 @@ impl Resolver {
                         ttl: 0,
                     },
                     Vec::new(),
+                    false,
                 );
             }
         };
@@ -350,9 +380,11 @@ impl Resolver {
                     ttl: 0,
                 },
                 Vec::new(),
+                false,
             );
         }
         let mut events = Vec::new();
+        let mut remembered = false;
         let anchors = self.anchors();
         // RFC 7646 §2: at and below a negative trust anchor the data is not
         // validated and is treated as insecure (no AD, no SERVFAIL). Data a
@@ -384,14 +416,15 @@ impl Resolver {
                     .collect(),
             }
         } else {
-            let (validated, trace) = self
+            let (validated, trace, from_memory) = self
                 .validate_inner(name, rtype, &reply.message, trace, avoid, used)
                 .await;
             events = trace;
+            remembered = from_memory;
             validated
         };
         if let Some(refused) = self.sentinel(name, rtype, &validated.outcome, &anchors) {
-            return (refused, events);
+            return (refused, events, remembered);
         }
         // The server logs each validation failure once; what only the
         // engine knows is which upstream handed over unsigned data.
@@ -402,7 +435,7 @@ impl Resolver {
                 reply.server
             );
         }
-        (to_resolution(rcode, validated), events)
+        (to_resolution(rcode, validated), events, remembered)
     }
 
     /// The I/O side of validation: run the session, fetching what it asks.
@@ -420,9 +453,15 @@ impl Resolver {
         trace: bool,
         avoid: &[IpAddr],
         used: &mut Vec<IpAddr>,
-    ) -> (Validated, Vec<TraceEvent>) {
+    ) -> (Validated, Vec<TraceEvent>, bool) {
         let now = self.clock.unix_now();
-        let view = self.keys.view(now);
+        // A retry (avoiding the servers of a bogus answer) judges zones
+        // remembered as bogus afresh: it brings new data.
+        let view = if avoid.is_empty() {
+            self.keys.view(now)
+        } else {
+            self.keys.view_for_retry(now)
+        };
         let anchors = self.anchors();
         let mut session = Session::new(
             qname,
@@ -453,7 +492,7 @@ impl Resolver {
             }
         };
         self.keys.learn(session.learned(), now);
-        (validated, session.trace().to_vec())
+        (validated, session.trace().to_vec(), view.served_bogus())
     }
 }
 

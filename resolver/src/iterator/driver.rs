@@ -3,11 +3,14 @@
 //! are shared by every resolution (and so by the validator's DS and DNSKEY
 //! fetches, which come through here too).
 
-use std::net::IpAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::machine::{Action, IterConfig, Iteration, Now, Response, Shared};
+use tokio::sync::OnceCell;
+
+use super::machine::{Action, IterConfig, Iteration, Now, Response, SendRequest, Shared};
 use crate::clock::Clock;
 use crate::transport::Transport;
 use crate::upstream::{Exchange, UpstreamError, UpstreamReply, ask};
@@ -19,7 +22,11 @@ pub struct Iterator {
     shared: Arc<Mutex<Shared>>,
     transport: Arc<dyn Transport>,
     clock: Arc<dyn Clock>,
+    inflight: Mutex<HashMap<InflightKey, Arc<OnceCell<Response>>>>,
 }
+
+/// An exchange in flight: server, question name (lower case), type, RD.
+type InflightKey = (SocketAddr, Name, RecordType, bool);
 
 impl std::fmt::Debug for Iterator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37,6 +44,59 @@ impl Iterator {
             shared: Arc::new(Mutex::new(Shared::default())),
             transport,
             clock,
+            inflight: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// One exchange; identical ones in flight at the same time (the same
+    /// server, question and RD), from concurrent resolutions, share one
+    /// query and its reply.
+    async fn exchange(&self, request: &SendRequest) -> Response {
+        let key: InflightKey = (
+            request.server,
+            request.question.name().to_lowercase(),
+            request.question.query_type(),
+            request.flags.rd,
+        );
+        let cell = {
+            let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(key.clone()).or_default().clone()
+        };
+        let response = cell.get_or_init(|| self.send(request)).await.clone();
+        let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+        if map.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+            map.remove(&key);
+        }
+        response
+    }
+
+    /// Sends one query through the query layer.
+    async fn send(&self, request: &SendRequest) -> Response {
+        let sent = tokio::time::Instant::now();
+        // 0x20 (issue 11) would randomise the name's case here and compare
+        // the echo in the query layer.
+        let exchange = ask(
+            self.transport.as_ref(),
+            request.server,
+            &request.question,
+            request.flags,
+            Duration::from_millis(u64::from(request.timeout_ms)),
+        )
+        .await;
+        match exchange {
+            Ok(Exchange::Reply(reply)) => Response::Reply {
+                message: reply.message,
+                rtt_ms: u32::try_from(sent.elapsed().as_millis()).unwrap_or(u32::MAX),
+            },
+            Ok(Exchange::Failed { timeout: true, .. }) => Response::Timeout,
+            Ok(Exchange::Failed { why, .. }) => {
+                tracing::debug!(server = %request.server, "query failed: {why}");
+                Response::Failed
+            }
+            Err(e) => {
+                tracing::debug!(server = %request.server, "query not sent: {e}");
+                Response::Failed
+            }
         }
     }
 
@@ -114,31 +174,10 @@ impl Iterator {
                 }
                 Action::Send(request) => request,
             };
-            let sent = tokio::time::Instant::now();
-            // 0x20 (issue 11) would randomise the name's case here and
-            // compare the echo in the query layer.
-            let exchange = ask(
-                self.transport.as_ref(),
-                request.server,
-                &request.question,
-                request.flags,
-                Duration::from_millis(u64::from(request.timeout_ms)),
-            )
-            .await?;
-            let response = match exchange {
-                Exchange::Reply(reply) => {
-                    last = Some(reply.server);
-                    Response::Reply {
-                        message: reply.message,
-                        rtt_ms: u32::try_from(sent.elapsed().as_millis()).unwrap_or(u32::MAX),
-                    }
-                }
-                Exchange::Failed { timeout: true, .. } => Response::Timeout,
-                Exchange::Failed { why, .. } => {
-                    tracing::debug!(server = %request.server, "query failed: {why}");
-                    Response::Failed
-                }
-            };
+            let response = self.exchange(&request).await;
+            if matches!(response, Response::Reply { .. }) {
+                last = Some(request.server);
+            }
             let now = Now {
                 unix: self.clock.unix_now(),
                 elapsed_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),

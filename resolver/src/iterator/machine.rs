@@ -28,6 +28,9 @@ pub struct IterLimits {
     /// unbound `MAX_TARGET_COUNT`: NS names resolved (NXNS,
     /// CVE-2020-12662).
     pub max_targets: u32,
+    /// unbound `MAX_DP_TARGET_COUNT`: NS names resolved for one delegation
+    /// point (reset by a referral).
+    pub max_dp_targets: u32,
     /// unbound `MAX_TARGET_NX`: NS name lookups that brought no address.
     pub max_target_nx: u32,
     /// unbound `MAX_REFERRAL_COUNT`: referrals followed.
@@ -50,6 +53,7 @@ impl Default for IterLimits {
         Self {
             max_sends: 200,
             max_targets: 64,
+            max_dp_targets: 16,
             max_target_nx: 5,
             max_referrals: 130,
             max_restarts: 11,
@@ -277,6 +281,7 @@ struct Frame {
     dp: Option<Dp>,
     failed: Vec<SocketAddr>,
     dp_sends: u32,
+    dp_targets: u32,
     /// QNAME minimisation: the longest name known to exist below the
     /// delegation point; `None` when not minimising.
     qmin_known: Option<Name>,
@@ -284,6 +289,8 @@ struct Frame {
     empty_replies: u32,
     /// The parent side's glue was added to the delegation point.
     last_resort: bool,
+    /// The delegation was asked of the parent again.
+    parent_retry: bool,
     result: Option<Result<Message, Failure>>,
 }
 
@@ -299,10 +306,12 @@ impl Frame {
             dp: None,
             failed: Vec::new(),
             dp_sends: 0,
+            dp_targets: 0,
             qmin_known: None,
             qmin_off: false,
             empty_replies: 0,
             last_resort: false,
+            parent_retry: false,
             result: None,
         }
     }
@@ -360,7 +369,8 @@ fn addresses_in(records: &[Record]) -> Vec<IpAddr> {
         .collect()
 }
 
-/// Groups records into RRsets by (owner, type); RRSIGs are left out.
+/// Groups records into RRsets by (owner, type), RRSIGs with what they
+/// cover.
 fn rrsets(records: &[Record]) -> Vec<Vec<Record>> {
     let mut sets: Vec<Vec<Record>> = Vec::new();
     for r in records {
@@ -375,7 +385,25 @@ fn rrsets(records: &[Record]) -> Vec<Vec<Record>> {
             None => sets.push(vec![r.clone()]),
         }
     }
+    // Each set keeps the RRSIGs that cover it, so that what comes back from
+    // the cache can still be validated.
+    for set in &mut sets {
+        let (name, rtype) = (set[0].name.clone(), set[0].record_type());
+        set.extend(
+            records
+                .iter()
+                .filter(|r| r.name == name && covered_type(r) == Some(rtype))
+                .cloned(),
+        );
+    }
     sets
+}
+
+fn covered_type(r: &Record) -> Option<RecordType> {
+    match &r.data {
+        RData::DNSSEC(crate::wire::DNSSECRData::RRSIG(sig)) => Some(sig.input().type_covered),
+        _ => None,
+    }
 }
 
 impl Iteration {
@@ -526,12 +554,11 @@ impl Iteration {
                 _ => {
                     // Relaxed mode: NXDOMAIN for an intermediate name (an
                     // empty non-terminal a broken server denies), lameness
-                    // or errors: ask the full question (RFC 9156 §2.3).
+                    // or errors: ask the full question (RFC 9156 §2.3). What
+                    // a server says to a probe does not judge it for the
+                    // real question, so it stays a candidate.
                     frame.qmin_off = true;
                     frame.qmin_known = None;
-                    if !matches!(s.kind, Kind::Answer) {
-                        frame.failed.push(p.server);
-                    }
                     return;
                 }
             }
@@ -540,15 +567,19 @@ impl Iteration {
             Kind::Throwaway => {
                 // unbound EMPTY_NODATA_RETRY_COUNT: an empty NOERROR is
                 // accepted as NODATA the second time.
+                // (Empty after scrubbing: data of another type, unasked
+                // for, counts as nothing.) The first time the server is
+                // asked again rather than dropped.
                 if s.rcode == crate::wire::ResponseCode::NoError
-                    && message.answers.is_empty()
-                    && message.authorities.is_empty()
+                    && !message.metadata.truncation
+                    && s.answers.is_empty()
+                    && s.authority.is_empty()
                 {
                     frame.empty_replies += 1;
                     if frame.empty_replies >= 2 {
                         finish(frame, s, shared, now);
-                        return;
                     }
+                    return;
                 }
                 frame.failed.push(p.server);
             }
@@ -573,6 +604,7 @@ impl Iteration {
                 frame.dp = None;
                 frame.failed.clear();
                 frame.dp_sends = 0;
+                frame.dp_targets = 0;
                 frame.qmin_known = None;
                 frame.qmin_off = false;
             }
@@ -618,6 +650,7 @@ impl Iteration {
                 frame.last_resort = false;
                 frame.failed.clear();
                 frame.dp_sends = 0;
+                frame.dp_targets = 0;
                 frame.qmin_known = (cfg.qname_minimisation && !frame.qmin_off).then_some(zone);
             }
         }
@@ -629,7 +662,7 @@ impl Iteration {
 /// child's DS question, which the validator asks next (unbound caches the
 /// referral's DS the same way).
 fn remember_referral_ds(s: &Scrubbed, zone: &Name, shared: &mut Shared, now: Now) {
-    let is_sig_of = |r: &Record, t: RecordType| matches!(&r.data, RData::DNSSEC(crate::wire::DNSSECRData::RRSIG(sig)) if sig.input().type_covered == t);
+    let is_sig_of = |r: &Record, t: RecordType| covered_type(r) == Some(t);
     let ds: Vec<Record> = s
         .authority
         .iter()
@@ -681,8 +714,22 @@ fn cache_answer_sets(s: &Scrubbed, shared: &mut Shared, now: Now) {
     } else {
         Rank::AnswerNoAa
     };
+    let dnames: Vec<Name> = s
+        .answers
+        .iter()
+        .filter(|r| r.record_type() == RecordType::DNAME)
+        .map(|r| r.name.clone())
+        .collect();
     for set in rrsets(&s.answers) {
-        shared.cache.store(set, rank, now.unix);
+        // A CNAME synthesised from a DNAME (RFC 6672 §3.1) is unsigned: it
+        // is only good beside its DNAME, so it is not cached alone.
+        let synthesised = set[0].record_type() == RecordType::CNAME
+            && dnames
+                .iter()
+                .any(|d| *d != set[0].name && d.zone_of(&set[0].name));
+        if !synthesised {
+            shared.cache.store(set, rank, now.unix);
+        }
     }
 }
 
@@ -848,6 +895,7 @@ fn advance(
         // A cached alias restarts at its target (unbound: a cached CNAME
         // in INIT_REQUEST); the chain is part of the answer.
         if !matches!(frame.qtype, RecordType::CNAME | RecordType::ANY)
+            && budget.avoid.is_empty()
             && let Some(cname) = shared
                 .cache
                 .get(&frame.current, RecordType::CNAME, now.unix)
@@ -889,6 +937,7 @@ fn advance(
         .then(|| dp.zone.clone());
         frame.failed.clear();
         frame.dp_sends = 0;
+        frame.dp_targets = 0;
         frame.last_resort = false;
         frame.dp = Some(dp);
     }
@@ -939,6 +988,7 @@ fn advance(
     let Some(ip) = shared.infra.select(&candidates, now.unix, random) else {
         // No address left to try: find more (glueless delegation).
         if budget.targets < limits.max_targets
+            && frame.dp_targets < limits.max_dp_targets
             && budget.target_nx <= limits.max_target_nx
             && can_push
         {
@@ -961,6 +1011,7 @@ fn advance(
                 });
             if let Some((host, t)) = next {
                 budget.targets += 1;
+                frame.dp_targets += 1;
                 return Advance::Push(Box::new(Frame::new(Purpose::Target(host.clone()), host, t)));
             }
         }
@@ -982,6 +1033,23 @@ fn advance(
             if added {
                 return advance(frame, cfg, shared, budget, now, random, busy, can_push);
             }
+        }
+        // Then the parent once more, for a fresh referral and glue (unbound
+        // re-fetches the parent side in processLastResort).
+        if !frame.parent_retry && dp.kind == DpKind::Iterate && !dp.zone.is_root() {
+            frame.parent_retry = true;
+            let parent = dp.zone.base_name();
+            let up = match shared.cache.closest_delegation(&parent, now.unix) {
+                Some(c) => Dp::from_hosts(c.zone, DpKind::Iterate, c.servers),
+                None => Dp::from_hosts(Name::root(), DpKind::Hints, cfg.hints.servers.clone()),
+            };
+            frame.dp = Some(up);
+            frame.failed.clear();
+            frame.dp_sends = 0;
+            frame.dp_targets = 0;
+            frame.last_resort = false;
+            frame.qmin_known = None;
+            return advance(frame, cfg, shared, budget, now, random, busy, can_push);
         }
         let why = if dp.servers.iter().all(|ns| ns.addrs.is_empty()) {
             "no address for any of its servers"

@@ -21,6 +21,8 @@ pub mod hints;
 pub mod infra;
 pub mod machine;
 pub mod scrub;
+#[cfg(test)]
+mod tests;
 
 pub use driver::Iterator;
 pub use hints::RootHints;

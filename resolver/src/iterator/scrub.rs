@@ -119,7 +119,30 @@ pub fn scrub(
     let mut name = qname.clone();
     let mut found = false;
     let mut hops = 0;
+    let mut visited: Vec<Name> = Vec::new();
+    let mut looped = false;
     while in_zone(&name) {
+        // A DNAME above the name (RFC 6672 §2.2), in the zone: it comes
+        // before the CNAME synthesised from it (even when that CNAME is
+        // what was asked), or the CNAME cannot be validated.
+        let dname = reply
+            .answers
+            .iter()
+            .find(|r| {
+                r.record_type() == RecordType::DNAME
+                    && r.name != name
+                    && r.name.zone_of(&name)
+                    && in_zone(&r.name)
+            })
+            .cloned();
+        if let Some(d) = dname
+            && !out
+                .answers
+                .iter()
+                .any(|r| r.name == d.name && r.record_type() == RecordType::DNAME)
+        {
+            take_set(&reply.answers, &d.name, RecordType::DNAME, &mut out.answers);
+        }
         if qtype == RecordType::ANY {
             let before = out.answers.len();
             out.answers
@@ -135,23 +158,6 @@ pub fn scrub(
         if hops >= MAX_CNAME_HOPS {
             break;
         }
-        // A DNAME above the name (RFC 6672 §2.2), in the zone: the
-        // synthesised CNAME follows it.
-        let dname = reply.answers.iter().find_map(|r| match &r.data {
-            RData::ANAME(_) => None,
-            RData::Unknown { .. } => None,
-            _ if r.record_type() == RecordType::DNAME
-                && r.name != name
-                && r.name.zone_of(&name)
-                && in_zone(&r.name) =>
-            {
-                Some(r.clone())
-            }
-            _ => None,
-        });
-        if let Some(d) = dname {
-            take_set(&reply.answers, &d.name, RecordType::DNAME, &mut out.answers);
-        }
         let cname = reply.answers.iter().find_map(|r| match &r.data {
             RData::CNAME(c) if r.name == name => Some(c.0.clone()),
             _ => None,
@@ -160,10 +166,18 @@ pub fn scrub(
             break;
         };
         take_set(&reply.answers, &name, RecordType::CNAME, &mut out.answers);
+        visited.push(name);
         name = target;
         hops += 1;
+        if visited.contains(&name) {
+            // A loop inside the reply (RFC 1034 §3.6.2: "CNAME loops
+            // signalled as an error"): the restart at a name already
+            // visited ends the resolution.
+            looped = true;
+            break;
+        }
     }
-    let chained = name != *qname;
+    let chained = name != *qname || looped;
     // The authority section: one NS set at or above the chain's end, in the
     // zone; SOA/NSEC/NSEC3 in the zone; RRSIGs of what is kept.
     let mut upward_ns = false;
@@ -256,7 +270,9 @@ pub fn scrub(
         .collect();
     // Classification.
     let rec_lame = ra && !aa && !rd && !forward;
-    out.kind = if forward {
+    out.kind = if looped {
+        Kind::Cname { target: name }
+    } else if forward {
         if chained && !found && rcode != ResponseCode::NXDomain {
             Kind::Cname { target: name }
         } else {
@@ -422,6 +438,31 @@ mod tests {
             s.answers.len(),
             1,
             "the forged A of another zone is not kept"
+        );
+    }
+
+    #[test]
+    fn a_cname_loop_inside_one_reply_is_not_an_answer() {
+        let mut m = reply();
+        m.metadata.authoritative = true;
+        m.answers.push(Record::from_rdata(
+            n("cyc.example."),
+            300,
+            RData::CNAME(CNAME(n("cyc.example."))),
+        ));
+        let s = scrub(
+            &m,
+            &n("cyc.example."),
+            RecordType::A,
+            &n("example."),
+            false,
+            false,
+        );
+        assert_eq!(
+            s.kind,
+            Kind::Cname {
+                target: n("cyc.example.")
+            }
         );
     }
 

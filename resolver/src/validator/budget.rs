@@ -57,6 +57,13 @@ pub struct Limits {
     /// flood (600 DS × 600 keys with one tag was 360,000 uncharged digests;
     /// unbound bounds the same work by its key-tag collision limits).
     pub max_ds_digests: u32,
+    /// Bytes of DNSKEY sets one validation session may authenticate and
+    /// hold (`ZoneKeys::bytes`). Default 1 MiB, range 64 KiB–64 MiB. A
+    /// three-level chain holds about 20 KB; a DNSKEY set that fills a 64 KB
+    /// message holds 331 KB, so three such sets fit. With the server's bound
+    /// on sessions in flight this bounds the memory validations in progress
+    /// can take.
+    pub max_key_bytes: u32,
     /// CNAME/DNAME links followed in one answer. Default 16, range 1–64:
     /// unbound's `max-query-restarts` is 11, BIND's 16.
     pub max_chain_links: u32,
@@ -75,6 +82,7 @@ impl Default for Limits {
             max_chain_links: 16,
             max_fetches: 64,
             max_ds_digests: 1024,
+            max_key_bytes: 1 << 20,
         }
     }
 }
@@ -87,6 +95,7 @@ pub struct Budget {
     failed_verifications: u32,
     nsec3_hashes: u32,
     digests: u32,
+    key_bytes: u32,
 }
 
 impl Budget {
@@ -98,6 +107,7 @@ impl Budget {
             failed_verifications: 0,
             nsec3_hashes: 0,
             digests: 0,
+            key_bytes: 0,
         }
     }
 
@@ -158,8 +168,31 @@ impl Budget {
             "max_failed_verifications" => self.failed_verifications,
             "max_nsec3_hashes" => self.nsec3_hashes,
             "max_ds_digests" => self.digests,
+            "max_key_bytes" => self.key_bytes,
             _ => 0,
         }
+    }
+
+    /// Charge `bytes` of an authenticated DNSKEY set held by the session.
+    pub(crate) fn charge_key_bytes(
+        &mut self,
+        bytes: usize,
+        what: &dyn std::fmt::Display,
+    ) -> Result<(), BogusReason> {
+        let bytes = u32::try_from(bytes).unwrap_or(u32::MAX);
+        if self.key_bytes.saturating_add(bytes) > self.limits.max_key_bytes {
+            return Err(BogusReason::BudgetExceeded {
+                limit: "max_key_bytes",
+                detail: what.to_string(),
+            });
+        }
+        self.key_bytes += bytes;
+        Ok(())
+    }
+
+    /// Bytes of DNSKEY sets charged so far.
+    pub fn key_bytes(&self) -> u32 {
+        self.key_bytes
     }
 
     /// DS digests charged so far.

@@ -1017,7 +1017,17 @@ impl<'a> Session<'a> {
                         &mut self.budget,
                         self.crypto,
                     ) {
-                        KeyVerdict::Trusted(k) => KeyLookup::Keys(Arc::new(k)),
+                        KeyVerdict::Trusted(k) => {
+                            // The session holds the set until it ends: its
+                            // bytes are charged (`max_key_bytes`).
+                            match self.budget.charge_key_bytes(
+                                k.bytes(),
+                                &format_args!("the DNSKEY set of {zone}"),
+                            ) {
+                                Ok(()) => KeyLookup::Keys(Arc::new(k)),
+                                Err(r) => KeyLookup::Bogus(r),
+                            }
+                        }
                         KeyVerdict::Insecure(r) => KeyLookup::Insecure(r),
                         KeyVerdict::Bogus(r) => KeyLookup::Bogus(r),
                     },

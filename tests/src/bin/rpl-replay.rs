@@ -105,11 +105,16 @@ fn main() -> ExitCode {
     }
     let files = collect_files(&paths);
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    let (mut unanswered, mut files_unanswered) = (0, 0);
     let mut out = std::io::stdout().lock();
     for f in &files {
         let report = run_file(f, dialect.or_else(|| dialect_for_path(f)), profile, |cfg| {
             stand_in(cfg, which)
         });
+        if report.unanswered_queries > 0 {
+            unanswered += report.unanswered_queries;
+            files_unanswered += 1;
+        }
         match &report.verdict {
             Verdict::Pass => passed += 1,
             Verdict::Fail { .. } => failed += 1,
@@ -127,9 +132,17 @@ fn main() -> ExitCode {
             (None, Verdict::Pass) => format!("  [{} PASS]", profile.other().name()),
             _ => String::new(),
         };
+        let unanswered_note = match report.unanswered_queries {
+            0 => String::new(),
+            n => format!("  ({n} upstream queries unanswered by the scenario)"),
+        };
         line(
             &mut out,
-            format_args!("{} {}{detail}{other}", report.verdict.label(), f.display()),
+            format_args!(
+                "{} {}{detail}{other}{unanswered_note}",
+                report.verdict.label(),
+                f.display()
+            ),
         );
         if verbose {
             line(&mut out, format_args!("    dialect: {}", report.dialect));
@@ -139,6 +152,12 @@ fn main() -> ExitCode {
         }
     }
     line(&mut out, format_args!("{skipped} skipped"));
+    line(
+        &mut out,
+        format_args!(
+            "{unanswered} upstream queries unanswered by the scenario, in {files_unanswered} files"
+        ),
+    );
     line(&mut out, format_args!("{passed} passed, {failed} failed"));
     if failed > 0 {
         ExitCode::FAILURE

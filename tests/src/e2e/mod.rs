@@ -397,8 +397,9 @@ pub fn has_dane_check(binary: &Path) -> bool {
 // ---------------------------------------------------------------------------
 
 /// `danebound serve` on 127.0.0.1:53 inside the lab's namespace, forwarding
-/// to the lab's non-validating upstream with the lab's trust anchor and no
-/// default local zones (`test.` is special-use). Stopped on drop.
+/// to the lab's non-validating upstream or recursive from the lab's root
+/// hints, with the lab's trust anchor and no default local zones (`test.` is
+/// special-use). Stopped on drop.
 #[derive(Debug)]
 pub struct Danebound {
     daemon: Daemon,
@@ -409,20 +410,47 @@ impl Danebound {
     /// Where it listens.
     pub const ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 53);
 
-    /// Starts it and waits (up to 20 s) until it answers a query.
+    /// Starts it (forwarding to the lab's upstream) and waits (up to 20 s)
+    /// until it answers a query.
     pub fn start(lab: &Lab, binary: &Path, dir: &Path) -> Result<Self, String> {
-        let upstream = lab.upstream().ok_or("the lab has no upstream")?;
-        // An empty configuration file, so that a host's
+        Self::start_in_mode(lab, binary, dir, false)
+    }
+
+    /// Starts it in recursive mode from the lab's root hints (`--root-hints`,
+    /// and `do_not_query_localhost = false`: the lab's authorities are on
+    /// 127.53.0.0/16) and waits until it answers a query.
+    pub fn start_recursive(lab: &Lab, binary: &Path, dir: &Path) -> Result<Self, String> {
+        Self::start_in_mode(lab, binary, dir, true)
+    }
+
+    fn start_in_mode(
+        lab: &Lab,
+        binary: &Path,
+        dir: &Path,
+        recursive: bool,
+    ) -> Result<Self, String> {
+        // Its own configuration file, so that a host's
         // /etc/danebound/danebound.toml cannot change the test.
         let config = dir.join("danebound.toml");
-        fs::write(&config, "").map_err(|e| format!("writing {}: {e}", config.display()))?;
+        let text = if recursive {
+            "do_not_query_localhost = false\n"
+        } else {
+            ""
+        };
+        fs::write(&config, text).map_err(|e| format!("writing {}: {e}", config.display()))?;
         let mut command = lab.command(&binary.to_string_lossy());
         command
             .arg("serve")
             .arg("--config")
             .arg(&config)
-            .args(["--listen", &Self::ADDR.to_string()])
-            .args(["--forward", &upstream.to_string()])
+            .args(["--listen", &Self::ADDR.to_string()]);
+        if recursive {
+            command.arg("--root-hints").arg(lab.root_hints_file());
+        } else {
+            let upstream = lab.upstream().ok_or("the lab has no upstream")?;
+            command.args(["--forward", &upstream.to_string()]);
+        }
+        command
             .arg("--trust-anchor")
             .arg(lab.trust_anchor_file())
             .arg("--no-default-local-zones")

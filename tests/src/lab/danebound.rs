@@ -1,5 +1,6 @@
 //! danebound itself, run in-process against a lab: `danebound serve` in
-//! forwarding mode (the same `engine::build` and `Server` the binary uses),
+//! forwarding or recursive mode (the same `engine::build` and `Server` the
+//! binary uses),
 //! on a tokio runtime of its own thread, stopped on drop.
 //!
 //! ```no_run
@@ -50,6 +51,22 @@ impl Danebound {
             listen: vec![SocketAddr::new(IpAddr::V4(listen), 53)],
             listen_is_default: false,
             forward: vec![upstream],
+            trust_anchors: vec![lab.trust_anchor_file()],
+            default_local_zones: false,
+            workers: 1,
+            ..Config::default()
+        }
+    }
+
+    /// The same server in recursive mode: no `--forward`, the lab's root
+    /// hints (`--root-hints`), and loopback authorities allowed (the lab's
+    /// servers live on 127.53.0.0/16).
+    pub fn lab_recursive_config(lab: &Lab, listen: Ipv4Addr) -> Config {
+        Config {
+            listen: vec![SocketAddr::new(IpAddr::V4(listen), 53)],
+            listen_is_default: false,
+            root_hints: Some(lab.root_hints_file()),
+            do_not_query_localhost: false,
             trust_anchors: vec![lab.trust_anchor_file()],
             default_local_zones: false,
             workers: 1,

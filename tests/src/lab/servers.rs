@@ -276,7 +276,8 @@ impl Drop for Server {
 // ---------------------------------------------------------------------------
 
 /// An NSD configuration serving `zones` (name, file) from `zones_dir` on
-/// `addr`:53, with its state files in `state_dir`.
+/// `addr`:53, with its state files in `state_dir`, and `nsd-control` on a
+/// local socket there (`scripts/bench-cold.sh` reads its query counters).
 pub(crate) fn nsd_conf(
     addr: Ipv4Addr,
     zones_dir: &Path,
@@ -292,7 +293,8 @@ pub(crate) fn nsd_conf(
          pidfile: \"{state}/nsd.pid\"\n  \
          verbosity: 1\n  hide-version: yes\n  refuse-any: no\n  \
          reuseport: no\n  tcp-count: 64\n\
-         remote-control:\n  control-enable: no\n",
+         remote-control:\n  control-enable: yes\n  \
+         control-interface: \"{state}/nsd.ctl\"\n",
         zones = zones_dir.display(),
     );
     for (name, file) in zones {

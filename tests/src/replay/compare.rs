@@ -17,7 +17,10 @@ use super::parse::Dialect;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
     /// danebound's pass criterion: rcode; QR TC AD CD; question;
-    /// ANSWER as a set of records with TTLs ignored; for `MATCH all`, the
+    /// ANSWER as a multiset of records with TTLs ignored (a duplicate the
+    /// resolver should have removed is a difference); an expected SERVFAIL
+    /// in a validator scenario only from validation (a DNSSEC EDE, see
+    /// [`servfail_from_validation`]); for `MATCH all`, the
     /// SOA/NSEC/NSEC3 (and their RRSIGs) of the expected AUTHORITY must be
     /// present; `authority`/`additional` keywords compare those sections as
     /// multisets. The ID, glue, authority NS records, RR order and the EDNS
@@ -85,11 +88,8 @@ pub fn check(
 ) -> Result<(), String> {
     let mut got = got.clone();
     if let Some(want) = m.ede {
+        let code = ede_code(&got);
         let e = got.edns.as_mut().ok_or("no EDNS, so no EDE option")?;
-        let code = e
-            .option(EDE)
-            .and_then(|d| d.get(..2))
-            .map(|d| u16::from_be_bytes([d[0], d[1]]));
         match (want, code) {
             (_, None) => return Err("no EDE option".into()),
             (Some(w), Some(c)) if w != c => return Err(format!("EDE {c}, expected {w}")),
@@ -460,14 +460,14 @@ fn semantic_all(exp: &Packet, got: &Packet) -> Result<(), String> {
     }
     compare_flags(exp, got, false)?;
     compare_question(exp, got)?;
-    // ANSWER as a set (duplicates and order ignored), TTLs ignored.
-    let set = |p: &Packet| {
-        let mut v = keys(&p.answer, false);
-        v.sort();
-        v.dedup();
-        v
-    };
-    multiset_difference(Section::Answer, &set(exp), &set(got))?;
+    // ANSWER as a multiset (order ignored, duplicates counted), TTLs
+    // ignored: a resolver that passes on a duplicate record the scenario
+    // expects removed (RFC 2181 §5) differs.
+    multiset_difference(
+        Section::Answer,
+        &keys(&exp.answer, false),
+        &keys(&got.answer, false),
+    )?;
     // Negative-answer proof: SOA, NSEC, NSEC3 and their RRSIGs.
     let proof = |r: &RawRecord| {
         matches!(
@@ -537,6 +537,52 @@ fn strict_all(exp: &Packet, got: &Packet, m: &Match, dialect: Dialect) -> Result
         }
     }
     Ok(())
+}
+
+/// The DNSSEC Extended DNS Errors (RFC 8914 §4.7–4.13): 6 DNSSEC Bogus,
+/// 7 Signature Expired, 8 Signature Not Yet Valid, 9 DNSKEY Missing,
+/// 10 RRSIGs Missing, 11 No Zone Key Bit Set, 12 NSEC Missing.
+pub const DNSSEC_EDE: std::ops::RangeInclusive<u16> = 6..=12;
+
+/// The EDE INFO-CODE of `p`, if it carries one.
+pub fn ede_code(p: &Packet) -> Option<u16> {
+    p.edns
+        .as_ref()?
+        .option(EDE)
+        .and_then(|d| d.get(..2))
+        .map(|d| u16::from_be_bytes([d[0], d[1]]))
+}
+
+/// Semantic profile, validator scenarios: an expected SERVFAIL passes only
+/// when the resolver's SERVFAIL came from validation, i.e. carries a DNSSEC
+/// EDE. A SERVFAIL for any other cause — above all a query the scenario
+/// never answered, so that the resolver gave up — proves nothing about
+/// validation. `ede` is the answer's EDE, or the one the resolver reports
+/// for a client that sent no EDNS; `unanswered` is how many of the
+/// resolution's queries got no reply from the scenario, for the message.
+pub fn servfail_from_validation(
+    m: &Match,
+    exp: &Packet,
+    got: &Packet,
+    ede: Option<u16>,
+    unanswered: usize,
+) -> Result<(), String> {
+    let checks_rcode = m.rcode || m.all || m.all_noedns;
+    if !checks_rcode || exp.rcode != 2 || got.rcode != 2 {
+        return Ok(());
+    }
+    match ede {
+        Some(code) if DNSSEC_EDE.contains(&code) => Ok(()),
+        code => Err(format!(
+            "SERVFAIL not from validation (EDE {}, not a DNSSEC EDE 6-12){}",
+            code.map_or("none".to_string(), |c| c.to_string()),
+            if unanswered > 0 {
+                format!("; {unanswered} of its upstream queries got no reply from the scenario")
+            } else {
+                String::new()
+            }
+        )),
+    }
 }
 
 /// Whether `name` is `zone` or below it (case-insensitive).

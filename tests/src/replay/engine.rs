@@ -18,6 +18,7 @@ use danebound_resolver::config::Config;
 use danebound_resolver::engine::{Resolver, Upstream as EngineUpstream};
 use danebound_resolver::forward::Upstreams;
 use danebound_resolver::iterator::{IterConfig, Iterator, RootHints, ZoneServers as IterZone};
+use danebound_resolver::request::{Parsed, Request};
 use danebound_resolver::server::Responder;
 use danebound_resolver::transport::{ExchangeFuture, Protocol, Transport as ResolverTransport};
 use danebound_resolver::validator::{Anchors, Crypto, RingCrypto};
@@ -137,6 +138,8 @@ pub struct EngineUnderTest {
     /// AUTOTRUST_FILE ids and their state files (RFC 5011 trust points).
     autotrust: Vec<(String, std::path::PathBuf)>,
     _state: Option<StateDir>,
+    /// The EDE of the last answer's validation outcome (`validation_ede`).
+    last_ede: Option<u16>,
 }
 
 /// A scratch directory for the RFC 5011 state files of one scenario.
@@ -285,6 +288,7 @@ impl EngineUnderTest {
             net,
             autotrust,
             _state: state,
+            last_ede: None,
         })
     }
 
@@ -322,6 +326,17 @@ impl ResolverUnderTest for EngineUnderTest {
             .runtime
             .block_on(self.responder.respond(&wire, client, true))
             .ok_or("the query was dropped")?;
+        // The outcome as cached (bogus answers are held), whether or not the
+        // client's query let the answer carry the EDE.
+        self.last_ede = match Request::parse(&wire) {
+            Parsed::Query(request) => self
+                .responder
+                .cache()
+                .lookup(&request)
+                .and_then(|entry| entry.outcome().ede())
+                .map(|ede| ede.code),
+            _ => None,
+        };
         if std::env::var_os("RPL_TRACE").is_some() {
             // The conversation with the fake network, for debugging.
             for q in &net.sent_queries()[before..] {
@@ -347,6 +362,10 @@ impl ResolverUnderTest for EngineUnderTest {
         // TCP replies carry no length prefix here: `respond` returns the
         // message itself.
         Message::from_vec(&reply).map_err(|e| format!("decode answer: {e}"))
+    }
+
+    fn validation_ede(&self) -> Option<u16> {
+        self.last_ede
     }
 
     fn time_passes(&mut self, net: &ScenarioNetwork, time: ScenarioTime) {

@@ -114,6 +114,7 @@ pub fn run_file<R: ResolverUnderTest>(
                 verdict: Verdict::Skip(format!("cannot read: {e}")),
                 other_profile: None,
                 ignored_options: Vec::new(),
+                unanswered_queries: 0,
             };
         }
     };
@@ -124,6 +125,7 @@ pub fn run_file<R: ResolverUnderTest>(
             verdict: Verdict::Skip(format!("unsupported: parse error at {e}")),
             other_profile: None,
             ignored_options: Vec::new(),
+            unanswered_queries: 0,
         },
     }
 }

@@ -16,7 +16,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use danebound_resolver::wire::Message;
 use danebound_trust_anchors::text::{self, Context};
 
-use super::compare::{MatchContext, Profile, Transport, check_entry};
+use super::compare::{
+    MatchContext, Profile, Transport, check_entry, ede_code, servfail_from_validation,
+};
 use super::entry::Entry;
 use super::macros::{MacroEnv, expand};
 use super::network::ScenarioNetwork;
@@ -60,6 +62,14 @@ pub trait ResolverUnderTest {
         time: ScenarioTime,
     ) -> Result<Message, String>;
 
+    /// The Extended DNS Error of the last resolution's validation outcome,
+    /// also when the client could not be sent one (no EDNS in its query):
+    /// the semantic profile accepts an expected SERVFAIL in a validator
+    /// scenario only with a DNSSEC EDE. `None`: none, or not supported.
+    fn validation_ede(&self) -> Option<u16> {
+        None
+    }
+
     /// Advances the resolver's timers to `time` (TIME_PASSES). RFC 5011
     /// probes, prefetch and cache expiry happen here; they may use `net`.
     fn time_passes(&mut self, _net: &ScenarioNetwork, _time: ScenarioTime) {}
@@ -85,6 +95,9 @@ impl<R: ResolverUnderTest + ?Sized> ResolverUnderTest for Box<R> {
         time: ScenarioTime,
     ) -> Result<Message, String> {
         (**self).resolve(query, net, time)
+    }
+    fn validation_ede(&self) -> Option<u16> {
+        (**self).validation_ede()
     }
     fn time_passes(&mut self, net: &ScenarioNetwork, time: ScenarioTime) {
         (**self).time_passes(net, time);
@@ -141,6 +154,9 @@ pub struct Report {
     pub other_profile: Option<String>,
     /// Config options the harness ignored.
     pub ignored_options: Vec<String>,
+    /// Upstream queries of the resolver that no range entry answered (the
+    /// resolver saw a timeout): what the scenario cannot answer.
+    pub unanswered_queries: usize,
 }
 
 /// Runs `scenario`. `make` builds the resolver from the config; its `Err`
@@ -156,6 +172,7 @@ pub fn run_scenario<R: ResolverUnderTest>(
         verdict: Verdict::Pass,
         other_profile: None,
         ignored_options: cfg.ignored.clone(),
+        unanswered_queries: 0,
     };
     let mut resolver = match make(cfg) {
         Ok(r) => r,
@@ -165,7 +182,10 @@ pub fn run_scenario<R: ResolverUnderTest>(
         }
     };
     let net = ScenarioNetwork::new(scenario);
+    // A validator scenario: the resolver validates from configured anchors.
+    let validator = !cfg.trust_anchors.is_empty() || !cfg.autotrust_files.is_empty();
     let mut state = RunState {
+        validator,
         clock_us: 0,
         vars: HashMap::new(),
         answers: VecDeque::new(),
@@ -201,12 +221,23 @@ pub fn run_scenario<R: ResolverUnderTest>(
                         return report;
                     }
                 };
+                let sent_before = net.sent_queries().len();
                 let answer = resolver
                     .resolve(&query, &net, time)
                     .and_then(|a| Packet::from_message(&a));
+                let unanswered = net.sent_queries()[sent_before..]
+                    .iter()
+                    .filter(|q| !q.answered)
+                    .count();
+                report.unanswered_queries += unanswered;
                 match answer {
                     Ok(p) => {
-                        state.answers.push_back(p);
+                        let ede = ede_code(&p).or_else(|| resolver.validation_ede());
+                        state.answers.push_back(Answer {
+                            packet: p,
+                            ede,
+                            unanswered,
+                        });
                         state.last_error = None;
                     }
                     Err(e) => {
@@ -232,7 +263,7 @@ pub fn run_scenario<R: ResolverUnderTest>(
                 if report.other_profile.is_none()
                     && let Some(Err(e)) = state
                         .peek(cfg.dialect)
-                        .map(|a| check_entry(entry, a, cx(other)))
+                        .map(|a| state.check_one(entry, a, cx(other)))
                 {
                     report.other_profile =
                         Some(format!("{} FAIL step {}: {e}", other.name(), step.number));
@@ -355,10 +386,21 @@ impl<R: ResolverUnderTest> MacroEnv for Env<'_, R> {
     }
 }
 
+/// A client answer waiting for CHECK_ANSWER.
+struct Answer {
+    packet: Packet,
+    /// Its EDE, or the one the resolver reports for it.
+    ede: Option<u16>,
+    /// Upstream queries of its resolution that the scenario left
+    /// unanswered.
+    unanswered: usize,
+}
+
 struct RunState {
+    validator: bool,
     clock_us: u64,
     vars: HashMap<String, String>,
-    answers: VecDeque<Packet>,
+    answers: VecDeque<Answer>,
     last_error: Option<String>,
     checked_queries: usize,
 }
@@ -377,12 +419,29 @@ impl RunState {
 
     /// The answer CHECK_ANSWER looks at first: the oldest (unbound) or the
     /// newest (Deckard, Stelline).
-    fn peek(&self, dialect: Dialect) -> Option<&Packet> {
+    fn peek(&self, dialect: Dialect) -> Option<&Answer> {
         if dialect == Dialect::Unbound {
             self.answers.front()
         } else {
             self.answers.back()
         }
+    }
+
+    /// One CHECK_ANSWER entry against one answer: the MATCH rules, and in
+    /// the semantic profile of a validator scenario, an expected SERVFAIL
+    /// only from validation.
+    fn check_one(&self, entry: &Entry, a: &Answer, cx: MatchContext) -> Result<(), String> {
+        check_entry(entry, &a.packet, cx)?;
+        if cx.profile == Profile::Semantic && self.validator {
+            servfail_from_validation(
+                &entry.matches,
+                &entry.first().packet,
+                &a.packet,
+                a.ede,
+                a.unanswered,
+            )?;
+        }
+        Ok(())
     }
 
     fn check_answer(
@@ -400,16 +459,19 @@ impl RunState {
             if let Some(i) = self
                 .answers
                 .iter()
-                .position(|a| check_entry(entry, a, cx).is_ok())
+                .position(|a| self.check_one(entry, a, cx).is_ok())
             {
                 self.answers.remove(i);
                 return Ok(());
             }
             let first = self.answers.front().ok_or_else(no_answer)?;
-            return check_entry(entry, first, cx).map_err(|e| format!("answer not matched: {e}"));
+            return self
+                .check_one(entry, first, cx)
+                .map_err(|e| format!("answer not matched: {e}"));
         }
         let last = self.answers.back().ok_or_else(no_answer)?;
-        check_entry(entry, last, cx).map_err(|e| format!("answer not matched: {e}"))?;
+        self.check_one(entry, last, cx)
+            .map_err(|e| format!("answer not matched: {e}"))?;
         self.answers.clear();
         Ok(())
     }

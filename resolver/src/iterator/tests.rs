@@ -1,0 +1,352 @@
+//! The state machine against small in-memory authorities: glueless
+//! delegations, lame servers, CNAME loops, unreachable and unresolvable
+//! servers, forged additional data. Every run must end (no hang) within the
+//! budgets.
+
+use std::net::{IpAddr, SocketAddr};
+
+use super::hints::RootHints;
+use super::machine::{Action, IterConfig, Iteration, Now, Response, Shared};
+use crate::wire::rdata::{A, CNAME, NS, SOA};
+use crate::wire::{Message, MessageType, Name, OpCode, RData, Record, RecordType, ResponseCode};
+
+fn n(s: &str) -> Name {
+    Name::from_ascii(s).unwrap()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn a(name: &str, addr: &str) -> Record {
+    let IpAddr::V4(v4) = ip(addr) else { panic!() };
+    Record::from_rdata(n(name), 300, RData::A(A::from(v4)))
+}
+
+fn ns(zone: &str, host: &str) -> Record {
+    Record::from_rdata(n(zone), 300, RData::NS(NS(n(host))))
+}
+
+fn cname(name: &str, target: &str) -> Record {
+    Record::from_rdata(n(name), 300, RData::CNAME(CNAME(n(target))))
+}
+
+fn soa(zone: &str) -> Record {
+    Record::from_rdata(
+        n(zone),
+        300,
+        RData::SOA(SOA::new(n("ns.invalid."), n("h.invalid."), 1, 2, 3, 4, 60)),
+    )
+}
+
+/// A reply: `aa`, answer, authority, additional.
+fn reply(
+    aa: bool,
+    answers: Vec<Record>,
+    authority: Vec<Record>,
+    additional: Vec<Record>,
+) -> Message {
+    let mut m = Message::new(0, MessageType::Response, OpCode::Query);
+    m.metadata.authoritative = aa;
+    m.answers = answers;
+    m.authorities = authority;
+    m.additionals = additional;
+    m
+}
+
+type Authority = dyn Fn(IpAddr, &Name, RecordType) -> Option<Message>;
+
+/// Runs one iteration against `net`; returns the result and the sends.
+fn run(
+    cfg: &IterConfig,
+    shared: &mut Shared,
+    qname: &str,
+    qtype: RecordType,
+    net: &Authority,
+) -> (Result<Message, String>, u32) {
+    let mut it = Iteration::new(&n(qname), qtype);
+    let now = Now {
+        unix: 1000,
+        elapsed_ms: 0,
+    };
+    for _ in 0..10_000 {
+        match it.step(cfg, shared, now, 0) {
+            Action::Done(result) => return (result.map_err(|f| f.why), it.sends()),
+            Action::Send(req) => {
+                let q = &req.question;
+                let response = match net(req.server.ip(), q.name(), q.query_type()) {
+                    Some(mut m) => {
+                        m.add_query(q.clone());
+                        Response::Reply {
+                            message: m,
+                            rtt_ms: 10,
+                        }
+                    }
+                    None => Response::Timeout,
+                };
+                it.supply(cfg, shared, now, response);
+            }
+        }
+    }
+    panic!("the iteration did not end");
+}
+
+fn config() -> IterConfig {
+    IterConfig {
+        hints: RootHints::new(vec![(n("k.root."), vec![ip("192.0.2.1")])]),
+        qname_minimisation: false,
+        ..IterConfig::default()
+    }
+}
+
+/// The root: `. NS k.root.`, and referrals for `example.` and `other.`.
+fn root(q: &Name, t: RecordType) -> Option<Message> {
+    if q.is_root() && t == RecordType::NS {
+        return Some(reply(
+            true,
+            vec![ns(".", "k.root.")],
+            vec![],
+            vec![a("k.root.", "192.0.2.1")],
+        ));
+    }
+    if n("example.").zone_of(q) {
+        // Glueless: the server's name is in another zone.
+        return Some(reply(
+            false,
+            vec![],
+            vec![ns("example.", "ns.other.")],
+            vec![],
+        ));
+    }
+    if n("other.").zone_of(q) {
+        return Some(reply(
+            false,
+            vec![],
+            vec![ns("other.", "ns.other.")],
+            // In-bailiwick glue, and a forged record for another zone.
+            vec![
+                a("ns.other.", "192.0.2.2"),
+                a("www.victim.", "203.0.113.66"),
+            ],
+        ));
+    }
+    Some(reply(true, vec![], vec![soa(".")], vec![]))
+}
+
+#[test]
+fn glueless_delegation_is_resolved_and_forged_additional_data_never_cached() {
+    let net = |server: IpAddr, q: &Name, t: RecordType| -> Option<Message> {
+        match server.to_string().as_str() {
+            "192.0.2.1" => root(q, t),
+            "192.0.2.2" if *q == n("ns.other.") && t == RecordType::A => Some(reply(
+                true,
+                vec![a("ns.other.", "192.0.2.3")],
+                vec![],
+                vec![],
+            )),
+            "192.0.2.3" if *q == n("www.example.") => Some(reply(
+                true,
+                vec![a("www.example.", "198.51.100.1")],
+                vec![],
+                vec![],
+            )),
+            _ => None,
+        }
+    };
+    let cfg = config();
+    let mut shared = Shared::default();
+    let (result, sends) = run(&cfg, &mut shared, "www.example.", RecordType::A, &net);
+    let m = result.unwrap();
+    assert_eq!(m.answers, vec![a("www.example.", "198.51.100.1")]);
+    assert!(sends <= 6, "{sends} sends");
+    // RFC 2181 §5.4.1 / bailiwick: the root's additional A for another name
+    // was never cached, so it can neither be used nor served.
+    assert!(shared.cache.addresses(&n("www.victim."), 1000).is_empty());
+    assert!(
+        shared
+            .cache
+            .answer(&n("www.victim."), RecordType::A, 1000)
+            .is_none()
+    );
+}
+
+#[test]
+fn a_lame_server_is_avoided() {
+    // example. has two servers; 192.0.2.5 answers with an upward referral.
+    let net = |server: IpAddr, q: &Name, t: RecordType| -> Option<Message> {
+        match server.to_string().as_str() {
+            "192.0.2.1" if n("example.").zone_of(q) && !(q.is_root()) => Some(reply(
+                false,
+                vec![],
+                vec![ns("example.", "a.example."), ns("example.", "b.example.")],
+                vec![a("a.example.", "192.0.2.5"), a("b.example.", "192.0.2.6")],
+            )),
+            "192.0.2.1" => root(q, t),
+            "192.0.2.5" => Some(reply(false, vec![], vec![ns(".", "k.root.")], vec![])),
+            "192.0.2.6" => Some(reply(
+                true,
+                vec![a("www.example.", "198.51.100.7")],
+                vec![],
+                vec![],
+            )),
+            _ => None,
+        }
+    };
+    let cfg = config();
+    let mut shared = Shared::default();
+    for _ in 0..3 {
+        let (result, _) = run(&cfg, &mut shared, "www.example.", RecordType::A, &net);
+        assert_eq!(
+            result.unwrap().answers,
+            vec![a("www.example.", "198.51.100.7")]
+        );
+    }
+    assert!(shared.infra.is_lame(ip("192.0.2.5"), &n("example."), 1000));
+}
+
+#[test]
+fn cname_loops_across_zones_end_in_failure() {
+    let net = |server: IpAddr, q: &Name, t: RecordType| -> Option<Message> {
+        match server.to_string().as_str() {
+            "192.0.2.1" if *q == n("a.loop.") || *q == n("b.loop.") => Some(reply(
+                false,
+                vec![],
+                vec![ns("loop.", "ns.loop.")],
+                vec![a("ns.loop.", "192.0.2.9")],
+            )),
+            "192.0.2.1" => root(q, t),
+            // a.loop. -> b.loop. -> a.loop., one answer at a time.
+            "192.0.2.9" if *q == n("a.loop.") => Some(reply(
+                true,
+                vec![cname("a.loop.", "b.loop.")],
+                vec![],
+                vec![],
+            )),
+            "192.0.2.9" if *q == n("b.loop.") => Some(reply(
+                true,
+                vec![cname("b.loop.", "a.loop.")],
+                vec![],
+                vec![],
+            )),
+            _ => None,
+        }
+    };
+    let (result, sends) = run(
+        &config(),
+        &mut Shared::default(),
+        "a.loop.",
+        RecordType::A,
+        &net,
+    );
+    let why = result.unwrap_err();
+    assert!(why.contains("loop"), "{why}");
+    assert!(sends < 10, "{sends}");
+}
+
+#[test]
+fn unreachable_and_unresolvable_servers_end_in_servfail_within_budget() {
+    // The root delegates example. to ten names under nx., which the root
+    // says do not exist (NXNS-style), and to one address that never answers.
+    let net = |server: IpAddr, q: &Name, t: RecordType| -> Option<Message> {
+        match server.to_string().as_str() {
+            "192.0.2.1" if n("example.").zone_of(q) => Some(reply(
+                false,
+                vec![],
+                (0..10)
+                    .map(|i| ns("example.", &format!("ns{i}.nx.")))
+                    .chain([ns("example.", "dead.example.")])
+                    .collect(),
+                vec![a("dead.example.", "192.0.2.99")],
+            )),
+            "192.0.2.1" if n("nx.").zone_of(q) => {
+                let mut m = reply(true, vec![], vec![soa(".")], vec![]);
+                m.metadata.response_code = ResponseCode::NXDomain;
+                Some(m)
+            }
+            "192.0.2.1" => root(q, t),
+            _ => None,
+        }
+    };
+    let cfg = config();
+    let (result, sends) = run(
+        &cfg,
+        &mut Shared::default(),
+        "www.example.",
+        RecordType::A,
+        &net,
+    );
+    assert!(result.is_err());
+    // One timeout, a few NS lookups until the NX budget (5) is spent.
+    assert!(sends < 20, "{sends} sends");
+    assert!(sends <= cfg.limits.max_sends);
+}
+
+#[test]
+fn the_time_budget_ends_an_iteration() {
+    let cfg = config();
+    let mut shared = Shared::default();
+    let mut it = Iteration::new(&n("www.example."), RecordType::A);
+    let late = Now {
+        unix: 1000,
+        elapsed_ms: cfg.limits.max_time_ms + 1,
+    };
+    assert!(matches!(
+        it.step(&cfg, &mut shared, late, 0),
+        Action::Done(Err(_))
+    ));
+}
+
+#[test]
+fn stub_zones_are_asked_without_rd_and_forward_zones_with_rd() {
+    let cfg = IterConfig {
+        stub_zones: vec![super::machine::ZoneServers {
+            zone: n("stub.example."),
+            servers: vec![SocketAddr::from(([192, 0, 2, 40], 5353))],
+        }],
+        forward_zones: vec![super::machine::ZoneServers {
+            zone: n("fwd.example."),
+            servers: vec![SocketAddr::from(([192, 0, 2, 50], 53))],
+        }],
+        ..config()
+    };
+    let mut shared = Shared::default();
+    for (qname, server, rd) in [
+        (
+            "www.stub.example.",
+            SocketAddr::from(([192, 0, 2, 40], 5353)),
+            false,
+        ),
+        (
+            "www.fwd.example.",
+            SocketAddr::from(([192, 0, 2, 50], 53)),
+            true,
+        ),
+    ] {
+        let mut it = Iteration::new(&n(qname), RecordType::A);
+        let now = Now {
+            unix: 1000,
+            elapsed_ms: 0,
+        };
+        let Action::Send(req) = it.step(&cfg, &mut shared, now, 0) else {
+            panic!("{qname}: nothing sent");
+        };
+        assert_eq!(req.server, server, "{qname}");
+        assert_eq!(req.flags.rd, rd, "{qname}");
+        let mut m = reply(rd, vec![a(qname, "198.51.100.9")], vec![], vec![]);
+        m.metadata.recursion_available = rd;
+        m.add_query(req.question.clone());
+        it.supply(
+            &cfg,
+            &mut shared,
+            now,
+            Response::Reply {
+                message: m,
+                rtt_ms: 5,
+            },
+        );
+        let Action::Done(Ok(answer)) = it.step(&cfg, &mut shared, now, 0) else {
+            panic!("{qname}: no answer");
+        };
+        assert_eq!(answer.answers, vec![a(qname, "198.51.100.9")]);
+    }
+}
