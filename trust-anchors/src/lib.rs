@@ -21,13 +21,16 @@ pub mod store;
 pub mod text;
 pub mod time_text;
 
-/// A file of the shared reference data (`../shared` or `$DANEBOUND_SHARED`),
-/// for tests.
+/// The skip rules of `danebound-tests` (one file, shared by path: this
+/// crate cannot depend on that one).
 #[cfg(test)]
-pub(crate) fn shared_file(path: &str) -> Option<String> {
-    let base = std::env::var("DANEBOUND_SHARED").unwrap_or_else(|_| "../../shared".into());
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(base)
-        .join(path);
+#[path = "../../tests/src/skip.rs"]
+pub(crate) mod skip;
+
+/// A file of the shared reference data (`../shared` or `$DANEBOUND_SHARED`)
+/// for test `test`; skips it (or fails it in CI) when absent.
+#[cfg(test)]
+pub(crate) fn shared_file(test: &str, path: &str) -> Option<String> {
+    let p = skip::shared_path(test, path)?;
     std::fs::read_to_string(p).ok()
 }

@@ -48,8 +48,7 @@ impl std::fmt::Display for WriteError {
 
 impl std::error::Error for WriteError {}
 
-/// Replace `path` with `contents` atomically and durably.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
+fn dir_and_name(path: &Path) -> (PathBuf, String) {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -58,7 +57,22 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "anchor".into());
-    let (tmp, mut file) = loop {
+    (dir, name)
+}
+
+/// Can `path` be replaced (a temporary file created in its directory)?
+/// Checked at startup, so that a read-only state directory is reported
+/// before the first key event needs it.
+pub fn check_writable(path: &Path) -> Result<(), WriteError> {
+    let (dir, name) = dir_and_name(path);
+    let (tmp, file) = create_temp(&dir, &name)?;
+    drop(file);
+    let _ = fs::remove_file(tmp);
+    Ok(())
+}
+
+fn create_temp(dir: &Path, name: &str) -> Result<(PathBuf, File), WriteError> {
+    loop {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp = dir.join(format!(".{name}.tmp.{}.{n}", std::process::id()));
         match OpenOptions::new()
@@ -67,17 +81,23 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
             .mode(0o644)
             .open(&tmp)
         {
-            Ok(f) => break (tmp, f),
+            Ok(f) => return Ok((tmp, f)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(error) => {
                 return Err(WriteError {
-                    path: dir,
+                    path: dir.to_path_buf(),
                     step: "create a temporary file in",
                     error,
                 });
             }
         }
-    };
+    }
+}
+
+/// Replace `path` with `contents` atomically and durably.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
+    let (dir, name) = dir_and_name(path);
+    let (tmp, mut file) = create_temp(&dir, &name)?;
     let fail = |step, error, tmp: &Path| {
         let _ = fs::remove_file(tmp);
         WriteError {
@@ -122,6 +142,15 @@ mod tests {
         write_atomic(&path, b"new").unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "new");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn writability_is_checked_without_leaving_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        check_writable(&dir.path().join("root.key")).unwrap();
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+        let e = check_writable(&dir.path().join("nope").join("root.key")).unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
     }
 
     #[test]

@@ -10,8 +10,6 @@
 
 mod proof;
 pub mod sentinel;
-#[cfg(test)]
-mod tests;
 
 use std::path::{Path, PathBuf};
 
@@ -119,10 +117,14 @@ pub fn check_supported(tp: &TrustPoint, crypto: &dyn Crypto, file: &str) -> Resu
         return Ok(());
     }
     let keys = tp
-        .keys()
-        .iter()
-        .filter(|t| t.state != KeyState::Revoked && t.state != KeyState::Removed)
-        .any(|t| crypto.supports_algorithm(t.key.algorithm, &t.key.public_key));
+        .anchor_keys()
+        .chain(
+            tp.keys()
+                .iter()
+                .filter(|t| t.state == KeyState::AddPend)
+                .map(|t| &t.key),
+        )
+        .any(|k| crypto.supports_algorithm(k.algorithm, &k.public_key));
     let ds = tp.pending_ds().iter().any(|d| {
         crypto.supports_algorithm(d.algorithm, &[]) && crypto.supports_digest(d.digest_type)
     });
@@ -298,22 +300,23 @@ impl TrustPoints {
                 "trust anchor {:?}: {} -> {}", c.event, c.from, c.to
             );
         }
-        if !out.validated {
-            warn!(zone = %m.zone, "trust anchor probe: the DNSKEY RRset does not validate with our anchors");
-            return Applied::default();
-        }
         if out.changed {
             if m.tp.validates(obs) {
+                // (A revoked trust point validates nothing and needs
+                // nothing: its `;;REVOKED` file is written.)
                 m.dirty = true;
-            } else {
+            } else if out.validated {
                 // Never write an anchor set that cannot validate the RRset
                 // just seen (it would lock us out after a restart).
                 error!(zone = %m.zone, "trust anchor state would not validate the DNSKEY RRset just seen; not written");
             }
         }
+        if !out.validated && !m.tp.is_revoked() {
+            warn!(zone = %m.zone, "trust anchor probe: the DNSKEY RRset does not validate with our anchors");
+        }
         Applied {
             anchors_changed: out.anchors_changed,
-            validated: true,
+            validated: out.validated,
         }
     }
 
@@ -346,6 +349,16 @@ impl TrustPoints {
             }
         }
         errors
+    }
+
+    /// Can every state file be rewritten? (Checked at startup: a read-only
+    /// directory would only show at the first key event.)
+    pub fn check_writable(&self) -> Vec<String> {
+        self.points
+            .iter()
+            .filter_map(|m| store::check_writable(&m.path).err())
+            .map(|e| e.to_string())
+            .collect()
     }
 
     /// RFC 8145 §5.1 key-tag query names, one per trust point with anchors:

@@ -15,6 +15,9 @@ use crate::resolve::Resolution;
 use crate::validator::{Anchors, Outcome};
 use crate::wire::{DNSClass, Name, RecordType};
 
+#[cfg(test)]
+mod tests;
+
 /// The longest the driver sleeps between looks at the clock (the clock seam
 /// may jump; a changed system time is noticed within this).
 const MAX_NAP: u64 = 300;
@@ -58,10 +61,22 @@ impl Resolver {
         .unwrap_or_default()
     }
 
+    /// When the next RFC 5011 probe (or write retry) is due.
+    pub fn next_trust_point_wake(&self) -> Option<u64> {
+        self.with_points(|tps| tps.next_wake()).flatten()
+    }
+
     /// Write the state files that are behind (first start, failed writes).
     /// `serve` calls this at startup and refuses to start when it fails.
+    /// Files that exist but could not be rewritten are logged loudly: the
+    /// server runs, but cannot follow a key roll across restarts.
     pub fn persist_trust_points(&self) -> Result<(), String> {
         let errors = self.with_points(TrustPoints::flush).unwrap_or_default();
+        for e in self.with_points(|t| t.check_writable()).unwrap_or_default() {
+            tracing::error!(
+                "trust anchor state cannot be written: {e}; RFC 5011 updates will not survive a restart"
+            );
+        }
         if errors.is_empty() {
             Ok(())
         } else {

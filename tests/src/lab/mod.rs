@@ -48,6 +48,7 @@ mod danebound;
 mod dig;
 mod netns;
 mod proxy;
+pub mod rollover;
 mod servers;
 
 use std::fmt;

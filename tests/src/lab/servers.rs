@@ -239,6 +239,12 @@ impl Server {
         }
     }
 
+    /// SIGKILL the whole process group at once (a crash, `kill -9`).
+    pub(crate) fn kill_hard(mut self) {
+        signal_group("KILL", &self.child.id().to_string());
+        let _ = self.child.wait();
+    }
+
     fn log_tail(&self) -> String {
         let text = fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();

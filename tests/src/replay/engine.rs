@@ -12,6 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use danebound_resolver::autotrust::{AutotrustConfig, TrustPoints};
 use danebound_resolver::clock::{Clock, FixedClock};
 use danebound_resolver::config::Config;
 use danebound_resolver::engine::{Resolver, Upstream as EngineUpstream};
@@ -20,8 +21,11 @@ use danebound_resolver::iterator::{IterConfig, Iterator, RootHints, ZoneServers 
 use danebound_resolver::request::{Parsed, Request};
 use danebound_resolver::server::Responder;
 use danebound_resolver::transport::{ExchangeFuture, Protocol, Transport as ResolverTransport};
-use danebound_resolver::validator::{Anchors, RingCrypto};
+use danebound_resolver::validator::{Anchors, Crypto, RingCrypto};
 use danebound_resolver::wire::{Message, Name};
+use danebound_trust_anchors::autotrust_file;
+
+use crate::legacy_crypto::LegacyRsaCrypto;
 
 use super::compare::Transport;
 use super::network::ScenarioNetwork;
@@ -128,10 +132,70 @@ fn iter_config(config: &ScenarioConfig, root: Option<ZoneServers>) -> Result<Ite
 pub struct EngineUnderTest {
     runtime: tokio::runtime::Runtime,
     responder: Responder,
+    resolver: Arc<Resolver>,
     clock: Arc<FixedClock>,
     net: SharedNet,
+    /// AUTOTRUST_FILE ids and their state files (RFC 5011 trust points).
+    autotrust: Vec<(String, std::path::PathBuf)>,
+    _state: Option<StateDir>,
     /// The EDE of the last answer's validation outcome (`validation_ede`).
     last_ede: Option<u16>,
+}
+
+/// A scratch directory for the RFC 5011 state files of one scenario.
+struct StateDir(std::path::PathBuf);
+
+impl StateDir {
+    fn new() -> Result<Self, String> {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!(
+            "danebound-replay-autotrust-{}-{n}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for StateDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The macros of an AUTOTRUST_FILE body, read at time 0.
+struct StartEnv;
+
+impl super::macros::MacroEnv for StartEnv {
+    fn time(&self) -> f64 {
+        0.0
+    }
+    fn timeout(&self) -> Option<f64> {
+        None
+    }
+}
+
+/// The scenario's AUTOTRUST_FILE bodies as state files in `dir`, managed
+/// by the engine as unbound's auto-trust-anchor-file (RFC 5011).
+fn autotrust_files(
+    config: &ScenarioConfig,
+    dir: &std::path::Path,
+) -> Result<Vec<(String, std::path::PathBuf)>, String> {
+    let mut out = Vec::new();
+    for (i, (id, body)) in config.autotrust_files.iter().enumerate() {
+        let mut text = String::new();
+        for line in body {
+            let line = super::macros::expand(line, &Default::default(), &StartEnv)
+                .map_err(|e| format!("AUTOTRUST_FILE {id}: {e}"))?;
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let path = dir.join(format!("{i}.key"));
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        out.push((id.clone(), path));
+    }
+    Ok(out)
 }
 
 impl EngineUnderTest {
@@ -176,20 +240,42 @@ impl EngineUnderTest {
                 clock.clone() as Arc<dyn Clock>,
             )),
         };
-        let resolver = Resolver::new(
+        // `fake-sha1: yes` asks for SHA-1 signatures by keys ring refuses
+        // (512-bit RSA, rpl-format.md §8): real verification, test-only.
+        let crypto: Arc<dyn Crypto> = if option(config, "fake-sha1") == Some("yes") {
+            Arc::new(LegacyRsaCrypto::default())
+        } else {
+            Arc::new(RingCrypto::default())
+        };
+        let mut resolver = Resolver::new(
             upstream,
-            anchors,
-            Arc::new(RingCrypto::default()),
+            anchors.clone(),
+            crypto.clone(),
             clock.clone() as Arc<dyn Clock>,
         )
         .with_validation_time(validation_time)
         .with_domain_insecure(config.domain_insecure.clone());
+        let mut state = None;
+        let mut autotrust = Vec::new();
+        if !config.autotrust_files.is_empty() {
+            let dir = StateDir::new()?;
+            autotrust = autotrust_files(config, &dir.0)?;
+            let paths: Vec<_> = autotrust.iter().map(|(_, p)| p.clone()).collect();
+            let at_config = AutotrustConfig {
+                signaling: !is_off(option(config, "trust-anchor-signaling")),
+                ..AutotrustConfig::default()
+            };
+            let points = TrustPoints::load(&paths, anchors, at_config, crypto.as_ref())?;
+            resolver = resolver.with_trust_points(points);
+            state = Some(dir);
+        }
+        let resolver = Arc::new(resolver);
         let server_config = Config {
             // Scenario names such as `test.` are real zones here.
             default_local_zones: false,
             ..Config::default()
         };
-        let responder = Responder::new(&server_config, Arc::new(resolver), clock.clone());
+        let responder = Responder::new(&server_config, resolver.clone(), clock.clone());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
@@ -197,10 +283,26 @@ impl EngineUnderTest {
         Ok(Self {
             runtime,
             responder,
+            resolver,
             clock,
             net,
+            autotrust,
+            _state: state,
             last_ede: None,
         })
+    }
+
+    /// Run the RFC 5011 probes that are due at `time` (the engine's driver
+    /// does this on its own timer in `serve`).
+    fn probe(&mut self, net: &ScenarioNetwork, time: ScenarioTime) {
+        if self.autotrust.is_empty() {
+            return;
+        }
+        self.clock.set(time.now);
+        if let Ok(mut slot) = self.net.lock() {
+            *slot = Some(net.clone());
+        }
+        self.runtime.block_on(self.resolver.probe_trust_points());
     }
 }
 
@@ -211,6 +313,7 @@ impl ResolverUnderTest for EngineUnderTest {
         net: &ScenarioNetwork,
         time: ScenarioTime,
     ) -> Result<Message, String> {
+        self.probe(net, time);
         self.clock.set(time.now);
         if let Ok(mut slot) = self.net.lock() {
             *slot = Some(net.clone());
@@ -265,7 +368,46 @@ impl ResolverUnderTest for EngineUnderTest {
         self.last_ede
     }
 
-    fn time_passes(&mut self, _net: &ScenarioNetwork, time: ScenarioTime) {
+    fn time_passes(&mut self, net: &ScenarioNetwork, time: ScenarioTime) {
         self.clock.set(time.now);
+        self.probe(net, time);
+    }
+
+    fn autotrust_state(&self, id: &str) -> Option<Vec<super::run::AutotrustKey>> {
+        let (_, path) = self.autotrust.iter().find(|(i, _)| i == id)?;
+        let files = self.resolver.trust_point_files();
+        let (_, text) = files.iter().find(|(p, _)| p == path)?;
+        let tp = autotrust_file::parse(text, id, &Default::default()).ok()?;
+        Some(
+            tp.keys()
+                .iter()
+                .filter(|k| {
+                    // As written: unbound's file holds no Start or Removed key.
+                    !matches!(
+                        k.state,
+                        danebound_trust_anchors::rfc5011::KeyState::Start
+                            | danebound_trust_anchors::rfc5011::KeyState::Removed
+                    )
+                })
+                .map(|k| super::run::AutotrustKey {
+                    dnskey_rdata: k.key.rdata(),
+                    state: k.state.number(),
+                })
+                // Configured non-SEP keys before the first validated probe:
+                // lines of the (still plain) file, Valid as unbound reads them.
+                .chain(tp.initial_keys().iter().map(|k| super::run::AutotrustKey {
+                    dnskey_rdata: k.rdata(),
+                    state: 2,
+                }))
+                .collect(),
+        )
+    }
+
+    fn next_probe_in(&self) -> Option<f64> {
+        if self.autotrust.is_empty() {
+            return None;
+        }
+        let next = self.resolver.next_trust_point_wake()?;
+        Some(next.saturating_sub(self.clock.unix_now()) as f64)
     }
 }

@@ -206,6 +206,9 @@ pub struct TrustPoint {
     class: u16,
     keys: Vec<TrackedKey>,
     ds: Vec<DsAnchor>,
+    /// Configured anchors without the SEP flag (a ZSK from `dig DNSKEY`):
+    /// they vouch for the first validated RRset only, like DS anchors.
+    initial_zsks: Vec<Key>,
     /// The probe timers.
     pub timers: Timers,
     revoked: bool,
@@ -235,6 +238,7 @@ impl TrustPoint {
             class: 1,
             keys: Vec::new(),
             ds: Vec::new(),
+            initial_zsks: Vec::new(),
             timers: Timers::default(),
             revoked: false,
             highest_time: 0,
@@ -279,7 +283,15 @@ impl TrustPoint {
 
     /// Add a configured DNSKEY anchor (from a file without state, or the
     /// built-in keys): Valid at once, as the operator vouches for it.
+    /// A key without the SEP flag only vouches for the first validated
+    /// RRset (RFC 5011 tracks SEP keys); unbound does the same.
     pub fn add_configured_key(&mut self, key: Key, ttl: u32, now: u64) {
+        if !key.is_sep() {
+            if !key.is_revoked() && !self.initial_zsks.contains(&key) {
+                self.initial_zsks.push(key);
+            }
+            return;
+        }
         if self.find(&key).is_some() {
             return;
         }
@@ -331,6 +343,12 @@ impl TrustPoint {
             .iter()
             .filter(move |k| !self.revoked && k.state.is_anchor())
             .map(|k| &k.key)
+            .chain(self.initial_zsks.iter().filter(move |_| !self.revoked))
+    }
+
+    /// Configured non-SEP anchors still waiting for a validated RRset.
+    pub fn initial_keys(&self) -> &[Key] {
+        &self.initial_zsks
     }
 
     /// Does the trust point still vouch for anything (keys or DS)?
@@ -354,6 +372,7 @@ impl TrustPoint {
         self.keys
             .iter()
             .any(|t| t.state.is_anchor() && t.key == *key)
+            || self.initial_zsks.contains(key)
             || self
                 .ds
                 .iter()
@@ -540,6 +559,31 @@ impl TrustPoint {
             }
         }
         self.ds = ds_left;
+        // Initial non-SEP anchors have done their work once an RRset
+        // validated. When they were the only anchors, the SEP keys of the
+        // RRset they authenticated become Valid at once (unbound
+        // `init_zsk_to_ksk`): the operator's anchor vouched for them.
+        if !self.initial_zsks.is_empty() {
+            let only_zsks = !self.keys.iter().any(|t| t.state.is_anchor());
+            let by_zsk = verifiers.iter().any(|v| self.initial_zsks.contains(v));
+            self.initial_zsks.clear();
+            if only_zsks && by_zsk {
+                for key in &obs.rrset {
+                    if key.is_sep() && key.is_zone_key() && !key.is_revoked() {
+                        match self.find(key) {
+                            Some(i) if self.keys[i].state == KeyState::AddPend => {
+                                self.keys[i].state = KeyState::Valid;
+                                self.keys[i].last_change = now;
+                            }
+                            Some(_) => {}
+                            None => self.add_configured_key(key.clone(), obs.orig_ttl, now),
+                        }
+                    }
+                }
+            }
+            out.changed = true;
+            out.anchors_changed = true;
+        }
 
         // Sightings: NewKey, AddTime, KeyPres.
         for key in &obs.rrset {
@@ -726,6 +770,7 @@ impl TrustPoint {
 
     fn all_revoked(&self) -> bool {
         self.ds.is_empty()
+            && self.initial_zsks.is_empty()
             && self.keys.iter().any(|t| t.state == KeyState::Revoked)
             && !self.keys.iter().any(|t| t.state.is_anchor())
     }

@@ -606,3 +606,31 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_configured_zsk_vouches_once_and_its_ksks_become_valid() {
+    // unbound's init_zsk: an anchor file holding only a ZSK (say from
+    // `dig DNSKEY`) authenticates the first RRset; its SEP keys are then
+    // trusted at once and the ZSK is no longer an anchor.
+    let a = ksk(1);
+    let mut tp = TrustPoint::new(".").unwrap();
+    tp.add_configured_key(zsk(), TTL, 0);
+    assert!(tp.has_anchors());
+    assert_eq!(tp.keys().len(), 0, "RFC 5011 tracks SEP keys only");
+    let out = tp.on_observation(T0, &obs(&[a.clone()], &[zsk()], &[]), &policy(), 0);
+    assert!(out.validated && out.anchors_changed);
+    assert_eq!(state(&tp, &a), Some(KeyState::Valid));
+    assert!(tp.initial_keys().is_empty());
+    assert!(!tp.anchor_keys().any(|k| *k == zsk()));
+    // Beside a KSK anchor a configured ZSK adds nothing and is dropped.
+    let mut tp = point_with(&[a.clone(), zsk()]);
+    let b = ksk(2);
+    tp.on_observation(
+        T0,
+        &obs(&[a.clone(), b.clone()], &[a.clone()], &[]),
+        &policy(),
+        0,
+    );
+    assert_eq!(state(&tp, &b), Some(KeyState::AddPend));
+    assert!(tp.initial_keys().is_empty());
+}

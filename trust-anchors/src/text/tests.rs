@@ -282,10 +282,7 @@ fn garbage_gives_errors_not_panics() {
 // ---------------------------------------------------------------------------
 // Corpus round trip
 
-/// The skip rules of `danebound-tests` (one file, shared by path: this crate
-/// cannot depend on that one).
-#[path = "../../../tests/src/skip.rs"]
-mod skip;
+use crate::skip;
 
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {

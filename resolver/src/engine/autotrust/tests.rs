@@ -8,14 +8,20 @@ use std::sync::{Arc, Mutex};
 
 use danebound_trust_anchors::rfc5011::{DAY, KeyState};
 
-use super::*;
+use danebound_trust_anchors::autotrust_file;
+use danebound_trust_anchors::rfc5011::{Key, Policy};
+
+use crate::autotrust::{AutotrustConfig, TrustPoints};
 use crate::clock::{Clock, FixedClock};
 use crate::engine::{Resolver, Upstream, UpstreamFuture};
 use crate::forward::UpstreamReply;
+use crate::validator::Anchors;
 use crate::validator::signature::tests::{NOW, TestKey, dnskey_rrset, name};
 use crate::validator::{Outcome, RingCrypto};
 use crate::wire::rdata::A;
-use crate::wire::{DNSClass, DNSSECRData, Message, MessageType, OpCode, Query, RData, Record};
+use crate::wire::{
+    DNSClass, DNSSECRData, Message, MessageType, Name, OpCode, Query, RData, Record, RecordType,
+};
 
 const KSK: u16 = 257;
 const REVOKED: u16 = 257 | 0x80;
@@ -28,7 +34,7 @@ struct Root {
     signers: Vec<(u8, u16)>,
 }
 
-struct FakeRoot(Mutex<Root>);
+struct FakeRoot(Mutex<Root>, Mutex<Vec<(Name, RecordType)>>);
 
 impl FakeRoot {
     fn set(&self, published: &[(u8, u16)], signers: &[(u8, u16)]) {
@@ -79,6 +85,7 @@ impl Upstream for FakeRoot {
         rtype: RecordType,
         _class: DNSClass,
     ) -> UpstreamFuture<'a> {
+        self.1.lock().unwrap().push((name.clone(), rtype));
         let message = self.answer(name, rtype);
         Box::pin(async move {
             Ok(UpstreamReply {
@@ -122,7 +129,7 @@ fn lab(seed_file: &str) -> Lab {
         &crypto,
     )
     .unwrap();
-    let root = Arc::new(FakeRoot(Mutex::new(Root::default())));
+    let root = Arc::new(FakeRoot(Mutex::new(Root::default()), Mutex::default()));
     let clock = Arc::new(FixedClock::new(NOW));
     let resolver = Resolver::new(
         root.clone(),
@@ -148,14 +155,12 @@ impl Lab {
     /// Probe whenever due, up to `until` (seconds after NOW).
     fn run_until(&self, until: u64) {
         loop {
-            let next = self
-                .runtime
-                .block_on(self.resolver.probe_trust_points())
-                .unwrap();
-            if next > NOW + until {
+            let next = self.runtime.block_on(self.resolver.probe_trust_points());
+            // Nothing more to do (a revoked trust point), or not before `until`.
+            let Some(next) = next.filter(|n| *n <= NOW + until) else {
                 self.clock.set(NOW + until);
                 return;
-            }
+            };
             self.clock.set(next.max(self.clock.unix_now() + 1));
         }
     }
@@ -242,6 +247,22 @@ fn a_root_ksk_rollover_end_to_end_through_the_engine() {
 }
 
 #[test]
+fn rfc5011_section5_all_revoked_is_written_and_leaves_no_anchor() {
+    let k1 = key(1, KSK);
+    let lab = lab(&autotrust_file::dnskey_line(".", 3600, &k1));
+    lab.root.set(&[(1, KSK)], &[(1, KSK)]);
+    lab.run_until(DAY);
+    assert!(lab.secure());
+    lab.root
+        .set(&[(1, REVOKED), (2, KSK)], &[(1, REVOKED), (2, KSK)]);
+    lab.run_until(2 * DAY);
+    let text = std::fs::read_to_string(&lab.file).unwrap();
+    assert!(text.contains(";;REVOKED"), "{text}");
+    assert!(lab.resolver.anchors().is_empty(), "as never configured");
+    assert!(!lab.secure());
+}
+
+#[test]
 fn a_reload_from_the_file_carries_on() {
     // V8 of the reference: reload from storage mid-roll, same result.
     let (k1, k2) = (key(1, KSK), key(2, KSK));
@@ -279,20 +300,26 @@ fn a_failed_write_keeps_the_state_and_is_retried() {
 }
 
 #[test]
-fn signalling_names_follow_the_trusted_keys() {
+fn rfc8145_section5_key_tags_are_signalled_after_a_validated_probe() {
     let k1 = key(1, KSK);
     let lab = lab(&autotrust_file::dnskey_line(".", 3600, &k1));
-    let names = lab.resolver.trust_point_files().len();
-    assert_eq!(names, 1);
-    let tps = TrustPoints::load(
-        std::slice::from_ref(&lab.file),
-        Anchors::new(),
-        AutotrustConfig::default(),
-        &RingCrypto::default(),
-    )
-    .unwrap();
-    assert_eq!(
-        tps.signal_names()[0].to_ascii(),
-        format!("_ta-{:04x}.", k1.key_tag())
+    lab.root.set(&[(1, KSK)], &[(1, KSK)]);
+    lab.run_until(60);
+    let ta = name(&format!("_ta-{:04x}.", k1.key_tag()));
+    let asked = lab.root.1.lock().unwrap().clone();
+    assert!(asked.contains(&(ta, RecordType::NULL)), "{asked:?}");
+    // A bogus probe is not followed by a signal.
+    lab.root.1.lock().unwrap().clear();
+    lab.root.set(&[(3, KSK)], &[(3, KSK)]);
+    lab.run_until(2 * DAY);
+    let asked = lab.root.1.lock().unwrap().clone();
+    assert!(
+        asked
+            .iter()
+            .any(|(n, t)| n.is_root() && *t == RecordType::DNSKEY)
+    );
+    assert!(
+        !asked.iter().any(|(_, t)| *t == RecordType::NULL),
+        "{asked:?}"
     );
 }

@@ -4,6 +4,10 @@
 //! unbound's files) be checked for their exact verdicts. It "provides NO
 //! SECURITY" guarantees beyond correctness on test data: never use it to
 //! validate.
+//!
+//! Also compiled into `resolver/tests/common` (by `#[path]`).
+
+#![allow(dead_code, unreachable_pub)]
 
 use danebound_resolver::validator::crypto::{CryptoError, RsaPublicKey, alg};
 use danebound_resolver::validator::{Crypto, RingCrypto};
