@@ -421,9 +421,9 @@ fn authenticate(
     if usable_ds.is_empty() && usable_anchors.is_empty() {
         if anchors.ds().is_empty() && live_anchors.is_empty() {
             // Only revoked anchors: nothing vouches for the set.
-            return Err(Verdict::Bogus(BogusReason::DsMismatch {
+            return Err(Verdict::Bogus(BogusReason::AnchorKeyMismatch {
                 zone: zone.clone(),
-                ds_tags: Vec::new(),
+                anchor_tags: anchor_tags(anchors.dnskeys().iter()),
             }));
         }
         return Err(Verdict::Insecure(unsupported_reason(zone, anchors, crypto)));
@@ -505,7 +505,19 @@ fn authenticate(
     let mut ds_tags: Vec<u16> = usable_ds.iter().map(|d| d.key_tag()).collect();
     ds_tags.sort_unstable();
     ds_tags.dedup();
+    if usable_ds.is_empty() {
+        // DNSKEY anchors only: no DS to name in the reason.
+        return Err(search.verdict_for_anchor_keys(anchor_tags(usable_anchors.iter().copied())));
+    }
     Err(search.verdict(ds_tags))
+}
+
+/// The distinct key tags of `keys`, sorted.
+fn anchor_tags<'a>(keys: impl Iterator<Item = &'a DNSKEY>) -> Vec<u16> {
+    let mut tags: Vec<u16> = keys.map(key_tag).collect();
+    tags.sort_unstable();
+    tags.dedup();
+    tags
 }
 
 /// The DS records that may be used: supported algorithm and digest, and
@@ -645,6 +657,18 @@ impl<'z> Search<'z> {
             }
         }
         Ok(())
+    }
+
+    /// As [`Search::verdict`], for a zone whose entry points are DNSKEY
+    /// trust anchors only.
+    fn verdict_for_anchor_keys(self, anchor_tags: Vec<u16>) -> Verdict {
+        let zone = self.zone.clone();
+        match self.verdict(Vec::new()) {
+            Verdict::Bogus(BogusReason::DsMismatch { .. }) => {
+                Verdict::Bogus(BogusReason::AnchorKeyMismatch { zone, anchor_tags })
+            }
+            other => other,
+        }
     }
 
     fn verdict(self, ds_tags: Vec<u16>) -> Verdict {

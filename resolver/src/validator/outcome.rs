@@ -129,6 +129,15 @@ pub enum BogusReason {
         /// The key tags the DS set names.
         ds_tags: Vec<u16>,
     },
+    /// The zone's trust anchor is DNSKEY records (no DS), and none of them
+    /// is an unrevoked key of the DNSKEY RRset that signs it (RFC 4035
+    /// §5.2, RFC 5011 §2.1).
+    AnchorKeyMismatch {
+        /// The zone.
+        zone: Name,
+        /// The key tags of the anchor's DNSKEY records.
+        anchor_tags: Vec<u16>,
+    },
     /// A DS-matched key lacks the Zone Key bit (RFC 4034 §2.1.1).
     NoZoneKeyBit {
         /// The zone.
@@ -249,6 +258,11 @@ impl BogusReason {
             | Self::NoMatchingKey { .. }
             | Self::RrsigMalformed { .. }
             | Self::DenialContradicts { .. }
+            // RFC 8914 §4.10 defines 9 for "a DS record existed at a parent,
+            // but no supported matching DNSKEY record could be found"; a
+            // DNSKEY trust anchor is no DS, so its mismatch is plain bogus
+            // (6), as unbound reports it.
+            | Self::AnchorKeyMismatch { .. }
             | Self::BudgetExceeded { .. }
             | Self::Malformed { .. } => ede_code::DNSSEC_BOGUS,
         };
@@ -307,6 +321,12 @@ impl fmt::Display for BogusReason {
                 f,
                 "no DNSKEY of {zone} matches its DS (tags {}) and signs the DNSKEY set",
                 Capped(ds_tags)
+            ),
+            Self::AnchorKeyMismatch { zone, anchor_tags } => write!(
+                f,
+                "no DNSKEY of {zone} is an unrevoked trust anchor key (tags {}) that signs \
+                 the DNSKEY set",
+                Capped(anchor_tags)
             ),
             Self::NoZoneKeyBit { zone, key_tag } => {
                 write!(f, "DNSKEY {key_tag} of {zone} lacks the Zone Key bit")

@@ -407,7 +407,11 @@ impl ResolverUnderTest for EngineUnderTest {
         if self.autotrust.is_empty() {
             return None;
         }
-        let next = self.resolver.next_trust_point_wake()?;
-        Some(next.saturating_sub(self.clock.unix_now()) as f64)
+        // testbound's `${timeout}` (replay.c `macro_expand`) is the time to
+        // the first pending timer, and 0 when there is none (e.g. every
+        // trust point revoked and removed, so nothing is probed).
+        Some(self.resolver.next_trust_point_wake().map_or(0.0, |next| {
+            next.saturating_sub(self.clock.unix_now()) as f64
+        }))
     }
 }

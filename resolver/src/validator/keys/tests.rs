@@ -252,9 +252,17 @@ fn rfc5011_section2_1_dnskey_anchor_authenticates_unless_revoked() {
         &SecureEntryPoints::default().with_dnskeys([other.dnskey]),
     );
     assert!(
-        matches!(verdict, KeyVerdict::Bogus(BogusReason::DsMismatch { .. })),
+        matches!(
+            verdict,
+            KeyVerdict::Bogus(BogusReason::AnchorKeyMismatch { .. })
+        ),
         "{verdict:?}"
     );
+    // RFC 8914 §4.10's DNSKEY Missing (9) speaks of a DS at the parent; a
+    // DNSKEY anchor that matches nothing is plain DNSSEC Bogus (6).
+    if let KeyVerdict::Bogus(reason) = &verdict {
+        assert_eq!(reason.ede().code, 6, "{reason}");
+    }
     // An anchor configured as revoked is not used, even if the served key
     // lacks the bit.
     let revoked_anchor = DNSKEY::with_flags(
@@ -266,7 +274,10 @@ fn rfc5011_section2_1_dnskey_anchor_authenticates_unless_revoked() {
         &SecureEntryPoints::default().with_dnskeys([revoked_anchor]),
     );
     assert!(
-        matches!(verdict, KeyVerdict::Bogus(BogusReason::DsMismatch { .. })),
+        matches!(
+            verdict,
+            KeyVerdict::Bogus(BogusReason::AnchorKeyMismatch { .. })
+        ),
         "{verdict:?}"
     );
     // The served key carries REVOKE: it must not be used as an anchor.
