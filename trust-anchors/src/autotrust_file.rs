@@ -163,6 +163,11 @@ pub fn parse(content: &str, file: &str, policy: &Policy) -> Result<TrustPoint, F
     let mut revoked = false;
     let mut timers = Timers::default();
     let mut entries = 0;
+    // Entries that give the trust point something to stand on, i.e. what
+    // `write` writes back: DS lines and keys in AddPend, Valid, Missing or
+    // Revoked. A file of only Start or Removed keys is as empty as one
+    // without keys (and `write` could not produce it).
+    let mut kept = 0;
     let mut ctx = Context::new(None, 3600);
     for (n, code, comment) in logical_lines(content, &r)? {
         let code_t = code.trim();
@@ -250,6 +255,7 @@ pub fn parse(content: &str, file: &str, policy: &Policy) -> Result<TrustPoint, F
                 digest_type: rr.rdata[3],
                 digest: rr.rdata[4..].to_vec(),
             });
+            kept += 1;
             continue;
         }
         let key = Key::from_rdata(&rr.rdata).map_err(|e| r.err(n, e))?;
@@ -277,6 +283,7 @@ pub fn parse(content: &str, file: &str, policy: &Policy) -> Result<TrustPoint, F
                 ));
             }
             tp.add_configured_key(key, rr.ttl, 0);
+            kept += 1;
             continue;
         };
         let state = u8::try_from(state)
@@ -319,6 +326,9 @@ pub fn parse(content: &str, file: &str, policy: &Policy) -> Result<TrustPoint, F
         if matches!(state, KeyState::Start) {
             continue; // never stored; nothing to remember
         }
+        if !matches!(state, KeyState::Removed) {
+            kept += 1;
+        }
         tp.restore_key(TrackedKey {
             key,
             state,
@@ -336,7 +346,7 @@ pub fn parse(content: &str, file: &str, policy: &Policy) -> Result<TrustPoint, F
             ..r.err(0, "no ;;id: header, DNSKEY or DS record")
         });
     };
-    if entries == 0 && !revoked {
+    if (entries == 0 || kept == 0) && !revoked {
         return Err(r.err(
             0,
             "a ;;id: header but no DNSKEY or DS record (damaged or truncated file)",
@@ -593,6 +603,20 @@ mod tests {
         // A damaged comment for the pending key (state unreadable) is an error.
         let text = write(&sample()).replace(";;state=1 [ ADDPEND ]", ";;state=x");
         assert!(parse(&text, "f", &Policy::default()).is_err());
+    }
+
+    #[test]
+    fn a_header_file_of_only_start_keys_is_damaged() {
+        // Found by the autotrust_file fuzz target: such a file was read as a
+        // trust point without anchors, which `write` turned into a header
+        // without keys that the reader then refused. Both sides now agree
+        // that it holds nothing to trust (never less security than before).
+        let text = format!(
+            "; autotrust trust anchor file\n;;id: . 1\n{} ;;state=0 [  START  ] ;;count=0 ;;lastchange=0\n",
+            dnskey_line(".", 172_800, &root_key(1))
+        );
+        let e = parse(&text, "root.key", &Policy::default()).unwrap_err();
+        assert!(e.reason.contains("no DNSKEY or DS record"), "{e:?}");
     }
 
     #[test]
