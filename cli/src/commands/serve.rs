@@ -183,6 +183,13 @@ fn serve(mut setup: ops::Setup) -> Result<(), String> {
         setup
             .status
             .push(format!("listening: {:?}", server.local_addrs()));
+        // RFC 5011 changed the trusted keys: answers validated through a key
+        // that is no longer trusted leave the cache with it.
+        let cache = server.cache();
+        resolver.on_anchor_change(Box::new(move || {
+            cache.clear();
+            tracing::info!("trust anchors changed: answer cache flushed");
+        }));
         // The control socket is made as root (owned by root and the
         // danebound group, mode 0660) before root is dropped.
         let _ops = ops::start(setup, Arc::clone(&resolver), server.cache(), clock).await?;

@@ -127,7 +127,8 @@ impl Resolver {
 
     /// Rebuild the anchor set from the trust points and swap it in; key
     /// sets authenticated through anchors that may no longer be trusted
-    /// leave the key store.
+    /// leave the key store, and the answer cache's owner is told (answers
+    /// validated through them leave too).
     fn refresh_anchors(&self) {
         let Some(anchors) = self.with_points(|tps| tps.anchors()) else {
             return;
@@ -137,6 +138,9 @@ impl Resolver {
             Err(poisoned) => *poisoned.into_inner() = Arc::new(anchors),
         }
         self.keys.clear();
+        if let Some(hook) = self.on_anchor_change.get() {
+            hook();
+        }
     }
 
     /// RFC 8145 §5: tell the upstream which keys we trust for `zone`.

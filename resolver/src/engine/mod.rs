@@ -157,7 +157,14 @@ pub struct Resolver {
     sentinel_enabled: bool,
     ntas: NegativeAnchors,
     domain_insecure: Vec<Name>,
+    /// Told when RFC 5011 changes the trusted keys (`serve` drops its
+    /// answer cache then: answers validated through a key that is no longer
+    /// trusted must not outlive it).
+    on_anchor_change: std::sync::OnceLock<AnchorChangeHook>,
 }
+
+/// What the owner of an answer cache runs when the trust anchors change.
+pub type AnchorChangeHook = Box<dyn Fn() + Send + Sync>;
 
 impl Resolver {
     /// A resolver asking `upstream`, validating from `anchors`.
@@ -179,7 +186,15 @@ impl Resolver {
             sentinel_enabled: true,
             ntas: NegativeAnchors::default(),
             domain_insecure: Vec::new(),
+            on_anchor_change: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Run `hook` whenever RFC 5011 changes the trusted keys (set once;
+    /// `serve` flushes its answer cache with it). The hook learns only that
+    /// the set changed; it cannot change what is trusted.
+    pub fn on_anchor_change(&self, hook: AnchorChangeHook) {
+        let _ = self.on_anchor_change.set(hook);
     }
 
     /// How long a zone whose keys or DS records were judged bogus stays

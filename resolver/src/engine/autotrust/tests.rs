@@ -250,15 +250,26 @@ fn a_root_ksk_rollover_end_to_end_through_the_engine() {
 fn rfc5011_section5_all_revoked_is_written_and_leaves_no_anchor() {
     let k1 = key(1, KSK);
     let lab = lab(&autotrust_file::dnskey_line(".", 3600, &k1));
+    // The owner of the answer cache is told of every change of the anchors.
+    let told = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = Arc::clone(&told);
+    lab.resolver.on_anchor_change(Box::new(move || {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }));
     lab.root.set(&[(1, KSK)], &[(1, KSK)]);
     lab.run_until(DAY);
     assert!(lab.secure());
+    let before = told.load(std::sync::atomic::Ordering::Relaxed);
     lab.root
         .set(&[(1, REVOKED), (2, KSK)], &[(1, REVOKED), (2, KSK)]);
     lab.run_until(2 * DAY);
     let text = std::fs::read_to_string(&lab.file).unwrap();
     assert!(text.contains(";;REVOKED"), "{text}");
     assert!(lab.resolver.anchors().is_empty(), "as never configured");
+    assert!(
+        told.load(std::sync::atomic::Ordering::Relaxed) > before,
+        "the answer cache's owner is told when the anchors go"
+    );
     assert!(!lab.secure());
 }
 
