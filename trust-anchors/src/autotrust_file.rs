@@ -163,11 +163,6 @@ pub fn parse(content: &str, file: &str, policy: &Policy) -> Result<TrustPoint, F
     let mut revoked = false;
     let mut timers = Timers::default();
     let mut entries = 0;
-    // Entries that give the trust point something to stand on, i.e. what
-    // `write` writes back: DS lines and keys in AddPend, Valid, Missing or
-    // Revoked. A file of only Start or Removed keys is as empty as one
-    // without keys (and `write` could not produce it).
-    let mut kept = 0;
     let mut ctx = Context::new(None, 3600);
     for (n, code, comment) in logical_lines(content, &r)? {
         let code_t = code.trim();
@@ -255,7 +250,6 @@ pub fn parse(content: &str, file: &str, policy: &Policy) -> Result<TrustPoint, F
                 digest_type: rr.rdata[3],
                 digest: rr.rdata[4..].to_vec(),
             });
-            kept += 1;
             continue;
         }
         let key = Key::from_rdata(&rr.rdata).map_err(|e| r.err(n, e))?;
@@ -283,7 +277,6 @@ pub fn parse(content: &str, file: &str, policy: &Policy) -> Result<TrustPoint, F
                 ));
             }
             tp.add_configured_key(key, rr.ttl, 0);
-            kept += 1;
             continue;
         };
         let state = u8::try_from(state)
@@ -326,9 +319,6 @@ pub fn parse(content: &str, file: &str, policy: &Policy) -> Result<TrustPoint, F
         if matches!(state, KeyState::Start) {
             continue; // never stored; nothing to remember
         }
-        if !matches!(state, KeyState::Removed) {
-            kept += 1;
-        }
         tp.restore_key(TrackedKey {
             key,
             state,
@@ -346,7 +336,17 @@ pub fn parse(content: &str, file: &str, policy: &Policy) -> Result<TrustPoint, F
             ..r.err(0, "no ;;id: header, DNSKEY or DS record")
         });
     };
-    if (entries == 0 || kept == 0) && !revoked {
+    // What gives the trust point something to stand on is what `write`
+    // writes back: keys in AddPend, Valid, Missing or Revoked, DS lines and
+    // configured keys it kept. A file of only Start or Removed keys, or of
+    // keys the trust point cannot use, is as empty as one without keys.
+    let holds = tp
+        .keys()
+        .iter()
+        .any(|k| !matches!(k.state, KeyState::Start | KeyState::Removed))
+        || !tp.pending_ds().is_empty()
+        || !tp.initial_keys().is_empty();
+    if (entries == 0 || !holds) && !revoked {
         return Err(r.err(
             0,
             "a ;;id: header but no DNSKEY or DS record (damaged or truncated file)",
