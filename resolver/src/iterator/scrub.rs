@@ -328,6 +328,13 @@ pub fn scrub(
         Kind::Lame
     } else if rec_lame {
         Kind::RecLame
+    } else if rcode == ResponseCode::NoError && !out.authority.is_empty() {
+        // A NODATA without SOA that still carries in-zone authority data
+        // (an NSEC or NSEC3 denial): unbound's `response_type_from_server`
+        // ends in ANSWER here, and the validator judges the proof. Fully
+        // empty replies stay THROWAWAY and are taken as NODATA only when
+        // repeated (EMPTY_NODATA_RETRY_COUNT, in the machine).
+        Kind::Answer
     } else {
         Kind::Throwaway
     };
@@ -377,6 +384,28 @@ mod tests {
         );
         assert_eq!(s.additional.len(), 1);
         assert_eq!(s.additional[0].name, n("ns.example.com."));
+    }
+
+    #[test]
+    fn a_nodata_without_soa_but_with_a_denial_is_an_answer() {
+        // Non-AA, no SOA, an NSEC from the zone: the validator judges it
+        // (unbound's response_type_from_server ends in ANSWER); a fully
+        // empty reply stays THROWAWAY for the retry rule.
+        use crate::wire::NSEC;
+        let mut m = reply();
+        m.authorities.push(Record::from_rdata(
+            n("www.example.com."),
+            300,
+            RData::DNSSEC(crate::wire::DNSSECRData::NSEC(NSEC::new(
+                n("example.com."),
+                [RecordType::A, RecordType::RRSIG, RecordType::NSEC],
+            ))),
+        ));
+        let args = (&n("www.example.com."), RecordType::A, &n("example.com."));
+        let s = scrub(&m, args.0, args.1, args.2, false, false);
+        assert_eq!(s.kind, Kind::Answer);
+        let s = scrub(&reply(), args.0, args.1, args.2, false, false);
+        assert_eq!(s.kind, Kind::Throwaway);
     }
 
     #[test]
