@@ -228,7 +228,14 @@ impl TrustPoint {
     /// `example.com.`) with no keys yet.
     pub fn new(owner: &str) -> Result<Self, String> {
         let owner_wire = owner_wire(owner)?;
-        let mut owner = owner.to_ascii_lowercase();
+        // Kept in the parser's own presentation form (escapes normalised),
+        // so that a state file written with it reads back (found by the
+        // autotrust_file fuzz target: `\1` was kept as typed, written as
+        // `\1.`, and refused on reading).
+        let mut owner = hickory_proto::rr::Name::from_ascii(owner)
+            .map_err(|e| format!("bad owner name {owner:?}: {e}"))?
+            .to_lowercase()
+            .to_ascii();
         if !owner.ends_with('.') {
             owner.push('.');
         }
