@@ -313,6 +313,15 @@ pub fn parse(content: &str, file: &str, policy: &Policy) -> Result<TrustPoint, F
         }
         let last_change = number_after(&comment, ";;lastchange=", &r, n)?.unwrap_or(0);
         let count = number_after(&comment, ";;count=", &r, n)?.unwrap_or(0);
+        // RFC 5011 §1: only SEP keys take part; neither unbound nor we write
+        // a state for another key, so one is damage (fourth autotrust_file
+        // fuzz finding: such a key was also held as a configured key).
+        if !key.is_sep() {
+            return Err(r.err(
+                n,
+                "a key without the SEP flag has no RFC 5011 state (damaged file)",
+            ));
+        }
         if state == KeyState::Revoked && !key.is_revoked() {
             return Err(r.err(n, "a REVOKED key without the REVOKE flag"));
         }
