@@ -94,12 +94,7 @@ impl IterCache {
                 expires = expires.min(old.expires);
             }
         }
-        if self.rrsets.len() >= MAX_ENTRIES {
-            self.rrsets.retain(|_, e| e.expires > now);
-            if self.rrsets.len() >= MAX_ENTRIES {
-                self.rrsets.clear();
-            }
-        }
+        make_room(&mut self.rrsets, |e| e.expires, now);
         self.rrsets.insert(
             key,
             Entry {
@@ -115,12 +110,7 @@ impl IterCache {
         let Some(first) = records.first() else {
             return;
         };
-        if self.parent_side.len() >= MAX_ENTRIES {
-            self.parent_side.retain(|_, e| e.expires > now);
-            if self.parent_side.len() >= MAX_ENTRIES {
-                self.parent_side.clear();
-            }
-        }
+        make_room(&mut self.parent_side, |e| e.expires, now);
         let ttl = records
             .iter()
             .map(|r| r.ttl)
@@ -233,12 +223,7 @@ impl IterCache {
         if ttl == 0 {
             return;
         }
-        if self.answers.len() >= MAX_ENTRIES {
-            self.answers.retain(|_, (_, t)| *t > now);
-            if self.answers.len() >= MAX_ENTRIES {
-                self.answers.clear();
-            }
-        }
+        make_room(&mut self.answers, |(_, t)| *t, now);
         let expires = now + u64::from(ttl.min(MAX_TTL));
         self.answers
             .insert((name.to_lowercase(), rtype), (message, expires));
@@ -246,12 +231,7 @@ impl IterCache {
 
     /// Keeps a referral's proof that `zone` has no DS.
     pub fn store_referral_proof(&mut self, zone: &Name, message: Message, ttl: u32, now: u64) {
-        if self.referral_proofs.len() >= MAX_ENTRIES {
-            self.referral_proofs.retain(|_, (_, t)| *t > now);
-            if self.referral_proofs.len() >= MAX_ENTRIES {
-                self.referral_proofs.clear();
-            }
-        }
+        make_room(&mut self.referral_proofs, |(_, t)| *t, now);
         let expires = now + u64::from(ttl.min(MAX_TTL));
         self.referral_proofs
             .insert(zone.to_lowercase(), (message, expires));
@@ -282,6 +262,18 @@ impl IterCache {
             r.ttl = r.ttl.min(left);
         }
         Some(m)
+    }
+}
+
+/// Before an insertion into `map`: at [`MAX_ENTRIES`], drop the expired
+/// entries, and everything if that was not enough (the iterator's caches
+/// are refilled by the next resolution; they hold no validation status).
+fn make_room<K, V>(map: &mut HashMap<K, V>, expires: impl Fn(&V) -> u64, now: u64) {
+    if map.len() >= MAX_ENTRIES {
+        map.retain(|_, v| expires(v) > now);
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
     }
 }
 
