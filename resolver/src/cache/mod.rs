@@ -306,7 +306,22 @@ impl Entry {
     pub fn write_udp(&self, request: &Request, now: u64, out: &mut Vec<u8>) {
         self.write_response(request, now, out);
         if out.len() > request.udp_limit() {
-            let message = answer::truncated(&answer::build(request, &self.resolution()));
+            // TC=1 carries no records, so they are not decoded for it
+            // (except for a SERVFAIL, whose EDE depends on whether there
+            // were answers; see `answer::build`).
+            let resolution = if self.rcode == ResponseCode::ServFail {
+                self.resolution()
+            } else {
+                Resolution {
+                    rcode: self.rcode,
+                    answers: Vec::new(),
+                    authority: Vec::new(),
+                    additional: Vec::new(),
+                    outcome: self.outcome.clone(),
+                    ttl: self.resolution_ttl,
+                }
+            };
+            let message = answer::truncated(&answer::build(request, &resolution));
             *out = answer::encode(&message);
         }
     }
