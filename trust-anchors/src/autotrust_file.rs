@@ -313,9 +313,10 @@ pub fn parse(content: &str, file: &str, policy: &Policy) -> Result<TrustPoint, F
         }
         let last_change = number_after(&comment, ";;lastchange=", &r, n)?.unwrap_or(0);
         let count = number_after(&comment, ";;count=", &r, n)?.unwrap_or(0);
-        // RFC 5011 §1: only SEP keys take part; neither unbound nor we write
-        // a state for another key, so one is damage (fourth autotrust_file
-        // fuzz finding: such a key was also held as a configured key).
+        // Only SEP keys take part in RFC 5011 here, as in unbound: neither
+        // writes a state for another key, so one is damage (fourth
+        // autotrust_file fuzz finding: such a key was also held as a
+        // configured key).
         if !key.is_sep() {
             return Err(r.err(
                 n,
