@@ -1,7 +1,6 @@
 //! The house rule on layers, checked on the source: a module of this crate
 //! may use only modules below it in [`LAYERS`] (and itself). A new top-level
-//! module must be placed in the list. Unit-test files named `tests.rs`
-//! (compiled only with `cfg(test)`) are not counted.
+//! module must be placed in the list.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -49,13 +48,7 @@ fn rust_files(path: &Path, out: &mut Vec<PathBuf>) {
         for p in entries {
             rust_files(&p, out);
         }
-    } else if path.is_file()
-        && path.extension().is_some_and(|e| e == "rs")
-        // A module's `#[cfg(test)]` file may drive it end to end through the
-        // engine; what is checked is the dependency graph of the code that
-        // ships.
-        && path.file_name().is_none_or(|n| n != "tests.rs")
-    {
+    } else if path.is_file() && path.extension().is_some_and(|e| e == "rs") {
         out.push(path.to_path_buf());
     }
 }
