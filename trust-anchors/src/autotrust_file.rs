@@ -253,6 +253,15 @@ pub fn parse(content: &str, file: &str, policy: &Policy) -> Result<TrustPoint, F
             continue;
         }
         let key = Key::from_rdata(&rr.rdata).map_err(|e| r.err(n, e))?;
+        // The zone-file reader forgives bad base64 padding (real zone files
+        // have it); a state file is written by sldns or by us, always in
+        // canonical base64, so anything else there is damage.
+        let canonical = data_encoding::BASE64.encode(&key.public_key);
+        let written: String = code.split_whitespace().collect();
+        let written = written.trim_end_matches(')');
+        if !written.ends_with(&canonical) && !written.ends_with(canonical.trim_end_matches('=')) {
+            return Err(r.err(n, "the key's base64 is not canonical (damaged key)"));
+        }
         // sldns writes the key tag beside the key: when it is there it must
         // be the tag of the key as read, so that a damaged key is caught.
         if let Some(id) = number_after(&comment, ";{id =", &r, n)?
@@ -263,6 +272,19 @@ pub fn parse(content: &str, file: &str, policy: &Policy) -> Result<TrustPoint, F
                 format!(
                     "the key's tag is {}, its comment says {id} (damaged key)",
                     key.key_tag()
+                ),
+            ));
+        }
+        // The size beside it too: a zero byte added at the end of the key
+        // keeps its tag (RFC 4034 Appendix B sums the octets) but not its size.
+        if let Some(size) = number_after(&comment, "size =", &r, n)?
+            && usize::try_from(size).ok() != Some(key.size_bits())
+        {
+            return Err(r.err(
+                n,
+                format!(
+                    "the key's size is {}b, its comment says {size}b (damaged key)",
+                    key.size_bits()
                 ),
             ));
         }
@@ -546,6 +568,19 @@ mod tests {
         ));
         assert!(lines[9].contains(";{id = 38696 (ksk), size = 2048b} ;;state=1 [ ADDPEND ] ;;count=1 ;;lastchange=1795852800"));
         assert_eq!(lines.len(), 10);
+    }
+
+    /// Found by `damaged_files_never_trust_more`: an `A` inserted before
+    /// the key's `=` padding decoded (without padding) to the key plus a zero
+    /// byte, whose tag is the same, and the damaged key became a Valid anchor.
+    #[test]
+    fn a_key_grown_by_damage_is_refused() {
+        let text = write(&sample());
+        let at = text.find("74bU=").unwrap() + 4;
+        let mut damaged = text;
+        damaged.insert(at, 'A');
+        let e = parse(&damaged, "f", &Policy::default()).unwrap_err();
+        assert_eq!(e.line, 9, "{e:?}");
     }
 
     #[test]
