@@ -135,7 +135,9 @@ fn iter_config(config: &ScenarioConfig, root: Option<ZoneServers>) -> Result<Ite
 /// bounds), which are danebound's `[cache] min_ttl` / `max_ttl`.
 fn feature_ttl(config: &ScenarioConfig, name: &str) -> Result<Option<u32>, String> {
     for o in config.options.iter().filter(|o| o.key == "features") {
-        let Some((key, value)) = o.value.trim_matches('"').split_once('=') else {
+        // A `;` starts a comment (`features: min_ttl = 5 ; default in kresd`).
+        let value = o.value.split(';').next().unwrap_or_default();
+        let Some((key, value)) = value.trim().trim_matches('"').split_once('=') else {
             continue;
         };
         if key.trim() == name {
