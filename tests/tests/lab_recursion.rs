@@ -118,7 +118,7 @@ fn recursion_follows_glueless_and_cross_zone_delegations_and_names_lame_and_unre
 /// zone's own NS name, in test.) and `www.victim.test.` with a false
 /// address, asked as a stub zone. RFC 2181 §5.4.1 and the bailiwick rule:
 /// the records are neither served with the answers nor cached, and the
-/// names resolve to the truth.
+/// names resolve to the truth. The zone's DNSKEY set is asked of it once.
 #[test]
 fn forged_out_of_bailiwick_additional_records_are_never_cached_or_served() {
     let options = LabOptions {
@@ -142,7 +142,7 @@ fn forged_out_of_bailiwick_additional_records_are_never_cached_or_served() {
         })
         .collect();
     let proxy_addr = SocketAddr::new(lab.address(13).into(), 53);
-    let _proxy = ForgingProxy::start(proxy_addr, lab.server(Level::Example), forged)
+    let proxy = ForgingProxy::start(proxy_addr, lab.server(Level::Example), forged)
         .expect("the forging proxy starts");
     // The forgery is there, asked directly.
     let direct = ask(&lab, proxy_addr, "www.example.test.");
@@ -197,6 +197,29 @@ fn forged_out_of_bailiwick_additional_records_are_never_cached_or_served() {
         assert!(r.ad(), "{name} {rtype}: {:?}", r.message);
         no_forgery(&r, name);
     }
+    // More names of the zone: its DNSKEY set, fetched and authenticated
+    // once, serves their chains (the engine's key store); nothing asks it
+    // of the zone's server again.
+    for (name, rtype) in [
+        ("mail.example.test.", RecordType::A),
+        ("txt.example.test.", RecordType::TXT),
+    ] {
+        let r = lab
+            .query_with(server, name, rtype, &QueryOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(r.rcode(), ResponseCode::NoError, "{name}: {:?}", r.message);
+        assert!(r.ad(), "{name}: {:?}", r.message);
+    }
+    let asked = proxy.asked();
+    let dnskey = asked
+        .iter()
+        .filter(|(name, t)| name == "example.test." && *t == RecordType::DNSKEY)
+        .count();
+    assert_eq!(dnskey, 1, "{asked:?}");
+    assert!(
+        asked.contains(&("txt.example.test.".into(), RecordType::TXT)),
+        "{asked:?}"
+    );
     // The forged names, asked now: the truth (from test.), not the cache.
     let r = ask(&lab, server, "ns2.test.");
     assert_eq!(r.rcode(), ResponseCode::NoError, "{:?}", r.message);

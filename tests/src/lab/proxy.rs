@@ -9,8 +9,8 @@
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -86,16 +86,28 @@ impl StrippingProxy {
 #[derive(Debug)]
 pub struct ForgingProxy {
     _proxy: Proxy,
+    asked: Arc<Mutex<Vec<(String, RecordType)>>>,
 }
 
 impl ForgingProxy {
     /// Listens on `listen` and relays to `server`, adding `forged`.
     pub fn start(listen: SocketAddr, server: SocketAddr, forged: Vec<Record>) -> io::Result<Self> {
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&asked);
         let forge = move |message: &mut Message| {
+            if let Some(q) = message.queries.first() {
+                let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+                seen.push((q.name().to_ascii().to_lowercase(), q.query_type()));
+            }
             message.additionals.extend(forged.iter().cloned());
         };
         let _proxy = Proxy::start(listen, server, "lab-forging-proxy", Box::new(forge))?;
-        Ok(Self { _proxy })
+        Ok(Self { _proxy, asked })
+    }
+
+    /// The questions relayed so far (name in lower case, type).
+    pub fn asked(&self) -> Vec<(String, RecordType)> {
+        self.asked.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
