@@ -494,3 +494,76 @@ fn negative_trust_anchors_and_readable_times_over_the_lab() {
     let out = ask("www.example.test");
     assert!(out.contains(";; flags: qr rd ra ad;"), "AD again: {out}");
 }
+
+/// Issue 10: `query` and `dane check` recurse from the lab's root hints
+/// themselves (no upstream resolver), with loopback authorities allowed by
+/// `--do-not-query-localhost no`; without that flag the lab's servers are
+/// never asked and the failure says why.
+#[test]
+fn query_and_dane_check_recurse_from_the_lab_root_hints() {
+    let ee = Identity::self_signed("mx1.dane.example.test");
+    let ee_rec = format!("3 1 1 {}", sha256_hex(&ee.spki));
+    let extra = vec![(
+        "example.test.".to_string(),
+        format!(
+            "dane IN MX 10 mx1.dane\n\
+             mx1.dane IN A @NET@.27\n\
+             _25._tcp.mx1.dane IN TLSA {ee_rec}\n"
+        ),
+    )];
+    let options = LabOptions {
+        oracle: false,
+        keys: Keys::Fixtures,
+        extra_records: extra,
+        ..LabOptions::default()
+    };
+    let Some(lab) = Lab::start_with_or_skip("cli_recursive", options) else {
+        return;
+    };
+    let hints = lab.root_hints_file().to_str().unwrap().to_string();
+    let anchor = lab.trust_anchor_file().to_str().unwrap().to_string();
+    let recursive = |args: &[&str], localhost: Option<&str>| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend([
+            "--root-hints",
+            hints.as_str(),
+            "--trust-anchor",
+            anchor.as_str(),
+            "--no-default-local-zones",
+        ]);
+        if let Some(v) = localhost {
+            all.extend(["--do-not-query-localhost", v]);
+        }
+        run(&all)
+    };
+    let (code, out, err) = recursive(&["query", "www.example.test", "A"], Some("no"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(";; flags: qr rd ra ad;"), "{out}");
+    assert!(out.contains("192.0.2.10"), "{out}");
+    assert!(out.trim_end().ends_with("; fully validated"), "{out}");
+    let (code, out, _) = recursive(&["query", "www.expired.example.test"], Some("no"));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("; EDE: 7 (Signature Expired)"), "{out}");
+
+    // The root hints are configured, so they are asked; the loopback
+    // servers of test. learned from the root's referral are not.
+    let (code, out, _) = recursive(&["query", "www.example.test", "A"], None);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("status: SERVFAIL"), "{out}");
+    assert!(
+        out.contains("; EDE: 22 (No Reachable Authority)")
+            && out.contains("do-not-query-localhost"),
+        "{out}"
+    );
+
+    // .27: no other test of this file listens there (their SMTP servers
+    // outlive their labs, whose slots are reused).
+    let listener = TcpListener::bind(SocketAddr::new(lab.address(27).into(), 25)).unwrap();
+    spawn_smtp(listener, &ee, Smtp::Good);
+    let (code, out, err) = recursive(&["dane", "check", "dane.example.test"], Some("no"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("Summary for dane.example.test: 1 of 1 MX hosts verified"),
+        "{out}"
+    );
+}

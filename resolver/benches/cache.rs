@@ -56,6 +56,7 @@ fn resolution(qname: &str) -> Resolution {
         additional: vec![],
         outcome: Outcome::Secure,
         ttl: 3600,
+        failure: None,
     }
 }
 

@@ -30,16 +30,20 @@ pub const EDE_OPTION: u16 = 15;
 /// The longest EXTRA-TEXT we send, so that a SERVFAIL stays small.
 pub const MAX_EDE_TEXT: usize = 300;
 
-/// A SERVFAIL that no validation produced: the upstreams failed or gave
-/// nothing usable. RFC 8914 §4.23, "No Reachable Authority" (22), is the
-/// closest code for a forwarder whose upstreams could not answer.
+/// A SERVFAIL that no validation produced: the reason the resolution
+/// gave (`Resolution::failure`: no reachable authority, a network error, a
+/// budget spent, ...) or, without one (an upstream's own SERVFAIL, the
+/// server's time limit), RFC 8914 §4.23 "No Reachable Authority" (22), the
+/// closest code for upstreams that could not answer.
 fn unreachable_upstream(resolution: &Resolution) -> Option<Ede> {
     (resolution.rcode == ResponseCode::ServFail
         && matches!(resolution.outcome, Outcome::Indeterminate)
         && resolution.answers.is_empty())
-    .then(|| Ede {
-        code: ede_code::NO_REACHABLE_AUTHORITY,
-        text: "no usable answer from the upstream resolvers".into(),
+    .then(|| {
+        resolution.failure.clone().unwrap_or_else(|| Ede {
+            code: ede_code::NO_REACHABLE_AUTHORITY,
+            text: "no usable answer from the upstream resolvers".into(),
+        })
     })
 }
 

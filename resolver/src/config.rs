@@ -232,6 +232,9 @@ pub struct Overrides {
     pub forward: Vec<String>,
     /// `--root-hints FILE`.
     pub root_hints: Option<PathBuf>,
+    /// `--do-not-query-localhost yes|no` (unbound's option; `no` lets the
+    /// iterator ask authorities on loopback, as a lab on 127.0.0.0/8 needs).
+    pub do_not_query_localhost: Option<bool>,
     /// `--trust-anchor PATH` (repeatable); replaces the file's list.
     pub trust_anchors: Vec<PathBuf>,
     /// `--auto-trust-anchor PATH` (repeatable); replaces the file's list.
@@ -616,6 +619,9 @@ impl Config {
         }
         if o.root_hints.is_some() {
             self.root_hints.clone_from(&o.root_hints);
+        }
+        if let Some(b) = o.do_not_query_localhost {
+            self.do_not_query_localhost = b;
         }
         if o.no_default_local_zones {
             self.default_local_zones = false;

@@ -210,6 +210,7 @@ impl LocalZones {
             additional: Vec::new(),
             outcome: Outcome::Indeterminate,
             ttl: LOCAL_TTL,
+            failure: None,
         })
     }
 }

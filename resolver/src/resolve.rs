@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::validator::outcome::Outcome;
+use crate::validator::outcome::{Ede, Outcome};
 use crate::wire::{Message, Query, RData, Record, RecordType, ResponseCode};
 
 /// What the engine concluded about one question.
@@ -26,6 +26,11 @@ pub struct Resolution {
     pub outcome: Outcome,
     /// How long this may be cached (already capped by the validator).
     pub ttl: u32,
+    /// Why there is no answer, when that is not a validation failure: the
+    /// RFC 8914 EDE of a SERVFAIL the resolution itself produced (no
+    /// reachable authority, a network error, a budget spent, an alias
+    /// loop). `None` otherwise.
+    pub failure: Option<Ede>,
 }
 
 /// Resolves one question.
@@ -49,6 +54,16 @@ impl Resolution {
             additional: Vec::new(),
             outcome,
             ttl: 0,
+            failure: None,
+        }
+    }
+
+    /// A SERVFAIL with no data that the resolution produced for `failure`
+    /// (not a validation failure). Not cached.
+    pub fn failed(failure: Ede) -> Self {
+        Self {
+            failure: Some(failure),
+            ..Self::servfail(Outcome::Indeterminate)
         }
     }
 
@@ -72,6 +87,7 @@ impl Resolution {
                 .collect(),
             outcome,
             ttl,
+            failure: None,
         }
     }
 

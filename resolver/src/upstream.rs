@@ -56,8 +56,44 @@ pub enum UpstreamError {
         last: String,
     },
     /// The iterator gave up: a budget ran out, no authority answered, or
-    /// the delegations loop (RFC 8914 §4.23/§4.24 decide the EDE).
-    Resolution(String),
+    /// the aliases loop. `ede` is the RFC 8914 INFO-CODE the client gets,
+    /// `why` its EXTRA-TEXT.
+    Resolution {
+        /// 22 No Reachable Authority, 23 Network Error, 0 Other (the text
+        /// names the budget or the loop).
+        ede: u16,
+        /// What happened.
+        why: String,
+    },
+}
+
+/// RFC 8914 §4.23, "No Reachable Authority".
+const NO_REACHABLE_AUTHORITY: u16 = 22;
+/// RFC 8914 §4.1, "Other".
+const OTHER: u16 = 0;
+
+impl UpstreamError {
+    /// The RFC 8914 INFO-CODE for a SERVFAIL caused by this error.
+    pub fn ede_code(&self) -> u16 {
+        match self {
+            // A forwarder's upstreams are its authorities: none could
+            // answer (§4.23 "or they potentially refused to reply").
+            Self::NoUpstreams | Self::Unreachable { .. } => NO_REACHABLE_AUTHORITY,
+            Self::Encode(_) => OTHER,
+            Self::Resolution { ede, .. } => *ede,
+        }
+    }
+
+    /// The EXTRA-TEXT for that SERVFAIL: what went wrong, for the client.
+    pub fn ede_text(&self) -> String {
+        match self {
+            Self::Unreachable { .. } | Self::NoUpstreams => {
+                "no usable answer from the upstream resolvers".into()
+            }
+            Self::Encode(e) => format!("cannot encode the query: {e}"),
+            Self::Resolution { why, .. } => why.clone(),
+        }
+    }
 }
 
 impl fmt::Display for UpstreamError {
@@ -68,7 +104,7 @@ impl fmt::Display for UpstreamError {
             Self::Unreachable { tried, last } => {
                 write!(f, "no usable reply from {tried:?} (last: {last})")
             }
-            Self::Resolution(why) => write!(f, "resolution failed: {why}"),
+            Self::Resolution { ede, why } => write!(f, "resolution failed (EDE {ede}): {why}"),
         }
     }
 }

@@ -45,6 +45,7 @@ fn hostile(i: usize, n: usize) -> (String, Resolution) {
         additional: vec![],
         outcome: Outcome::Secure,
         ttl: 300,
+        failure: None,
     };
     (owner, resolution)
 }

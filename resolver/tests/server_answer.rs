@@ -169,6 +169,7 @@ fn big(n: usize) -> Resolution {
         additional: vec![],
         outcome: Outcome::Indeterminate,
         ttl: 300,
+        failure: None,
     }
 }
 

@@ -53,6 +53,7 @@ fn table() -> Vec<(&'static str, Resolution)> {
         additional: vec![],
         outcome: Outcome::Secure,
         ttl: 300,
+        failure: None,
     };
     big.answers
         .push(rrsig("big.example.", 300, RecordType::TXT));

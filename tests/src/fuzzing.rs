@@ -117,6 +117,7 @@ impl Resolve for Answers {
                 additional: vec![],
                 outcome: Outcome::Secure,
                 ttl: 300,
+                failure: None,
             }
         })
     }

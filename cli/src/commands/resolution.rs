@@ -1,6 +1,6 @@
 //! The resolution flags `query` and `dane check` share with `serve`
-//! (`--forward`, `--root-hints`, `--trust-anchor`, `--auto-trust-anchor`,
-//! `--no-default-local-zones`), and the in-process validating resolver they
+//! (`--forward`, `--root-hints`, `--do-not-query-localhost`,
+//! `--trust-anchor`, `--auto-trust-anchor`, `--no-default-local-zones`), and the in-process validating resolver they
 //! build: recursive from the root by default, forwarding with `--forward`.
 
 use std::path::PathBuf;
@@ -29,6 +29,13 @@ pub(crate) fn args(command: Command) -> Command {
                 .value_name("FILE")
                 .value_parser(value_parser!(PathBuf))
                 .help("Root servers in named.root format, for recursive mode [default: built-in IANA list]"),
+        )
+        .arg(
+            Arg::new("do-not-query-localhost")
+                .long("do-not-query-localhost")
+                .value_name("yes|no")
+                .value_parser(clap::builder::BoolishValueParser::new())
+                .help("Recursive mode: never ask authoritative servers on loopback addresses learned from referrals (unbound's option; 'no' for a test lab on 127.0.0.0/8) [default: yes]"),
         )
         .arg(
             Arg::new("trust-anchor")
@@ -71,6 +78,7 @@ pub(crate) fn overrides(m: &ArgMatches) -> Overrides {
             .unwrap_or_default(),
         no_default_local_zones: m.get_flag("no-default-local-zones"),
         root_hints: m.get_one::<PathBuf>("root-hints").cloned(),
+        do_not_query_localhost: m.get_one::<bool>("do-not-query-localhost").copied(),
         ..Overrides::default()
     }
 }

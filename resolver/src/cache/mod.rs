@@ -227,6 +227,7 @@ impl Entry {
             additional,
             outcome: self.outcome.clone(),
             ttl: self.resolution_ttl,
+            failure: None,
         }
     }
 
@@ -319,6 +320,7 @@ impl Entry {
                     additional: Vec::new(),
                     outcome: self.outcome.clone(),
                     ttl: self.resolution_ttl,
+                    failure: None,
                 }
             };
             let message = answer::truncated(&answer::build(request, &resolution));
@@ -470,6 +472,8 @@ impl Cache {
             answers,
             authority,
             additional,
+            // Only SERVFAILs carry one, and they are not cached.
+            failure: _,
         } = resolution;
         let cacheable = wire.is_some();
         let records = match wire {

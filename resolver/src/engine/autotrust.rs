@@ -187,6 +187,24 @@ impl Resolver {
             return None;
         }
         sentinel_rcode(qname, qtype, outcome, || root_tags(anchors))?;
-        Some(Resolution::servfail(Outcome::Indeterminate))
+        // RFC 8509 §3.2 names no EDE; the text says what the SERVFAIL
+        // means, as the client cannot tell it from a failure otherwise.
+        let label = qname
+            .iter()
+            .next()
+            .map(|l| String::from_utf8_lossy(l).to_ascii_lowercase())
+            .unwrap_or_default();
+        let why = if label.starts_with("root-key-sentinel-is-ta-") {
+            "is not"
+        } else {
+            "is"
+        };
+        Some(Resolution::failed(crate::validator::outcome::Ede {
+            code: crate::validator::outcome::ede_code::OTHER,
+            text: format!(
+                "RFC 8509 root-key-sentinel: key {} {why} a trust anchor of the root",
+                label.rsplit('-').next().unwrap_or_default()
+            ),
+        }))
     }
 }

@@ -90,6 +90,7 @@ pub fn build_upstream(
         stub_zones: zones(&config.stub_zones),
         forward_zones: zones(&config.forward_zones),
         query_localhost: !config.do_not_query_localhost,
+        max_ttl: config.cache.max_ttl,
         ..IterConfig::default()
     };
     tracing::info!(

@@ -33,6 +33,7 @@ use crate::forward::Upstreams;
 use crate::resolve::{Resolution, Resolve};
 pub use crate::upstream::{UpstreamError, UpstreamReply};
 use crate::validator::crypto::Crypto;
+use crate::validator::outcome::Ede;
 use crate::validator::trace::TraceEvent;
 use crate::validator::{
     Anchors, BogusReason, Fetched, InsecureReason, Limits, Outcome, Session, Step, Validated,
@@ -384,18 +385,13 @@ impl Resolver {
             Ok(reply) => reply,
             Err(e) => {
                 debug!(%name, %rtype, "no upstream answer: {e}");
-                return (
-                    Resolution {
-                        rcode: ResponseCode::ServFail,
-                        answers: Vec::new(),
-                        authority: Vec::new(),
-                        additional: Vec::new(),
-                        outcome: Outcome::Indeterminate,
-                        ttl: 0,
-                    },
-                    Vec::new(),
-                    false,
-                );
+                // RFC 8914: the client learns why (no reachable authority,
+                // a network error, a budget spent, an alias loop).
+                let failure = Ede {
+                    code: e.ede_code(),
+                    text: e.ede_text(),
+                };
+                return (Resolution::failed(failure), Vec::new(), false);
             }
         };
         let rcode = reply.message.metadata.response_code;
@@ -409,6 +405,7 @@ impl Resolver {
                     additional: Vec::new(),
                     outcome: Outcome::Indeterminate,
                     ttl: 0,
+                    failure: None,
                 },
                 Vec::new(),
                 false,
@@ -604,6 +601,7 @@ fn to_resolution(rcode: ResponseCode, validated: Validated) -> Resolution {
         additional: additionals,
         outcome,
         ttl,
+        failure: None,
     }
 }
 

@@ -27,7 +27,10 @@ pub enum Rank {
     AnswerAa,
 }
 
-/// The most we keep anything, s (unbound `cache-max-ttl`).
+/// The most we keep anything by default, s (unbound `cache-max-ttl`);
+/// [`IterCache::with_max_ttl`] lowers it to the configured `[cache]
+/// max_ttl`, so that the iterator never holds what the answer cache may no
+/// longer.
 pub const MAX_TTL: u32 = 86_400;
 /// How many entries each map holds before it is pruned.
 pub const MAX_ENTRIES: usize = 100_000;
@@ -59,12 +62,27 @@ pub struct IterCache {
     answers: HashMap<(Name, RecordType), (Message, u64)>,
     /// NSEC/NSEC3 proofs of no DS taken from referrals, by child zone.
     referral_proofs: HashMap<Name, (Message, u64)>,
+    /// The most anything is kept, s; 0 means [`MAX_TTL`].
+    max_ttl: u32,
 }
 
 impl IterCache {
     /// An empty cache.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Keeps nothing longer than `secs` (at most [`MAX_TTL`]).
+    pub fn with_max_ttl(mut self, secs: u32) -> Self {
+        self.max_ttl = secs.min(MAX_TTL);
+        self
+    }
+
+    fn cap(&self, ttl: u32) -> u32 {
+        match self.max_ttl {
+            0 => ttl.min(MAX_TTL),
+            max => ttl.min(max),
+        }
     }
 
     /// Stores one RRset (all records share owner and type) at `rank`.
@@ -77,13 +95,8 @@ impl IterCache {
             return;
         };
         let key = (first.name.to_lowercase(), first.record_type());
-        let ttl = records
-            .iter()
-            .map(|r| r.ttl)
-            .min()
-            .unwrap_or(0)
-            .min(MAX_TTL);
-        let mut expires = now + u64::from(ttl);
+        let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
+        let mut expires = now + u64::from(self.cap(ttl));
         if let Some(old) = self.rrsets.get(&key).filter(|e| e.expires > now) {
             if old.rank > rank {
                 return;
@@ -111,12 +124,7 @@ impl IterCache {
             return;
         };
         make_room(&mut self.parent_side, |e| e.expires, now);
-        let ttl = records
-            .iter()
-            .map(|r| r.ttl)
-            .min()
-            .unwrap_or(0)
-            .min(MAX_TTL);
+        let ttl = self.cap(records.iter().map(|r| r.ttl).min().unwrap_or(0));
         self.parent_side.insert(
             (first.name.to_lowercase(), first.record_type()),
             Entry {
@@ -224,7 +232,7 @@ impl IterCache {
             return;
         }
         make_room(&mut self.answers, |(_, t)| *t, now);
-        let expires = now + u64::from(ttl.min(MAX_TTL));
+        let expires = now + u64::from(self.cap(ttl));
         self.answers
             .insert((name.to_lowercase(), rtype), (message, expires));
     }
@@ -232,7 +240,7 @@ impl IterCache {
     /// Keeps a referral's proof that `zone` has no DS.
     pub fn store_referral_proof(&mut self, zone: &Name, message: Message, ttl: u32, now: u64) {
         make_room(&mut self.referral_proofs, |(_, t)| *t, now);
-        let expires = now + u64::from(ttl.min(MAX_TTL));
+        let expires = now + u64::from(self.cap(ttl));
         self.referral_proofs
             .insert(zone.to_lowercase(), (message, expires));
     }

@@ -39,9 +39,13 @@ impl std::fmt::Debug for Iterator {
 impl Iterator {
     /// An iterator with empty caches.
     pub fn new(cfg: IterConfig, transport: Arc<dyn Transport>, clock: Arc<dyn Clock>) -> Self {
+        let shared = Shared {
+            cache: super::cache::IterCache::new().with_max_ttl(cfg.max_ttl),
+            ..Shared::default()
+        };
         Self {
             cfg: Arc::new(cfg),
-            shared: Arc::new(Mutex::new(Shared::default())),
+            shared: Arc::new(Mutex::new(shared)),
             transport,
             clock,
             inflight: Mutex::new(HashMap::new()),
@@ -140,9 +144,10 @@ impl Iterator {
         for_validation: bool,
     ) -> Result<UpstreamReply, UpstreamError> {
         if class != DNSClass::IN {
-            return Err(UpstreamError::Resolution(format!(
-                "class {class} is not iterated"
-            )));
+            return Err(UpstreamError::Resolution {
+                ede: crate::validator::outcome::ede_code::OTHER,
+                why: format!("class {class} is not iterated"),
+            });
         }
         let start = tokio::time::Instant::now();
         let mut iteration = Iteration::new(name, rtype)
@@ -170,7 +175,10 @@ impl Iterator {
                 }
                 Action::Done(Err(failure)) => {
                     tracing::info!(%name, %rtype, sends = iteration.sends(), "resolution failed: {}", failure.why);
-                    return Err(UpstreamError::Resolution(failure.why));
+                    return Err(UpstreamError::Resolution {
+                        ede: failure.ede,
+                        why: failure.why,
+                    });
                 }
                 Action::Send(request) => request,
             };

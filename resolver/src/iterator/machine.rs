@@ -93,6 +93,9 @@ pub struct IterConfig {
     pub ipv6: bool,
     /// Budgets.
     pub limits: IterLimits,
+    /// The longest anything is cached, s (`[cache] max_ttl`, unbound
+    /// `cache-max-ttl`).
+    pub max_ttl: u32,
 }
 
 impl Default for IterConfig {
@@ -106,6 +109,7 @@ impl Default for IterConfig {
             ipv4: true,
             ipv6: true,
             limits: IterLimits::default(),
+            max_ttl: super::cache::MAX_TTL,
         }
     }
 }
@@ -143,13 +147,16 @@ pub struct SendRequest {
     pub timeout_ms: u32,
 }
 
-/// Why an iteration gave up; the engine answers SERVFAIL with `ede`.
+/// Why an iteration gave up; the engine answers SERVFAIL with `ede` and
+/// `why` as its EXTRA-TEXT.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
-    /// RFC 8914 INFO-CODE: 22 (No Reachable Authority) or 23 (Network
-    /// Error).
+    /// RFC 8914 INFO-CODE: 22 (No Reachable Authority: servers that time
+    /// out, refuse, are lame or have no address), 23 (Network Error: the
+    /// exchanges themselves failed), 0 (Other: a budget ran out or the
+    /// aliases loop; the text names which).
     pub ede: u16,
-    /// What happened.
+    /// What happened: the zone, the servers' fate, the limit.
     pub why: String,
 }
 
@@ -188,7 +195,6 @@ struct Budget {
     restarts: u32,
     primed: bool,
     prime_failed: bool,
-    network_errors: u32,
     /// Servers to avoid where others exist, and no cached answers: a retry
     /// after a validation failure (unbound's blacklist).
     avoid: Vec<IpAddr>,
@@ -270,6 +276,138 @@ enum Purpose {
     Prime,
 }
 
+/// What the servers of the current delegation point did (each server
+/// counted once per kind), for the reason a failure gives (RFC 8914).
+#[derive(Clone, Debug, Default)]
+struct Tally {
+    /// The zone whose servers these are.
+    zone: Option<Name>,
+    /// No reply in time.
+    timeouts: Vec<IpAddr>,
+    /// The exchange failed (refused connection, garbage, ...).
+    errors: Vec<IpAddr>,
+    /// Lame or recursion-lame replies (not authoritative for the zone).
+    lame: Vec<IpAddr>,
+    /// Replies with an error rcode (SERVFAIL, REFUSED, ...) or unusable.
+    broken: Vec<IpAddr>,
+    /// NS names whose lookup brought no address, with what came of it.
+    unresolved: Vec<(Name, &'static str)>,
+}
+
+fn note(list: &mut Vec<IpAddr>, ip: IpAddr) {
+    if !list.contains(&ip) {
+        list.push(ip);
+    }
+}
+
+impl Tally {
+    /// Starts counting for `zone`'s servers, unless it is that zone's
+    /// count already (asked of the parent again, the same servers).
+    fn for_zone(&mut self, zone: &Name) {
+        if self.zone.as_ref() != Some(zone) {
+            *self = Self {
+                zone: Some(zone.clone()),
+                ..Self::default()
+            };
+        }
+    }
+
+    /// The failure of a delegation point whose servers are all spent.
+    /// `skipped_lame`: its servers known lame from before (not asked);
+    /// `skipped_local`: its loopback servers (do-not-query-localhost).
+    fn failure(&self, dp: &Dp, skipped_lame: &[IpAddr], skipped_local: &[IpAddr]) -> Failure {
+        let zone = &dp.zone;
+        if dp.servers.iter().all(|ns| ns.addrs.is_empty()) {
+            // RFC 8914 §4.23: no authority could be reached, here because
+            // none has an address.
+            return Failure {
+                ede: ede_code::NO_REACHABLE_AUTHORITY,
+                why: format!(
+                    "no reachable authority for {zone}: no NS name resolves to an address{}",
+                    self.unresolved_text(dp)
+                ),
+            };
+        }
+        let mut lame = self.lame.clone();
+        for ip in skipped_lame {
+            note(&mut lame, *ip);
+        }
+        let counts = [
+            (self.timeouts.len(), "timed out"),
+            (self.errors.len(), "network errors"),
+            (lame.len(), "lame (not authoritative for the zone)"),
+            (
+                self.broken.len(),
+                "error replies (SERVFAIL, REFUSED or unusable)",
+            ),
+            (
+                skipped_local.len(),
+                "on loopback, not asked (do-not-query-localhost)",
+            ),
+        ];
+        let mut parts: Vec<String> = counts
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{n} {what}"))
+            .collect();
+        let only = |i: usize| counts[i].0 > 0 && counts.iter().filter(|(n, _)| *n > 0).count() == 1;
+        let (ede, what) = if only(1) {
+            // RFC 8914 §4.24: the exchanges themselves failed.
+            (NETWORK_ERROR, "network error reaching the servers of")
+        } else if only(2) {
+            (ede_code::NO_REACHABLE_AUTHORITY, "lame delegation:")
+        } else {
+            (
+                ede_code::NO_REACHABLE_AUTHORITY,
+                "no reachable authority for",
+            )
+        };
+        if parts.is_empty() {
+            parts.push("no usable server".into());
+        }
+        Failure {
+            ede,
+            why: format!(
+                "{what} {zone}: {}{}",
+                parts.join(", "),
+                self.unresolved_text(dp)
+            ),
+        }
+    }
+
+    fn unresolved_text(&self, dp: &Dp) -> String {
+        // Only names still without an address (an A lookup may fail where
+        // the AAAA one succeeded).
+        let unresolved: Vec<&(Name, &str)> = self
+            .unresolved
+            .iter()
+            .filter(|(host, _)| {
+                dp.servers
+                    .iter()
+                    .any(|ns| ns.host.as_ref() == Some(host) && ns.addrs.is_empty())
+            })
+            .collect();
+        if unresolved.is_empty() {
+            return String::new();
+        }
+        let names: Vec<String> = unresolved
+            .iter()
+            .take(4)
+            .map(|(host, why)| format!("{host} {why}"))
+            .collect();
+        let more = unresolved.len().saturating_sub(4);
+        format!(
+            "; NS names without address: {}{}",
+            names.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        )
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Frame {
     purpose: Purpose,
@@ -291,6 +429,7 @@ struct Frame {
     last_resort: bool,
     /// The delegation was asked of the parent again.
     parent_retry: bool,
+    tally: Tally,
     result: Option<Result<Message, Failure>>,
 }
 
@@ -312,6 +451,7 @@ impl Frame {
             empty_replies: 0,
             last_resort: false,
             parent_retry: false,
+            tally: Tally::default(),
             result: None,
         }
     }
@@ -340,17 +480,28 @@ pub struct Iteration {
     pending: Option<Pending>,
 }
 
-fn unreachable(zone: &Name, why: &str) -> Failure {
+/// A budget ran out: RFC 8914 has no code for it, so 0 (Other, §4.1:
+/// "SHOULD include an EXTRA-TEXT") with the limit named.
+fn out_of_budget(why: String) -> Failure {
     Failure {
-        ede: ede_code::NO_REACHABLE_AUTHORITY,
-        why: format!("no reachable authority for {zone}: {why}"),
+        ede: ede_code::OTHER,
+        why: format!("resolution budget exhausted: {why}"),
     }
 }
 
-fn failure(why: String) -> Failure {
+/// The aliases loop (RFC 1034 §3.6.2: "CNAME chains should be followed"
+/// and loops detected); RFC 8914 has no code for it: 0 (Other).
+fn alias_loop(target: &Name, qname: &Name, qtype: RecordType) -> Failure {
     Failure {
-        ede: ede_code::NO_REACHABLE_AUTHORITY,
-        why,
+        ede: ede_code::OTHER,
+        why: format!("CNAME/DNAME loop at {target} for {qname} {qtype}"),
+    }
+}
+
+fn internal(why: &str) -> Failure {
+    Failure {
+        ede: ede_code::OTHER,
+        why: why.into(),
     }
 }
 
@@ -440,8 +591,8 @@ impl Iteration {
         loop {
             if now.elapsed_ms > cfg.limits.max_time_ms {
                 self.frames.clear();
-                return Action::Done(Err(failure(format!(
-                    "time budget of {} ms spent",
+                return Action::Done(Err(out_of_budget(format!(
+                    "{} ms spent (the time limit)",
                     cfg.limits.max_time_ms
                 ))));
             }
@@ -452,7 +603,7 @@ impl Iteration {
                 .collect();
             let can_push = self.frames.len() < cfg.limits.max_depth;
             let Some(top) = self.frames.last_mut() else {
-                return Action::Done(Err(failure("nothing to resolve".into())));
+                return Action::Done(Err(internal("nothing to resolve")));
             };
             match advance(
                 top,
@@ -485,14 +636,6 @@ impl Iteration {
                         return Action::Done(result);
                     };
                     let Some(parent) = self.frames.last_mut() else {
-                        let result = result.map_err(|mut f| {
-                            if self.budget.network_errors > 0
-                                && f.ede == ede_code::NO_REACHABLE_AUTHORITY
-                            {
-                                f.ede = NETWORK_ERROR;
-                            }
-                            f
-                        });
                         return Action::Done(result);
                     };
                     sub_done(parent, done, result, cfg, &mut self.budget, shared, now);
@@ -515,8 +658,10 @@ impl Iteration {
             Response::Timeout | Response::Failed => {
                 if matches!(response, Response::Timeout) {
                     shared.infra.timeout(ip, p.rto, now.unix);
+                    note(&mut frame.tally.timeouts, ip);
+                } else {
+                    note(&mut frame.tally.errors, ip);
                 }
-                self.budget.network_errors += 1;
                 if p.minimised {
                     // Relaxed mode (RFC 9156 §2.3): a server that ignores
                     // a minimised query is asked the full question once
@@ -581,10 +726,12 @@ impl Iteration {
                     }
                     return;
                 }
+                note(&mut frame.tally.broken, ip);
                 frame.failed.push(p.server);
             }
             Kind::Lame | Kind::RecLame => {
                 shared.infra.set_lame(ip, &p.zone, now.unix);
+                note(&mut frame.tally.lame, ip);
                 frame.failed.push(p.server);
             }
             Kind::Answer => finish(frame, s, shared, now),
@@ -593,15 +740,13 @@ impl Iteration {
                 frame.chain.extend(s.answers);
                 self.budget.restarts += 1;
                 if frame.visited.contains(&target) {
-                    frame.result = Some(Err(failure(format!(
-                        "CNAME/DNAME loop at {target} for {} {}",
-                        frame.qname, frame.qtype
-                    ))));
+                    frame.result = Some(Err(alias_loop(&target, &frame.qname, frame.qtype)));
                     return;
                 }
                 frame.visited.push(target.clone());
                 frame.current = target;
                 frame.dp = None;
+                frame.tally = Tally::default();
                 frame.failed.clear();
                 frame.dp_sends = 0;
                 frame.dp_targets = 0;
@@ -646,6 +791,7 @@ impl Iteration {
                         (host, ips)
                     })
                     .collect();
+                frame.tally.for_zone(&zone);
                 frame.dp = Some(Dp::from_hosts(zone.clone(), DpKind::Iterate, hosts));
                 frame.last_resort = false;
                 frame.failed.clear();
@@ -860,14 +1006,14 @@ fn advance(
     }
     let limits = &cfg.limits;
     if budget.restarts > limits.max_restarts {
-        return Advance::Done(Err(failure(format!(
-            "more than {} CNAME/DNAME restarts for {} {}",
+        return Advance::Done(Err(out_of_budget(format!(
+            "more than {} CNAME/DNAME restarts (max-query-restarts) for {} {}",
             limits.max_restarts, frame.qname, frame.qtype
         ))));
     }
     if budget.referrals > limits.max_referrals {
-        return Advance::Done(Err(failure(format!(
-            "more than {} referrals for {} {}",
+        return Advance::Done(Err(out_of_budget(format!(
+            "more than {} referrals (MAX_REFERRAL_COUNT) for {} {}",
             limits.max_referrals, frame.qname, frame.qtype
         ))));
     }
@@ -907,7 +1053,7 @@ fn advance(
             if let Some(target) = target {
                 budget.restarts += 1;
                 if frame.visited.contains(&target) {
-                    return Advance::Done(Err(failure(format!("CNAME loop at {target}"))));
+                    return Advance::Done(Err(alias_loop(&target, &frame.qname, frame.qtype)));
                 }
                 frame.chain.extend(cname);
                 frame.visited.push(target.clone());
@@ -936,25 +1082,27 @@ fn advance(
             && matches!(dp.kind, DpKind::Iterate | DpKind::Hints | DpKind::Stub))
         .then(|| dp.zone.clone());
         frame.failed.clear();
+        frame.tally.for_zone(&dp.zone);
         frame.dp_sends = 0;
         frame.dp_targets = 0;
         frame.last_resort = false;
         frame.dp = Some(dp);
     }
     let Some(dp) = frame.dp.as_mut() else {
-        return Advance::Done(Err(failure("no delegation".into())));
+        return Advance::Done(Err(internal("no delegation")));
     };
     if budget.sends >= limits.max_sends {
-        return Advance::Done(Err(failure(format!(
-            "{} queries sent for {} {} without an answer",
+        return Advance::Done(Err(out_of_budget(format!(
+            "{} queries sent (max-global-quota) for {} {} without an answer",
             budget.sends, frame.qname, frame.qtype
         ))));
     }
     if frame.dp_sends >= limits.max_dp_sends {
-        return Advance::Done(Err(unreachable(
-            &dp.zone,
-            "too many queries to its servers",
-        )));
+        let spent = frame.tally.failure(dp, &[], &[]);
+        return Advance::Done(Err(out_of_budget(format!(
+            "{} queries to the servers of {} (max-sent-count); {}",
+            frame.dp_sends, dp.zone, spent.why
+        ))));
     }
     let candidates: Vec<IpAddr> = dp
         .servers
@@ -1051,12 +1199,17 @@ fn advance(
             frame.qmin_known = None;
             return advance(frame, cfg, shared, budget, now, random, busy, can_push);
         }
-        let why = if dp.servers.iter().all(|ns| ns.addrs.is_empty()) {
-            "no address for any of its servers"
-        } else {
-            "every server failed or was lame"
-        };
-        return Advance::Done(Err(unreachable(&dp.zone, why)));
+        let addrs = || dp.servers.iter().flat_map(|ns| ns.addrs.iter());
+        let skipped_local: Vec<IpAddr> = addrs()
+            .filter(|a| !allowed(a, dp.kind, cfg))
+            .map(SocketAddr::ip)
+            .collect();
+        let skipped_lame: Vec<IpAddr> = addrs()
+            .filter(|a| dp.kind == DpKind::Iterate && allowed(a, dp.kind, cfg))
+            .filter(|a| shared.infra.is_lame(a.ip(), &dp.zone, now.unix))
+            .map(SocketAddr::ip)
+            .collect();
+        return Advance::Done(Err(frame.tally.failure(dp, &skipped_lame, &skipped_local)));
     };
     let Some(server) = dp
         .servers
@@ -1065,7 +1218,7 @@ fn advance(
         .find(|a| a.ip() == ip && !frame.failed.contains(a))
         .copied()
     else {
-        return Advance::Done(Err(unreachable(&dp.zone, "server vanished")));
+        return Advance::Done(Err(internal("server vanished")));
     };
     let kind = dp.kind;
     let zone = dp.zone.clone();
@@ -1144,6 +1297,16 @@ fn sub_done(
             if ips.is_empty() {
                 // NXNS (CVE-2020-12662): lookups that bring nothing count.
                 budget.target_nx += 1;
+                let why = match &result {
+                    Ok(m) if m.metadata.response_code == crate::wire::ResponseCode::NXDomain => {
+                        "(NXDOMAIN)"
+                    }
+                    Ok(_) => "(no address record)",
+                    Err(_) => "(its lookup failed)",
+                };
+                if !parent.tally.unresolved.iter().any(|(h, _)| *h == host) {
+                    parent.tally.unresolved.push((host.clone(), why));
+                }
             }
             if let Some(dp) = parent.dp.as_mut() {
                 for ns in dp

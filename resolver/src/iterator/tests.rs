@@ -6,7 +6,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::hints::RootHints;
-use super::machine::{Action, IterConfig, Iteration, Now, Response, Shared};
+use super::machine::{Action, Failure, IterConfig, Iteration, Now, Response, Shared};
 use crate::wire::rdata::{A, CNAME, NS, SOA};
 use crate::wire::{Message, MessageType, Name, OpCode, RData, Record, RecordType, ResponseCode};
 
@@ -63,7 +63,7 @@ fn run(
     qname: &str,
     qtype: RecordType,
     net: &Authority,
-) -> (Result<Message, String>, u32) {
+) -> (Result<Message, Failure>, u32) {
     let mut it = Iteration::new(&n(qname), qtype);
     let now = Now {
         unix: 1000,
@@ -71,7 +71,7 @@ fn run(
     };
     for _ in 0..10_000 {
         match it.step(cfg, shared, now, 0) {
-            Action::Done(result) => return (result.map_err(|f| f.why), it.sends()),
+            Action::Done(result) => return (result, it.sends()),
             Action::Send(req) => {
                 let q = &req.question;
                 let response = match net(req.server.ip(), q.name(), q.query_type()) {
@@ -89,6 +89,15 @@ fn run(
         }
     }
     panic!("the iteration did not end");
+}
+
+/// Runs a resolution of `qname` A with empty caches that must fail.
+fn run_to_failure(cfg: &IterConfig, qname: &str, net: &Authority) -> (Failure, u32) {
+    let (result, sends) = run(cfg, &mut Shared::default(), qname, RecordType::A, net);
+    match result {
+        Err(failure) => (failure, sends),
+        Ok(m) => panic!("{qname}: an answer where a failure was due: {m}"),
+    }
 }
 
 fn config() -> IterConfig {
@@ -231,15 +240,10 @@ fn cname_loops_across_zones_end_in_failure() {
             _ => None,
         }
     };
-    let (result, sends) = run(
-        &config(),
-        &mut Shared::default(),
-        "a.loop.",
-        RecordType::A,
-        &net,
-    );
-    let why = result.unwrap_err();
-    assert!(why.contains("loop"), "{why}");
+    let (failure, sends) = run_to_failure(&config(), "a.loop.", &net);
+    assert!(failure.why.contains("loop at"), "{failure:?}");
+    // RFC 8914 has no code for a loop: Other, with the text naming it.
+    assert_eq!(failure.ede, 0, "{failure:?}");
     assert!(sends < 10, "{sends}");
 }
 
@@ -268,14 +272,14 @@ fn unreachable_and_unresolvable_servers_end_in_servfail_within_budget() {
         }
     };
     let cfg = config();
-    let (result, sends) = run(
-        &cfg,
-        &mut Shared::default(),
-        "www.example.",
-        RecordType::A,
-        &net,
+    let (failure, sends) = run_to_failure(&cfg, "www.example.", &net);
+    // RFC 8914 §4.23: no authority reachable; the text says why.
+    assert_eq!(failure.ede, 22, "{failure:?}");
+    assert!(
+        failure.why.contains("example.") && failure.why.contains("timed out"),
+        "{failure:?}"
     );
-    assert!(result.is_err());
+    assert!(failure.why.contains("ns0.nx. (NXDOMAIN)"), "{failure:?}");
     // One timeout, a few NS lookups until the NX budget (5) is spent.
     assert!(sends < 20, "{sends} sends");
     assert!(sends <= cfg.limits.max_sends);
@@ -290,10 +294,126 @@ fn the_time_budget_ends_an_iteration() {
         unix: 1000,
         elapsed_ms: cfg.limits.max_time_ms + 1,
     };
-    assert!(matches!(
-        it.step(&cfg, &mut shared, late, 0),
-        Action::Done(Err(_))
-    ));
+    let Action::Done(Err(failure)) = it.step(&cfg, &mut shared, late, 0) else {
+        panic!("the time budget did not end the iteration");
+    };
+    assert_eq!(failure.ede, 0, "{failure:?}");
+    assert!(failure.why.contains("time limit"), "{failure:?}");
+}
+
+/// The root delegates `example.` to the servers `net` gives for
+/// 192.0.2.5 and 192.0.2.6 (glue in the referral).
+fn delegating_root(q: &Name, t: RecordType) -> Option<Message> {
+    if n("example.").zone_of(q) {
+        return Some(reply(
+            false,
+            vec![],
+            vec![ns("example.", "a.example."), ns("example.", "b.example.")],
+            vec![a("a.example.", "192.0.2.5"), a("b.example.", "192.0.2.6")],
+        ));
+    }
+    root(q, t)
+}
+
+#[test]
+fn a_lame_delegation_says_so() {
+    // Both servers of example. answer without authority (upward referral,
+    // and a recursion-lame NXDOMAIN without AA).
+    let net = |server: IpAddr, q: &Name, t: RecordType| -> Option<Message> {
+        match server.to_string().as_str() {
+            "192.0.2.1" => delegating_root(q, t),
+            "192.0.2.5" => Some(reply(false, vec![], vec![ns(".", "k.root.")], vec![])),
+            "192.0.2.6" => {
+                let mut m = reply(false, vec![], vec![soa("example.")], vec![]);
+                m.metadata.recursion_available = true;
+                m.metadata.response_code = ResponseCode::NXDomain;
+                Some(m)
+            }
+            _ => None,
+        }
+    };
+    let (failure, _) = run_to_failure(&config(), "www.example.", &net);
+    assert_eq!(failure.ede, 22, "{failure:?}");
+    assert!(
+        failure.why.starts_with("lame delegation: example.: 2 lame"),
+        "{failure:?}"
+    );
+}
+
+#[test]
+fn servers_that_time_out_are_no_reachable_authority_and_broken_exchanges_a_network_error() {
+    for (broken, ede, text) in [
+        (
+            false,
+            22,
+            "no reachable authority for example.: 2 timed out",
+        ),
+        (
+            true,
+            23,
+            "network error reaching the servers of example.: 2 network errors",
+        ),
+    ] {
+        let cfg = config();
+        let mut shared = Shared::default();
+        let mut it = Iteration::new(&n("www.example."), RecordType::A);
+        let now = Now {
+            unix: 1000,
+            elapsed_ms: 0,
+        };
+        let failure = loop {
+            match it.step(&cfg, &mut shared, now, 0) {
+                Action::Done(result) => break result.unwrap_err(),
+                Action::Send(req) => {
+                    let response = match req.server.ip().to_string().as_str() {
+                        "192.0.2.1" => {
+                            let mut m =
+                                delegating_root(req.question.name(), req.question.query_type())
+                                    .unwrap();
+                            m.add_query(req.question.clone());
+                            Response::Reply {
+                                message: m,
+                                rtt_ms: 10,
+                            }
+                        }
+                        _ if broken => Response::Failed,
+                        _ => Response::Timeout,
+                    };
+                    it.supply(&cfg, &mut shared, now, response);
+                }
+            }
+        };
+        assert_eq!(failure.ede, ede, "{failure:?}");
+        assert!(failure.why.starts_with(text), "{failure:?}");
+    }
+}
+
+#[test]
+fn a_spent_budget_is_named() {
+    // Every server times out; with room for three queries the global
+    // quota ends the resolution first.
+    let cfg = IterConfig {
+        limits: super::machine::IterLimits {
+            max_sends: 3,
+            ..Default::default()
+        },
+        ..config()
+    };
+    let net = |server: IpAddr, q: &Name, t: RecordType| -> Option<Message> {
+        match server.to_string().as_str() {
+            "192.0.2.1" => delegating_root(q, t),
+            _ => None,
+        }
+    };
+    let (failure, sends) = run_to_failure(&cfg, "www.example.", &net);
+    assert_eq!(sends, 3);
+    assert_eq!(failure.ede, 0, "{failure:?}");
+    assert!(
+        failure
+            .why
+            .starts_with("resolution budget exhausted: 3 queries sent (max-global-quota)"),
+        "{failure:?}"
+    );
 }
 
 #[test]

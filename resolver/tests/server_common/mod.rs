@@ -139,6 +139,7 @@ pub fn positive(outcome: Outcome, ttl: u32) -> Resolution {
         additional: vec![],
         outcome,
         ttl,
+        failure: None,
     }
 }
 
@@ -155,6 +156,7 @@ pub fn nxdomain(outcome: Outcome, soa_ttl: u32, minimum: u32) -> Resolution {
         additional: vec![],
         outcome,
         ttl: soa_ttl.min(minimum),
+        failure: None,
     }
 }
 
@@ -231,6 +233,7 @@ impl Resolve for FakeResolver {
                 additional: vec![],
                 outcome: Outcome::Indeterminate,
                 ttl: 300,
+                failure: None,
             })
         })
     }

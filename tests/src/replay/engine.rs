@@ -125,7 +125,30 @@ fn iter_config(config: &ScenarioConfig, root: Option<ZoneServers>) -> Result<Ite
     cfg.query_localhost = is_off(option(config, "do-not-query-localhost"));
     cfg.ipv4 = !is_off(option(config, "do-ip4"));
     cfg.ipv6 = !is_off(option(config, "do-ip6"));
+    if let Some(max) = feature_ttl(config, "max_ttl")? {
+        cfg.max_ttl = max;
+    }
     Ok(cfg)
+}
+
+/// Deckard's `features: min_ttl = N` / `max_ttl = N` (Knot's cache TTL
+/// bounds), which are danebound's `[cache] min_ttl` / `max_ttl`.
+fn feature_ttl(config: &ScenarioConfig, name: &str) -> Result<Option<u32>, String> {
+    for o in config.options.iter().filter(|o| o.key == "features") {
+        // A `;` starts a comment (`features: min_ttl = 5 ; default in kresd`).
+        let value = o.value.split(';').next().unwrap_or_default();
+        let Some((key, value)) = value.trim().trim_matches('"').split_once('=') else {
+            continue;
+        };
+        if key.trim() == name {
+            return value
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|e| format!("features: {name}: {e}"));
+        }
+    }
+    Ok(None)
 }
 
 /// The engine, in forwarding or recursive mode, under the replay harness.
@@ -270,11 +293,17 @@ impl EngineUnderTest {
             state = Some(dir);
         }
         let resolver = Arc::new(resolver);
-        let server_config = Config {
+        let mut server_config = Config {
             // Scenario names such as `test.` are real zones here.
             default_local_zones: false,
             ..Config::default()
         };
+        if let Some(min) = feature_ttl(config, "min_ttl")? {
+            server_config.cache.min_ttl = min;
+        }
+        if let Some(max) = feature_ttl(config, "max_ttl")? {
+            server_config.cache.max_ttl = max;
+        }
         let responder = Responder::new(&server_config, resolver.clone(), clock.clone());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()

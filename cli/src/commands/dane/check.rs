@@ -360,7 +360,13 @@ fn lookup_error(r: &Resolution) -> Option<String> {
             None => reason.to_string(),
         }),
         _ if !matches!(r.rcode, ResponseCode::NoError | ResponseCode::NXDomain) => {
-            Some(format!("{} from the resolver", r.rcode))
+            Some(match &r.failure {
+                Some(ede) => format!(
+                    "{} from the resolver: {} (EDE {})",
+                    r.rcode, ede.text, ede.code
+                ),
+                None => format!("{} from the resolver", r.rcode),
+            })
         }
         _ => None,
     }

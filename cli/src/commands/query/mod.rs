@@ -224,7 +224,11 @@ fn display_message(args: &Args, resolution: &Resolution) -> Message {
     let mut edns = Edns::new();
     edns.set_max_payload(EDNS_BUFFER);
     edns.set_dnssec_ok(args.dnssec);
-    if let Some(ede) = resolution.outcome.ede() {
+    if let Some(ede) = resolution
+        .outcome
+        .ede()
+        .or_else(|| resolution.failure.clone())
+    {
         edns.options_mut()
             .insert(hickory_proto::rr::rdata::opt::EdnsOption::Unknown(
                 danebound_resolver::answer::EDE_OPTION,

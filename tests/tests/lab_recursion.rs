@@ -1,0 +1,235 @@
+//! Issue 10's recursion cases on the signed lab (real NSD on 127.53.S.x):
+//! `danebound serve` in recursive mode from the lab's root hints, with no
+//! resolver in between, on a cold cache. Besides the case table (run by
+//! `lab_resolver.rs`): a glueless delegation, a CNAME into another zone, a
+//! lame delegation and a delegation whose NS names do not resolve, the last
+//! two answered SERVFAIL with an EDE that says which (RFC 8914 §4.23); and a
+//! server that adds forged out-of-bailiwick records to its answers.
+//! Skipped (with a message) when the lab cannot run here.
+
+use std::net::SocketAddr;
+
+use danebound_resolver::config::ZoneConfig;
+use danebound_tests::lab::{
+    Danebound, ForgingProxy, Keys, Lab, LabOptions, Level, QueryOptions, Reply,
+};
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::rdata::A;
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+/// Delegations added to example.test. for these cases.
+const EXTRA: &str = "\
+; lame: the only server is the root's, which answers with a referral to
+; test. (upward: not authoritative for lame.example.test.)
+lame IN NS ns.lame
+ns.lame IN A @NET@.1
+; NS names that do not exist, one in this zone and one in a case zone
+nxns IN NS ns.nowhere.example.test.
+nxns IN NS ns.nothing.insecure.example.test.
+";
+
+fn ask(lab: &Lab, server: SocketAddr, name: &str) -> Reply {
+    lab.query_with(server, name, RecordType::A, &QueryOptions::default())
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn ede(reply: &Reply) -> (Option<u16>, String) {
+    match reply.ede().first() {
+        Some(e) => (Some(e.code), e.text.clone()),
+        None => (None, String::new()),
+    }
+}
+
+#[test]
+fn recursion_follows_glueless_and_cross_zone_delegations_and_names_lame_and_unresolvable_ones() {
+    let options = LabOptions {
+        keys: Keys::Fixtures,
+        upstream: false,
+        oracle: false,
+        extra_records: vec![("example.test.".into(), EXTRA.into())],
+        ..LabOptions::default()
+    };
+    let Some(lab) = Lab::start_with_or_skip("lab_recursion", options) else {
+        return;
+    };
+    let danebound = Danebound::start(Danebound::lab_recursive_config(&lab, lab.address(24)))
+        .expect("danebound starts");
+    let server = danebound.addr();
+
+    // Glueless, first thing on a cold cache: unsigned.nsec3.example.test.
+    // is delegated by nsec3.example.test. (served at .4) to
+    // ns4.example.test., a name that server does not serve, so the
+    // referral has no glue and the address is resolved from example.test.
+    let r = ask(&lab, server, "www.unsigned.nsec3.example.test.");
+    assert_eq!(r.rcode(), ResponseCode::NoError, "{:?}", r.message);
+    assert!(!r.ad(), "insecure below the delegation: {:?}", r.message);
+    assert!(!r.answer_rdata(RecordType::A).is_empty(), "{:?}", r.message);
+
+    // A CNAME into another signed zone, and into an insecure one.
+    let r = ask(&lab, server, "cname-cross.example.test.");
+    assert_eq!(r.rcode(), ResponseCode::NoError, "{:?}", r.message);
+    assert!(r.ad(), "both zones are signed: {:?}", r.message);
+    assert_eq!(
+        r.answer_rdata(RecordType::CNAME),
+        ["www.alg8.example.test."]
+    );
+    assert!(!r.answer_rdata(RecordType::A).is_empty(), "{:?}", r.message);
+    let r = ask(&lab, server, "cname-insecure.example.test.");
+    assert_eq!(r.rcode(), ResponseCode::NoError, "{:?}", r.message);
+    assert!(!r.ad(), "{:?}", r.message);
+    assert!(!r.answer_rdata(RecordType::A).is_empty(), "{:?}", r.message);
+
+    // Lame: SERVFAIL, EDE 22 naming the zone and the lameness.
+    for pass in ["first", "again"] {
+        let r = ask(&lab, server, "www.lame.example.test.");
+        assert_eq!(r.rcode(), ResponseCode::ServFail, "{pass}: {:?}", r.message);
+        let (code, text) = ede(&r);
+        assert_eq!(code, Some(22), "{pass}: {text}");
+        assert!(
+            text.starts_with("lame delegation: lame.example.test.: 1 lame"),
+            "{pass}: {text}"
+        );
+    }
+
+    // NS names that do not resolve: SERVFAIL, EDE 22 listing them.
+    let r = ask(&lab, server, "www.nxns.example.test.");
+    assert_eq!(r.rcode(), ResponseCode::ServFail, "{:?}", r.message);
+    let (code, text) = ede(&r);
+    assert_eq!(code, Some(22), "{text}");
+    assert!(
+        text.starts_with("no reachable authority for nxns.example.test.: no NS name resolves"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ns.nowhere.example.test. (NXDOMAIN)")
+            && text.contains("ns.nothing.insecure.example.test. (NXDOMAIN)"),
+        "{text}"
+    );
+
+    // The failures spoil nothing: the zone above still answers, secure.
+    let r = ask(&lab, server, "www.example.test.");
+    assert_eq!(r.rcode(), ResponseCode::NoError, "{:?}", r.message);
+    assert!(r.ad(), "{:?}", r.message);
+    assert_eq!(r.answer_rdata(RecordType::A), ["192.0.2.10"]);
+}
+
+/// A server that adds forged out-of-bailiwick records to its additional
+/// section: example.test.'s NSD behind a proxy that appends `ns2.test.` (the
+/// zone's own NS name, in test.) and `www.victim.test.` with a false
+/// address, asked as a stub zone. RFC 2181 §5.4.1 and the bailiwick rule:
+/// the records are neither served with the answers nor cached, and the
+/// names resolve to the truth. The zone's DNSKEY set is asked of it once.
+#[test]
+fn forged_out_of_bailiwick_additional_records_are_never_cached_or_served() {
+    let options = LabOptions {
+        keys: Keys::Fixtures,
+        upstream: false,
+        oracle: false,
+        ..LabOptions::default()
+    };
+    let Some(lab) = Lab::start_with_or_skip("lab_recursion_forged", options) else {
+        return;
+    };
+    let forged_ip = "192.0.2.66";
+    let forged: Vec<Record> = ["ns2.test.", "www.victim.test."]
+        .iter()
+        .map(|name| {
+            Record::from_rdata(
+                Name::from_ascii(name).unwrap(),
+                86_400,
+                RData::A(A::new(192, 0, 2, 66)),
+            )
+        })
+        .collect();
+    let proxy_addr = SocketAddr::new(lab.address(13).into(), 53);
+    let proxy = ForgingProxy::start(proxy_addr, lab.server(Level::Example), forged)
+        .expect("the forging proxy starts");
+    // The forgery is there, asked directly.
+    let direct = ask(&lab, proxy_addr, "www.example.test.");
+    assert_eq!(
+        direct
+            .message
+            .additionals
+            .iter()
+            .filter(|r| r.data.to_string() == forged_ip)
+            .count(),
+        2,
+        "{:?}",
+        direct.message
+    );
+    let mut config = Danebound::lab_recursive_config(&lab, lab.address(25));
+    config.stub_zones = vec![ZoneConfig {
+        name: Name::from_ascii("example.test.").unwrap(),
+        addresses: vec![proxy_addr],
+    }];
+    let danebound = Danebound::start(config).expect("danebound starts");
+    let server = danebound.addr();
+    let no_forgery = |reply: &Reply, what: &str| {
+        let all = reply
+            .message
+            .answers
+            .iter()
+            .chain(reply.message.authorities.iter())
+            .chain(reply.message.additionals.iter());
+        for r in all {
+            assert!(
+                !r.data.to_string().contains(forged_ip),
+                "{what}: forged record served: {r}"
+            );
+        }
+    };
+    // Through the forging server: the answers, validated, without the
+    // forged records.
+    for (name, rtype) in [
+        ("www.example.test.", RecordType::A),
+        ("example.test.", RecordType::MX),
+        ("example.test.", RecordType::NS),
+    ] {
+        let r = lab
+            .query_with(server, name, rtype, &QueryOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            r.rcode(),
+            ResponseCode::NoError,
+            "{name} {rtype}: {:?}",
+            r.message
+        );
+        assert!(r.ad(), "{name} {rtype}: {:?}", r.message);
+        no_forgery(&r, name);
+    }
+    // More names of the zone: its DNSKEY set, fetched and authenticated
+    // once, serves their chains (the engine's key store); nothing asks it
+    // of the zone's server again.
+    for (name, rtype) in [
+        ("mail.example.test.", RecordType::A),
+        ("txt.example.test.", RecordType::TXT),
+    ] {
+        let r = lab
+            .query_with(server, name, rtype, &QueryOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(r.rcode(), ResponseCode::NoError, "{name}: {:?}", r.message);
+        assert!(r.ad(), "{name}: {:?}", r.message);
+    }
+    let asked = proxy.asked();
+    let dnskey = asked
+        .iter()
+        .filter(|(name, t)| name == "example.test." && *t == RecordType::DNSKEY)
+        .count();
+    assert_eq!(dnskey, 1, "{asked:?}");
+    assert!(
+        asked.contains(&("txt.example.test.".into(), RecordType::TXT)),
+        "{asked:?}"
+    );
+    // The forged names, asked now: the truth (from test.), not the cache.
+    let r = ask(&lab, server, "ns2.test.");
+    assert_eq!(r.rcode(), ResponseCode::NoError, "{:?}", r.message);
+    assert_eq!(
+        r.answer_rdata(RecordType::A),
+        [lab.server(Level::Example).ip().to_string()]
+    );
+    no_forgery(&r, "ns2.test.");
+    let r = ask(&lab, server, "www.victim.test.");
+    assert_eq!(r.rcode(), ResponseCode::NXDomain, "{:?}", r.message);
+    assert!(r.ad(), "a secure denial from test.: {:?}", r.message);
+    no_forgery(&r, "www.victim.test.");
+}
