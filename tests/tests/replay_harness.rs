@@ -398,6 +398,9 @@ fn expected_servfail_passes_only_from_validation() {
     // Not a DNSSEC EDE (22, No Reachable Authority): still no.
     let r = run_scenario(&s, Profile::Semantic, |_| Ok(GivesUp { ede: Some(22) }));
     assert!(matches!(r.verdict, Verdict::Fail { .. }), "{:?}", r.verdict);
+    // A named cause (0, Other) does not excuse a query left unanswered.
+    let r = run_scenario(&s, Profile::Semantic, |_| Ok(GivesUp { ede: Some(0) }));
+    assert!(matches!(r.verdict, Verdict::Fail { .. }), "{:?}", r.verdict);
     // From validation (6, DNSSEC Bogus): passes.
     let r = run_scenario(&s, Profile::Semantic, |_| Ok(GivesUp { ede: Some(6) }));
     assert_eq!(r.verdict, Verdict::Pass);
@@ -416,4 +419,31 @@ fn duplicate_answer_records_fail_the_semantic_profile() {
         ..Tamper::default()
     });
     assert!(reason.contains("ANSWER: unexpected"), "{reason}");
+}
+
+/// The semantic rule's other way to pass: a SERVFAIL whose cause the
+/// resolver names (EDE 0, a CNAME loop), with every query answered. Not for
+/// "no reachable authority" (22) or a network error (23), nor with a query
+/// left unanswered.
+#[test]
+fn expected_servfail_with_a_named_cause_and_all_answered_passes() {
+    use danebound_tests::replay::compare::servfail_from_validation;
+    use danebound_tests::replay::entry::Match;
+    use danebound_tests::replay::packet::Packet;
+    let m = Match {
+        rcode: true,
+        ..Match::default()
+    };
+    let servfail = Packet {
+        rcode: 2,
+        ..Packet::default()
+    };
+    let check =
+        |ede, unanswered| servfail_from_validation(&m, &servfail, &servfail, ede, unanswered);
+    assert!(check(Some(0), 0).is_ok());
+    assert!(check(Some(6), 0).is_ok());
+    assert!(check(Some(0), 1).is_err());
+    assert!(check(Some(22), 0).is_err());
+    assert!(check(Some(23), 0).is_err());
+    assert!(check(None, 0).is_err());
 }

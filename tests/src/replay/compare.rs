@@ -544,6 +544,10 @@ fn strict_all(exp: &Packet, got: &Packet, m: &Match, dialect: Dialect) -> Result
 /// 10 RRSIGs Missing, 11 No Zone Key Bit Set, 12 NSEC Missing.
 pub const DNSSEC_EDE: std::ops::RangeInclusive<u16> = 6..=12;
 
+/// The Extended DNS Errors that say the resolver got no usable answer
+/// (RFC 8914 §4.23 No Reachable Authority, §4.24 Network Error).
+pub const UNREACHABLE_EDE: [u16; 2] = [22, 23];
+
 /// The EDE INFO-CODE of `p`, if it carries one.
 pub fn ede_code(p: &Packet) -> Option<u16> {
     p.edns
@@ -555,11 +559,14 @@ pub fn ede_code(p: &Packet) -> Option<u16> {
 
 /// Semantic profile, validator scenarios: an expected SERVFAIL passes only
 /// when the resolver's SERVFAIL came from validation, i.e. carries a DNSSEC
-/// EDE. A SERVFAIL for any other cause — above all a query the scenario
-/// never answered, so that the resolver gave up — proves nothing about
-/// validation. `ede` is the answer's EDE, or the one the resolver reports
-/// for a client that sent no EDNS; `unanswered` is how many of the
-/// resolution's queries got no reply from the scenario, for the message.
+/// EDE, or from another cause the resolver names while every one of the
+/// resolution's queries got its reply (a CNAME loop, an RFC 8509 sentinel:
+/// EDE 0 with its text). A SERVFAIL for want of an answer — a query the
+/// scenario never answered, so that the resolver gave up (no EDE, or 22/23,
+/// or any EDE once a query went unanswered) — proves nothing. `ede` is the
+/// answer's EDE, or the one the resolver reports for a client that sent no
+/// EDNS; `unanswered` is how many of the resolution's queries got no reply
+/// from the scenario.
 pub fn servfail_from_validation(
     m: &Match,
     exp: &Packet,
@@ -573,8 +580,9 @@ pub fn servfail_from_validation(
     }
     match ede {
         Some(code) if DNSSEC_EDE.contains(&code) => Ok(()),
+        Some(code) if unanswered == 0 && !UNREACHABLE_EDE.contains(&code) => Ok(()),
         code => Err(format!(
-            "SERVFAIL not from validation (EDE {}, not a DNSSEC EDE 6-12){}",
+            "SERVFAIL not from validation nor a named cause (EDE {}, not a DNSSEC EDE 6-12){}",
             code.map_or("none".to_string(), |c| c.to_string()),
             if unanswered > 0 {
                 format!("; {unanswered} of its upstream queries got no reply from the scenario")
