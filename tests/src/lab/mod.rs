@@ -64,6 +64,7 @@ use hickory_proto::rr::RecordType;
 pub use cases::{CASE_ZONES, CASES, Case, Verdict, case};
 pub use danebound::Danebound;
 pub use dig::{Ede, QueryOptions, Reply, query};
+pub use proxy::LossyProxy;
 
 use netns::Netns;
 use proxy::StrippingProxy;

@@ -1,13 +1,19 @@
-//! A misbehaving upstream: a UDP proxy in front of the lab's upstream that
-//! removes every RRSIG from the answers it relays (issue 3: "an upstream
-//! that strips RRSIGs from a signed zone is recognised").
+//! Misbehaving paths to an upstream.
 //!
-//! One thread, one query at a time, UDP only; stopped (and joined) on drop.
+//! [`StrippingProxy`]: a UDP proxy in front of the lab's upstream that
+//! removes every RRSIG from the answers it relays (issue 3: "an upstream
+//! that strips RRSIGs from a signed zone is recognised"). One thread, one
+//! query at a time, UDP only; stopped (and joined) on drop.
+//!
+//! [`LossyProxy`]: a lossy, slow path (issue 11's soak): drops a share of
+//! the queries and delays the rest, a thread per query. It stands in for
+//! `tc qdisc … netem`, which the test machine's kernel lacks (no
+//! sch_netem); UDP only.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -64,17 +70,23 @@ fn serve(socket: &UdpSocket, upstream: SocketAddr, stop: &AtomicBool) {
     }
 }
 
-/// Sends `query` upstream and returns the answer without RRSIGs (or as it
-/// came, if it does not parse).
-fn relay(query: &[u8], upstream: SocketAddr) -> Option<Vec<u8>> {
+/// Sends `query` upstream and returns the answer.
+fn forward(query: &[u8], upstream: SocketAddr) -> Option<Vec<u8>> {
     let socket = UdpSocket::bind(("0.0.0.0", 0)).ok()?;
     socket.set_read_timeout(Some(UPSTREAM_TIMEOUT)).ok()?;
     socket.send_to(query, upstream).ok()?;
     let mut buffer = vec![0u8; 65535];
     let (len, _) = socket.recv_from(&mut buffer).ok()?;
-    let answer = &buffer[..len];
-    let Ok(mut message) = Message::from_vec(answer) else {
-        return Some(answer.to_vec());
+    buffer.truncate(len);
+    Some(buffer)
+}
+
+/// Sends `query` upstream and returns the answer without RRSIGs (or as it
+/// came, if it does not parse).
+fn relay(query: &[u8], upstream: SocketAddr) -> Option<Vec<u8>> {
+    let answer = forward(query, upstream)?;
+    let Ok(mut message) = Message::from_vec(&answer) else {
+        return Some(answer);
     };
     for section in [
         &mut message.answers,
@@ -84,4 +96,90 @@ fn relay(query: &[u8], upstream: SocketAddr) -> Option<Vec<u8>> {
         section.retain(|r| r.record_type() != RecordType::RRSIG);
     }
     message.to_vec().ok()
+}
+
+/// A running lossy, slow UDP path to an upstream.
+#[derive(Debug)]
+pub struct LossyProxy {
+    stop: Arc<AtomicBool>,
+    dropped: Arc<AtomicU64>,
+    relayed: Arc<AtomicU64>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl LossyProxy {
+    /// Listens on `listen`; drops `loss_percent` % of the queries (at
+    /// random) and relays the rest to `upstream` after `delay`.
+    pub fn start(
+        listen: SocketAddr,
+        upstream: SocketAddr,
+        loss_percent: u32,
+        delay: Duration,
+    ) -> io::Result<Self> {
+        let socket = UdpSocket::bind(listen)?;
+        socket.set_read_timeout(Some(POLL))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let dropped = Arc::new(AtomicU64::new(0));
+        let relayed = Arc::new(AtomicU64::new(0));
+        let (flag, lost, sent) = (stop.clone(), dropped.clone(), relayed.clone());
+        let thread = thread::Builder::new()
+            .name("lab-lossy-proxy".into())
+            .spawn(move || {
+                // xorshift, seeded from the clock.
+                let mut state = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64)
+                    | 1;
+                let mut buffer = vec![0u8; 65535];
+                while !flag.load(Ordering::Relaxed) {
+                    let Ok((len, client)) = socket.recv_from(&mut buffer) else {
+                        continue;
+                    };
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    if state % 100 < u64::from(loss_percent) {
+                        lost.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    sent.fetch_add(1, Ordering::Relaxed);
+                    let query = buffer[..len].to_vec();
+                    let Ok(reply_socket) = socket.try_clone() else {
+                        continue;
+                    };
+                    let _ =
+                        thread::Builder::new()
+                            .name("lab-lossy-relay".into())
+                            .spawn(move || {
+                                thread::sleep(delay);
+                                if let Some(answer) = forward(&query, upstream) {
+                                    let _ = reply_socket.send_to(&answer, client);
+                                }
+                            });
+                }
+            })?;
+        Ok(Self {
+            stop,
+            dropped,
+            relayed,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queries dropped and relayed so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.dropped.load(Ordering::Relaxed),
+            self.relayed.load(Ordering::Relaxed),
+        )
+    }
+}
+
+impl Drop for LossyProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
