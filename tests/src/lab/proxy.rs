@@ -8,10 +8,11 @@
 //! [`LossyProxy`]: a lossy, slow path (issue 11's soak): drops a share of
 //! the queries and delays the rest, a thread per query. It stands in for
 //! `tc qdisc … netem`, which the test machine's kernel lacks (no
-//! sch_netem); UDP only.
+//! sch_netem). TCP (after TC=1) is relayed too, delayed but not lost (TCP
+//! would retransmit).
 
-use std::io;
-use std::net::{SocketAddr, UdpSocket};
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
@@ -105,6 +106,28 @@ pub struct LossyProxy {
     dropped: Arc<AtomicU64>,
     relayed: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
+    tcp_thread: Option<JoinHandle<()>>,
+}
+
+/// Relays one TCP connection's queries to `upstream`, each after `delay`.
+fn relay_tcp(mut client: TcpStream, upstream: SocketAddr, delay: Duration) -> io::Result<()> {
+    client.set_read_timeout(Some(UPSTREAM_TIMEOUT))?;
+    let mut server = TcpStream::connect_timeout(&upstream, UPSTREAM_TIMEOUT)?;
+    server.set_read_timeout(Some(UPSTREAM_TIMEOUT))?;
+    loop {
+        let mut len = [0u8; 2];
+        if client.read_exact(&mut len).is_err() {
+            return Ok(());
+        }
+        let mut query = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        client.read_exact(&mut query)?;
+        thread::sleep(delay);
+        server.write_all(&[&len[..], &query].concat())?;
+        server.read_exact(&mut len)?;
+        let mut answer = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        server.read_exact(&mut answer)?;
+        client.write_all(&[&len[..], &answer].concat())?;
+    }
 }
 
 impl LossyProxy {
@@ -118,7 +141,25 @@ impl LossyProxy {
     ) -> io::Result<Self> {
         let socket = UdpSocket::bind(listen)?;
         socket.set_read_timeout(Some(POLL))?;
+        let listener = TcpListener::bind(listen)?;
+        listener.set_nonblocking(true)?;
         let stop = Arc::new(AtomicBool::new(false));
+        let tcp_stop = stop.clone();
+        let tcp_thread = thread::Builder::new()
+            .name("lab-lossy-tcp".into())
+            .spawn(move || {
+                while !tcp_stop.load(Ordering::Relaxed) {
+                    match listener.accept() {
+                        Ok((client, _)) => {
+                            let _ = client.set_nonblocking(false);
+                            let _ = thread::Builder::new()
+                                .name("lab-lossy-tcp-relay".into())
+                                .spawn(move || relay_tcp(client, upstream, delay));
+                        }
+                        Err(_) => thread::sleep(Duration::from_millis(10)),
+                    }
+                }
+            })?;
         let dropped = Arc::new(AtomicU64::new(0));
         let relayed = Arc::new(AtomicU64::new(0));
         let (flag, lost, sent) = (stop.clone(), dropped.clone(), relayed.clone());
@@ -163,6 +204,7 @@ impl LossyProxy {
             dropped,
             relayed,
             thread: Some(thread),
+            tcp_thread: Some(tcp_thread),
         })
     }
 
@@ -178,7 +220,10 @@ impl LossyProxy {
 impl Drop for LossyProxy {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
+        for thread in [self.thread.take(), self.tcp_thread.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = thread.join();
         }
     }
