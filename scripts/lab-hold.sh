@@ -1,7 +1,8 @@
 # Sourced by the benchmark scripts (bench-dnsperf.sh, bench-cold.sh): builds
 # the release danebound and the lab holder, starts the signed lab in the
 # background and loads its addresses ($work/lab.env). Set `bench` (the
-# script's name, for messages) before sourcing. Defines `work`, `pids` (the
+# script's name, for messages) before sourcing; DANEBOUND_BIN=PATH uses that
+# binary instead of building the release one. Defines `work`, `pids` (the
 # caller adds the processes it starts), `holder`, `danebound`, and an EXIT
 # trap that stops everything and removes $work.
 # shellcheck shell=bash
@@ -23,10 +24,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== building (release danebound, lab holder)"
-cargo build --release --quiet -p danebound
+if [ -n "${DANEBOUND_BIN:-}" ]; then
+  # A binary given by the caller (a debug build, say): the figures say so.
+  echo "== building the lab holder (danebound: $DANEBOUND_BIN)"
+  danebound=$DANEBOUND_BIN
+else
+  echo "== building (release danebound, lab holder)"
+  cargo build --release --quiet -p danebound
+  danebound=$CARGO_TARGET_DIR/release/danebound
+fi
 cargo test --quiet -p danebound-tests --test lab_hold --no-run
-danebound=$CARGO_TARGET_DIR/release/danebound
 
 echo "== starting the lab"
 DANEBOUND_LAB_HOLD=$work cargo test --quiet -p danebound-tests --test lab_hold -- \

@@ -16,6 +16,7 @@
 //! user = "danebound"                           # drop root to this user after binding
 //! max_inflight = 4096                          # cache misses resolving at once
 //! max_inflight_per_client = 1024               # ... for one client address
+//! max_inflight_bytes = 67108864                # decoded messages they hold
 //!
 //! [cache]
 //! max_entries = 100000
@@ -103,6 +104,10 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// The default of `max_inflight_bytes`: 64 MiB, as much as the answer
+/// cache's default bound.
+pub const DEFAULT_MAX_INFLIGHT_BYTES: usize = 64 << 20;
+
 /// The complete, checked configuration of `serve`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -166,11 +171,17 @@ pub struct Config {
     pub upstream_timeout: Duration,
     /// How many passes over the upstream list.
     pub upstream_rounds: usize,
+    /// 0x20: random case in upstream query names, echo required (both
+    /// modes; unbound's use-caps-for-id).
+    pub use_caps_for_id: bool,
     /// At most this many cache misses being resolved at once; more are
     /// answered SERVFAIL.
     pub max_inflight: usize,
     /// At most this many of them for one client (address, or IPv6 /64).
     pub max_inflight_per_client: usize,
+    /// The decoded upstream messages all resolutions in flight hold, in
+    /// bytes; at or over it new resolutions get SERVFAIL.
+    pub max_inflight_bytes: usize,
     /// UDP response rate limiting (off by default).
     pub ratelimit: RateLimitConfig,
     /// The operator's control socket (`danebound control`).
@@ -207,8 +218,10 @@ impl Default for Config {
             tcp_write_timeout: Duration::from_secs(5),
             upstream_timeout: crate::forward::DEFAULT_TIMEOUT,
             upstream_rounds: crate::forward::DEFAULT_ROUNDS,
+            use_caps_for_id: true,
             max_inflight: 4096,
             max_inflight_per_client: 1024,
+            max_inflight_bytes: DEFAULT_MAX_INFLIGHT_BYTES,
             ratelimit: RateLimitConfig::default(),
             control: ControlConfig::default(),
             metrics_listen: None,
@@ -269,6 +282,7 @@ struct RawConfig {
     user: Option<String>,
     max_inflight: Option<usize>,
     max_inflight_per_client: Option<usize>,
+    max_inflight_bytes: Option<usize>,
     ratelimit: Option<RawRateLimit>,
     cache: Option<RawCache>,
     access: Option<RawAccess>,
@@ -385,6 +399,7 @@ struct RawAutotrust {
 struct RawUpstream {
     timeout_ms: Option<u64>,
     rounds: Option<usize>,
+    use_caps_for_id: Option<bool>,
 }
 
 impl Config {
@@ -504,6 +519,9 @@ impl Config {
         if let Some(m) = raw.max_inflight_per_client {
             c.max_inflight_per_client = in_range("max_inflight_per_client", m, 1, 1 << 20)?;
         }
+        if let Some(m) = raw.max_inflight_bytes {
+            c.max_inflight_bytes = in_range("max_inflight_bytes", m, 1 << 16, 1 << 40)?;
+        }
         if let Some(r) = raw.ratelimit {
             let rl = &mut c.ratelimit;
             if let Some(v) = r.responses_per_second {
@@ -577,6 +595,9 @@ impl Config {
             }
             if let Some(v) = u.rounds {
                 c.upstream_rounds = in_range("upstream.rounds", v, 1, 10)?;
+            }
+            if let Some(v) = u.use_caps_for_id {
+                c.use_caps_for_id = v;
             }
         }
         if let Some(rc) = raw.control {
@@ -816,6 +837,7 @@ mod tests {
             [upstream]
             timeout_ms = 200
             rounds = 1
+            use_caps_for_id = false
             "#,
         )
         .unwrap();
@@ -834,6 +856,8 @@ mod tests {
         assert_eq!(c.tcp_idle_timeout, Duration::from_secs(3));
         assert_eq!(c.max_tcp_connections, 7);
         assert_eq!(c.upstream_timeout, Duration::from_millis(200));
+        assert!(!c.use_caps_for_id);
+        assert!(Config::default().use_caps_for_id, "0x20 is on by default");
     }
 
     #[test]
@@ -928,10 +952,12 @@ mod tests {
     #[test]
     fn fairness_limits_parse() {
         let c = Config::from_toml(
-            "max_inflight_per_client = 9\n[ratelimit]\nresponses_per_second = 50\nslip = 0\nexempt = [\"10.0.0.0/8\"]",
+            "max_inflight_per_client = 9\nmax_inflight_bytes = 1048576\n[ratelimit]\nresponses_per_second = 50\nslip = 0\nexempt = [\"10.0.0.0/8\"]",
         )
         .unwrap();
         assert_eq!(c.max_inflight_per_client, 9);
+        assert_eq!(c.max_inflight_bytes, 1 << 20);
+        assert!(Config::from_toml("max_inflight_bytes = 10").is_err());
         assert_eq!(c.ratelimit.responses_per_second, 50);
         assert_eq!(c.ratelimit.slip, 0);
         assert!(c.ratelimit.exempt.allows("10.1.1.1".parse().unwrap()));

@@ -131,6 +131,24 @@ pub fn render(s: &Snapshot) -> String {
         "Upstream queries that got no usable answer.",
         s.upstream_failures,
     );
+    counter(
+        &mut out,
+        "upstream_dropped_foreign_total",
+        "Upstream datagrams dropped for a foreign ID or question (RFC 5452).",
+        s.forgeries.foreign,
+    );
+    counter(
+        &mut out,
+        "upstream_dropped_wrong_case_total",
+        "Upstream replies dropped for not echoing the 0x20 case.",
+        s.forgeries.wrong_case,
+    );
+    counter(
+        &mut out,
+        "upstream_caps_fallbacks_total",
+        "Upstream queries asked again without 0x20.",
+        s.forgeries.caps_fallbacks,
+    );
     let _ = writeln!(
         out,
         "# HELP danebound_answers_total Answers sent, by response code.\n# TYPE danebound_answers_total counter"

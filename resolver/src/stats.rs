@@ -318,6 +318,7 @@ impl Stats {
             shard.add_to(&mut s);
         }
         s.uptime = self.started.get().map_or(Duration::ZERO, Instant::elapsed);
+        s.forgeries = crate::transport::FORGERIES.snapshot();
         s
     }
 
@@ -390,6 +391,8 @@ pub struct Snapshot {
     pub miss_latency: HistogramSnapshot,
     /// Cache sizes.
     pub sizes: Sizes,
+    /// Upstream replies dropped as forged or mismatched, 0x20 fallbacks.
+    pub forgeries: crate::transport::ForgeriesSnapshot,
 }
 
 impl Snapshot {
@@ -420,6 +423,11 @@ impl Snapshot {
             key_bytes: 0,
             negative_trust_anchors: 0,
         },
+        forgeries: crate::transport::ForgeriesSnapshot {
+            foreign: 0,
+            wrong_case: 0,
+            caps_fallbacks: 0,
+        },
     };
 
     /// `name=value` lines, one per counter, for `danebound control stats`
@@ -447,6 +455,18 @@ impl Snapshot {
         out.push(format!(
             "upstream.rtt_avg_ms={:.3}",
             self.upstream_rtt_avg_ms()
+        ));
+        out.push(format!(
+            "upstream.dropped_foreign={}",
+            self.forgeries.foreign
+        ));
+        out.push(format!(
+            "upstream.dropped_wrong_case={}",
+            self.forgeries.wrong_case
+        ));
+        out.push(format!(
+            "upstream.caps_fallbacks={}",
+            self.forgeries.caps_fallbacks
         ));
         for (name, h) in [("hits", &self.hit_latency), ("misses", &self.miss_latency)] {
             let avg = if h.count() == 0 {

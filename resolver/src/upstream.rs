@@ -10,6 +10,17 @@
 //! went to. TC=1 is retried over TCP (RFC 7766 §5); FORMERR or NOTIMP to a
 //! query with EDNS is retried once without it (RFC 6891 §7).
 //!
+//! 0x20 (draft-vixie-dnsext-dns0x20, unbound's `use-caps-for-id`): with
+//! [`CaseRandomisation`] on, the letters of the query name get a random
+//! case, and the reply must echo the question byte for byte (the
+//! transport holds back replies that differ in case only and waits on for
+//! the genuine one), which adds a bit per letter to the ID and port an
+//! off-path forger must guess (RFC 5452 §9.3). A server that answers but
+//! does not preserve case is asked again without 0x20 and remembered for
+//! [`NO_CAPS_TTL`]; names without letters are never randomised. The
+//! accepted reply gets the caller's case back in its question (and so in
+//! every name compressed against it), as unbound restores it.
+//!
 //! It also owns the engine's upstream result types: [`UpstreamReply`] and
 //! [`UpstreamError`].
 //!
@@ -17,13 +28,16 @@
 //! It does not choose servers, retry other servers or judge rcodes beyond
 //! the EDNS fallback: that is the forwarder's and the iterator's job.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Edns, MessageType};
 
-use crate::transport::{Protocol, Transport};
+use crate::transport::net::question_end;
+use crate::transport::{FORGERIES, Protocol, Transport};
 use crate::wire::{Message, OpCode, Query, ResponseCode};
 
 pub use crate::edns::EDNS_BUFFER;
@@ -147,26 +161,114 @@ pub enum Exchange {
     },
 }
 
+/// How long a server that did not echo the 0x20 case is asked without it
+/// (unbound's infra-host-ttl).
+pub const NO_CAPS_TTL: Duration = Duration::from_secs(900);
+
+/// At most this many servers are remembered as not preserving case; when
+/// full, expired entries go, then an arbitrary one.
+pub const NO_CAPS_MAX: usize = 4096;
+
+/// 0x20 on or off, and the servers that do not preserve case (a small
+/// infrastructure memory shared by every query of one forwarder or
+/// iterator).
+#[derive(Debug)]
+pub struct CaseRandomisation {
+    enabled: bool,
+    no_caps: Mutex<HashMap<SocketAddr, Instant>>,
+}
+
+impl Default for CaseRandomisation {
+    /// On, as `use_caps_for_id` is by default.
+    fn default() -> Self {
+        Self::new(true)
+    }
+}
+
+impl CaseRandomisation {
+    /// 0x20 on (`true`) or off.
+    pub fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            no_caps: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether 0x20 is configured.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Whether to randomise the case of a query to `server`.
+    pub fn use_for(&self, server: SocketAddr) -> bool {
+        if !self.enabled {
+            return false;
+        }
+        let mut map = self.no_caps.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get(&server) {
+            Some(until) if *until > Instant::now() => false,
+            Some(_) => {
+                map.remove(&server);
+                true
+            }
+            None => true,
+        }
+    }
+
+    /// `server` answered without echoing the case: ask it without 0x20
+    /// for [`NO_CAPS_TTL`].
+    pub fn remember_no_caps(&self, server: SocketAddr) {
+        let now = Instant::now();
+        let mut map = self.no_caps.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= NO_CAPS_MAX && !map.contains_key(&server) {
+            map.retain(|_, until| *until > now);
+            if map.len() >= NO_CAPS_MAX
+                && let Some(any) = map.keys().next().copied()
+            {
+                map.remove(&any);
+            }
+        }
+        map.insert(server, now + NO_CAPS_TTL);
+    }
+
+    /// How many servers are remembered (tests, statistics).
+    pub fn remembered(&self) -> usize {
+        self.no_caps.lock().map_or(0, |m| m.len())
+    }
+}
+
 /// One exchange with `server`: UDP, TCP on TC=1, no-EDNS retry on
-/// FORMERR/NOTIMP. Errors only when the query cannot be encoded.
+/// FORMERR/NOTIMP, and (with `caps` on and a name with letters) 0x20 with
+/// its fallback. Errors only when the query cannot be encoded.
 pub async fn ask(
     transport: &dyn Transport,
     server: SocketAddr,
     question: &Query,
     flags: QueryFlags,
     timeout: Duration,
+    caps: &CaseRandomisation,
 ) -> Result<Exchange, UpstreamError> {
     let mut edns = true;
     let mut protocol = Protocol::Udp;
-    // At most: UDP, TCP after TC, and each once more without EDNS.
-    for _ in 0..4 {
+    // No letters, nothing to randomise.
+    let mut mixed = caps.use_for(server) && has_letters(question);
+    // At most: UDP, TCP after TC, each once more without EDNS, and once
+    // more without 0x20.
+    for _ in 0..6 {
         let id: u16 = rand::random();
-        let request = build_query(id, question, flags, edns)
+        let mut request = build_query(id, question, flags, edns)
             .map_err(|e| UpstreamError::Encode(e.to_string()))?;
-        let bytes = match transport
-            .exchange(server, &request, protocol, timeout)
-            .await
-        {
+        let asked = question_end(&request).map(|end| 12..end);
+        let original = asked.clone().map(|q| request[q].to_vec());
+        let exchange = match &asked {
+            Some(q) if mixed => {
+                // The name only, not QTYPE and QCLASS.
+                randomise_case(&mut request[q.start..q.end - 4]);
+                transport.exchange_echo(server, &request, protocol, timeout)
+            }
+            _ => transport.exchange(server, &request, protocol, timeout),
+        };
+        let mut bytes = match exchange.await {
             Ok(bytes) => bytes,
             Err(e) => {
                 return Ok(Exchange::Failed {
@@ -175,6 +277,27 @@ pub async fn ask(
                 });
             }
         };
+        if mixed && let (Some(q), Some(original)) = (asked, original) {
+            match bytes.get(q.clone()) {
+                Some(echo) if echo == &request[q.clone()] => {
+                    // Restore the caller's case (in the question and in
+                    // every name compressed against it).
+                    bytes[q].copy_from_slice(&original);
+                }
+                Some(echo) if echo.eq_ignore_ascii_case(&request[q]) => {
+                    // The transport waited for an exact echo until the
+                    // deadline: the server does not preserve case (or
+                    // only a forger answered). Ask again plainly.
+                    tracing::info!(%server, name = %question.name(), "reply did not echo the 0x20 case; asking without it");
+                    FORGERIES.caps_fallback();
+                    caps.remember_no_caps(server);
+                    mixed = false;
+                    continue;
+                }
+                // Another question: check_reply drops it.
+                _ => {}
+            }
+        }
         match check_reply(id, question, &bytes) {
             Checked::Garbage(why) => {
                 return Ok(Exchange::Failed {
@@ -215,9 +338,38 @@ pub async fn ask(
         }
     }
     Ok(Exchange::Failed {
-        why: "no usable reply after the TCP and EDNS fallbacks".into(),
+        why: "no usable reply after the TCP, EDNS and 0x20 fallbacks".into(),
         timeout: false,
     })
+}
+
+/// Does the question name have a letter to randomise?
+fn has_letters(question: &Query) -> bool {
+    question
+        .name()
+        .iter()
+        .any(|label| label.iter().any(u8::is_ascii_alphabetic))
+}
+
+/// Gives every ASCII letter of a wire-format name a random case (the
+/// length octets are below 64, never letters).
+fn randomise_case(name: &mut [u8]) {
+    let mut bits = 0u64;
+    for (i, byte) in name
+        .iter_mut()
+        .filter(|b| b.is_ascii_alphabetic())
+        .enumerate()
+    {
+        if i % 64 == 0 {
+            bits = rand::random();
+        }
+        *byte = if bits & 1 == 1 {
+            byte.to_ascii_uppercase()
+        } else {
+            byte.to_ascii_lowercase()
+        };
+        bits >>= 1;
+    }
 }
 
 /// The query we send: the caller's RD/CD, EDNS0 with DO=1 and a 1232-byte
@@ -301,7 +453,169 @@ fn check_reply(id: u16, question: &Query, bytes: &[u8]) -> Checked {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::ExchangeFuture;
     use crate::wire::{Name, RecordType};
+
+    /// A server that echoes the question (as `echo` transforms its name
+    /// bytes) and records what it was sent.
+    struct Echoing {
+        echo: fn(&mut [u8]),
+        sent: Mutex<Vec<Vec<u8>>>,
+    }
+
+    impl Transport for Echoing {
+        fn exchange<'a>(
+            &'a self,
+            _server: SocketAddr,
+            request: &'a [u8],
+            _protocol: Protocol,
+            _timeout: Duration,
+        ) -> ExchangeFuture<'a> {
+            self.sent.lock().unwrap().push(request.to_vec());
+            let mut reply = request.to_vec();
+            reply[2] |= 0x80;
+            let end = question_end(&reply).unwrap();
+            (self.echo)(&mut reply[12..end - 4]);
+            // An answer compressed against the question: `A 192.0.2.1`.
+            reply[7] = 1;
+            reply[11] = 0; // no OPT
+            reply.truncate(end);
+            reply.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
+            Box::pin(async move { Ok(reply) })
+        }
+    }
+
+    fn echoing(echo: fn(&mut [u8])) -> Echoing {
+        Echoing {
+            echo,
+            sent: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn run<T>(f: impl Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    /// One forwarding exchange through `t`.
+    fn ask_forward(
+        t: &Echoing,
+        server: SocketAddr,
+        q: &Query,
+        caps: &CaseRandomisation,
+    ) -> Result<Exchange, UpstreamError> {
+        run(ask(
+            t,
+            server,
+            q,
+            QueryFlags::FORWARD,
+            Duration::from_secs(1),
+            caps,
+        ))
+    }
+
+    /// Forty letters: all forty lower case by chance once in 2^40.
+    const LONG: &str = "abcdefghijklmnopqrst.uvwxyzabcdefghijklmn.example.";
+
+    fn server(last: u8) -> SocketAddr {
+        SocketAddr::from(([192, 0, 2, last], 53))
+    }
+
+    fn sent_name(request: &[u8]) -> Vec<u8> {
+        request[12..question_end(request).unwrap() - 4].to_vec()
+    }
+
+    fn lower(name: &str) -> Vec<u8> {
+        let q = Query::query(Name::from_ascii(name).unwrap(), RecordType::A);
+        sent_name(&build_query(0, &q, QueryFlags::FORWARD, false).unwrap())
+    }
+
+    #[test]
+    fn caps_for_id_randomises_the_case_and_restores_the_callers() {
+        let q = Query::query(Name::from_ascii(LONG).unwrap(), RecordType::A);
+        let t = echoing(|_| {});
+        let caps = CaseRandomisation::new(true);
+        let Exchange::Reply(reply) = ask_forward(&t, server(1), &q, &caps).unwrap() else {
+            panic!("an exact echo is accepted")
+        };
+        let sent = t.sent.lock().unwrap()[0].clone();
+        let name = sent_name(&sent);
+        assert!(name.eq_ignore_ascii_case(&lower(LONG)));
+        assert_ne!(name, lower(LONG), "the name went out in mixed case");
+        // The caller's case comes back, in the question and in the
+        // answer compressed against it.
+        let asked = reply.message.queries[0].name();
+        assert!(asked.eq_case(q.name()), "{asked}");
+        assert!(reply.message.answers[0].name.eq_case(q.name()));
+        assert_eq!(caps.remembered(), 0);
+    }
+
+    #[test]
+    fn a_server_that_does_not_echo_the_case_is_asked_plainly_and_remembered() {
+        let q = Query::query(Name::from_ascii(LONG).unwrap(), RecordType::A);
+        let t = echoing(|name| name.make_ascii_lowercase());
+        let caps = CaseRandomisation::new(true);
+        let before = FORGERIES.snapshot().caps_fallbacks;
+        let exchange = ask_forward(&t, server(2), &q, &caps).unwrap();
+        assert!(matches!(exchange, Exchange::Reply(_)), "{exchange:?}");
+        let sent = t.sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 2, "mixed case, then plain");
+        assert_ne!(sent_name(&sent[0]), lower(LONG));
+        assert_eq!(sent_name(&sent[1]), lower(LONG));
+        assert!(FORGERIES.snapshot().caps_fallbacks > before);
+        assert!(!caps.use_for(server(2)), "remembered");
+        assert!(caps.use_for(server(3)), "for that server only");
+        // The next query goes out plainly at once.
+        ask_forward(&t, server(2), &q, &caps).unwrap();
+        let sent = t.sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 3);
+        assert_eq!(sent_name(&sent[2]), lower(LONG));
+    }
+
+    #[test]
+    fn no_caps_for_names_without_letters_or_when_off() {
+        let digits = Query::query(Name::from_ascii("1.2.3.4.").unwrap(), RecordType::A);
+        let t = echoing(|name| name.make_ascii_uppercase());
+        let caps = CaseRandomisation::new(true);
+        let exchange = ask_forward(&t, server(4), &digits, &caps).unwrap();
+        assert!(matches!(exchange, Exchange::Reply(_)));
+        assert_eq!(t.sent.lock().unwrap().len(), 1);
+        assert!(caps.use_for(server(4)), "nothing to remember");
+        let q = Query::query(Name::from_ascii(LONG).unwrap(), RecordType::A);
+        let t = echoing(|_| {});
+        ask_forward(&t, server(5), &q, &CaseRandomisation::new(false)).unwrap();
+        assert_eq!(sent_name(&t.sent.lock().unwrap()[0]), lower(LONG));
+    }
+
+    #[test]
+    fn randomise_case_touches_letters_only() {
+        let mut name = b"\x05a-b_9\x03xyz\x00".to_vec();
+        let mut upper = 0;
+        for _ in 0..64 {
+            let before = name.clone();
+            randomise_case(&mut name);
+            assert!(name.eq_ignore_ascii_case(&before));
+            for i in [0, 2, 4, 5, 6, 10] {
+                assert_eq!(name[i], before[i], "not a letter: {i}");
+            }
+            upper += name.iter().filter(|b| b.is_ascii_uppercase()).count();
+        }
+        assert!(upper > 0, "some letter went upper case in 64 rounds");
+    }
+
+    #[test]
+    fn the_no_caps_memory_is_bounded() {
+        let caps = CaseRandomisation::new(true);
+        for i in 0..(NO_CAPS_MAX + 10) {
+            let port = u16::try_from(i % 60_000).unwrap();
+            let ip = [10, 0, u8::try_from(i / 60_000).unwrap(), 1];
+            caps.remember_no_caps(SocketAddr::from((ip, port)));
+        }
+        assert_eq!(caps.remembered(), NO_CAPS_MAX);
+    }
 
     #[test]
     fn flags_and_edns_are_the_callers() {

@@ -213,7 +213,8 @@ impl FakeUpstream {
                 };
                 let wire = &buf[..n];
                 let Some(q) = question(wire) else { continue };
-                let label = String::from_utf8_lossy(&q[1..=usize::from(q[0])]).into_owned();
+                // The name comes in 0x20 mixed case.
+                let label = String::from_utf8_lossy(&q[1..=usize::from(q[0])]).to_ascii_lowercase();
                 let id = &wire[..2];
                 let first = seen.insert(q.to_ascii_lowercase());
                 if KINDS.contains(&label.as_str()) && (first || garbage.load(Ordering::Relaxed)) {

@@ -182,7 +182,10 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
         old.default_local_zones != new.default_local_zones,
     );
     check("workers", old.workers != new.workers);
-    check("max_inflight", old.max_inflight != new.max_inflight);
+    check(
+        "max_inflight",
+        old.max_inflight != new.max_inflight || old.max_inflight_bytes != new.max_inflight_bytes,
+    );
     check("cache", old.cache != new.cache);
     check("access", old.acl != new.acl);
     check(
@@ -192,7 +195,9 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
     );
     check(
         "upstream",
-        old.upstream_timeout != new.upstream_timeout || old.upstream_rounds != new.upstream_rounds,
+        old.upstream_timeout != new.upstream_timeout
+            || old.upstream_rounds != new.upstream_rounds
+            || old.use_caps_for_id != new.use_caps_for_id,
     );
     check("control", old.control != new.control);
     check("metrics", old.metrics_listen != new.metrics_listen);

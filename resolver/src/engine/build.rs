@@ -51,7 +51,8 @@ pub fn build_resolver(config: &Config) -> Result<Resolver, String> {
     )
     .with_sentinel(config.autotrust.sentinel)
     .with_domain_insecure(config.domain_insecure.clone())
-    .with_bogus_ttl(config.cache.bogus_ttl);
+    .with_bogus_ttl(config.cache.bogus_ttl)
+    .with_max_inflight_bytes(config.max_inflight_bytes);
     Ok(if trust_points.is_empty() {
         resolver
     } else {
@@ -70,7 +71,8 @@ pub fn build_upstream(
         tracing::info!(servers = ?config.forward, "forwarding mode (validating stub)");
         let upstreams = Upstreams::new(config.forward.clone(), transport)
             .with_timeout(config.upstream_timeout)
-            .with_rounds(config.upstream_rounds);
+            .with_rounds(config.upstream_rounds)
+            .with_caps_for_id(config.use_caps_for_id);
         return Ok(Arc::new(upstreams));
     }
     let hints = match &config.root_hints {
@@ -99,7 +101,9 @@ pub fn build_upstream(
         forward_zones = iter_config.forward_zones.len(),
         "recursive mode"
     );
-    Ok(Arc::new(Iterator::new(iter_config, transport, clock)))
+    Ok(Arc::new(
+        Iterator::new(iter_config, transport, clock).with_caps_for_id(config.use_caps_for_id),
+    ))
 }
 
 /// Trust anchors from files of DS or DNSKEY records in zone-file format

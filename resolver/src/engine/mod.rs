@@ -13,6 +13,7 @@
 mod autotrust;
 mod build;
 mod counted;
+mod inflight;
 mod keystore;
 pub mod nta;
 
@@ -24,6 +25,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tracing::{debug, warn};
 
 pub use build::{build, build_resolver, build_upstream, load_anchors};
+pub use inflight::DEFAULT_MAX_INFLIGHT_BYTES;
 use keystore::KeyStore;
 pub use nta::{NegativeAnchors, Nta};
 
@@ -162,6 +164,8 @@ pub struct Resolver {
     /// answer cache then: answers validated through a key that is no longer
     /// trusted must not outlive it).
     on_anchor_change: std::sync::OnceLock<AnchorChangeHook>,
+    /// The bytes every resolution in flight holds, and their bound.
+    inflight: Arc<inflight::InflightBytes>,
 }
 
 /// What the owner of an answer cache runs when the trust anchors change.
@@ -188,7 +192,22 @@ impl Resolver {
             ntas: NegativeAnchors::default(),
             domain_insecure: Vec::new(),
             on_anchor_change: std::sync::OnceLock::new(),
+            inflight: inflight::InflightBytes::new(DEFAULT_MAX_INFLIGHT_BYTES),
         }
+    }
+
+    /// Bounds the decoded messages all resolutions in flight hold together
+    /// (`max_inflight_bytes`); at or over it, new resolutions are answered
+    /// SERVFAIL at once (see `engine/inflight.rs`).
+    pub fn with_max_inflight_bytes(mut self, bytes: usize) -> Self {
+        self.inflight = inflight::InflightBytes::new(bytes);
+        self
+    }
+
+    /// Bytes the resolutions in flight hold now, and how many resolutions
+    /// were refused for the bound so far.
+    pub fn inflight_bytes(&self) -> (usize, u64) {
+        (self.inflight.used(), self.inflight.refused())
     }
 
     /// Run `hook` whenever RFC 5011 changes the trusted keys (set once;
@@ -308,6 +327,19 @@ impl Resolver {
         trace: bool,
         apply_ntas: bool,
     ) -> (Resolution, Vec<TraceEvent>) {
+        if !self.inflight.admit() {
+            // Issue 11: memory bounded in bytes across sessions. Not
+            // cached; the client may ask again once others have finished.
+            debug!(name = %query.name(), "SERVFAIL: the resolutions in flight hold their byte budget");
+            // RFC 8914 has no code for an overloaded resolver: 0 (Other),
+            // with the reason.
+            let failure = Ede {
+                code: 0,
+                text: "resolutions in flight hold their memory budget (max_inflight_bytes); try again"
+                    .into(),
+            };
+            return (Resolution::failed(failure), Vec::new());
+        }
         let mut avoid = Vec::new();
         let mut retries = 0;
         let mut first_events: Option<Vec<TraceEvent>> = None;
@@ -394,6 +426,8 @@ impl Resolver {
                 return (Resolution::failed(failure), Vec::new(), false);
             }
         };
+        // Held (and counted) until this resolution ends.
+        let _held = self.inflight.hold(&reply.message);
         let rcode = reply.message.metadata.response_code;
         if !matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
             // Nothing to validate in a SERVFAIL or REFUSED.
@@ -504,6 +538,8 @@ impl Resolver {
         if trace {
             session = session.with_trace();
         }
+        // The fetched message the session is judging (it holds one at most).
+        let mut _fetched_held = None;
         let validated = loop {
             match off_the_async_workers(|| session.step()) {
                 Step::Fetch(request) => {
@@ -511,7 +547,10 @@ impl Resolver {
                         .ask(&request.name, request.rtype, None, avoid, used)
                         .await
                     {
-                        Ok(reply) => Fetched::Response(reply.message),
+                        Ok(reply) => {
+                            _fetched_held = Some(self.inflight.hold(&reply.message));
+                            Fetched::Response(reply.message)
+                        }
                         Err(e) => Fetched::Failed(e.to_string()),
                     };
                     session.supply(&request, fetched);

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use crate::resolve::{Resolution, Resolve};
 use crate::transport::Transport;
-use crate::upstream::{Exchange, QueryFlags, ask};
+use crate::upstream::{CaseRandomisation, Exchange, QueryFlags, ask};
 use crate::validator::outcome::Outcome;
 use crate::wire::{DNSClass, Message, Name, Query, RecordType, ResponseCode};
 
@@ -45,6 +45,8 @@ pub struct Upstreams {
     /// The index of the upstream that answered last: asked first next time,
     /// so that a dead first upstream does not cost a timeout per query.
     preferred: Arc<AtomicUsize>,
+    /// 0x20 and the upstreams that do not preserve case.
+    caps: Arc<CaseRandomisation>,
 }
 
 impl fmt::Debug for Upstreams {
@@ -53,6 +55,7 @@ impl fmt::Debug for Upstreams {
             .field("servers", &self.servers)
             .field("timeout", &self.timeout)
             .field("rounds", &self.rounds)
+            .field("caps_for_id", &self.caps.enabled())
             .finish_non_exhaustive()
     }
 }
@@ -67,7 +70,14 @@ impl Upstreams {
             timeout: DEFAULT_TIMEOUT,
             rounds: DEFAULT_ROUNDS,
             preferred: Arc::new(AtomicUsize::new(0)),
+            caps: Arc::new(CaseRandomisation::default()),
         }
+    }
+
+    /// 0x20 on (the default) or off (`use_caps_for_id`).
+    pub fn with_caps_for_id(mut self, on: bool) -> Self {
+        self.caps = Arc::new(CaseRandomisation::new(on));
+        self
     }
 
     /// Sets the per-attempt timeout.
@@ -126,6 +136,7 @@ impl Upstreams {
                     &question,
                     QueryFlags::FORWARD,
                     self.timeout,
+                    &self.caps,
                 )
                 .await?;
                 match exchange {

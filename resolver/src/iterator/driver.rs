@@ -13,7 +13,7 @@ use tokio::sync::OnceCell;
 use super::machine::{Action, IterConfig, Iteration, Now, Response, SendRequest, Shared};
 use crate::clock::Clock;
 use crate::transport::Transport;
-use crate::upstream::{Exchange, UpstreamError, UpstreamReply, ask};
+use crate::upstream::{CaseRandomisation, Exchange, UpstreamError, UpstreamReply, ask};
 use crate::wire::{DNSClass, Name, RecordType};
 
 /// The recursive resolver's upstream: iterates from the root.
@@ -23,6 +23,8 @@ pub struct Iterator {
     transport: Arc<dyn Transport>,
     clock: Arc<dyn Clock>,
     inflight: Mutex<HashMap<InflightKey, Arc<OnceCell<Response>>>>,
+    /// 0x20 and the servers that do not preserve case.
+    caps: CaseRandomisation,
 }
 
 /// An exchange in flight: server, question name (lower case), type, RD.
@@ -49,7 +51,14 @@ impl Iterator {
             transport,
             clock,
             inflight: Mutex::new(HashMap::new()),
+            caps: CaseRandomisation::default(),
         }
+    }
+
+    /// 0x20 on (the default) or off (`use_caps_for_id`).
+    pub fn with_caps_for_id(mut self, on: bool) -> Self {
+        self.caps = CaseRandomisation::new(on);
+        self
     }
 
     /// One exchange; identical ones in flight at the same time (the same
@@ -77,14 +86,15 @@ impl Iterator {
     /// Sends one query through the query layer.
     async fn send(&self, request: &SendRequest) -> Response {
         let sent = tokio::time::Instant::now();
-        // 0x20 (issue 11) would randomise the name's case here and compare
-        // the echo in the query layer.
+        // 0x20: the query layer randomises the name's case and checks
+        // the echo; `caps` remembers servers that do not preserve it.
         let exchange = ask(
             self.transport.as_ref(),
             request.server,
             &request.question,
             request.flags,
             Duration::from_millis(u64::from(request.timeout_ms)),
+            &self.caps,
         )
         .await;
         match exchange {

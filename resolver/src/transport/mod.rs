@@ -9,6 +9,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 pub mod net;
@@ -38,4 +39,75 @@ pub trait Transport: Send + Sync + 'static {
         protocol: Protocol,
         timeout: Duration,
     ) -> ExchangeFuture<'a>;
+
+    /// Like [`Transport::exchange`], for a query whose question carries
+    /// 0x20 mixed case: the reply must echo the question byte for byte.
+    /// One that matches only case-insensitively is held back (and counted
+    /// in [`Forgeries`]) while the wait goes on for an exact echo; if none
+    /// comes by the deadline, the last such reply is returned for the
+    /// caller to judge (a server that does not preserve case). Transports
+    /// that do not filter (fakes) just hand back what `exchange` does.
+    fn exchange_echo<'a>(
+        &'a self,
+        server: SocketAddr,
+        request: &'a [u8],
+        protocol: Protocol,
+        timeout: Duration,
+    ) -> ExchangeFuture<'a> {
+        self.exchange(server, request, protocol, timeout)
+    }
+}
+
+/// Replies from upstreams that were not accepted as the answer to a query:
+/// process-wide counters, read by [`crate::stats`].
+#[derive(Debug)]
+pub struct Forgeries {
+    foreign: AtomicU64,
+    wrong_case: AtomicU64,
+    caps_fallbacks: AtomicU64,
+}
+
+/// The process's [`Forgeries`].
+pub static FORGERIES: Forgeries = Forgeries {
+    foreign: AtomicU64::new(0),
+    wrong_case: AtomicU64::new(0),
+    caps_fallbacks: AtomicU64::new(0),
+};
+
+/// [`Forgeries`] read at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ForgeriesSnapshot {
+    /// Datagrams dropped for another ID or question (RFC 5452 §9.1).
+    pub foreign: u64,
+    /// Replies with the right ID and question but not the 0x20 case of the
+    /// query: dropped (a forgery, or a server that does not preserve case).
+    pub wrong_case: u64,
+    /// Queries asked again without 0x20 because a server did not echo it.
+    pub caps_fallbacks: u64,
+}
+
+impl Forgeries {
+    /// One datagram with a foreign ID or question.
+    pub fn foreign(&self) {
+        self.foreign.fetch_add(1, Relaxed);
+    }
+
+    /// One reply whose question differed from the query's in case only.
+    pub fn wrong_case(&self) {
+        self.wrong_case.fetch_add(1, Relaxed);
+    }
+
+    /// One fallback to a query without 0x20.
+    pub fn caps_fallback(&self) {
+        self.caps_fallbacks.fetch_add(1, Relaxed);
+    }
+
+    /// The counters now.
+    pub fn snapshot(&self) -> ForgeriesSnapshot {
+        ForgeriesSnapshot {
+            foreign: self.foreign.load(Relaxed),
+            wrong_case: self.wrong_case.load(Relaxed),
+            caps_fallbacks: self.caps_fallbacks.load(Relaxed),
+        }
+    }
 }

@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::{Instant, timeout_at};
 
-use super::{ExchangeFuture, Protocol, Transport};
+use super::{ExchangeFuture, FORGERIES, Protocol, Transport};
 
 /// How many random ports to try before letting the kernel pick one.
 const RANDOM_PORT_ATTEMPTS: usize = 8;
@@ -40,26 +40,50 @@ impl Transport for NetTransport {
         protocol: Protocol,
         timeout: Duration,
     ) -> ExchangeFuture<'a> {
-        Box::pin(async move {
-            if request.len() < 12 {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "a DNS request is at least 12 bytes",
-                ));
-            }
-            let deadline = Instant::now() + timeout;
-            let id = [request[0], request[1]];
-            let result = match protocol {
-                Protocol::Udp => timeout_at(deadline, udp_exchange(server, request, id)).await,
-                Protocol::Tcp => timeout_at(deadline, tcp_exchange(server, request, id)).await,
-            };
-            result.unwrap_or_else(|_| {
-                Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("no reply from {server} within {timeout:?}"),
-                ))
-            })
-        })
+        Box::pin(exchange(server, request, protocol, timeout, false))
+    }
+
+    fn exchange_echo<'a>(
+        &'a self,
+        server: SocketAddr,
+        request: &'a [u8],
+        protocol: Protocol,
+        timeout: Duration,
+    ) -> ExchangeFuture<'a> {
+        Box::pin(exchange(server, request, protocol, timeout, true))
+    }
+}
+
+/// One exchange; `echo`: the reply's question must repeat the request's
+/// byte for byte (0x20), see [`Transport::exchange_echo`].
+async fn exchange(
+    server: SocketAddr,
+    request: &[u8],
+    protocol: Protocol,
+    timeout: Duration,
+    echo: bool,
+) -> io::Result<Vec<u8>> {
+    if request.len() < 12 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a DNS request is at least 12 bytes",
+        ));
+    }
+    let deadline = Instant::now() + timeout;
+    let id = [request[0], request[1]];
+    let timed_out = || {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("no reply from {server} within {timeout:?}"),
+        )
+    };
+    match protocol {
+        Protocol::Udp => udp_exchange(server, request, id, deadline, echo)
+            .await
+            .map_err(|e| e.unwrap_or_else(timed_out)),
+        Protocol::Tcp => timeout_at(deadline, tcp_exchange(server, request, id))
+            .await
+            .unwrap_or_else(|_| Err(timed_out())),
     }
 }
 
@@ -80,26 +104,54 @@ async fn bind_random_port(server: SocketAddr) -> io::Result<UdpSocket> {
     UdpSocket::bind(SocketAddr::new(ip, 0)).await
 }
 
-async fn udp_exchange(server: SocketAddr, request: &[u8], id: [u8; 2]) -> io::Result<Vec<u8>> {
-    let socket = bind_random_port(server).await?;
-    // RFC 5452 §4.1: accept only replies from the address and port the
-    // query went to; a connected socket makes the kernel enforce it.
-    socket.connect(server).await?;
-    socket.send(request).await?;
+/// The UDP exchange until `deadline`; `Err(None)` is a timeout.
+async fn udp_exchange(
+    server: SocketAddr,
+    request: &[u8],
+    id: [u8; 2],
+    deadline: Instant,
+    echo: bool,
+) -> Result<Vec<u8>, Option<io::Error>> {
+    let setup = async {
+        let socket = bind_random_port(server).await?;
+        // RFC 5452 §4.1: accept only replies from the address and port the
+        // query went to; a connected socket makes the kernel enforce it.
+        socket.connect(server).await?;
+        socket.send(request).await?;
+        Ok::<_, io::Error>(socket)
+    };
+    let socket = timeout_at(deadline, setup).await.map_err(|_| None)??;
     let mut buf = vec![0u8; MAX_UDP_REPLY];
+    // A reply that echoed our 0x20 question in another case.
+    let mut held: Option<Vec<u8>> = None;
     loop {
-        let n = match socket.recv(&mut buf).await {
-            Ok(n) => n,
+        let n = match timeout_at(deadline, socket.recv(&mut buf)).await {
+            Ok(Ok(n)) => n,
             // An ICMP port unreachable surfaces as ConnectionRefused.
-            Err(e) => return Err(e),
+            Ok(Err(e)) => return Err(Some(e)),
+            Err(_) => return held.ok_or(None),
         };
+        let reply = &buf[..n];
         // RFC 5452 §4.1: a reply with another ID or question is not ours
         // (or is a spoof); keep waiting for the real one instead of ending
         // the attempt on it.
-        if n >= 12 && buf[..2] == id && same_question(request, &buf[..n]) {
-            buf.truncate(n);
-            return Ok(buf);
+        if n >= 12 && reply[..2] == id {
+            match question_match(request, reply) {
+                Echo::Exact => return Ok(reply.to_vec()),
+                Echo::CaseOnly if !echo => return Ok(reply.to_vec()),
+                Echo::CaseOnly => {
+                    // 0x20: a forgery that did not know the case, or a
+                    // server that does not preserve it; the genuine echo
+                    // may still come.
+                    FORGERIES.wrong_case();
+                    tracing::debug!(%server, "held a reply that did not echo the 0x20 case");
+                    held = Some(reply.to_vec());
+                    continue;
+                }
+                Echo::Other => {}
+            }
         }
+        FORGERIES.foreign();
         tracing::debug!(%server, len = n, "dropped UDP datagram with a foreign ID or question");
     }
 }
@@ -126,25 +178,44 @@ async fn tcp_exchange(server: SocketAddr, request: &[u8], id: [u8; 2]) -> io::Re
     }
 }
 
+/// How a reply's question compares with the request's.
+#[derive(Debug, PartialEq, Eq)]
+enum Echo {
+    /// QR=1, one question, the same bytes (or a request we cannot judge:
+    /// the caller checks).
+    Exact,
+    /// The same question, but the name in another case.
+    CaseOnly,
+    /// Not a reply to this question.
+    Other,
+}
+
 /// Does `reply` carry the question of `request` (QR=1, one question, the
-/// same name, case-insensitively, type and class)? The request's question is
-/// uncompressed; a reply's first name cannot point backwards, so the bytes
-/// compare directly.
-fn same_question(request: &[u8], reply: &[u8]) -> bool {
+/// same name, type and class)? The request's question is uncompressed; a
+/// reply's first name cannot point backwards, so the bytes compare
+/// directly.
+fn question_match(request: &[u8], reply: &[u8]) -> Echo {
     const HEADER: usize = 12;
     let Some(end) = question_end(request) else {
         // Not our usual single-question query: let the caller judge.
-        return true;
+        return Echo::Exact;
     };
-    reply.len() >= end
-        && reply[2] & 0x80 != 0
-        && reply[4..6] == [0, 1]
-        && reply[HEADER..end].eq_ignore_ascii_case(&request[HEADER..end])
+    if reply.len() < end || reply[2] & 0x80 == 0 || reply[4..6] != [0, 1] {
+        return Echo::Other;
+    }
+    let (theirs, ours) = (&reply[HEADER..end], &request[HEADER..end]);
+    if theirs == ours {
+        Echo::Exact
+    } else if theirs.eq_ignore_ascii_case(ours) {
+        Echo::CaseOnly
+    } else {
+        Echo::Other
+    }
 }
 
 /// The end of the single question of a query (`None` if it has not one
 /// plain uncompressed question).
-fn question_end(message: &[u8]) -> Option<usize> {
+pub(crate) fn question_end(message: &[u8]) -> Option<usize> {
     if message.len() < 12 || message[4..6] != [0, 1] {
         return None;
     }
@@ -166,7 +237,7 @@ fn question_end(message: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod question_tests {
-    use super::same_question;
+    use super::{Echo, question_match};
 
     fn query(name: &[u8], qtype: u8) -> Vec<u8> {
         let mut m = vec![0xAB, 0xCD, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
@@ -180,20 +251,24 @@ mod question_tests {
         let q = query(b"\x03www\x07example\x00", 1);
         let mut reply = q.clone();
         reply[2] = 0x81;
-        assert!(same_question(&q, &reply));
+        assert_eq!(question_match(&q, &reply), Echo::Exact);
         let mut upper = reply.clone();
         upper[13] = b'W';
-        assert!(same_question(&q, &upper), "0x20 case differences are fine");
+        assert_eq!(
+            question_match(&q, &upper),
+            Echo::CaseOnly,
+            "a 0x20 case difference is told apart"
+        );
         let mut other_type = reply.clone();
         let last = other_type.len() - 3;
         other_type[last] = 28;
-        assert!(!same_question(&q, &other_type));
+        assert_eq!(question_match(&q, &other_type), Echo::Other);
         let mut other_name = reply.clone();
         other_name[14] = b'x';
-        assert!(!same_question(&q, &other_name));
+        assert_eq!(question_match(&q, &other_name), Echo::Other);
         let mut not_a_response = reply.clone();
         not_a_response[2] = 0x01;
-        assert!(!same_question(&q, &not_a_response));
-        assert!(!same_question(&q, &reply[..15]));
+        assert_eq!(question_match(&q, &not_a_response), Echo::Other);
+        assert_eq!(question_match(&q, &reply[..15]), Echo::Other);
     }
 }

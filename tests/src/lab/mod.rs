@@ -64,7 +64,7 @@ use hickory_proto::rr::RecordType;
 pub use cases::{CASE_ZONES, CASES, Case, Verdict, case};
 pub use danebound::Danebound;
 pub use dig::{Ede, QueryOptions, Reply, query};
-pub use proxy::ForgingProxy;
+pub use proxy::{ForgingProxy, LossyProxy};
 
 use netns::Netns;
 use proxy::StrippingProxy;

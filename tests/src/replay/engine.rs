@@ -253,15 +253,22 @@ impl EngineUnderTest {
         let net: SharedNet = Arc::new(Mutex::new(None));
         let clock = Arc::new(FixedClock::new(0));
         let transport = Arc::new(NetTransport { net: net.clone() });
+        // 0x20 as unbound's testbound runs: off unless the file asks.
+        let caps = option(config, "use-caps-for-id") == Some("yes");
         let upstream: Arc<dyn EngineUpstream> = match upstream {
-            Upstream::Forward(servers) => {
-                Arc::new(Upstreams::new(servers, transport).with_rounds(1))
-            }
-            Upstream::Iterate(root) => Arc::new(Iterator::new(
-                iter_config(config, root)?,
-                transport,
-                clock.clone() as Arc<dyn Clock>,
-            )),
+            Upstream::Forward(servers) => Arc::new(
+                Upstreams::new(servers, transport)
+                    .with_rounds(1)
+                    .with_caps_for_id(caps),
+            ),
+            Upstream::Iterate(root) => Arc::new(
+                Iterator::new(
+                    iter_config(config, root)?,
+                    transport,
+                    clock.clone() as Arc<dyn Clock>,
+                )
+                .with_caps_for_id(caps),
+            ),
         };
         // `fake-sha1: yes` asks for SHA-1 signatures by keys ring refuses
         // (512-bit RSA, rpl-format.md §8): real verification, test-only.
