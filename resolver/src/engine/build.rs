@@ -51,7 +51,8 @@ pub fn build_resolver(config: &Config) -> Result<Resolver, String> {
     )
     .with_sentinel(config.autotrust.sentinel)
     .with_domain_insecure(config.domain_insecure.clone())
-    .with_bogus_ttl(config.cache.bogus_ttl);
+    .with_bogus_ttl(config.cache.bogus_ttl)
+    .with_aggressive_nsec(config.aggressive_nsec);
     Ok(if trust_points.is_empty() {
         resolver
     } else {
