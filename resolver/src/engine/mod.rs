@@ -528,6 +528,16 @@ impl Resolver {
             query.query_class(),
             self.clock.unix_now(),
         )?;
+        // RFC 8509 §3: a sentinel name's answer depends on the trusted keys,
+        // not only on the data; it gets the same treatment as a resolved one.
+        if let Some(refused) = self.sentinel(
+            query.name(),
+            query.query_type(),
+            &resolution.outcome,
+            &anchors,
+        ) {
+            return Some(refused);
+        }
         debug!(name = %query.name(), qtype = %query.query_type(), ?proven, "answered from validated NSEC/NSEC3 spans (RFC 8198)");
         crate::stats::global().aggressive(proven == Proven::NxDomain);
         Some(resolution)
