@@ -428,9 +428,10 @@ impl Cache {
             return Some(entry);
         }
         // Serve-stale keeps it for its window (a miss all the same).
-        if entry
-            .expired_for(now)
-            .is_none_or(|past| past > self.stale_window)
+        if self.stale_window == 0
+            || entry
+                .expired_for(now)
+                .is_none_or(|past| past > self.stale_window)
         {
             shard.remove(key.as_bytes());
         }
