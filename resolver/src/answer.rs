@@ -85,6 +85,12 @@ pub fn build(request: &Request, resolution: &Resolution) -> Message {
     message
 }
 
+/// Puts `ede` in the response's OPT in place of any other EDE (an EDNS
+/// client only, RFC 6891 §7): serve-stale marks its answers so.
+pub fn set_ede(message: &mut Message, request: &Request, ede: &Ede) {
+    set_edns(message, request, Some(ede));
+}
+
 /// A response with `rcode` and the question, no data (REFUSED, SERVFAIL).
 pub fn error(request: &Request, rcode: ResponseCode) -> Message {
     let mut message = header_for(request);

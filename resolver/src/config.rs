@@ -17,6 +17,11 @@
 //! max_inflight = 4096                          # cache misses resolving at once
 //! max_inflight_per_client = 1024               # ... for one client address
 //! max_inflight_bytes = 67108864                # decoded messages they hold
+//! aggressive_nsec = true                       # RFC 8198: NXDOMAIN/NODATA from validated NSEC/NSEC3
+//! prefetch = true                              # refresh hits in the last 10 % of their TTL
+//! serve_stale = false                          # RFC 8767: expired answers when upstreams fail
+//! serve_stale_max = "1d"                       # ... at most this long after expiry
+//! serve_stale_reply_ttl = 30                   # ... with this TTL (EDE 3, or 19 for NXDOMAIN)
 //!
 //! [cache]
 //! max_entries = 100000
@@ -83,6 +88,7 @@ use serde::Deserialize;
 use crate::acl::{Acl, Network};
 use crate::autotrust::AutotrustConfig;
 use crate::cache::CacheConfig;
+use crate::cache::stale::StaleConfig;
 use crate::ratelimit::RateLimitConfig;
 use crate::wire::Name;
 
@@ -153,6 +159,15 @@ pub struct Config {
     pub user: Option<String>,
     /// Cache limits.
     pub cache: CacheConfig,
+    /// Answer NXDOMAIN/NODATA from validated NSEC/NSEC3 spans (RFC 8198;
+    /// unbound's aggressive-nsec). On by default.
+    pub aggressive_nsec: bool,
+    /// Refresh a cache entry hit in the last 10 % of its TTL in the
+    /// background (unbound's prefetch). On by default.
+    pub prefetch: bool,
+    /// Serve expired answers when the upstreams fail (RFC 8767). Off by
+    /// default.
+    pub serve_stale: StaleConfig,
     /// Who may query.
     pub acl: Acl,
     /// A TCP connection with no query for this long is closed (RFC 7766 §6.2.3).
@@ -210,6 +225,9 @@ impl Default for Config {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             user: None,
             cache: CacheConfig::default(),
+            aggressive_nsec: true,
+            prefetch: true,
+            serve_stale: StaleConfig::default(),
             acl: Acl::default(),
             tcp_idle_timeout: Duration::from_secs(10),
             max_tcp_connections: 256,
@@ -285,6 +303,11 @@ struct RawConfig {
     max_inflight_bytes: Option<usize>,
     ratelimit: Option<RawRateLimit>,
     cache: Option<RawCache>,
+    aggressive_nsec: Option<bool>,
+    prefetch: Option<bool>,
+    serve_stale: Option<bool>,
+    serve_stale_max: Option<String>,
+    serve_stale_reply_ttl: Option<u32>,
     access: Option<RawAccess>,
     tcp: Option<RawTcp>,
     upstream: Option<RawUpstream>,
@@ -564,6 +587,29 @@ impl Config {
                     cc.min_ttl, cc.max_ttl
                 )));
             }
+        }
+        if let Some(v) = raw.aggressive_nsec {
+            c.aggressive_nsec = v;
+        }
+        if let Some(v) = raw.prefetch {
+            c.prefetch = v;
+        }
+        if let Some(v) = raw.serve_stale {
+            c.serve_stale.enabled = v;
+        }
+        if let Some(v) = &raw.serve_stale_max {
+            // RFC 8767 §5: "a maximum stale timer of 1 to 3 days"; up to a
+            // week is accepted.
+            c.serve_stale.max_stale = in_range(
+                "serve_stale_max",
+                duration("serve_stale_max", v)?,
+                1,
+                7 * 86_400,
+            )?;
+        }
+        if let Some(v) = raw.serve_stale_reply_ttl {
+            // RFC 8767 §4: above zero, 30 s RECOMMENDED.
+            c.serve_stale.reply_ttl = in_range("serve_stale_reply_ttl", v, 1, 3_600)?;
         }
         if let Some(allow) = raw.access.and_then(|a| a.allow) {
             c.acl = Acl::new(parse_networks("access.allow", &allow)?);

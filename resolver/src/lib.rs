@@ -16,6 +16,7 @@
 //! - [`upstream`], [`transport`]: the query layer (query building, reply
 //!   checks, TCP and EDNS fallback) and the sockets under it; [`forward`]
 //!   (forwarding mode) and [`iterator`] (recursive mode) ask through them.
+//! - [`prefetch`]: background refresh of cache entries hit near their end.
 //! - [`autotrust`]: RFC 5011 trust points as the engine runs them (state
 //!   files, probes' proofs, RFC 8145 signalling and RFC 8509 sentinel).
 //!
@@ -38,6 +39,7 @@ pub mod forward;
 pub mod iterator;
 pub mod local_zones;
 pub mod metrics;
+pub mod prefetch;
 pub mod ratelimit;
 pub mod request;
 pub mod resolve;

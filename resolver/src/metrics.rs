@@ -121,6 +121,30 @@ pub fn render(s: &Snapshot) -> String {
     );
     counter(
         &mut out,
+        "prefetch_total",
+        "Cache entries refreshed in the background before they expired.",
+        s.prefetch,
+    );
+    counter(
+        &mut out,
+        "stale_answers_total",
+        "Expired answers served because the upstreams failed (RFC 8767).",
+        s.stale,
+    );
+    counter(
+        &mut out,
+        "aggressive_nxdomain_total",
+        "NXDOMAIN answers from validated NSEC/NSEC3 spans (RFC 8198).",
+        s.aggressive_nxdomain,
+    );
+    counter(
+        &mut out,
+        "aggressive_nodata_total",
+        "NODATA answers from validated NSEC/NSEC3 spans (RFC 8198).",
+        s.aggressive_nodata,
+    );
+    counter(
+        &mut out,
         "upstream_queries_total",
         "Queries sent upstream.",
         s.upstream_queries,

@@ -104,6 +104,10 @@ struct Shard {
     upstream_queries: Counter,
     upstream_failures: Counter,
     upstream_rtt_us: Counter,
+    prefetch: Counter,
+    stale: Counter,
+    aggressive_nxdomain: Counter,
+    aggressive_nodata: Counter,
     hit_latency: Histogram,
     miss_latency: Histogram,
 }
@@ -120,6 +124,10 @@ impl Shard {
             upstream_queries: Counter::new(),
             upstream_failures: Counter::new(),
             upstream_rtt_us: Counter::new(),
+            prefetch: Counter::new(),
+            stale: Counter::new(),
+            aggressive_nxdomain: Counter::new(),
+            aggressive_nodata: Counter::new(),
             hit_latency: Histogram::new(),
             miss_latency: Histogram::new(),
         }
@@ -140,6 +148,10 @@ impl Shard {
         s.upstream_queries += self.upstream_queries.get();
         s.upstream_failures += self.upstream_failures.get();
         s.upstream_rtt_us += self.upstream_rtt_us.get();
+        s.prefetch += self.prefetch.get();
+        s.stale += self.stale.get();
+        s.aggressive_nxdomain += self.aggressive_nxdomain.get();
+        s.aggressive_nodata += self.aggressive_nodata.get();
         self.hit_latency.add_to(&mut s.hit_latency);
         self.miss_latency.add_to(&mut s.miss_latency);
     }
@@ -234,6 +246,29 @@ impl Stats {
             s.cache_hits.add(1);
             if let Some(d) = elapsed {
                 s.hit_latency.observe(d);
+            }
+        });
+    }
+
+    /// A cache hit near its end started a background refresh (prefetch).
+    pub fn prefetch(&self) {
+        self.with(|s| s.prefetch.add(1));
+    }
+
+    /// An expired answer was served because the upstreams failed
+    /// (RFC 8767).
+    pub fn stale(&self) {
+        self.with(|s| s.stale.add(1));
+    }
+
+    /// A NXDOMAIN (`nxdomain`) or NODATA was answered from validated
+    /// NSEC/NSEC3 spans without an upstream query (RFC 8198).
+    pub fn aggressive(&self, nxdomain: bool) {
+        self.with(|s| {
+            if nxdomain {
+                s.aggressive_nxdomain.add(1);
+            } else {
+                s.aggressive_nodata.add(1);
             }
         });
     }
@@ -385,6 +420,14 @@ pub struct Snapshot {
     pub upstream_failures: u64,
     /// Sum of the successful round trips, microseconds.
     pub upstream_rtt_us: u64,
+    /// Background refreshes of entries hit near their end.
+    pub prefetch: u64,
+    /// Expired answers served because the upstreams failed (RFC 8767).
+    pub stale: u64,
+    /// NXDOMAIN answers from validated NSEC/NSEC3 spans (RFC 8198).
+    pub aggressive_nxdomain: u64,
+    /// NODATA answers from validated NSEC/NSEC3 spans (RFC 8198).
+    pub aggressive_nodata: u64,
     /// Latency of cache hits.
     pub hit_latency: HistogramSnapshot,
     /// Latency of cache misses.
@@ -408,6 +451,10 @@ impl Snapshot {
         upstream_queries: 0,
         upstream_failures: 0,
         upstream_rtt_us: 0,
+        prefetch: 0,
+        stale: 0,
+        aggressive_nxdomain: 0,
+        aggressive_nodata: 0,
         hit_latency: HistogramSnapshot {
             buckets: [0; BUCKETS_US.len() + 1],
             sum_us: 0,
@@ -441,6 +488,10 @@ impl Snapshot {
             format!("cache.misses={}", self.cache_misses),
             format!("cache.entries={}", self.sizes.cache_entries),
             format!("cache.bytes={}", self.sizes.cache_bytes),
+            format!("cache.prefetch={}", self.prefetch),
+            format!("cache.stale={}", self.stale),
+            format!("cache.aggressive.nxdomain={}", self.aggressive_nxdomain),
+            format!("cache.aggressive.nodata={}", self.aggressive_nodata),
             format!("keys.zones={}", self.sizes.key_zones),
             format!("keys.bytes={}", self.sizes.key_bytes),
         ];
@@ -509,8 +560,8 @@ impl Snapshot {
             out.push(format!("{prefix}.num.queries={queries}"));
             out.push(format!("{prefix}.num.cachehits={}", self.cache_hits));
             out.push(format!("{prefix}.num.cachemiss={}", self.cache_misses));
-            out.push(format!("{prefix}.num.prefetch=0"));
-            out.push(format!("{prefix}.num.expired=0"));
+            out.push(format!("{prefix}.num.prefetch={}", self.prefetch));
+            out.push(format!("{prefix}.num.expired={}", self.stale));
             out.push(format!(
                 "{prefix}.num.recursivereplies={}",
                 self.cache_misses
@@ -526,6 +577,14 @@ impl Snapshot {
         }
         out.push(format!("num.answer.secure={}", self.validation[0]));
         out.push(format!("num.answer.bogus={}", self.validation[2]));
+        out.push(format!(
+            "num.query.aggressive.NOERROR={}",
+            self.aggressive_nodata
+        ));
+        out.push(format!(
+            "num.query.aggressive.NXDOMAIN={}",
+            self.aggressive_nxdomain
+        ));
         out.push(format!("msg.cache.count={}", self.sizes.cache_entries));
         out.push(format!("key.cache.count={}", self.sizes.key_zones));
         out

@@ -23,6 +23,7 @@ const LAYERS: &[&str] = &[
     "local_zones",
     "answer",
     "cache",
+    "prefetch",
     "forward",
     "iterator",
     "config",

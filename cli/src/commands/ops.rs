@@ -187,6 +187,12 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
         old.max_inflight != new.max_inflight || old.max_inflight_bytes != new.max_inflight_bytes,
     );
     check("cache", old.cache != new.cache);
+    check(
+        "aggressive_nsec",
+        old.aggressive_nsec != new.aggressive_nsec,
+    );
+    check("prefetch", old.prefetch != new.prefetch);
+    check("serve_stale", old.serve_stale != new.serve_stale);
     check("access", old.acl != new.acl);
     check(
         "tcp",

@@ -40,8 +40,10 @@ use crate::wire::{
     BinEncodable, BinEncoder, DNSClass, Message, Name, OpCode, Record, RecordType, ResponseCode,
 };
 
+pub mod aggressive;
 mod flush;
 mod lru;
+pub mod stale;
 
 /// Cache limits. Defaults: 1 day maximum TTL, 1 hour for negative answers,
 /// 60 s for bogus results, 100 000 entries, 64 MiB.
@@ -258,6 +260,12 @@ impl Entry {
         end.saturating_sub(now).min(u64::from(u32::MAX)) as u32
     }
 
+    /// Seconds since the entry expired at `now`; `None` while it lives.
+    pub fn expired_for(&self, now: u64) -> Option<u64> {
+        let end = self.stored_at + u64::from(self.ttl);
+        (now >= end).then(|| now - end)
+    }
+
     fn variant_index(request: &Request) -> usize {
         usize::from(request.dnssec_ok())
             | usize::from(request.wants_ad()) << 1
@@ -335,6 +343,8 @@ pub struct Cache {
     hasher: RandomState,
     clock: Arc<dyn Clock>,
     config: CacheConfig,
+    /// Serve-stale (RFC 8767): seconds an expired entry is kept; 0: none.
+    stale_window: u64,
 }
 
 impl std::fmt::Debug for Cache {
@@ -369,7 +379,26 @@ impl Cache {
             hasher: RandomState::new(),
             clock,
             config,
+            stale_window: 0,
         }
+    }
+
+    /// Keep expired entries for `secs` more (serve-stale, RFC 8767): they
+    /// are no hits, but [`Cache::get_stale`] finds them. LRU eviction and
+    /// the byte bound apply to them as to any entry.
+    pub fn with_stale_window(mut self, secs: u64) -> Self {
+        self.stale_window = secs;
+        self
+    }
+
+    /// The expired entry under `key`, at most `max_stale` seconds past its
+    /// end (serve-stale); `None` for a live one.
+    pub fn get_stale(&self, key: &CacheKey, max_stale: u64) -> Option<Arc<Entry>> {
+        let now = self.clock.unix_now();
+        let mut shard = self.shard(key).0.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = shard.get(key.as_bytes())?;
+        let past = entry.expired_for(now)?;
+        (past <= max_stale.min(self.stale_window)).then(|| Arc::clone(entry))
     }
 
     /// The configuration.
@@ -400,7 +429,14 @@ impl Cache {
             shard.evict_over_bound();
             return Some(entry);
         }
-        shard.remove(key.as_bytes());
+        // Serve-stale keeps it for its window (a miss all the same).
+        if self.stale_window == 0
+            || entry
+                .expired_for(now)
+                .is_none_or(|past| past > self.stale_window)
+        {
+            shard.remove(key.as_bytes());
+        }
         None
     }
 

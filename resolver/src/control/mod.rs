@@ -412,6 +412,11 @@ impl Controller {
     }
 
     fn flush_zone(&self, zone: &Name) -> (usize, usize) {
+        // RFC 8198 spans at and below go too: a fixed zone's new names must
+        // not stay denied by what the old one said.
+        if let Some(spans) = self.resolver.aggressive_nsec() {
+            spans.remove_at_or_below(zone);
+        }
         (
             self.cache.flush_zone(zone),
             self.resolver.key_store().remove_at_or_below(zone),

@@ -138,6 +138,9 @@ impl Resolver {
             Err(poisoned) => *poisoned.into_inner() = Arc::new(anchors),
         }
         self.keys.clear();
+        if let Some(spans) = &self.aggressive {
+            spans.clear();
+        }
         if let Some(hook) = self.on_anchor_change.get() {
             hook();
         }

@@ -52,7 +52,8 @@ pub fn build_resolver(config: &Config) -> Result<Resolver, String> {
     .with_sentinel(config.autotrust.sentinel)
     .with_domain_insecure(config.domain_insecure.clone())
     .with_bogus_ttl(config.cache.bogus_ttl)
-    .with_max_inflight_bytes(config.max_inflight_bytes);
+    .with_max_inflight_bytes(config.max_inflight_bytes)
+    .with_aggressive_nsec(config.aggressive_nsec);
     Ok(if trust_points.is_empty() {
         resolver
     } else {

@@ -30,6 +30,7 @@ use keystore::KeyStore;
 pub use nta::{NegativeAnchors, Nta};
 
 use crate::autotrust::TrustPoints;
+use crate::cache::aggressive::{Proven, SpanStore};
 use crate::clock::Clock;
 use crate::forward::Upstreams;
 use crate::resolve::{Resolution, Resolve};
@@ -160,6 +161,9 @@ pub struct Resolver {
     sentinel_enabled: bool,
     ntas: NegativeAnchors,
     domain_insecure: Vec<Name>,
+    /// Validated NSEC/NSEC3 spans (RFC 8198); `None` when
+    /// `aggressive_nsec = false`.
+    aggressive: Option<SpanStore>,
     /// Told when RFC 5011 changes the trusted keys (`serve` drops its
     /// answer cache then: answers validated through a key that is no longer
     /// trusted must not outlive it).
@@ -191,6 +195,7 @@ impl Resolver {
             sentinel_enabled: true,
             ntas: NegativeAnchors::default(),
             domain_insecure: Vec::new(),
+            aggressive: Some(SpanStore::default()),
             on_anchor_change: std::sync::OnceLock::new(),
             inflight: inflight::InflightBytes::new(DEFAULT_MAX_INFLIGHT_BYTES),
         }
@@ -241,6 +246,19 @@ impl Resolver {
     pub fn with_sentinel(mut self, enabled: bool) -> Self {
         self.sentinel_enabled = enabled;
         self
+    }
+
+    /// Answer NXDOMAIN and NODATA from validated NSEC/NSEC3 spans already
+    /// held, without asking upstream (RFC 8198; on by default, unbound's
+    /// `aggressive-nsec`).
+    pub fn with_aggressive_nsec(mut self, enabled: bool) -> Self {
+        self.aggressive = enabled.then(SpanStore::default);
+        self
+    }
+
+    /// The validated NSEC/NSEC3 spans (RFC 8198), when enabled.
+    pub fn aggressive_nsec(&self) -> Option<&SpanStore> {
+        self.aggressive.as_ref()
     }
 
     /// The trust anchors in use now.
@@ -413,6 +431,11 @@ impl Resolver {
         let name = query.name();
         let rtype = query.query_type();
         let class = query.query_class();
+        if let Some(resolution) =
+            self.answer_from_validated_spans(query, cd, trace, apply_ntas, avoid)
+        {
+            return (resolution, Vec::new(), false);
+        }
         let reply = match self.ask(name, rtype, Some(class), avoid, used).await {
             Ok(reply) => reply,
             Err(e) => {
@@ -497,7 +520,58 @@ impl Resolver {
                 reply.server
             );
         }
-        (to_resolution(rcode, validated), events, remembered)
+        let resolution = to_resolution(rcode, validated);
+        // Only Secure negative answers are learned (see `SpanStore::learn`):
+        // under a negative trust anchor the outcome is Insecure.
+        if let Some(store) = &self.aggressive
+            && !cd
+        {
+            store.learn(&resolution, self.clock.unix_now());
+        }
+        (resolution, events, remembered)
+    }
+
+    /// RFC 8198: the NXDOMAIN or NODATA that validated NSEC/NSEC3 spans
+    /// already prove for `query`, answered without an upstream query. Not
+    /// for CD=1 (the client validates; it gets what the servers say), a
+    /// traced or retried resolution, a name under a negative trust anchor
+    /// (RFC 7646 §2), or without trust anchors: the spans come only from
+    /// Secure answers, and are used only where the name would be validated.
+    fn answer_from_validated_spans(
+        &self,
+        query: &Query,
+        cd: bool,
+        trace: bool,
+        apply_ntas: bool,
+        avoid: &[IpAddr],
+    ) -> Option<Resolution> {
+        let store = self.aggressive.as_ref()?;
+        if cd || trace || !apply_ntas || !avoid.is_empty() || store.is_empty() {
+            return None;
+        }
+        let anchors = self.anchors();
+        if anchors.is_empty() || self.negative_anchor_for(query.name(), &anchors).is_some() {
+            return None;
+        }
+        let (proven, resolution) = store.lookup(
+            query.name(),
+            query.query_type(),
+            query.query_class(),
+            self.clock.unix_now(),
+        )?;
+        // RFC 8509 §3: a sentinel name's answer depends on the trusted keys,
+        // not only on the data; it gets the same treatment as a resolved one.
+        if let Some(refused) = self.sentinel(
+            query.name(),
+            query.query_type(),
+            &resolution.outcome,
+            &anchors,
+        ) {
+            return Some(refused);
+        }
+        debug!(name = %query.name(), qtype = %query.query_type(), ?proven, "answered from validated NSEC/NSEC3 spans (RFC 8198)");
+        crate::stats::global().aggressive(proven == Proven::NxDomain);
+        Some(resolution)
     }
 
     /// The I/O side of validation: run the session, fetching what it asks.

@@ -28,10 +28,12 @@ use tokio::task::JoinHandle;
 
 use crate::acl::Acl;
 use crate::answer;
+use crate::cache::stale::{self, StaleConfig};
 use crate::cache::{Cache, CacheKey, Entry};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::local_zones::LocalZones;
+use crate::prefetch::Prefetcher;
 use crate::ratelimit::{RateLimiter, Verdict};
 use crate::resolve::{Resolution, Resolve};
 use crate::stats;
@@ -59,6 +61,10 @@ struct Context {
     ratelimit: Option<Mutex<RateLimiter>>,
     tcp: Arc<Connections>,
     pending: Pending,
+    /// Background refresh of hits near their end; `None` when off.
+    prefetch: Option<Arc<Prefetcher>>,
+    /// Serve-stale (RFC 8767).
+    stale: StaleConfig,
 }
 
 fn context(config: &Config, resolver: Arc<dyn Resolve>, clock: Arc<dyn Clock>) -> Arc<Context> {
@@ -67,9 +73,15 @@ fn context(config: &Config, resolver: Arc<dyn Resolve>, clock: Arc<dyn Clock>) -
     } else {
         LocalZones::none()
     };
+    let cache = Arc::new(
+        Cache::new(config.cache.clone(), clock).with_stale_window(config.serve_stale.window()),
+    );
+    let prefetch = config
+        .prefetch
+        .then(|| Prefetcher::new(Arc::clone(&resolver), Arc::clone(&cache)));
     Arc::new(Context {
         resolver,
-        cache: Arc::new(Cache::new(config.cache.clone(), clock)),
+        cache,
         acl: config.acl.clone(),
         local,
         inflight: inflight::Inflight::new(config.max_inflight, config.max_inflight_per_client),
@@ -85,6 +97,8 @@ fn context(config: &Config, resolver: Arc<dyn Resolve>, clock: Arc<dyn Clock>) -
             write_timeout: config.tcp_write_timeout,
         }),
         pending: Pending::default(),
+        prefetch,
+        stale: config.serve_stale.clone(),
     })
 }
 
@@ -338,6 +352,9 @@ fn handle(ctx: &Context, buf: &[u8], client: IpAddr, via: Via, out: &mut Vec<u8>
         }
         stats.cache_hit(start.map(|s| s.elapsed()));
         stats.resolved(request.cd, entry.rcode(), entry.outcome());
+        if let Some(prefetch) = &ctx.prefetch {
+            prefetch.consider(&request, &entry, now);
+        }
         return Handled::Reply;
     }
     if !ctx.local.is_empty()
@@ -439,6 +456,10 @@ async fn resolve_miss(ctx: &Context, request: &Request, via: Via) -> Vec<u8> {
         })
         .await;
     ctx.pending.leave(&key, &cell);
+    if let Some(out) = serve_stale(ctx, request, via, resolved) {
+        stats::global().cache_miss(start.elapsed());
+        return out;
+    }
     let summary = match (&resolved.entry, &resolved.resolution) {
         (Some(e), _) => Some((e.rcode(), e.outcome())),
         (None, Some(r)) => Some((r.rcode, &r.outcome)),
@@ -466,6 +487,36 @@ async fn resolve_miss(ctx: &Context, request: &Request, via: Via) -> Vec<u8> {
         ),
     }
     out
+}
+
+/// RFC 8767: when resolving failed (no answer, SERVFAIL or REFUSED from
+/// every upstream; never a bogus verdict), an expired entry still in its
+/// stale window answers instead (see `cache::stale`).
+fn serve_stale(ctx: &Context, request: &Request, via: Via, resolved: &Resolved) -> Option<Vec<u8>> {
+    if !ctx.stale.enabled {
+        return None;
+    }
+    let failed = resolved.entry.is_none()
+        && resolved.resolution.as_ref().is_none_or(|r| {
+            matches!(r.rcode, ResponseCode::ServFail | ResponseCode::Refused)
+                && matches!(r.outcome, Outcome::Indeterminate)
+        });
+    if !failed {
+        return None;
+    }
+    let entry = stale::stale_entry(&ctx.cache, request, &ctx.stale)?;
+    let out = stale::stale_response(
+        &entry,
+        request,
+        ctx.cache.now(),
+        &ctx.stale,
+        via == Via::Udp,
+    );
+    tracing::debug!(name = %request.query().name(), "upstreams failed: serving a stale answer (RFC 8767)");
+    let stats = stats::global();
+    stats.stale();
+    stats.resolved(request.cd, entry.rcode(), entry.outcome());
+    Some(out)
 }
 
 /// The answer to a miss that cannot be resolved now (too many in flight).

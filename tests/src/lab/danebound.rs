@@ -18,7 +18,7 @@ use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use danebound_resolver::clock::SystemClock;
+use danebound_resolver::clock::{Clock, SystemClock};
 use danebound_resolver::config::Config;
 use danebound_resolver::engine;
 use danebound_resolver::server::Server;
@@ -78,6 +78,12 @@ impl Danebound {
     /// until dropped. Fails when the engine cannot be built (bad anchors) or
     /// an address cannot be bound.
     pub fn start(config: Config) -> Result<Self, String> {
+        Self::start_with_clock(config, Arc::new(SystemClock))
+    }
+
+    /// [`Danebound::start`] with `clock` as the answer cache's clock (the
+    /// engine keeps the system clock): a test moves it to expire entries.
+    pub fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self, String> {
         let (ready_tx, ready_rx) = mpsc::channel::<Result<SocketAddr, String>>();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let thread = thread::Builder::new()
@@ -96,8 +102,7 @@ impl Danebound {
                 };
                 runtime.block_on(async move {
                     let server = engine::build(&config).and_then(|resolver| {
-                        Server::bind(&config, resolver, Arc::new(SystemClock))
-                            .map_err(|e| e.to_string())
+                        Server::bind(&config, resolver, clock).map_err(|e| e.to_string())
                     });
                     let server = match server {
                         Ok(server) => server,

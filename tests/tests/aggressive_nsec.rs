@@ -1,0 +1,324 @@
+//! Aggressive use of the DNSSEC-validated cache (RFC 8198) through the
+//! engine: the committed signed fixtures served by an in-memory upstream
+//! (`ZoneDb`) that counts the questions it is asked, a fixed clock.
+//!
+//! Each test first resolves a name whose negative answer validates Secure
+//! (the spans are learned), then asks a different question that those
+//! spans prove, and checks the answer (rcode, Secure, SOA and proof in the
+//! authority section) and that the upstream was not asked.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use danebound_resolver::cache::aggressive::{Proven, SpanStore};
+use danebound_resolver::clock::FixedClock;
+use danebound_resolver::engine::{Resolver, Upstream, UpstreamFuture, UpstreamReply};
+use danebound_resolver::resolve::Resolution;
+use danebound_resolver::validator::denial::nsec3::nsec3_hash_base32;
+use danebound_resolver::validator::{Outcome, RingCrypto};
+use danebound_resolver::wire::{
+    DNSClass, DNSSECRData, Name, Query, RData, RecordType, ResponseCode,
+};
+use danebound_tests::zonedb::{FIXTURE_NOW, ZoneDb};
+
+/// The fixtures as a recursive upstream, noting every question.
+struct Counting {
+    db: ZoneDb,
+    asked: Mutex<Vec<(Name, RecordType)>>,
+}
+
+impl Counting {
+    /// How many times `name`/`rtype` was asked.
+    fn asked(&self, name: &str, rtype: RecordType) -> usize {
+        let name = n(name);
+        self.asked
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(q, t)| *q == name && *t == rtype)
+            .count()
+    }
+
+    fn total(&self) -> usize {
+        self.asked.lock().unwrap().len()
+    }
+}
+
+impl Upstream for Counting {
+    fn query<'a>(&'a self, name: &'a Name, rtype: RecordType, _: DNSClass) -> UpstreamFuture<'a> {
+        self.asked.lock().unwrap().push((name.clone(), rtype));
+        let message = self.db.answer(name, rtype);
+        let server: SocketAddr = "192.0.2.53:53".parse().unwrap();
+        Box::pin(async move {
+            Ok(UpstreamReply {
+                message,
+                server,
+                tcp: false,
+            })
+        })
+    }
+}
+
+fn n(s: &str) -> Name {
+    Name::from_ascii(s).unwrap()
+}
+
+fn engine(aggressive: bool) -> (Resolver, Arc<Counting>) {
+    let upstream = Arc::new(Counting {
+        db: ZoneDb::fixtures(),
+        asked: Mutex::new(Vec::new()),
+    });
+    let resolver = Resolver::new(
+        upstream.clone(),
+        ZoneDb::fixture_anchors(),
+        Arc::new(RingCrypto::default()),
+        Arc::new(FixedClock::new(FIXTURE_NOW)),
+    )
+    .with_aggressive_nsec(aggressive);
+    (resolver, upstream)
+}
+
+fn resolve(resolver: &Resolver, name: &str, rtype: RecordType) -> Resolution {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(resolver.resolve_query(&Query::query(n(name), rtype), false))
+}
+
+fn has(resolution: &Resolution, rtype: RecordType) -> bool {
+    resolution
+        .authority
+        .iter()
+        .any(|r| r.record_type() == rtype)
+}
+
+#[test]
+fn nxdomain_from_a_cached_nsec_span_without_an_upstream_query() {
+    let (resolver, upstream) = engine(true);
+    let first = resolve(&resolver, "mx1.example.test.", RecordType::A);
+    assert_eq!(first.rcode, ResponseCode::NXDomain);
+    assert_eq!(first.outcome, Outcome::Secure);
+    assert_eq!(upstream.asked("mx1.example.test.", RecordType::A), 1);
+
+    // mx2 lies in the same span (mail .. nodenial), and *.example.test. in
+    // the apex's span: both were in the first answer.
+    let before = upstream.total();
+    let second = resolve(&resolver, "mx2.example.test.", RecordType::AAAA);
+    assert_eq!(second.rcode, ResponseCode::NXDomain);
+    assert_eq!(second.outcome, Outcome::Secure, "AD-worthy");
+    assert_eq!(upstream.total(), before, "no upstream query at all");
+    assert!(has(&second, RecordType::SOA), "the SOA is included");
+    assert!(has(&second, RecordType::NSEC));
+    assert!(has(&second, RecordType::RRSIG));
+    assert!(
+        second.ttl > 0 && second.ttl <= 300,
+        "bounded by the SOA minimum"
+    );
+    assert!(second.answers.is_empty());
+}
+
+#[test]
+fn nodata_and_empty_non_terminals_from_cached_nsec_records() {
+    let (resolver, upstream) = engine(true);
+    let first = resolve(&resolver, "www.example.test.", RecordType::TXT);
+    assert_eq!(
+        (first.rcode, &first.outcome),
+        (ResponseCode::NoError, &Outcome::Secure)
+    );
+    assert!(first.answers.is_empty());
+    let before = upstream.total();
+    // The NSEC at www lists A, AAAA, RRSIG, NSEC: no MX.
+    let second = resolve(&resolver, "www.example.test.", RecordType::MX);
+    assert_eq!(second.rcode, ResponseCode::NoError);
+    assert!(second.answers.is_empty());
+    assert_eq!(second.outcome, Outcome::Secure);
+    assert_eq!(upstream.total(), before, "NODATA from the cached NSEC");
+    // But A exists there: the span proves nothing, upstream is asked.
+    let third = resolve(&resolver, "www.example.test.", RecordType::A);
+    assert!(!third.answers.is_empty());
+    assert_eq!(upstream.asked("www.example.test.", RecordType::A), 1);
+
+    // `ent` is an empty non-terminal (dsmismatch -> a.b.ent): learned from
+    // one question, it answers another type without asking.
+    let ent = resolve(&resolver, "ent.example.test.", RecordType::A);
+    assert_eq!((ent.rcode, ent.answers.len()), (ResponseCode::NoError, 0));
+    let before = upstream.total();
+    let b_ent = resolve(&resolver, "b.ent.example.test.", RecordType::TXT);
+    assert_eq!(b_ent.rcode, ResponseCode::NoError);
+    assert_eq!(b_ent.outcome, Outcome::Secure);
+    assert_eq!(upstream.total(), before);
+}
+
+#[test]
+fn nxdomain_from_cached_nsec3_spans() {
+    let db = ZoneDb::fixtures();
+    let apex = n("nsec3.example.test.");
+    let zone = db.zone(&apex).expect("the nsec3 fixture");
+    // The zone's hashes, sorted: a name's span is the last hash below it.
+    let mut hashes: Vec<String> = zone
+        .records()
+        .iter()
+        .filter(|r| matches!(r.data, RData::DNSSEC(DNSSECRData::NSEC3(_))))
+        .map(|r| String::from_utf8_lossy(r.name.iter().next().unwrap()).to_lowercase())
+        .collect();
+    hashes.sort();
+    hashes.dedup();
+    let span = |name: &str| {
+        let h = nsec3_hash_base32(&n(name), &[], 0);
+        hashes
+            .iter()
+            .rposition(|x| *x <= h)
+            .unwrap_or(hashes.len() - 1)
+    };
+    // A second name whose hash falls in the same span as the first.
+    let first_name = "nx1.nsec3.example.test.";
+    let second_name = (2..10_000)
+        .map(|i| format!("nx{i}.nsec3.example.test."))
+        .find(|c| {
+            span(c) == span(first_name) && !hashes.contains(&nsec3_hash_base32(&n(c), &[], 0))
+        })
+        .expect("a name in the same span");
+
+    let (resolver, upstream) = engine(true);
+    let first = resolve(&resolver, first_name, RecordType::A);
+    assert_eq!(
+        (first.rcode, &first.outcome),
+        (ResponseCode::NXDomain, &Outcome::Secure)
+    );
+    let before = upstream.total();
+    let second = resolve(&resolver, &second_name, RecordType::A);
+    assert_eq!(second.rcode, ResponseCode::NXDomain, "{second_name}");
+    assert_eq!(second.outcome, Outcome::Secure);
+    assert!(has(&second, RecordType::NSEC3) && has(&second, RecordType::SOA));
+    assert_eq!(
+        upstream.total(),
+        before,
+        "no upstream query for {second_name}"
+    );
+}
+
+/// RFC 5155 §9.2: an Opt-Out span proves only that an insecure delegation
+/// might exist. Even fed as if Secure, the store does not use it; and the
+/// engine never learns the Insecure NXDOMAIN it comes with.
+#[test]
+fn an_opt_out_span_is_not_used() {
+    let db = ZoneDb::fixtures();
+    let name = n("nx1.nsec3-optout.example.test.");
+    let message = db.answer(&name, RecordType::A);
+    assert_eq!(message.metadata.response_code, ResponseCode::NXDomain);
+    let store = SpanStore::default();
+    store.learn(
+        &Resolution::from_message(message, Outcome::Secure),
+        FIXTURE_NOW,
+    );
+    assert!(!store.is_empty(), "spans and SOA held");
+    assert_eq!(
+        store.lookup(&name, RecordType::AAAA, DNSClass::IN, FIXTURE_NOW),
+        None,
+        "an Opt-Out closest encloser proof is not used"
+    );
+    // The same shape from the non-Opt-Out zone is used (the control).
+    let name3 = n("nx1.nsec3.example.test.");
+    let store = SpanStore::default();
+    store.learn(
+        &Resolution::from_message(db.answer(&name3, RecordType::A), Outcome::Secure),
+        FIXTURE_NOW,
+    );
+    assert!(matches!(
+        store.lookup(&name3, RecordType::AAAA, DNSClass::IN, FIXTURE_NOW),
+        Some((Proven::NxDomain, _))
+    ));
+
+    let (resolver, upstream) = engine(true);
+    let first = resolve(&resolver, "nx1.nsec3-optout.example.test.", RecordType::A);
+    assert!(
+        matches!(first.outcome, Outcome::Insecure(_)),
+        "{:?}",
+        first.outcome
+    );
+    resolve(
+        &resolver,
+        "nx1.nsec3-optout.example.test.",
+        RecordType::AAAA,
+    );
+    assert_eq!(
+        upstream.asked("nx1.nsec3-optout.example.test.", RecordType::AAAA),
+        1,
+        "asked upstream"
+    );
+}
+
+#[test]
+fn spans_expire_with_the_soa_minimum_and_insecure_or_disabled_means_upstream() {
+    let (resolver, upstream) = engine(false);
+    resolve(&resolver, "mx1.example.test.", RecordType::A);
+    resolve(&resolver, "mx2.example.test.", RecordType::A);
+    assert_eq!(
+        upstream.asked("mx2.example.test.", RecordType::A),
+        1,
+        "off: asked"
+    );
+
+    // Insecure zone: NXDOMAIN never learned.
+    let (resolver, upstream) = engine(true);
+    let r = resolve(&resolver, "nx1.insecure.example.test.", RecordType::A);
+    assert!(matches!(r.outcome, Outcome::Insecure(_)));
+    resolve(&resolver, "nx2.insecure.example.test.", RecordType::A);
+    assert_eq!(
+        upstream.asked("nx2.insecure.example.test.", RecordType::A),
+        1
+    );
+
+    // A learned span is not used after the SOA's MINIMUM (300 s), RFC 9077.
+    let store = SpanStore::default();
+    let name = n("mx1.example.test.");
+    let db = ZoneDb::fixtures();
+    store.learn(
+        &Resolution::from_message(db.answer(&name, RecordType::A), Outcome::Secure),
+        FIXTURE_NOW,
+    );
+    let mx2 = n("mx2.example.test.");
+    assert!(
+        store
+            .lookup(&mx2, RecordType::A, DNSClass::IN, FIXTURE_NOW + 299)
+            .is_some()
+    );
+    assert!(
+        store
+            .lookup(&mx2, RecordType::A, DNSClass::IN, FIXTURE_NOW + 300)
+            .is_none()
+    );
+    // Not Secure: nothing learned.
+    let store = SpanStore::default();
+    store.learn(
+        &Resolution::from_message(db.answer(&name, RecordType::A), Outcome::Indeterminate),
+        FIXTURE_NOW,
+    );
+    assert!(store.is_empty());
+    // flush_zone's removal.
+    let store = SpanStore::default();
+    store.learn(
+        &Resolution::from_message(db.answer(&name, RecordType::A), Outcome::Secure),
+        FIXTURE_NOW,
+    );
+    assert!(store.remove_at_or_below(&n("example.test.")) > 0);
+    assert!(
+        store
+            .lookup(&mx2, RecordType::A, DNSClass::IN, FIXTURE_NOW)
+            .is_none()
+    );
+}
+
+#[test]
+fn the_store_is_bounded_in_bytes() {
+    let db = ZoneDb::fixtures();
+    let store = SpanStore::new(4096);
+    for i in 0..200 {
+        let name = n(&format!("nx{i}.nsec3.example.test."));
+        store.learn(
+            &Resolution::from_message(db.answer(&name, RecordType::A), Outcome::Secure),
+            FIXTURE_NOW,
+        );
+        assert!(store.bytes() <= 4096, "{} bytes after {i}", store.bytes());
+    }
+}
