@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tracing::{debug, warn};
 
-pub use build::{build, build_resolver, build_upstream, load_anchors};
+pub use build::{build, build_resolver, build_upstream, load_anchors, transport};
 use keystore::KeyStore;
 pub use nta::{NegativeAnchors, Nta};
 

@@ -41,12 +41,7 @@ impl Transport for NetTransport {
         timeout: Duration,
     ) -> ExchangeFuture<'a> {
         Box::pin(async move {
-            if request.len() < 12 {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "a DNS request is at least 12 bytes",
-                ));
-            }
+            super::check_request(request)?;
             let deadline = Instant::now() + timeout;
             let id = [request[0], request[1]];
             let result = match protocol {
