@@ -318,6 +318,8 @@ impl Stats {
             shard.add_to(&mut s);
         }
         s.uptime = self.started.get().map_or(Duration::ZERO, Instant::elapsed);
+        (s.upstream_tls_handshakes, s.upstream_tls_failures) =
+            crate::transport::tls::handshake_counts();
         s
     }
 
@@ -384,6 +386,11 @@ pub struct Snapshot {
     pub upstream_failures: u64,
     /// Sum of the successful round trips, microseconds.
     pub upstream_rtt_us: u64,
+    /// TLS handshakes begun with DNS-over-TLS upstreams (one per
+    /// connection: queries reuse it).
+    pub upstream_tls_handshakes: u64,
+    /// Of which failed (refused, wrong name or pin, timeout).
+    pub upstream_tls_failures: u64,
     /// Latency of cache hits.
     pub hit_latency: HistogramSnapshot,
     /// Latency of cache misses.
@@ -405,6 +412,8 @@ impl Snapshot {
         upstream_queries: 0,
         upstream_failures: 0,
         upstream_rtt_us: 0,
+        upstream_tls_handshakes: 0,
+        upstream_tls_failures: 0,
         hit_latency: HistogramSnapshot {
             buckets: [0; BUCKETS_US.len() + 1],
             sum_us: 0,
@@ -447,6 +456,14 @@ impl Snapshot {
         out.push(format!(
             "upstream.rtt_avg_ms={:.3}",
             self.upstream_rtt_avg_ms()
+        ));
+        out.push(format!(
+            "upstream.tls.handshakes={}",
+            self.upstream_tls_handshakes
+        ));
+        out.push(format!(
+            "upstream.tls.failures={}",
+            self.upstream_tls_failures
         ));
         for (name, h) in [("hits", &self.hit_latency), ("misses", &self.miss_latency)] {
             let avg = if h.count() == 0 {
