@@ -28,6 +28,11 @@ fn free_port(ip: &str) -> u16 {
 /// An upstream that answers every A query with 192.0.2.1 and anything else
 /// with an empty NOERROR, all unsigned.
 fn fake_upstream() -> SocketAddr {
+    fake_upstream_answering(Ipv4Addr::new(192, 0, 2, 1))
+}
+
+/// The same, answering A queries with `address`.
+fn fake_upstream_answering(address: Ipv4Addr) -> SocketAddr {
     let socket = UdpSocket::bind("127.54.4.9:0").unwrap();
     let addr = socket.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -50,7 +55,7 @@ fn fake_upstream() -> SocketAddr {
                 m.add_answer(Record::from_rdata(
                     query.name().clone(),
                     300,
-                    RData::A(A(Ipv4Addr::new(192, 0, 2, 1))),
+                    RData::A(A(address)),
                 ));
             }
             m.add_query(query);
@@ -131,6 +136,25 @@ fn ok(socket: &Path, args: &[&str]) -> String {
 
 /// Asks `name A` over UDP: rcode, AD, number of answers.
 fn ask(server: SocketAddr, name: &str) -> (ResponseCode, bool, usize) {
+    let m = ask_message(server, name);
+    (
+        m.metadata.response_code,
+        m.metadata.authentic_data,
+        m.answers.len(),
+    )
+}
+
+/// The rcode and the first A record's address of `name A`.
+fn ask_a(server: SocketAddr, name: &str) -> (ResponseCode, Option<Ipv4Addr>) {
+    let m = ask_message(server, name);
+    let a = m.answers.iter().find_map(|r| match &r.data {
+        RData::A(a) => Some(a.0),
+        _ => None,
+    });
+    (m.metadata.response_code, a)
+}
+
+fn ask_message(server: SocketAddr, name: &str) -> Message {
     let client = UdpSocket::bind("127.54.4.2:0").unwrap();
     client
         .set_read_timeout(Some(Duration::from_secs(5)))
@@ -141,12 +165,7 @@ fn ask(server: SocketAddr, name: &str) -> (ResponseCode, bool, usize) {
     client.send_to(&q.to_vec().unwrap(), server).unwrap();
     let mut buf = [0u8; 4096];
     let (n, _) = client.recv_from(&mut buf).unwrap();
-    let m = Message::from_vec(&buf[..n]).unwrap();
-    (
-        m.metadata.response_code,
-        m.metadata.authentic_data,
-        m.answers.len(),
-    )
+    Message::from_vec(&buf[..n]).unwrap()
 }
 
 /// The value of `key=` in `stats` output.
@@ -349,6 +368,203 @@ fn control_stats_flush_nta_and_metrics_over_real_sockets() {
             .unwrap()
             .contains("example.com.")
     );
+    assert_eq!(serve.stop(), 0);
+}
+
+/// What `reload` applies live, what it keeps, and what it refuses (issue
+/// 13): the cache survives a log-level change, and goes when the upstreams,
+/// the trust anchors, `domain_insecure` or the local zones change; access
+/// control, rate limits and local zones apply at once; listen addresses and
+/// the user are reported as needing a restart; a bad file changes nothing.
+#[test]
+fn reload_applies_what_it_can_and_keeps_the_cache_where_it_still_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("control.sock");
+    let config = dir.path().join("danebound.toml");
+    let listen: SocketAddr = format!("127.54.4.1:{}", free_port("127.54.4.1"))
+        .parse()
+        .unwrap();
+    let first = fake_upstream_answering(Ipv4Addr::new(192, 0, 2, 1));
+    let second = fake_upstream_answering(Ipv4Addr::new(192, 0, 2, 2));
+    // Static anchors for corp. only: example.com. has none and is Insecure.
+    let corp = dir.path().join("corp.ds");
+    let example = dir.path().join("example.ds");
+    let digest = "A".repeat(64);
+    std::fs::write(&corp, format!("corp. 3600 IN DS 12345 8 2 {digest}\n")).unwrap();
+    std::fs::write(
+        &example,
+        format!("example.com. 3600 IN DS 12345 8 2 {digest}\n"),
+    )
+    .unwrap();
+    let write = |settings: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "listen = [\"{listen}\"]\nworkers = 1\nuser = \"\"\n{settings}\n\
+                 [control]\nsocket = \"{}\"\nnta_file = \"{}\"\n",
+                socket.display(),
+                dir.path().join("nta").display()
+            ),
+        )
+        .unwrap();
+    };
+    let anchors = |files: &[&Path]| {
+        let list: Vec<String> = files
+            .iter()
+            .map(|f| format!("\"{}\"", f.display()))
+            .collect();
+        format!("trust_anchors = [{}]", list.join(", "))
+    };
+    let corp_only = anchors(&[corp.as_path()]);
+    write(&format!(
+        "forward = [\"{first}\"]\n{corp_only}\nlog_level = \"info\""
+    ));
+    let serve = Serve::start(&config, &socket);
+    let stats = || ok(&socket, &["stats"]);
+    let a1 = Some(Ipv4Addr::new(192, 0, 2, 1));
+    let a2 = Some(Ipv4Addr::new(192, 0, 2, 2));
+
+    assert_eq!(
+        ask_a(listen, "www.example.com."),
+        (ResponseCode::NoError, a1)
+    );
+    let before = stats();
+
+    // Only the log level: applied, and the cache still answers.
+    write(&format!(
+        "forward = [\"{first}\"]\n{corp_only}\nlog_level = \"debug\""
+    ));
+    let reload = ok(&socket, &["reload"]);
+    assert!(reload.contains("applied: log_level"), "{reload}");
+    assert!(reload.contains("answer cache kept"), "{reload}");
+    assert!(reload.contains("nothing else changed"), "{reload}");
+    assert_eq!(
+        ask_a(listen, "www.example.com."),
+        (ResponseCode::NoError, a1)
+    );
+    let after = stats();
+    assert_eq!(
+        stat(&after, "cache.hits"),
+        stat(&before, "cache.hits") + 1,
+        "{after}"
+    );
+    assert_eq!(
+        stat(&after, "upstream.queries"),
+        stat(&before, "upstream.queries"),
+        "the answer came from the cache: {after}"
+    );
+
+    // Another forwarder: applied, and its answers replace the cached ones.
+    let base = format!("{corp_only}\nlog_level = \"debug\"");
+    write(&format!("forward = [\"{second}\"]\n{base}"));
+    let reload = ok(&socket, &["reload"]);
+    assert!(reload.contains("applied: upstreams"), "{reload}");
+    assert!(
+        reload.contains("answer cache flushed: upstreams changed"),
+        "{reload}"
+    );
+    assert_eq!(
+        ask_a(listen, "www.example.com."),
+        (ResponseCode::NoError, a2)
+    );
+
+    // A static anchor for example.com.: the unsigned answer is now bogus.
+    let both = anchors(&[corp.as_path(), example.as_path()]);
+    let fwd = format!("forward = [\"{second}\"]\nlog_level = \"debug\"");
+    write(&format!("{fwd}\n{both}"));
+    let reload = ok(&socket, &["reload"]);
+    assert!(reload.contains("applied: trust_anchors"), "{reload}");
+    assert!(
+        reload.contains("flushed: trust_anchors changed"),
+        "{reload}"
+    );
+    assert_eq!(ask_a(listen, "www.example.com.").0, ResponseCode::ServFail);
+
+    // domain_insecure (a configured negative trust anchor): insecure again.
+    let nta = "domain_insecure = [\"example.com.\"]";
+    write(&format!("{fwd}\n{both}\n{nta}"));
+    let reload = ok(&socket, &["reload"]);
+    assert!(reload.contains("applied: domain_insecure"), "{reload}");
+    assert!(
+        reload.contains("flushed: domain_insecure changed"),
+        "{reload}"
+    );
+    assert_eq!(
+        ask_a(listen, "www.example.com."),
+        (ResponseCode::NoError, a2)
+    );
+
+    // Local zones off: localhost. goes to the upstream.
+    assert_eq!(
+        ask_a(listen, "localhost.").1,
+        Some(Ipv4Addr::LOCALHOST),
+        "answered locally"
+    );
+    let settings = format!("{fwd}\n{both}\n{nta}\ndefault_local_zones = false");
+    write(&settings);
+    let reload = ok(&socket, &["reload"]);
+    assert!(reload.contains("default_local_zones"), "{reload}");
+    assert_eq!(ask_a(listen, "localhost."), (ResponseCode::NoError, a2));
+
+    // A file with an error: refused with the checkconf message, nothing
+    // changes (the new forwarder in the same file is not used).
+    write(&format!(
+        "{}\nforward = [\"{first}\"]\nmax_inflight = 0",
+        settings.replace(&format!("forward = [\"{second}\"]"), "")
+    ));
+    let (code, out, err) = control(&socket, &["reload"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("max_inflight"), "{err}");
+    assert_eq!(ask_a(listen, "www.new.example.").1, a2);
+    // An anchor file that does not load: refused the same way.
+    let missing = anchors(&[dir.path().join("missing.ds").as_path()]);
+    write(&format!(
+        "forward = [\"{first}\"]\nlog_level = \"debug\"\n{missing}"
+    ));
+    let (code, _, err) = control(&socket, &["reload"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("missing.ds"), "{err}");
+    assert_eq!(ask_a(listen, "www.new2.example.").1, a2);
+
+    // Rate limits apply; listen addresses and the user need a restart and
+    // are named; the server keeps answering where it listens.
+    let other: SocketAddr = format!("127.54.4.1:{}", free_port("127.54.4.1"))
+        .parse()
+        .unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "listen = [\"{other}\"]\nworkers = 1\nuser = \"nobody\"\n{settings}\n\
+             [ratelimit]\nresponses_per_second = 1000\n\
+             [control]\nsocket = \"{}\"\nnta_file = \"{}\"\n",
+            socket.display(),
+            dir.path().join("nta").display()
+        ),
+    )
+    .unwrap();
+    let reload = ok(&socket, &["reload"]);
+    assert!(reload.contains("applied: ratelimit"), "{reload}");
+    assert!(
+        reload.contains("not applied, restart danebound for: listen, user"),
+        "{reload}"
+    );
+    assert_eq!(ask_a(listen, "www.example.com.").0, ResponseCode::NoError);
+
+    // Access control: this client is no longer allowed.
+    std::fs::write(
+        &config,
+        format!(
+            "listen = [\"{listen}\"]\nworkers = 1\nuser = \"\"\n{settings}\n\
+             [access]\nallow = [\"127.54.4.3/32\"]\n\
+             [control]\nsocket = \"{}\"\nnta_file = \"{}\"\n",
+            socket.display(),
+            dir.path().join("nta").display()
+        ),
+    )
+    .unwrap();
+    let reload = ok(&socket, &["reload"]);
+    assert!(reload.contains("access"), "{reload}");
+    assert_eq!(ask_a(listen, "www.example.com.").0, ResponseCode::Refused);
     assert_eq!(serve.stop(), 0);
 }
 

@@ -567,3 +567,47 @@ fn query_and_dane_check_recurse_from_the_lab_root_hints() {
         "{out}"
     );
 }
+
+/// `danebound query --forward ADDR@853#NAME^sha256/PIN` (issue 13): the
+/// in-process resolver forwards over DNS over TLS to the lab's unbound, the
+/// key pinned (the lab CA is not among the system's roots); a wrong pin
+/// fails instead of asking in clear text.
+#[test]
+fn query_forwards_over_dns_over_tls() {
+    let options = LabOptions {
+        oracle: false,
+        keys: Keys::Fixtures,
+        dot_upstream: true,
+        ..LabOptions::default()
+    };
+    let Some(lab) = Lab::start_with_or_skip("query_forwards_over_dns_over_tls", options) else {
+        return;
+    };
+    let dot = lab.dot_upstream().unwrap();
+    let anchor = lab.trust_anchor_file();
+    let query = |forward: &str| {
+        run(&[
+            "query",
+            "www.example.test",
+            "A",
+            "--forward",
+            forward,
+            "--trust-anchor",
+            anchor.to_str().unwrap(),
+            "--no-default-local-zones",
+        ])
+    };
+    let (code, out, err) = query(&format!("{}^sha256/{}", dot.forward(), dot.pin));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("status: NOERROR"), "{out}");
+    assert!(
+        out.contains("www.example.test.\t3600\tIN\tA\t192.0.2.10"),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with("; fully validated"), "{out}");
+    // SHA-256 of nothing anyone uses: 32 zero bytes.
+    let wrong = format!("{}=", "A".repeat(43));
+    let (code, out, err) = query(&format!("{}^sha256/{wrong}", dot.forward()));
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(!out.contains("192.0.2.10"), "{out}");
+}

@@ -4,6 +4,9 @@
 //! listen = ["127.0.0.1:53", "[::1]:53"]
 //! # Recursive from the root by default; `forward` forwards everything.
 //! forward = ["192.0.2.1", "192.0.2.2:5353"]
+//! # DNS over TLS (RFC 7858), unbound's syntax: ADDR@PORT#NAME to verify,
+//! # or with SPKI pins (RFC 7858 §4.2): ADDR@853#NAME^sha256/BASE64
+//! # forward = ["192.0.2.1@853#dns.example"]
 //! root_hints = "/usr/share/dns/root.hints"    # default: built-in IANA list
 //! domain_insecure = ["corp.example."]         # negative trust anchors
 //! do_not_query_localhost = true
@@ -49,6 +52,7 @@
 //! [upstream]
 //! timeout_ms = 1500
 //! rounds = 2
+//! tls_ca_file = "/etc/danebound/ca.pem"       # default: the system's CA bundle
 //!
 //! [[forward_zone]]                # ask these recursive servers, RD=1
 //! name = "internal.example."
@@ -90,6 +94,7 @@ use crate::autotrust::AutotrustConfig;
 use crate::cache::CacheConfig;
 use crate::cache::stale::StaleConfig;
 use crate::ratelimit::RateLimitConfig;
+use crate::transport::tls::{CaRoots, DOT_PORT, TlsAuth};
 use crate::wire::Name;
 
 /// Where `serve` looks for its file when `--config` is not given.
@@ -189,6 +194,11 @@ pub struct Config {
     /// 0x20: random case in upstream query names, echo required (both
     /// modes; unbound's use-caps-for-id).
     pub use_caps_for_id: bool,
+    /// The upstreams (of `forward` and the forward and stub zones) asked
+    /// over DNS over TLS, and how each is authenticated; sorted by address.
+    pub tls_upstreams: Vec<(SocketAddr, TlsAuth)>,
+    /// Where the CA roots of name-checked TLS upstreams come from.
+    pub tls_ca: CaRoots,
     /// At most this many cache misses being resolved at once; more are
     /// answered SERVFAIL.
     pub max_inflight: usize,
@@ -237,6 +247,8 @@ impl Default for Config {
             upstream_timeout: crate::forward::DEFAULT_TIMEOUT,
             upstream_rounds: crate::forward::DEFAULT_ROUNDS,
             use_caps_for_id: true,
+            tls_upstreams: Vec::new(),
+            tls_ca: CaRoots::System,
             max_inflight: 4096,
             max_inflight_per_client: 1024,
             max_inflight_bytes: DEFAULT_MAX_INFLIGHT_BYTES,
@@ -259,7 +271,8 @@ fn default_listen() -> Vec<SocketAddr> {
 pub struct Overrides {
     /// `--listen ADDR:PORT` (repeatable); replaces the file's list.
     pub listen: Vec<String>,
-    /// `--forward ADDR[:PORT]` (repeatable); replaces the file's list.
+    /// `--forward ADDR[:PORT]` or `ADDR@PORT#NAME` (repeatable); replaces
+    /// the file's list.
     pub forward: Vec<String>,
     /// `--root-hints FILE`.
     pub root_hints: Option<PathBuf>,
@@ -365,21 +378,65 @@ fn parse_name(key: &str, s: &str) -> Result<Name, ConfigError> {
     Ok(name)
 }
 
-fn zones(key: &str, raw: Vec<RawZone>) -> Result<Vec<ZoneConfig>, ConfigError> {
+fn zones(
+    key: &str,
+    raw: Vec<RawZone>,
+    tls: &mut Vec<(SocketAddr, Option<TlsAuth>)>,
+) -> Result<Vec<ZoneConfig>, ConfigError> {
     raw.into_iter()
         .map(|z| {
             let name = parse_name(key, &z.name)?;
             if z.addresses.is_empty() {
                 return Err(ConfigError(format!("{key} {name}: no addresses")));
             }
-            let addresses = z
-                .addresses
-                .iter()
-                .map(|a| parse_forward(a).map_err(|e| ConfigError(format!("{key} {name}: {e}"))))
-                .collect::<Result<_, _>>()?;
+            let addresses = upstream_list(&format!("{key} {name}"), &z.addresses, tls)?;
             Ok(ZoneConfig { name, addresses })
         })
         .collect()
+}
+
+/// Parses a list of upstreams (`ADDR[:PORT]`, `ADDR@PORT`, `ADDR@PORT#NAME`),
+/// noting each with its TLS authentication (or none) in `seen`.
+fn upstream_list(
+    key: &str,
+    list: &[String],
+    seen: &mut Vec<(SocketAddr, Option<TlsAuth>)>,
+) -> Result<Vec<SocketAddr>, ConfigError> {
+    list.iter()
+        .map(|s| {
+            let (addr, auth) = parse_upstream(s).map_err(|e| ConfigError(format!("{key}: {e}")))?;
+            seen.push((addr, auth));
+            Ok(addr)
+        })
+        .collect()
+}
+
+/// The TLS upstreams among `seen`, sorted. An address given twice with
+/// different authentication, or both with and without TLS, is refused: the
+/// transport picks TLS by address, and a clear-text twin would be a silent
+/// fallback.
+fn settle_tls(
+    mut seen: Vec<(SocketAddr, Option<TlsAuth>)>,
+) -> Result<Vec<(SocketAddr, TlsAuth)>, ConfigError> {
+    seen.sort();
+    seen.dedup();
+    for pair in seen.windows(2) {
+        if pair[0].0 == pair[1].0 {
+            let show = |a: &Option<TlsAuth>| match a {
+                Some(auth) => format!("{}#{auth}", pair[0].0),
+                None => format!("{} without TLS", pair[0].0),
+            };
+            return Err(ConfigError(format!(
+                "upstream {} is also given as {}",
+                show(&pair[0].1),
+                show(&pair[1].1)
+            )));
+        }
+    }
+    Ok(seen
+        .into_iter()
+        .filter_map(|(addr, auth)| auth.map(|a| (addr, a)))
+        .collect())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -423,6 +480,7 @@ struct RawUpstream {
     timeout_ms: Option<u64>,
     rounds: Option<usize>,
     use_caps_for_id: Option<bool>,
+    tls_ca_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -469,11 +527,9 @@ impl Config {
                 .collect::<Result<_, _>>()?;
             c.listen_is_default = false;
         }
+        let mut seen = Vec::new();
         if let Some(forward) = raw.forward {
-            c.forward = forward
-                .iter()
-                .map(|s| parse_forward(s).map_err(|e| ConfigError(format!("forward: {e}"))))
-                .collect::<Result<_, _>>()?;
+            c.forward = upstream_list("forward", &forward, &mut seen)?;
         }
         if let Some(t) = raw.trust_anchors {
             c.trust_anchors = t;
@@ -510,11 +566,12 @@ impl Config {
         }
         c.root_hints = raw.root_hints;
         if let Some(z) = raw.forward_zone {
-            c.forward_zones = zones("forward_zone", z)?;
+            c.forward_zones = zones("forward_zone", z, &mut seen)?;
         }
         if let Some(z) = raw.stub_zone {
-            c.stub_zones = zones("stub_zone", z)?;
+            c.stub_zones = zones("stub_zone", z, &mut seen)?;
         }
+        c.tls_upstreams = settle_tls(seen)?;
         if let Some(names) = raw.domain_insecure {
             c.domain_insecure = names
                 .iter()
@@ -645,6 +702,9 @@ impl Config {
             if let Some(v) = u.use_caps_for_id {
                 c.use_caps_for_id = v;
             }
+            if let Some(path) = u.tls_ca_file {
+                c.tls_ca = CaRoots::File(path);
+            }
         }
         if let Some(rc) = raw.control {
             c.control
@@ -669,11 +729,9 @@ impl Config {
             self.listen_is_default = false;
         }
         if !o.forward.is_empty() {
-            self.forward = o
-                .forward
-                .iter()
-                .map(|s| parse_forward(s).map_err(|e| ConfigError(format!("--forward: {e}"))))
-                .collect::<Result<_, _>>()?;
+            let mut seen = self.zone_upstreams();
+            self.forward = upstream_list("--forward", &o.forward, &mut seen)?;
+            self.tls_upstreams = settle_tls(seen)?;
         }
         if !o.trust_anchors.is_empty() {
             self.trust_anchors.clone_from(&o.trust_anchors);
@@ -701,6 +759,24 @@ impl Config {
 }
 
 impl Config {
+    /// The forward and stub zones' upstreams, each with its TLS
+    /// authentication (or none).
+    fn zone_upstreams(&self) -> Vec<(SocketAddr, Option<TlsAuth>)> {
+        self.forward_zones
+            .iter()
+            .chain(&self.stub_zones)
+            .flat_map(|z| &z.addresses)
+            .map(|addr| {
+                let auth = self
+                    .tls_upstreams
+                    .iter()
+                    .find(|(a, _)| a == addr)
+                    .map(|(_, auth)| auth.clone());
+                (*addr, auth)
+            })
+            .collect()
+    }
+
     /// The RFC 5011-managed files: the configured ones, or, when no anchor
     /// is configured at all, the root's state file.
     pub fn managed_anchor_files(&self) -> Vec<PathBuf> {
@@ -748,7 +824,60 @@ pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
 }
 
 /// `ADDR[:PORT]`: a bare address (IPv6 with or without brackets) means port 53.
+/// Plain DNS only: a DNS-over-TLS upstream (`#NAME`) is refused.
 pub fn parse_forward(s: &str) -> Result<SocketAddr, String> {
+    match parse_upstream(s)? {
+        (addr, None) => Ok(addr),
+        (_, Some(_)) => Err(format!("`{s}`: DNS over TLS is not available here")),
+    }
+}
+
+/// An upstream as unbound writes it in forward-addr, or as `ADDR[:PORT]`:
+/// `ADDR`, `ADDR:PORT`, `[V6]:PORT`, `ADDR@PORT`, and for DNS over TLS
+/// (RFC 7858) `ADDR@PORT#NAME` (the certificate must be valid for NAME) or
+/// `ADDR@PORT#NAME^sha256/BASE64` (SPKI pins, RFC 7858 §4.2; repeatable
+/// `^…`). Port 853 without `#` is refused: it is DNS over TLS's port, and
+/// TLS without a name or pin to check would authenticate nobody.
+pub fn parse_upstream(s: &str) -> Result<(SocketAddr, Option<TlsAuth>), String> {
+    let (addr, auth) = match s.trim().split_once('#') {
+        Some((addr, auth)) => (
+            addr,
+            Some(TlsAuth::parse(auth).map_err(|e| format!("`{s}`: {e}"))?),
+        ),
+        None => (s.trim(), None),
+    };
+    let addr = match addr.rsplit_once('@') {
+        Some((ip, port)) => {
+            let ip = ip.trim_start_matches('[').trim_end_matches(']');
+            let ip: IpAddr = ip.parse().map_err(|_| format!("`{s}` is not ADDR@PORT"))?;
+            let port: u16 = port
+                .parse()
+                .map_err(|_| format!("`{s}`: `{port}` is not a port"))?;
+            SocketAddr::new(ip, port)
+        }
+        None => {
+            let mut parsed = plain_addr(addr).map_err(|()| match auth {
+                Some(_) => format!("`{s}` is not ADDR@PORT#NAME"),
+                None => format!("`{s}` is not ADDR[:PORT]"),
+            })?;
+            // A bare address with `#NAME` is on DNS over TLS's port, as in
+            // unbound's forward-tls-upstream.
+            if auth.is_some() && addr.trim().parse::<SocketAddr>().is_err() {
+                parsed.set_port(DOT_PORT);
+            }
+            parsed
+        }
+    };
+    if auth.is_none() && addr.port() == DOT_PORT {
+        return Err(format!(
+            "`{s}`: port {DOT_PORT} is DNS over TLS; add #NAME (or #NAME^sha256/PIN) to say whom to trust"
+        ));
+    }
+    Ok((addr, auth))
+}
+
+/// `ADDR[:PORT]`, port 53 by default.
+fn plain_addr(s: &str) -> Result<SocketAddr, ()> {
     let t = s.trim();
     if let Ok(addr) = t.parse::<SocketAddr>() {
         return Ok(addr);
@@ -759,7 +888,7 @@ pub fn parse_forward(s: &str) -> Result<SocketAddr, String> {
         .unwrap_or(t);
     bare.parse::<IpAddr>()
         .map(|ip| SocketAddr::new(ip, 53))
-        .map_err(|_| format!("`{s}` is not ADDR[:PORT]"))
+        .map_err(|_| ())
 }
 
 /// The 1-based line holding byte `offset` of `text`.
@@ -1052,6 +1181,79 @@ mod tests {
     fn explicit_missing_file_is_an_error() {
         let e = Config::load(Some(Path::new("/nonexistent/danebound.toml"))).unwrap_err();
         assert!(e.0.contains("/nonexistent/danebound.toml"));
+    }
+
+    #[test]
+    fn rfc7858_dns_over_tls_upstreams_in_unbounds_syntax() {
+        let pin = data_encoding::BASE64.encode(&[9u8; 32]);
+        let c = Config::from_toml(&format!(
+            r#"
+            forward = ["192.0.2.1@853#dns.example", "192.0.2.2#dns2.example^sha256/{pin}", "192.0.2.3@5353"]
+            [upstream]
+            tls_ca_file = "/etc/danebound/ca.pem"
+            [[forward_zone]]
+            name = "corp.example."
+            addresses = ["[2001:db8::1]@853#dns.corp.example"]
+            "#
+        ))
+        .unwrap();
+        let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert_eq!(
+            c.forward,
+            vec![
+                addr("192.0.2.1:853"),
+                addr("192.0.2.2:853"),
+                addr("192.0.2.3:5353")
+            ]
+        );
+        assert_eq!(c.tls_ca, CaRoots::File("/etc/danebound/ca.pem".into()));
+        let tls: Vec<(SocketAddr, String)> = c
+            .tls_upstreams
+            .iter()
+            .map(|(a, auth)| (*a, auth.to_string()))
+            .collect();
+        assert_eq!(
+            tls,
+            vec![
+                (addr("192.0.2.1:853"), "dns.example".to_string()),
+                (addr("192.0.2.2:853"), format!("dns2.example^sha256/{pin}")),
+                (addr("[2001:db8::1]:853"), "dns.corp.example".to_string()),
+            ]
+        );
+        // --forward replaces the list; the zone's TLS upstream stays.
+        let mut c2 = c;
+        c2.apply(&Overrides {
+            forward: vec!["198.51.100.1@853#other.example".into()],
+            ..Overrides::default()
+        })
+        .unwrap();
+        assert_eq!(c2.tls_upstreams.len(), 2);
+        assert_eq!(c2.tls_upstreams[0].0, addr("198.51.100.1:853"));
+        for (bad, needle) in [
+            ("forward = [\"192.0.2.1@853\"]", "add #NAME"),
+            ("forward = [\"192.0.2.1:853\"]", "add #NAME"),
+            ("forward = [\"192.0.2.1@853#\"]", "name the server"),
+            ("forward = [\"192.0.2.1@853#x^sha256/AAAA\"]", "32 bytes"),
+            ("forward = [\"192.0.2.1@x#a.example\"]", "not a port"),
+            (
+                "forward = [\"192.0.2.1@853#a.example\", \"192.0.2.1@853#b.example\"]",
+                "also given",
+            ),
+            (
+                "forward = [\"192.0.2.1@853#a.example\"]\n[[stub_zone]]\nname = \"x.\"\naddresses = [\"192.0.2.1@853#a.example\", \"192.0.2.9@853#a.example\"]",
+                "",
+            ),
+        ] {
+            let result = Config::from_toml(bad);
+            if needle.is_empty() {
+                assert!(result.is_ok(), "{bad}: {result:?}");
+            } else {
+                let e = result.unwrap_err().0;
+                assert!(e.contains(needle), "{bad}: {e}");
+            }
+        }
+        assert!(parse_forward("192.0.2.1@853#dns.example").is_err());
+        assert_eq!(parse_forward("192.0.2.1@53").unwrap(), addr("192.0.2.1:53"));
     }
 
     #[test]

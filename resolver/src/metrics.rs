@@ -173,6 +173,18 @@ pub fn render(s: &Snapshot) -> String {
         "Upstream queries asked again without 0x20.",
         s.forgeries.caps_fallbacks,
     );
+    counter(
+        &mut out,
+        "upstream_tls_handshakes_total",
+        "TLS handshakes begun with DNS-over-TLS upstreams.",
+        s.upstream_tls_handshakes,
+    );
+    counter(
+        &mut out,
+        "upstream_tls_handshake_failures_total",
+        "TLS handshakes with DNS-over-TLS upstreams that failed.",
+        s.upstream_tls_failures,
+    );
     let _ = writeln!(
         out,
         "# HELP danebound_answers_total Answers sent, by response code.\n# TYPE danebound_answers_total counter"

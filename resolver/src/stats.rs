@@ -354,6 +354,8 @@ impl Stats {
         }
         s.uptime = self.started.get().map_or(Duration::ZERO, Instant::elapsed);
         s.forgeries = crate::transport::FORGERIES.snapshot();
+        (s.upstream_tls_handshakes, s.upstream_tls_failures) =
+            crate::transport::tls::handshake_counts();
         s
     }
 
@@ -428,6 +430,11 @@ pub struct Snapshot {
     pub aggressive_nxdomain: u64,
     /// NODATA answers from validated NSEC/NSEC3 spans (RFC 8198).
     pub aggressive_nodata: u64,
+    /// TLS handshakes begun with DNS-over-TLS upstreams (one per
+    /// connection: queries reuse it).
+    pub upstream_tls_handshakes: u64,
+    /// Of which failed (refused, wrong name or pin, timeout).
+    pub upstream_tls_failures: u64,
     /// Latency of cache hits.
     pub hit_latency: HistogramSnapshot,
     /// Latency of cache misses.
@@ -455,6 +462,8 @@ impl Snapshot {
         stale: 0,
         aggressive_nxdomain: 0,
         aggressive_nodata: 0,
+        upstream_tls_handshakes: 0,
+        upstream_tls_failures: 0,
         hit_latency: HistogramSnapshot {
             buckets: [0; BUCKETS_US.len() + 1],
             sum_us: 0,
@@ -518,6 +527,14 @@ impl Snapshot {
         out.push(format!(
             "upstream.caps_fallbacks={}",
             self.forgeries.caps_fallbacks
+        ));
+        out.push(format!(
+            "upstream.tls.handshakes={}",
+            self.upstream_tls_handshakes
+        ));
+        out.push(format!(
+            "upstream.tls.failures={}",
+            self.upstream_tls_failures
         ));
         for (name, h) in [("hits", &self.hit_latency), ("misses", &self.miss_latency)] {
             let avg = if h.count() == 0 {

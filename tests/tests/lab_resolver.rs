@@ -86,22 +86,8 @@ fn answer_set(reply: &Reply, qtype: RecordType) -> BTreeSet<String> {
 /// Checks one reply against the table; `with_ede` when the client sent
 /// EDNS (no OPT, no EDE otherwise). Returns the disagreements.
 fn check(case: &Case, reply: &Reply, with_ede: bool) -> Vec<String> {
-    let mut wrong = Vec::new();
-    if reply.rcode() != case.rcode {
-        wrong.push(format!("rcode {} (table: {})", reply.rcode(), case.rcode));
-    }
-    if reply.ad() != case.ad {
-        wrong.push(format!("AD {} (table: {})", reply.ad(), case.ad));
-    }
+    let mut wrong = case.mismatches(reply, with_ede);
     if with_ede {
-        if reply.ede_code() != case.ede {
-            wrong.push(format!(
-                "EDE {:?} {:?} (table: {:?})",
-                reply.ede_code(),
-                reply.ede(),
-                case.ede
-            ));
-        }
         if case.verdict == Verdict::Bogus && reply.ede().iter().all(|e| e.text.is_empty()) {
             wrong.push("bogus without an EDE text naming the reason".into());
         }

@@ -26,7 +26,7 @@ fn prerequisites() -> Result<(), String> {
     if !is_root() {
         return Err("needs root (dpkg -i)".into());
     }
-    for program in ["dpkg", "dpkg-deb", "setpriv"] {
+    for program in ["dpkg", "dpkg-deb", "setpriv", "readelf"] {
         find_program(program).ok_or(format!("{program} is not installed"))?;
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -143,6 +143,21 @@ fn debian_package_installs_runs_and_purges() {
         assert!(
             contents.lines().any(|l| l.ends_with(path)),
             "{path} missing from the package:\n{contents}"
+        );
+    }
+    // The packaged binary is stripped: no symbol table, no debug sections.
+    let unpacked = tempfile::tempdir().unwrap();
+    must("dpkg-deb", &["-x", deb, unpacked.path().to_str().unwrap()]);
+    let binary = unpacked.path().join("usr/bin/danebound");
+    let sections = must("readelf", &["-S", "-W", binary.to_str().unwrap()]);
+    assert!(
+        sections.contains(".text"),
+        "readelf shows no sections:\n{sections}"
+    );
+    for unwanted in [".symtab", ".debug_info", ".debug_line"] {
+        assert!(
+            !sections.contains(unwanted),
+            "the packaged binary is not stripped ({unwanted}):\n{sections}"
         );
     }
     let control = tempfile::tempdir().unwrap();

@@ -12,6 +12,7 @@ use danebound_resolver::config::{Config, DEFAULT_CONFIG_PATH, Overrides};
 use danebound_resolver::control::{self, Controller, ReloadFn, socket};
 use danebound_resolver::engine::Resolver;
 use danebound_resolver::metrics;
+use danebound_resolver::server::Settings;
 
 /// Changes the log filter of the running process.
 pub(crate) type SetLogLevel = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
@@ -49,9 +50,16 @@ pub(crate) async fn start(
     setup: Setup,
     resolver: Arc<Resolver>,
     cache: Arc<Cache>,
+    settings: Settings,
     clock: Arc<dyn Clock>,
 ) -> Result<Ops, String> {
     let config = setup.config.clone();
+    let live = Live {
+        resolver: Arc::clone(&resolver),
+        cache: Arc::clone(&cache),
+        settings,
+        set_log_level: setup.set_log_level,
+    };
     let controller = Controller::new(resolver, cache, clock)
         .with_nta_file(&config.control.nta_file)
         .with_status(setup.status)
@@ -59,7 +67,7 @@ pub(crate) async fn start(
             setup.config,
             setup.config_path,
             setup.overrides,
-            setup.set_log_level,
+            live,
         ));
     match controller.load_negative_anchors() {
         Ok(0) => {}
@@ -114,15 +122,23 @@ fn parent_exists(path: &Path) -> bool {
     path.parent().is_some_and(Path::exists)
 }
 
-/// `reload`: re-reads the file and applies what can change while running
-/// (the log level); everything else is reported as needing a restart. The
-/// cache, the key store and the negative trust anchors are kept.
-fn reload_fn(
-    running: Config,
-    path: Option<PathBuf>,
-    overrides: Overrides,
+/// What `reload` changes in the running process.
+struct Live {
+    resolver: Arc<Resolver>,
+    cache: Arc<Cache>,
+    settings: Settings,
     set_log_level: SetLogLevel,
-) -> ReloadFn {
+}
+
+/// `reload`: re-reads the file and applies what can change while running:
+/// the upstreams (forward, forward_zone, stub_zone, DNS over TLS), access
+/// control, rate limits, local zones, `domain_insecure`, static trust
+/// anchors and the log level. The answer cache is dropped only when what
+/// produced its answers changed (upstreams, anchors, `domain_insecure`,
+/// local zones); the negative trust anchors added with `insecure_add` stay.
+/// Everything else is reported by name as needing a restart. A file with
+/// errors is refused with them, and nothing changes.
+fn reload_fn(running: Config, path: Option<PathBuf>, overrides: Overrides, live: Live) -> ReloadFn {
     let running = Mutex::new(running);
     Box::new(move || {
         let shown = path
@@ -141,17 +157,52 @@ fn reload_fn(
         let mut new = checkconf::check(&text).map_err(|problems| {
             problems
                 .iter()
-                .map(|p| format!("{shown}: {p}"))
+                .map(|p| match p.line {
+                    Some(line) => format!("{shown}:{line}: {}", p.message),
+                    None => format!("{shown}: {}", p.message),
+                })
                 .collect::<Vec<_>>()
                 .join("; ")
         })?;
         new.apply(&overrides).map_err(|e| e.0)?;
+        // Checked before anything is applied, so a bad filter changes nothing.
+        tracing_subscriber::EnvFilter::try_new(&new.log_level)
+            .map_err(|e| format!("{shown}: log_level `{}`: {e}", new.log_level))?;
         let mut running = running.lock().unwrap_or_else(|e| e.into_inner());
-        let mut lines = vec![format!("ok, {shown} re-read; cache and key store kept")];
+        // The engine prepares everything before it swaps anything: an error
+        // here (an anchor file that does not load) leaves it as it was.
+        let engine = live.resolver.reconfigure(&mut running, &new)?;
+        let mut applied = engine.applied;
+        let mut flush = engine.flush;
+        let server = live.settings.apply(&mut running, &new);
+        if server.contains(&"default_local_zones") {
+            // Names that local zones now answer (or no longer answer) may
+            // sit in the cache with the other answer.
+            flush.push("default_local_zones");
+        }
+        applied.extend(server);
         if new.log_level != running.log_level {
-            set_log_level(&new.log_level)?;
-            lines.push(format!("applied: log_level = {}", new.log_level));
+            (live.set_log_level)(&new.log_level)?;
             running.log_level.clone_from(&new.log_level);
+            applied.push("log_level");
+        }
+        let mut lines = vec![format!("ok, {shown} re-read")];
+        if !applied.is_empty() {
+            lines.push(format!("applied: {}", applied.join(", ")));
+        }
+        if flush.is_empty() {
+            lines.push("answer cache kept".into());
+        } else {
+            live.cache.clear();
+            // RFC 8198 spans were proven under the old anchors and
+            // domain_insecure too.
+            if let Some(spans) = live.resolver.aggressive_nsec() {
+                spans.clear();
+            }
+            lines.push(format!(
+                "answer cache flushed: {} changed",
+                flush.join(", ")
+            ));
         }
         let changed = restart_needed(&running, &new);
         if changed.is_empty() {
@@ -162,6 +213,7 @@ fn reload_fn(
                 changed.join(", ")
             ));
         }
+        tracing::info!("reload: {}", lines[1..].join("; "));
         Ok(lines)
     })
 }
@@ -175,6 +227,12 @@ fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
         }
     };
     check("listen", old.listen != new.listen);
+    check("user", old.user != new.user);
+    check(
+        "auto_trust_anchors",
+        old.managed_anchor_files() != new.managed_anchor_files(),
+    );
+    check("autotrust", old.autotrust != new.autotrust);
     check("forward", old.forward != new.forward);
     check("trust_anchors", old.trust_anchors != new.trust_anchors);
     check(

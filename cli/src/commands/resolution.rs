@@ -20,8 +20,8 @@ pub(crate) fn args(command: Command) -> Command {
     command
         .arg(repeatable(
             "forward",
-            "ADDR[:PORT]",
-            "Forward every query to this recursive resolver (forwarding mode); repeatable [default: recursive from the root]",
+            "ADDR[:PORT]|ADDR@853#NAME",
+            "Forward every query to this recursive resolver (forwarding mode); repeatable. ADDR@853#NAME: DNS over TLS, the certificate must be valid for NAME (system CA roots); ADDR@853#NAME^sha256/BASE64: authenticated by SPKI pin instead [default: recursive from the root]",
         ))
         .arg(
             Arg::new("root-hints")

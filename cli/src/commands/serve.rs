@@ -192,7 +192,14 @@ fn serve(mut setup: ops::Setup) -> Result<(), String> {
         }));
         // The control socket is made as root (owned by root and the
         // danebound group, mode 0660) before root is dropped.
-        let _ops = ops::start(setup, Arc::clone(&resolver), server.cache(), clock).await?;
+        let _ops = ops::start(
+            setup,
+            Arc::clone(&resolver),
+            server.cache(),
+            server.settings(),
+            clock,
+        )
+        .await?;
         // The sockets are bound and the anchors read: root is no longer
         // needed. The RFC 5011 state files and the negative trust anchor file
         // stay writable for the user; so does the default state directory

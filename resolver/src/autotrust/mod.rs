@@ -204,6 +204,12 @@ impl TrustPoints {
         })
     }
 
+    /// Replaces the static anchors (a reload re-read their files); the
+    /// managed ones stay as they are.
+    pub(crate) fn set_statics(&mut self, statics: Anchors) {
+        self.statics = statics;
+    }
+
     /// The configuration.
     pub fn config(&self) -> &AutotrustConfig {
         &self.config

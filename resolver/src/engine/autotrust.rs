@@ -31,7 +31,7 @@ impl Resolver {
         self
     }
 
-    fn with_points<T>(&self, f: impl FnOnce(&mut TrustPoints) -> T) -> Option<T> {
+    pub(super) fn with_points<T>(&self, f: impl FnOnce(&mut TrustPoints) -> T) -> Option<T> {
         let lock = self.trust_points.as_ref()?;
         let mut guard = match lock.lock() {
             Ok(g) => g,
@@ -96,7 +96,7 @@ impl Resolver {
         let validation_now = self.validation_time.unwrap_or(now);
         for (i, zone, tp) in due {
             let probe = match self
-                .upstream
+                .upstream()
                 .query(&zone, RecordType::DNSKEY, DNSClass::IN)
                 .await
             {
@@ -153,7 +153,7 @@ impl Resolver {
             .unwrap_or_default();
         for name in names.iter().filter(|n| zone.zone_of(n)) {
             if let Err(e) = self
-                .upstream
+                .upstream()
                 .query(name, RecordType::NULL, DNSClass::IN)
                 .await
             {

@@ -14,6 +14,7 @@ use crate::iterator::{IterConfig, Iterator, RootHints, ZoneServers};
 use crate::resolve::Resolve;
 use crate::transport::Transport;
 use crate::transport::net::NetTransport;
+use crate::transport::tls::TlsTransport;
 use crate::validator::{Anchors, Crypto, RingCrypto};
 
 /// The validating resolver `serve` uses for `config`: recursive from the
@@ -42,7 +43,7 @@ pub fn build_resolver(config: &Config) -> Result<Resolver, String> {
         TrustPoints::load(&managed, statics, config.autotrust.clone(), crypto.as_ref())?;
     let anchors = trust_points.anchors();
     tracing::info!(zones = ?anchors.zones().collect::<Vec<_>>(), "trust anchors");
-    let upstream = build_upstream(config, Arc::new(NetTransport), Arc::new(SystemClock))?;
+    let upstream = build_upstream(config, transport(config)?, Arc::new(SystemClock))?;
     let resolver = Resolver::new(
         Arc::new(super::counted::Counted(upstream)),
         anchors,
@@ -59,6 +60,28 @@ pub fn build_resolver(config: &Config) -> Result<Resolver, String> {
     } else {
         resolver.with_trust_points(trust_points)
     })
+}
+
+/// The sockets `config` asks through: plain UDP and TCP, and DNS over TLS
+/// (RFC 7858) to the upstreams configured with `#NAME`.
+pub fn transport(config: &Config) -> Result<Arc<dyn Transport>, String> {
+    let plain: Arc<dyn Transport> = Arc::new(NetTransport);
+    if config.tls_upstreams.is_empty() {
+        return Ok(plain);
+    }
+    tracing::info!(
+        upstreams = ?config
+            .tls_upstreams
+            .iter()
+            .map(|(addr, auth)| format!("{addr}#{auth}"))
+            .collect::<Vec<_>>(),
+        "DNS over TLS"
+    );
+    Ok(Arc::new(TlsTransport::new(
+        &config.tls_upstreams,
+        &config.tls_ca,
+        plain,
+    )?))
 }
 
 /// Where `config` sends its questions: the forwarder when `forward` names

@@ -16,6 +16,7 @@ mod counted;
 mod inflight;
 mod keystore;
 pub mod nta;
+mod reload;
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -24,10 +25,11 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tracing::{debug, warn};
 
-pub use build::{build, build_resolver, build_upstream, load_anchors};
+pub use build::{build, build_resolver, build_upstream, load_anchors, transport};
 pub use inflight::DEFAULT_MAX_INFLIGHT_BYTES;
 use keystore::KeyStore;
 pub use nta::{NegativeAnchors, Nta};
+pub use reload::EngineReload;
 
 use crate::autotrust::TrustPoints;
 use crate::cache::aggressive::{Proven, SpanStore};
@@ -148,7 +150,9 @@ impl Upstream for crate::iterator::Iterator {
 
 /// The validating resolver.
 pub struct Resolver {
-    upstream: Arc<dyn Upstream>,
+    /// Replaced whole by `reload` when the forwarders or zones change; each
+    /// question works on the one it started with.
+    upstream: RwLock<Arc<dyn Upstream>>,
     /// Swapped whole when RFC 5011 changes the trusted keys; each
     /// validation works on the snapshot it started with.
     anchors: RwLock<Arc<Anchors>>,
@@ -160,7 +164,8 @@ pub struct Resolver {
     validation_time: Option<u64>,
     sentinel_enabled: bool,
     ntas: NegativeAnchors,
-    domain_insecure: Vec<Name>,
+    /// Replaced whole by `reload`.
+    domain_insecure: RwLock<Arc<Vec<Name>>>,
     /// Validated NSEC/NSEC3 spans (RFC 8198); `None` when
     /// `aggressive_nsec = false`.
     aggressive: Option<SpanStore>,
@@ -184,7 +189,7 @@ impl Resolver {
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
-            upstream,
+            upstream: RwLock::new(upstream),
             anchors: RwLock::new(Arc::new(anchors)),
             trust_points: None,
             crypto,
@@ -194,7 +199,7 @@ impl Resolver {
             validation_time: None,
             sentinel_enabled: true,
             ntas: NegativeAnchors::default(),
-            domain_insecure: Vec::new(),
+            domain_insecure: RwLock::new(Arc::new(Vec::new())),
             aggressive: Some(SpanStore::default()),
             on_anchor_change: std::sync::OnceLock::new(),
             inflight: inflight::InflightBytes::new(DEFAULT_MAX_INFLIGHT_BYTES),
@@ -291,9 +296,14 @@ impl Resolver {
     /// Negative trust anchors from the configuration (unbound's
     /// domain-insecure, RFC 7646): names at or below one of `zones` are not
     /// validated, unless a trust anchor lies deeper than the negative one.
-    pub fn with_domain_insecure(mut self, zones: Vec<Name>) -> Self {
-        self.domain_insecure = zones;
+    pub fn with_domain_insecure(self, zones: Vec<Name>) -> Self {
+        *write(&self.domain_insecure) = Arc::new(zones);
         self
+    }
+
+    /// The upstream in use now.
+    fn upstream(&self) -> Arc<dyn Upstream> {
+        Arc::clone(&read(&self.upstream))
     }
 
     /// The negative trust anchor covering `name`, if any: one the operator
@@ -311,7 +321,7 @@ impl Resolver {
             .covering(name, self.clock.unix_now())
             .into_iter()
             .chain(
-                self.domain_insecure
+                read(&self.domain_insecure)
                     .iter()
                     .filter(|z| z.zone_of(name))
                     .cloned(),
@@ -353,8 +363,9 @@ impl Resolver {
             // with the reason.
             let failure = Ede {
                 code: 0,
-                text: "resolutions in flight hold their memory budget (max_inflight_bytes); try again"
-                    .into(),
+                text:
+                    "resolutions in flight hold their memory budget (max_inflight_bytes); try again"
+                        .into(),
             };
             return (Resolution::failed(failure), Vec::new());
         }
@@ -381,7 +392,7 @@ impl Resolver {
             if !resolution.outcome.is_bogus()
                 || cd
                 || remembered
-                || !self.upstream.can_avoid()
+                || !self.upstream().can_avoid()
                 || retries >= MAX_BOGUS_RETRIES
                 || fresh.is_empty()
             {
@@ -402,13 +413,14 @@ impl Resolver {
         avoid: &[IpAddr],
         used: &mut Vec<IpAddr>,
     ) -> Result<UpstreamReply, UpstreamError> {
+        let upstream = self.upstream();
         let reply = match class {
             // The validator's fetch.
-            None => self.upstream.fetch(name, rtype, avoid).await,
-            Some(class) if avoid.is_empty() => self.upstream.query(name, rtype, class).await,
-            Some(class) => match self.upstream.query_avoiding(name, rtype, class, avoid) {
+            None => upstream.fetch(name, rtype, avoid).await,
+            Some(class) if avoid.is_empty() => upstream.query(name, rtype, class).await,
+            Some(class) => match upstream.query_avoiding(name, rtype, class, avoid) {
                 Some(future) => future.await,
-                None => self.upstream.query(name, rtype, class).await,
+                None => upstream.query(name, rtype, class).await,
             },
         }?;
         if !reply.server.ip().is_unspecified() && !used.contains(&reply.server.ip()) {
@@ -716,6 +728,16 @@ fn to_resolution(rcode: ResponseCode, validated: Validated) -> Resolution {
         ttl,
         failure: None,
     }
+}
+
+/// A read lock that survives a poisoned writer (the data is replaced whole,
+/// never left half-written).
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -54,11 +54,9 @@ pub const RESOLUTION_TIMEOUT: Duration = Duration::from_secs(10);
 struct Context {
     resolver: Arc<dyn Resolve>,
     cache: Arc<Cache>,
-    acl: Acl,
-    local: LocalZones,
+    /// Replaced whole by `reload` ([`Settings::apply`]).
+    policy: RwLock<Policy>,
     inflight: Arc<inflight::Inflight>,
-    /// UDP response rate limiting; `None` when off.
-    ratelimit: Option<Mutex<RateLimiter>>,
     tcp: Arc<Connections>,
     pending: Pending,
     /// Background refresh of hits near their end; `None` when off.
@@ -67,12 +65,81 @@ struct Context {
     stale: StaleConfig,
 }
 
+impl Context {
+    fn policy(&self) -> RwLockReadGuard<'_, Policy> {
+        self.policy.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Who may ask, what is answered locally, how fast: the settings `reload`
+/// applies to the running server.
+struct Policy {
+    acl: Acl,
+    local: LocalZones,
+    /// UDP response rate limiting; `None` when off.
+    ratelimit: Option<Mutex<RateLimiter>>,
+}
+
+impl Policy {
+    fn new(config: &Config) -> Self {
+        Self {
+            acl: config.acl.clone(),
+            local: if config.default_local_zones {
+                LocalZones::defaults()
+            } else {
+                LocalZones::none()
+            },
+            ratelimit: config
+                .ratelimit
+                .enabled()
+                .then(|| Mutex::new(RateLimiter::new(config.ratelimit.clone()))),
+        }
+    }
+}
+
+/// The running server's live settings, for `reload`.
+#[derive(Clone)]
+pub struct Settings(Arc<Context>);
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings").finish_non_exhaustive()
+    }
+}
+
+impl Settings {
+    /// Applies `new`'s access control, rate limits and local zones where
+    /// they differ from `old`, updating `old` to match; returns the names of
+    /// what changed. Rate limiter counters start afresh when its settings
+    /// change.
+    pub fn apply(&self, old: &mut Config, new: &Config) -> Vec<&'static str> {
+        let mut applied = Vec::new();
+        if old.acl != new.acl {
+            applied.push("access");
+        }
+        if old.ratelimit != new.ratelimit {
+            applied.push("ratelimit");
+        }
+        if old.default_local_zones != new.default_local_zones {
+            applied.push("default_local_zones");
+        }
+        if applied.is_empty() {
+            return applied;
+        }
+        if new.acl.reaches_beyond_loopback() && !new.ratelimit.enabled() {
+            tracing::warn!(
+                "access.allow reaches beyond loopback and response rate limiting is off"
+            );
+        }
+        *self.0.policy.write().unwrap_or_else(|e| e.into_inner()) = Policy::new(new);
+        old.acl = new.acl.clone();
+        old.ratelimit = new.ratelimit.clone();
+        old.default_local_zones = new.default_local_zones;
+        applied
+    }
+}
+
 fn context(config: &Config, resolver: Arc<dyn Resolve>, clock: Arc<dyn Clock>) -> Arc<Context> {
-    let local = if config.default_local_zones {
-        LocalZones::defaults()
-    } else {
-        LocalZones::none()
-    };
     let cache = Arc::new(
         Cache::new(config.cache.clone(), clock).with_stale_window(config.serve_stale.window()),
     );
@@ -82,13 +149,8 @@ fn context(config: &Config, resolver: Arc<dyn Resolve>, clock: Arc<dyn Clock>) -
     Arc::new(Context {
         resolver,
         cache,
-        acl: config.acl.clone(),
-        local,
+        policy: RwLock::new(Policy::new(config)),
         inflight: inflight::Inflight::new(config.max_inflight, config.max_inflight_per_client),
-        ratelimit: config
-            .ratelimit
-            .enabled()
-            .then(|| Mutex::new(RateLimiter::new(config.ratelimit.clone()))),
         tcp: Connections::new(tcp::TcpLimits {
             max_connections: config.max_tcp_connections,
             max_per_client: config.max_tcp_connections_per_client,
@@ -132,6 +194,11 @@ impl Responder {
     /// The answer cache.
     pub fn cache(&self) -> Arc<Cache> {
         Arc::clone(&self.context.cache)
+    }
+
+    /// The live settings, for `reload`.
+    pub fn settings(&self) -> Settings {
+        Settings(Arc::clone(&self.context))
     }
 }
 
@@ -205,6 +272,11 @@ impl Server {
     /// The answer cache.
     pub fn cache(&self) -> Arc<Cache> {
         Arc::clone(&self.context.cache)
+    }
+
+    /// The live settings, for `reload`.
+    pub fn settings(&self) -> Settings {
+        Settings(Arc::clone(&self.context))
     }
 
     /// The TCP connection registry (its [`Connections::stats`]), for tests
@@ -311,7 +383,8 @@ fn handle(ctx: &Context, buf: &[u8], client: IpAddr, via: Via, out: &mut Vec<u8>
     let stats = stats::global();
     let start = stats.sample().then(Instant::now);
     let parsed = Request::parse(buf);
-    if !ctx.acl.allows(client) {
+    let policy = ctx.policy();
+    if !policy.acl.allows(client) {
         return match parsed {
             Parsed::Drop(_) => Handled::Drop,
             Parsed::Query(request) => {
@@ -357,8 +430,8 @@ fn handle(ctx: &Context, buf: &[u8], client: IpAddr, via: Via, out: &mut Vec<u8>
         }
         return Handled::Reply;
     }
-    if !ctx.local.is_empty()
-        && let Some(resolution) = ctx.local.answer(&request.query())
+    if !policy.local.is_empty()
+        && let Some(resolution) = policy.local.answer(&request.query())
     {
         stats.answer(resolution.rcode, None);
         let mut message = answer::build(&request, &resolution);
@@ -561,16 +634,16 @@ async fn udp_worker(ctx: Arc<Context>, socket: Arc<UdpSocket>) {
 
 /// Sends a UDP response, subject to response rate limiting.
 async fn send_udp(ctx: &Context, socket: &UdpSocket, response: &mut Vec<u8>, client: SocketAddr) {
-    if let Some(limiter) = &ctx.ratelimit {
-        let verdict = limiter
+    let verdict = ctx.policy().ratelimit.as_ref().map(|limiter| {
+        limiter
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .check(client.ip(), ctx.cache.now());
-        match verdict {
-            Verdict::Send => {}
-            Verdict::Slip => truncate_to_question(response),
-            Verdict::Drop => return,
-        }
+            .check(client.ip(), ctx.cache.now())
+    });
+    match verdict {
+        None | Some(Verdict::Send) => {}
+        Some(Verdict::Slip) => truncate_to_question(response),
+        Some(Verdict::Drop) => return,
     }
     if let Err(e) = socket.send_to(response, client).await {
         tracing::debug!(%client, "UDP send error: {e}");

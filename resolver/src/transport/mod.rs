@@ -1,7 +1,8 @@
 //! How a query leaves the resolver: the [`Transport`] seam.
 //!
 //! The engine never opens sockets itself. Production uses
-//! [`net::NetTransport`]; the replay harness and tests plug in a fake
+//! [`net::NetTransport`], under [`tls::TlsTransport`] when some upstreams
+//! are reached over DNS over TLS (RFC 7858); the replay harness and tests plug in a fake
 //! network. A transport hands back the raw reply bytes; the caller checks
 //! that the ID and question match (RFC 5452 §4.1) and drops anything else.
 
@@ -13,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 pub mod net;
+pub mod tls;
 
 /// A boxed future returned by [`Transport::exchange`].
 pub type ExchangeFuture<'a> = Pin<Box<dyn Future<Output = io::Result<Vec<u8>>> + Send + 'a>>;
@@ -110,4 +112,16 @@ impl Forgeries {
             caps_fallbacks: self.caps_fallbacks.load(Relaxed),
         }
     }
+}
+
+/// Refuses a request too short to carry a DNS header (the ID is read from
+/// it).
+fn check_request(request: &[u8]) -> io::Result<()> {
+    if request.len() < 12 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a DNS request is at least 12 bytes",
+        ));
+    }
+    Ok(())
 }

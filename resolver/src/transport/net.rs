@@ -63,12 +63,7 @@ async fn exchange(
     timeout: Duration,
     echo: bool,
 ) -> io::Result<Vec<u8>> {
-    if request.len() < 12 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "a DNS request is at least 12 bytes",
-        ));
-    }
+    super::check_request(request)?;
     let deadline = Instant::now() + timeout;
     let id = [request[0], request[1]];
     let timed_out = || {

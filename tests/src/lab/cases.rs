@@ -49,6 +49,29 @@ pub struct Case {
     pub about: &'static str,
 }
 
+impl Case {
+    /// Where `reply` disagrees with the table: rcode, AD, and the EDE code
+    /// when `with_ede` (the client sent EDNS). Empty when it agrees.
+    pub fn mismatches(&self, reply: &super::Reply, with_ede: bool) -> Vec<String> {
+        let mut wrong = Vec::new();
+        if reply.rcode() != self.rcode {
+            wrong.push(format!("rcode {} (table: {})", reply.rcode(), self.rcode));
+        }
+        if reply.ad() != self.ad {
+            wrong.push(format!("AD {} (table: {})", reply.ad(), self.ad));
+        }
+        if with_ede && reply.ede_code() != self.ede {
+            wrong.push(format!(
+                "EDE {:?} {:?} (table: {:?})",
+                reply.ede_code(),
+                reply.ede(),
+                self.ede
+            ));
+        }
+        wrong
+    }
+}
+
 use RecordType::{A, AAAA, DS, SOA, TXT};
 use ResponseCode::{NXDomain, NoError, ServFail};
 use Verdict::{Bogus, Insecure, Secure};

@@ -9,6 +9,7 @@
 //!   case zones     NSD  127.53.S.4   one zone per case (see `cases`)
 //!   unsigned       NSD  127.53.S.5   zones below insecure delegations
 //!   upstream       unbound 127.53.S.10  recursive, validation OFF
+//!                  (optional) also DNS over TLS on port 853, see [`DotUpstream`]
 //!   oracle         unbound 127.53.S.11  recursive, validating, lab anchor
 //!   stripping      proxy   127.53.S.12  (optional) upstream minus RRSIGs
 //! ```
@@ -50,6 +51,7 @@ mod netns;
 mod proxy;
 pub mod rollover;
 mod servers;
+mod tls;
 
 use std::fmt;
 use std::fs;
@@ -65,6 +67,7 @@ pub use cases::{CASE_ZONES, CASES, Case, Verdict, case};
 pub use danebound::Danebound;
 pub use dig::{Ede, QueryOptions, Reply, query};
 pub use proxy::{ForgingProxy, LossyProxy};
+pub use tls::DotUpstream;
 
 use netns::Netns;
 use proxy::StrippingProxy;
@@ -174,6 +177,10 @@ pub struct LabOptions {
     /// the upstream (127.53.S.12, see [`Lab::stripping_upstream`]). Needs
     /// `upstream`; not available with `netns`.
     pub stripping_upstream: bool,
+    /// The upstream also serves DNS over TLS (RFC 7858) on port 853, with
+    /// a certificate for [`DotUpstream::NAME`] from a lab CA made by
+    /// openssl (see [`Lab::dot_upstream`]). Needs `upstream`.
+    pub dot_upstream: bool,
 }
 
 impl Default for LabOptions {
@@ -185,6 +192,7 @@ impl Default for LabOptions {
             extra_records: Vec::new(),
             netns: false,
             stripping_upstream: false,
+            dot_upstream: false,
         }
     }
 }
@@ -252,6 +260,7 @@ pub struct Lab {
     oracle: Option<SocketAddr>,
     timings: Vec<(&'static str, Duration)>,
     stripping: Option<(SocketAddr, StrippingProxy)>,
+    dot: Option<DotUpstream>,
     netns: Option<Netns>,
     slot: Slot,
 }
@@ -301,6 +310,7 @@ impl Lab {
             oracle: None,
             timings: Vec::new(),
             stripping: None,
+            dot: None,
             netns: None,
             slot,
         };
@@ -442,6 +452,16 @@ impl Lab {
     fn start_resolvers(&mut self, options: &LabOptions) -> Result<(), LabError> {
         let anchor = self.trust_anchor_file();
         let mut wanted = Vec::new();
+        if options.dot_upstream {
+            if !options.upstream {
+                return Err(LabError::Setup(
+                    "the DNS-over-TLS upstream needs the upstream".into(),
+                ));
+            }
+            let dir = self.dir.join("upstream");
+            fs::create_dir_all(&dir).map_err(|e| LabError::io("creating unbound dir", e))?;
+            self.dot = Some(tls::make(&dir, self.slot.addr(10))?);
+        }
         if options.upstream {
             wanted.push(("upstream", 10, None));
         }
@@ -454,7 +474,12 @@ impl Lab {
             fs::create_dir_all(&dir).map_err(|e| LabError::io("creating unbound dir", e))?;
             let addr = self.slot.addr(*host);
             let conf = dir.join("unbound.conf");
-            let text = servers::unbound_conf(addr, &dir, &self.root_hints_file(), *anchor);
+            let mut text = servers::unbound_conf(addr, &dir, &self.root_hints_file(), *anchor);
+            if anchor.is_none()
+                && let Some(dot) = &self.dot
+            {
+                text = tls::unbound_conf(text, dot);
+            }
             fs::write(&conf, text).map_err(|e| LabError::io("writing unbound.conf", e))?;
             let conf = conf.to_string_lossy().into_owned();
             let socket = SocketAddr::new(IpAddr::V4(addr), 53);
@@ -546,6 +571,12 @@ impl Lab {
     /// `None` when started without it.
     pub fn upstream(&self) -> Option<SocketAddr> {
         self.upstream
+    }
+
+    /// The upstream's DNS-over-TLS side: address, name, CA and pin. `None`
+    /// unless started with [`LabOptions::dot_upstream`].
+    pub fn dot_upstream(&self) -> Option<&DotUpstream> {
+        self.dot.as_ref()
     }
 
     /// An upstream that relays to [`Lab::upstream`] and removes every RRSIG
