@@ -20,7 +20,7 @@
 #     100,000) distinct wildcard answers (nK.wild.example.test A, each with
 #     the same NSEC proof), caches large enough to hold them all (1 GiB);
 #   * the byte bound: RSS growth when a cache bounded at BOUND_MIB MiB is
-#     full (150,000 names), as a fraction of that bound (unbound: msg +
+#     full (60,000 names), as a fraction of that bound (unbound: msg +
 #     rrset cache sizes adding up to the same bound).
 # Then prints ONE table: metric, danebound, unbound, ratio (danebound /
 # unbound), each the median over the RUNS repetitions.
@@ -30,7 +30,10 @@
 #   scripts/bench-vs-unbound.sh [RUNS]                 default: 3
 # Environment: SECONDS_PER_RUN (10), CLIENTS (32), LATENCY_QPS (2000),
 # PARALLEL (16), MEMORY_NAMES ("50000 100000"), BOUND_MIB (16),
-# SKIP ("cached latency cold memory bound": the parts to leave out).
+# SKIP ("cached latency cold memory bound": the parts to leave out),
+# PERF_RECORD (a file: `perf record` of danebound's cached path, 1 worker,
+# in an extra unmeasured run; see README for the flame graph),
+# DANEBOUND_BIN and LAB_HOLD_BIN (prebuilt binaries: see lab-hold.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -203,6 +206,12 @@ cached() {
   completed=$(awk '/Queries completed:/ {print $3}' <<<"$out")
   record "cached_qps_${workers}w" "$name" "$qps"
   record "cpu_us_${workers}w" "$name" "$(awk -v t=$((after - before)) -v n="$completed" 'BEGIN { printf "%.2f", n ? t * 10000 / n : 0 }')"
+  if [ -n "${PERF_RECORD:-}" ] && [ "$name" = danebound ] && [ "$workers" = 1 ] && [ ! -e "$PERF_RECORD" ]; then
+    # A profile of the hit path, in a run of its own (not measured).
+    perf record -q -F 499 --call-graph dwarf,16384 -p "$server" -o "$PERF_RECORD" -- sleep 4 >/dev/null 2>&1 &
+    "${pin_client[@]}" dnsperf -s "$addr" -d "$queries" -D -c "$CLIENTS" -q 256 -l 5 >/dev/null 2>&1
+    wait $!
+  fi
   if [ "$workers" = 1 ] && ! skip latency; then
     # Open loop at a fixed rate: latency without queueing in dnsperf.
     "${pin_client[@]}" dnsperf -s "$addr" -d "$queries" -D -c "$CLIENTS" -Q "$LATENCY_QPS" \
@@ -272,7 +281,7 @@ memory() { # resolver
 }
 
 bound() { # resolver
-  fill "$1" $((BOUND_MIB << 20)) 150000
+  fill "$1" $((BOUND_MIB << 20)) 60000
   record "rss_over_bound_${BOUND_MIB}MiB" "$1" "$(awk -v g="$growth" -v b=$((BOUND_MIB << 20)) 'BEGIN { printf "%.2f", g / b }')"
 }
 
