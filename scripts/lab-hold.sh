@@ -24,20 +24,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# DANEBOUND_BIN (a danebound binary) and LAB_HOLD_BIN (a built lab_hold
+# test binary) skip the builds, e.g. to measure an older build.
+echo "== building (release danebound, lab holder)"
 if [ -n "${DANEBOUND_BIN:-}" ]; then
-  # A binary given by the caller (a debug build, say): the figures say so.
-  echo "== building the lab holder (danebound: $DANEBOUND_BIN)"
   danebound=$DANEBOUND_BIN
 else
-  echo "== building (release danebound, lab holder)"
   cargo build --release --quiet -p danebound
   danebound=$CARGO_TARGET_DIR/release/danebound
 fi
-cargo test --quiet -p danebound-tests --test lab_hold --no-run
+[ -n "${LAB_HOLD_BIN:-}" ] || cargo test --quiet -p danebound-tests --test lab_hold --no-run
 
 echo "== starting the lab"
-DANEBOUND_LAB_HOLD=$work cargo test --quiet -p danebound-tests --test lab_hold -- \
-  --ignored --nocapture >"$work/lab.log" 2>&1 &
+if [ -n "${LAB_HOLD_BIN:-}" ]; then
+  DANEBOUND_LAB_HOLD=$work "$LAB_HOLD_BIN" --ignored --nocapture >"$work/lab.log" 2>&1 &
+else
+  DANEBOUND_LAB_HOLD=$work cargo test --quiet -p danebound-tests --test lab_hold -- \
+    --ignored --nocapture >"$work/lab.log" 2>&1 &
+fi
 holder=$!
 for _ in $(seq 1 600); do [ -f "$work/lab.env" ] && break; sleep 0.1; done
 [ -f "$work/lab.env" ] || { cat "$work/lab.log" >&2; echo "$bench: lab did not start" >&2; exit 1; }

@@ -29,7 +29,7 @@
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::answer;
 use crate::clock::Clock;
@@ -139,14 +139,17 @@ impl Request {
 /// A pre-encoded response variant with the positions of its TTLs.
 struct Encoded {
     wire: Box<[u8]>,
-    ttls: Box<[(usize, u32)]>,
-    qname_len: usize,
+    /// (offset, TTL as stored) of every record's TTL field.
+    ttls: Box<[(u32, u32)]>,
+    qname_len: u16,
+    /// Which variant (see [`Entry::variant_index`]).
+    index: u8,
 }
 
 impl Encoded {
-    /// Heap bytes held (the struct itself is inside the entry).
-    fn heap_bytes(&self) -> usize {
-        self.wire.len() + self.ttls.len() * size_of::<(usize, u32)>()
+    /// Bytes held: its slot in the entry's list and its heap.
+    fn bytes(&self) -> usize {
+        size_of::<Self>() + self.wire.len() + self.ttls.len() * size_of::<(u32, u32)>()
     }
 }
 
@@ -181,8 +184,11 @@ pub struct Entry {
     /// Bytes held at insertion: `records`, the outcome's text, and the
     /// fixed cost of an entry in the cache.
     size: usize,
-    /// One lazily encoded response per (DO, client wants AD, EDNS, CD).
-    variants: [OnceLock<Encoded>; 16],
+    /// The responses encoded so far, at most one per (DO, client wants AD,
+    /// EDNS, CD), in the order first asked for: most entries are only ever
+    /// asked one way, so a list costs a few words where a slot per variant
+    /// cost 16 (issue 12).
+    variants: RwLock<Vec<Encoded>>,
     /// Bytes of `variants`, also counted in `meter`.
     variant_bytes: AtomicUsize,
     meter: Arc<Meter>,
@@ -266,47 +272,72 @@ impl Entry {
         (now >= end).then(|| now - end)
     }
 
-    fn variant_index(request: &Request) -> usize {
-        usize::from(request.dnssec_ok())
-            | usize::from(request.wants_ad()) << 1
-            | usize::from(request.edns.is_some()) << 2
-            | usize::from(request.cd) << 3
+    fn variant_index(request: &Request) -> u8 {
+        u8::from(request.dnssec_ok())
+            | u8::from(request.wants_ad()) << 1
+            | u8::from(request.edns.is_some()) << 2
+            | u8::from(request.cd) << 3
     }
 
     /// Writes the full response to `request` into `out` (over TCP, or before
     /// the UDP size check), with TTLs counted down to `now`.
     pub fn write_response(&self, request: &Request, now: u64, out: &mut Vec<u8>) {
-        let encoded = self.variants[Self::variant_index(request)].get_or_init(|| {
-            let wire = answer::encode(&answer::build(request, &self.resolution()));
-            let ttls = answer::ttl_offsets(&wire).unwrap_or_default();
-            let encoded = Encoded {
-                wire: wire.into_boxed_slice(),
-                ttls: ttls.into_boxed_slice(),
-                qname_len: request.qname_wire().len(),
-            };
-            let bytes = encoded.heap_bytes();
-            self.variant_bytes.fetch_add(bytes, Ordering::Relaxed);
-            self.meter.0.fetch_add(bytes, Ordering::Relaxed);
-            encoded
-        });
+        let index = Self::variant_index(request);
+        if self.copy_variant(index, request, now, out) {
+            return;
+        }
+        let wire = answer::encode(&answer::build(request, &self.resolution()));
+        let ttls = answer::ttl_offsets(&wire).unwrap_or_default();
+        let encoded = Encoded {
+            ttls: ttls
+                .into_iter()
+                .filter_map(|(at, ttl)| Some((u32::try_from(at).ok()?, ttl)))
+                .collect(),
+            wire: wire.into_boxed_slice(),
+            qname_len: request.qname_wire().len() as u16,
+            index,
+        };
+        {
+            let mut variants = self.variants.write().unwrap_or_else(|e| e.into_inner());
+            // Another worker may have encoded it meanwhile.
+            if !variants.iter().any(|v| v.index == index) {
+                let bytes = encoded.bytes();
+                self.variant_bytes.fetch_add(bytes, Ordering::Relaxed);
+                self.meter.0.fetch_add(bytes, Ordering::Relaxed);
+                variants.reserve_exact(1);
+                variants.push(encoded);
+            }
+        }
+        self.copy_variant(index, request, now, out);
+    }
+
+    /// Copies variant `index`, when encoded, into `out` patched for
+    /// `request` (ID, RD, the name's spelling, TTLs counted down to `now`).
+    fn copy_variant(&self, index: u8, request: &Request, now: u64, out: &mut Vec<u8>) -> bool {
+        let variants = self.variants.read().unwrap_or_else(|e| e.into_inner());
+        let Some(encoded) = variants.iter().find(|v| v.index == index) else {
+            return false;
+        };
         out.clear();
         out.extend_from_slice(&encoded.wire);
         if out.len() < 12 {
-            return;
+            return true;
         }
         out[..2].copy_from_slice(&request.id.to_be_bytes());
         out[2] = (out[2] & !0x01) | u8::from(request.rd);
         let qname = request.qname_wire();
-        if qname.len() == encoded.qname_len && out.len() >= 12 + qname.len() {
+        if qname.len() == usize::from(encoded.qname_len) && out.len() >= 12 + qname.len() {
             // Echo the client's spelling of the name (0x20 clients check it).
             out[12..12 + qname.len()].copy_from_slice(qname);
         }
         let elapsed = now.saturating_sub(self.stored_at).min(u64::from(u32::MAX)) as u32;
         for &(at, ttl) in encoded.ttls.iter() {
+            let at = at as usize;
             if let Some(field) = out.get_mut(at..at + 4) {
                 field.copy_from_slice(&ttl.saturating_sub(elapsed).to_be_bytes());
             }
         }
+        true
     }
 
     /// Writes the response to `request` over UDP: like
@@ -533,7 +564,7 @@ impl Cache {
             stored_at: self.clock.unix_now(),
             ttl,
             size,
-            variants: Default::default(),
+            variants: RwLock::new(Vec::new()),
             variant_bytes: AtomicUsize::new(0),
             meter: Arc::clone(meter),
         });

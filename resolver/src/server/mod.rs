@@ -3,7 +3,10 @@
 //! Shaped like mini-redis's `server.rs`: [`Server::bind`] opens the sockets,
 //! [`Server::run`] serves until a shutdown future completes. Per listen
 //! address there is one UDP socket per worker (SO_REUSEPORT, so the kernel
-//! spreads clients over the workers) and one TCP listener.
+//! spreads clients over the workers) and one TCP listener. Each UDP socket
+//! is served by a thread of its own with a single-threaded runtime, in
+//! batches (`recvmmsg`/`sendmmsg`, see `udp.rs`); TCP runs on the caller's
+//! runtime.
 //!
 //! Every message goes through `handle`: parse (drop or FORMERR/NOTIMP on
 //! bad input, never a panic), access control (REFUSED), local zones, then
@@ -22,7 +25,7 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::TcpListener;
 use tokio::sync::OnceCell;
 use tokio::task::JoinHandle;
 
@@ -34,7 +37,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::local_zones::LocalZones;
 use crate::prefetch::Prefetcher;
-use crate::ratelimit::{RateLimiter, Verdict};
+use crate::ratelimit::RateLimiter;
 use crate::resolve::{Resolution, Resolve};
 use crate::stats;
 use crate::validator::outcome::Outcome;
@@ -42,6 +45,7 @@ use crate::wire::ResponseCode;
 
 mod inflight;
 pub mod tcp;
+mod udp;
 
 pub use tcp::{Connections, TcpStats};
 
@@ -289,10 +293,13 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
         stats::global().start();
         let mut tasks: Vec<JoinHandle<()>> = Vec::new();
-        for socket in self.udp {
-            let socket = Arc::new(UdpSocket::from_std(socket)?);
-            tracing::info!(addr = ?socket.local_addr().ok(), "listening on UDP");
-            tasks.push(tokio::spawn(udp_worker(Arc::clone(&self.context), socket)));
+        let mut workers = Vec::new();
+        for (n, socket) in self.udp.into_iter().enumerate() {
+            workers.push(udp::WorkerThread::spawn(
+                n,
+                Arc::clone(&self.context),
+                socket,
+            )?);
         }
         for listener in self.tcp {
             let listener = TcpListener::from_std(listener)?;
@@ -309,6 +316,9 @@ impl Server {
         }
         for task in tasks {
             let _ = task.await;
+        }
+        for worker in workers {
+            worker.stop().await;
         }
         Ok(())
     }
@@ -596,84 +606,4 @@ fn serve_stale(ctx: &Context, request: &Request, via: Via, resolved: &Resolved) 
 fn overloaded(request: &Request) -> Vec<u8> {
     stats::global().answer(ResponseCode::ServFail, None);
     answer::encode(&answer::error(request, ResponseCode::ServFail))
-}
-
-// -- UDP ------------------------------------------------------------------------
-
-async fn udp_worker(ctx: Arc<Context>, socket: Arc<UdpSocket>) {
-    let mut buf = vec![0u8; 65_535];
-    let mut out = Vec::with_capacity(1232);
-    loop {
-        let (n, client) = match socket.recv_from(&mut buf).await {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::debug!("UDP receive error: {e}");
-                continue;
-            }
-        };
-        match handle(&ctx, &buf[..n], client.ip(), Via::Udp, &mut out) {
-            Handled::Reply if out.is_empty() => {}
-            Handled::Reply => send_udp(&ctx, &socket, &mut out, client).await,
-            Handled::Drop => {}
-            Handled::Miss(request) => {
-                let Some(slot) = ctx.inflight.try_admit(client.ip()) else {
-                    send_udp(&ctx, &socket, &mut overloaded(&request), client).await;
-                    continue;
-                };
-                let ctx = Arc::clone(&ctx);
-                let socket = Arc::clone(&socket);
-                tokio::spawn(async move {
-                    let mut response = resolve_miss(&ctx, &request, Via::Udp).await;
-                    drop(slot);
-                    send_udp(&ctx, &socket, &mut response, client).await;
-                });
-            }
-        }
-    }
-}
-
-/// Sends a UDP response, subject to response rate limiting.
-async fn send_udp(ctx: &Context, socket: &UdpSocket, response: &mut Vec<u8>, client: SocketAddr) {
-    let verdict = ctx.policy().ratelimit.as_ref().map(|limiter| {
-        limiter
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .check(client.ip(), ctx.cache.now())
-    });
-    match verdict {
-        None | Some(Verdict::Send) => {}
-        Some(Verdict::Slip) => truncate_to_question(response),
-        Some(Verdict::Drop) => return,
-    }
-    if let Err(e) = socket.send_to(response, client).await {
-        tracing::debug!(%client, "UDP send error: {e}");
-    }
-}
-
-/// Cuts a response down to its header and question with TC=1 (RFC 1035
-/// §4.1.1: the client retries over TCP).
-fn truncate_to_question(response: &mut Vec<u8>) {
-    if response.len() < 12 {
-        return;
-    }
-    let mut end = 12;
-    if u16::from_be_bytes([response[4], response[5]]) >= 1 {
-        // The echoed question is uncompressed: labels up to the root, then
-        // type and class.
-        while let Some(&len) = response.get(end) {
-            if len & 0xC0 != 0 {
-                end += 2; // a pointer ends the name
-                break;
-            }
-            end += 1 + usize::from(len);
-            if len == 0 {
-                break;
-            }
-        }
-        end = (end + 4).min(response.len());
-        response[4..6].copy_from_slice(&1u16.to_be_bytes());
-    }
-    response.truncate(end);
-    response[2] |= 0x02; // TC
-    response[6..12].fill(0); // no answer, authority or additional records
 }

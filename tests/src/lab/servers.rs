@@ -278,6 +278,10 @@ impl Drop for Server {
 /// An NSD configuration serving `zones` (name, file) from `zones_dir` on
 /// `addr`:53, with its state files in `state_dir`, and `nsd-control` on a
 /// local socket there (`scripts/bench-cold.sh` reads its query counters).
+/// Response rate limiting is off: every query in the lab comes from one
+/// address (the upstream's), and `scripts/bench-vs-unbound.sh` fills caches
+/// with 100,000 wildcard answers, which NSD's default 200 q/s per wildcard
+/// would turn into timeouts.
 pub(crate) fn nsd_conf(
     addr: Ipv4Addr,
     zones_dir: &Path,
@@ -292,7 +296,7 @@ pub(crate) fn nsd_conf(
          xfrdfile: \"{state}/xfrd.state\"\n  xfrdir: \"{state}\"\n  \
          pidfile: \"{state}/nsd.pid\"\n  \
          verbosity: 1\n  hide-version: yes\n  refuse-any: no\n  \
-         reuseport: no\n  tcp-count: 64\n\
+         reuseport: no\n  tcp-count: 64\n  rrl-ratelimit: 0\n\
          remote-control:\n  control-enable: yes\n  \
          control-interface: \"{state}/nsd.ctl\"\n",
         zones = zones_dir.display(),

@@ -1,0 +1,293 @@
+//! The UDP side of the server: one worker per socket, each reading up to
+//! [`BATCH`] datagrams with one `recvmmsg` and sending the answers it could
+//! give at once (cache hits, local zones, errors) with one `sendmmsg`
+//! (performance.md §4–5: batching pays when the socket queue is deep, which
+//! is when it matters). Buffers are allocated once per worker and reused, so
+//! a cache hit allocates nothing. A miss is handed to a task of its own that
+//! answers with a plain `send_to` when the resolution ends.
+//!
+//! tokio has no recvmmsg (tokio-rs/mio#1786) and the workspace forbids
+//! `unsafe`, so the calls go through nix's safe wrappers (nix is already a
+//! dependency of the binary), inside tokio's `try_io` so readiness is kept
+//! right.
+
+use std::io::{self, IoSlice, IoSliceMut};
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+
+use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg};
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
+use tokio::sync::oneshot;
+
+use super::{Context, Handled, Via, handle, overloaded, resolve_miss};
+use crate::ratelimit::Verdict;
+
+/// Datagrams read (and answers sent) per system call. unbound reads up to
+/// 100 per wake-up; 32 is where `sendmmsg`'s gain levels off.
+pub(super) const BATCH: usize = 32;
+
+/// The largest datagram read: a query is small, but one larger than this
+/// would be cut and then judged malformed, so take what UDP can carry.
+const DATAGRAM: usize = 65_535;
+
+/// A worker's reusable buffers.
+struct Buffers {
+    input: Box<[Vec<u8>; BATCH]>,
+    /// (length, client) of each datagram read.
+    received: Vec<(usize, SocketAddr)>,
+    output: Box<[Vec<u8>; BATCH]>,
+    /// The client of each answer in `output`.
+    to: Vec<Option<SockaddrStorage>>,
+    recv_headers: MultiHeaders<SockaddrStorage>,
+    send_headers: MultiHeaders<SockaddrStorage>,
+}
+
+impl Buffers {
+    fn new() -> Self {
+        Self {
+            // Zeroed memory the kernel hands out lazily: a page counts once
+            // a datagram has been written into it.
+            input: Box::new(std::array::from_fn(|_| vec![0u8; DATAGRAM])),
+            received: Vec::with_capacity(BATCH),
+            output: Box::new(std::array::from_fn(|_| Vec::with_capacity(1232))),
+            to: Vec::with_capacity(BATCH),
+            recv_headers: MultiHeaders::preallocate(BATCH, None),
+            send_headers: MultiHeaders::preallocate(BATCH, None),
+        }
+    }
+}
+
+/// A UDP worker on a thread of its own, running a single-threaded runtime
+/// (thread per core: the socket, its runtime and the misses it spawned
+/// stay on one thread; the kernel spreads clients over the workers'
+/// SO_REUSEPORT sockets).
+pub(super) struct WorkerThread {
+    stop: oneshot::Sender<()>,
+    done: oneshot::Receiver<()>,
+}
+
+impl WorkerThread {
+    /// Starts worker `n` serving `socket`.
+    pub(super) fn spawn(
+        n: usize,
+        ctx: Arc<Context>,
+        socket: std::net::UdpSocket,
+    ) -> io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let (finished, done) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name(format!("danebound-udp-{n}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let socket = match UdpSocket::from_std(socket) {
+                        Ok(socket) => Arc::new(socket),
+                        Err(e) => {
+                            tracing::error!("UDP socket: {e}");
+                            return;
+                        }
+                    };
+                    tracing::info!(addr = ?socket.local_addr().ok(), "listening on UDP");
+                    tokio::select! {
+                        () = worker(ctx, socket) => {}
+                        _ = stopped => {}
+                    }
+                });
+                // Misses still being resolved are dropped with the runtime.
+                drop(runtime);
+                let _ = finished.send(());
+            })?;
+        Ok(Self { stop, done })
+    }
+
+    /// Stops the worker and waits until its thread has let go of it.
+    pub(super) async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.done.await;
+    }
+}
+
+/// Serves `socket` for ever.
+async fn worker(ctx: Arc<Context>, socket: Arc<UdpSocket>) {
+    let mut b = Buffers::new();
+    loop {
+        if let Err(e) = socket.readable().await {
+            tracing::debug!("UDP readiness error: {e}");
+            continue;
+        }
+        match socket.try_io(Interest::READABLE, || receive(&socket, &mut b)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => {
+                tracing::debug!("UDP receive error: {e}");
+                continue;
+            }
+        }
+        b.to.clear();
+        for i in 0..b.received.len() {
+            let (n, client) = b.received[i];
+            let slot = b.to.len();
+            let out = &mut b.output[slot];
+            match handle(&ctx, &b.input[i][..n], client.ip(), Via::Udp, out) {
+                Handled::Reply if out.is_empty() => {}
+                Handled::Reply => {
+                    if rate_limit(&ctx, out, client.ip()) {
+                        b.to.push(Some(SockaddrStorage::from(client)));
+                    }
+                }
+                Handled::Drop => {}
+                Handled::Miss(request) => {
+                    let Some(admitted) = ctx.inflight.try_admit(client.ip()) else {
+                        *out = overloaded(&request);
+                        if rate_limit(&ctx, out, client.ip()) {
+                            b.to.push(Some(SockaddrStorage::from(client)));
+                        }
+                        continue;
+                    };
+                    let ctx = Arc::clone(&ctx);
+                    let socket = Arc::clone(&socket);
+                    tokio::spawn(async move {
+                        let mut response = resolve_miss(&ctx, &request, Via::Udp).await;
+                        drop(admitted);
+                        send_one(&ctx, &socket, &mut response, client).await;
+                    });
+                }
+            }
+        }
+        send_all(&socket, &mut b).await;
+    }
+}
+
+/// Reads what is queued (up to [`BATCH`] datagrams) into `b.input`,
+/// recording each one's length and sender in `b.received`.
+fn receive(socket: &UdpSocket, b: &mut Buffers) -> io::Result<()> {
+    b.received.clear();
+    let mut slices = b.input.each_mut().map(|buf| [IoSliceMut::new(buf)]);
+    let results = recvmmsg(
+        socket.as_raw_fd(),
+        &mut b.recv_headers,
+        slices.iter_mut(),
+        MsgFlags::MSG_DONTWAIT,
+        None,
+    )?;
+    for msg in results {
+        let client = msg.address.as_ref().and_then(|a| {
+            a.as_sockaddr_in()
+                .map(|v4| SocketAddr::from(*v4))
+                .or_else(|| a.as_sockaddr_in6().map(|v6| SocketAddr::from(*v6)))
+        });
+        // A datagram longer than the buffer is cut; it is handled as what
+        // arrived (and then judged malformed).
+        if let Some(client) = client {
+            b.received.push((msg.bytes.min(DATAGRAM), client));
+        }
+    }
+    Ok(())
+}
+
+/// Sends the answers in `b.output[..b.to.len()]`, as many per system call as
+/// the socket takes; one that cannot be sent is logged and skipped.
+async fn send_all(socket: &UdpSocket, b: &mut Buffers) {
+    let count = b.to.len();
+    let mut sent = 0;
+    while sent < count {
+        let result = socket.try_io(Interest::WRITABLE, || {
+            let slices: [[IoSlice<'_>; 1]; BATCH] =
+                std::array::from_fn(|i| [IoSlice::new(b.output.get(sent + i).map_or(&[], |o| o))]);
+            let results = sendmmsg(
+                socket.as_raw_fd(),
+                &mut b.send_headers,
+                slices[..count - sent].iter(),
+                &b.to[sent..count],
+                [],
+                MsgFlags::MSG_DONTWAIT,
+            )?;
+            Ok(results.count())
+        });
+        match result {
+            Ok(0) => break,
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if let Err(e) = socket.writable().await {
+                    tracing::debug!("UDP readiness error: {e}");
+                    break;
+                }
+            }
+            Err(e) => {
+                // sendmmsg fails only on the first message it was given.
+                tracing::debug!(client = ?b.to[sent], "UDP send error: {e}");
+                sent += 1;
+            }
+        }
+    }
+}
+
+/// Sends one UDP response, subject to response rate limiting.
+pub(super) async fn send_one(
+    ctx: &Context,
+    socket: &UdpSocket,
+    response: &mut Vec<u8>,
+    client: SocketAddr,
+) {
+    if !rate_limit(ctx, response, client.ip()) {
+        return;
+    }
+    if let Err(e) = socket.send_to(response, client).await {
+        tracing::debug!(%client, "UDP send error: {e}");
+    }
+}
+
+/// Applies response rate limiting to `response` for `client`: false when it
+/// must not be sent; a slipped response is cut to its question with TC=1.
+fn rate_limit(ctx: &Context, response: &mut Vec<u8>, client: IpAddr) -> bool {
+    let verdict = {
+        let policy = ctx.policy();
+        let Some(limiter) = &policy.ratelimit else {
+            return true;
+        };
+        limiter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .check(client, ctx.cache.now())
+    };
+    match verdict {
+        Verdict::Send => true,
+        Verdict::Slip => {
+            truncate_to_question(response);
+            true
+        }
+        Verdict::Drop => false,
+    }
+}
+
+/// Cuts a response down to its header and question with TC=1 (RFC 1035
+/// §4.1.1: the client retries over TCP).
+pub(super) fn truncate_to_question(response: &mut Vec<u8>) {
+    if response.len() < 12 {
+        return;
+    }
+    let mut end = 12;
+    if u16::from_be_bytes([response[4], response[5]]) >= 1 {
+        // The echoed question is uncompressed: labels up to the root, then
+        // type and class.
+        while let Some(&len) = response.get(end) {
+            if len & 0xC0 != 0 {
+                end += 2; // a pointer ends the name
+                break;
+            }
+            end += 1 + usize::from(len);
+            if len == 0 {
+                break;
+            }
+        }
+        end = (end + 4).min(response.len());
+        response[4..6].copy_from_slice(&1u16.to_be_bytes());
+    }
+    response.truncate(end);
+    response[2] |= 0x02; // TC
+    response[6..12].fill(0); // no answer, authority or additional records
+}

@@ -1,0 +1,319 @@
+#!/usr/bin/env bash
+# danebound against unbound on the same machine, side by side, on the signed
+# test lab (loopback only). Not part of CI; never asserts anything. Issue 12.
+#
+# Starts the lab once (NSD per zone level and a non-validating unbound
+# upstream, held by the ignored test tests/tests/lab_hold.rs), then, RUNS
+# times, on fresh processes each time, both resolvers validating with the
+# lab's trust anchor and the same worker/thread count:
+#   * cached throughput: forwarding to the lab upstream, caches warmed with
+#     the lab's names (every non-bogus case), dnsperf closed loop (DO=1,
+#     CLIENTS sockets, 256 outstanding) for SECONDS s; with 1 worker each
+#     (resolver pinned to CPU 0, dnsperf to CPU 1) and with 2 workers each
+#     (nothing pinned); q/s and server CPU per answer (utime+stime);
+#   * latency: 1 worker each, dnsperf open loop at LATENCY_QPS (2,000 q/s)
+#     for SECONDS s, p50 and p99 of the per-answer latencies (dnsperf -v);
+#   * cold resolution, recursive from the lab's root hints (bench-cold.sh's
+#     method): the case list one at a time (dig after dig) and all at once
+#     (PARALLEL digs), wall time and queries received by the lab's NSDs;
+#   * memory: RSS growth per cached answer after MEMORY_NAMES (50,000 and
+#     100,000) distinct wildcard answers (nK.wild.example.test A, each with
+#     the same NSEC proof), caches large enough to hold them all (1 GiB);
+#   * the byte bound: RSS growth when a cache bounded at BOUND_MIB MiB is
+#     full (60,000 names), as a fraction of that bound (unbound: msg +
+#     rrset cache sizes adding up to the same bound).
+# Then prints ONE table: metric, danebound, unbound, ratio (danebound /
+# unbound), each the median over the RUNS repetitions.
+#
+# Usage (as root; installs dnsperf nsd unbound ldnsutils bind9-utils
+# bind9-dnsutils from Debian when missing):
+#   scripts/bench-vs-unbound.sh [RUNS]                 default: 3
+# Environment: SECONDS_PER_RUN (10), CLIENTS (32), LATENCY_QPS (2000),
+# PARALLEL (16), MEMORY_NAMES ("50000 100000"), BOUND_MIB (16),
+# SKIP ("cached latency cold memory bound": the parts to leave out),
+# PERF_RECORD (a file: `perf record` of danebound's cached path, 1 worker,
+# in an extra unmeasured run; see README for the flame graph),
+# DANEBOUND_BIN and LAB_HOLD_BIN (prebuilt binaries: see lab-hold.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${1:-3}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
+CLIENTS=${CLIENTS:-32}
+LATENCY_QPS=${LATENCY_QPS:-2000}
+PARALLEL=${PARALLEL:-16}
+MEMORY_NAMES=${MEMORY_NAMES:-50000 100000}
+BOUND_MIB=${BOUND_MIB:-16}
+SKIP=${SKIP:-}
+BIG_CACHE=$((1 << 30))
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+PATH=$PATH:/usr/sbin:/sbin
+
+missing=()
+for p in dnsperf unbound nsd nsd-control ldns-signzone dnssec-signzone dig taskset; do
+  command -v "$p" >/dev/null || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing what is missing (${missing[*]}) from Debian"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+    dnsperf unbound nsd ldnsutils bind9-utils bind9-dnsutils util-linux >/dev/null
+fi
+
+bench=bench-vs-unbound
+# shellcheck source=scripts/lab-hold.sh
+. scripts/lab-hold.sh
+db_addr=$LAB_NET.20
+ub_addr=$LAB_NET.21
+queries=$work/queries.txt
+results=$work/results
+: >"$results"
+skip() { [[ " $SKIP " == *" $1 "* ]]; }
+
+cpus=$(nproc)
+pin_server=() pin_client=()
+pin() { # on|off
+  if [ "$1" = on ] && [ "$cpus" -ge 2 ]; then
+    pin_server=(taskset -c 0) pin_client=(taskset -c 1)
+  else
+    pin_server=() pin_client=()
+  fi
+}
+
+mkdir -p "$work/unbound"
+# A copy of the binary: Debian's AppArmor profile for /usr/sbin/unbound
+# forbids reading files under /tmp.
+cp "$(command -v unbound)" "$work/unbound/unbound"
+
+# Writes the configuration of resolver $1 in mode $2 (forward|recursive)
+# with $3 workers and a cache of $4 bytes.
+configure() {
+  local name=$1 mode=$2 workers=$3 bytes=$4
+  if [ "$name" = danebound ]; then
+    {
+      echo "listen = [\"$db_addr:53\"]"
+      if [ "$mode" = forward ]; then
+        echo "forward = [\"$LAB_UPSTREAM_IP:$LAB_UPSTREAM_PORT\"]"
+      else
+        echo "root_hints = \"$LAB_HINTS\""
+        echo "do_not_query_localhost = false"
+      fi
+      cat <<EOF
+trust_anchors = ["$LAB_ANCHOR"]
+default_local_zones = false
+workers = $workers
+user = ""
+log_level = "warn"
+
+[cache]
+max_entries = 10000000
+max_bytes = $bytes
+EOF
+    } >"$work/danebound.toml"
+  else
+    {
+      cat <<EOF
+server:
+  interface: $ub_addr
+  port: 53
+  num-threads: $workers
+  username: ""
+  chroot: ""
+  directory: "$work/unbound"
+  pidfile: ""
+  use-syslog: no
+  verbosity: 0
+  access-control: 127.0.0.0/8 allow
+  do-not-query-localhost: no
+  local-zone: "test." nodefault
+  module-config: "validator iterator"
+  trust-anchor-file: "$LAB_ANCHOR"
+  ede: yes
+  so-reuseport: yes
+  so-rcvbuf: 4m
+  so-sndbuf: 4m
+  msg-cache-size: $((bytes / 3))
+  rrset-cache-size: $((bytes - bytes / 3))
+  key-cache-size: 16m
+EOF
+      if [ "$mode" = recursive ]; then echo "  root-hints: \"$LAB_HINTS\""; fi
+      echo "remote-control:"
+      echo "  control-enable: no"
+      if [ "$mode" = forward ]; then
+        echo "forward-zone:"
+        echo "  name: \".\""
+        echo "  forward-addr: $LAB_UPSTREAM_IP@$LAB_UPSTREAM_PORT"
+      fi
+    } >"$work/unbound/unbound.conf"
+  fi
+}
+
+# Starts resolver $1 (mode $2, $3 workers, cache $4 bytes); sets `server`
+# (its pid) and `addr`. Ready when its TCP port accepts (no query, so the
+# cache stays cold).
+start() {
+  local name=$1
+  configure "$@"
+  case $name in
+    danebound)
+      addr=$db_addr
+      "${pin_server[@]}" "$danebound" serve --config "$work/danebound.toml" >>"$work/danebound.log" 2>&1 &
+      ;;
+    unbound)
+      addr=$ub_addr
+      "${pin_server[@]}" "$work/unbound/unbound" -d -c "$work/unbound/unbound.conf" >>"$work/unbound.log" 2>&1 &
+      ;;
+  esac
+  server=$!
+  pids+=("$server")
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/$addr/53") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "$bench: $name did not start" >&2
+  tail -20 "$work/$name.log" >&2
+  exit 1
+}
+stop() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  sleep 0.3 # let the port go before the next start
+}
+# Waits until the running resolver answers www.example.test. with AD.
+wait_secure() {
+  for _ in $(seq 1 100); do
+    if dig +dnssec +time=1 +tries=1 @"$addr" www.example.test. A 2>/dev/null | grep -q 'flags:.* ad'; then return 0; fi
+    sleep 0.1
+  done
+  echo "$bench: $addr does not answer www.example.test. with AD" >&2
+  tail -20 "$work/danebound.log" "$work/unbound.log" >&2
+  exit 1
+}
+record() { echo "$1 $2 $3" >>"$results"; } # metric resolver value
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kib() { awk '$1 == "VmRSS:" {print $2}' "/proc/$1/status"; }
+
+# Cached throughput with $2 workers for resolver $1 ($3: pin on|off).
+cached() {
+  local name=$1 workers=$2 before after out qps completed
+  pin "$3"
+  start "$name" forward "$workers" "$BIG_CACHE"
+  wait_secure
+  dnsperf -s "$addr" -d "$queries" -D -n 2 -c 1 >/dev/null 2>&1 # warm
+  before=$(cpu_ticks "$server")
+  out=$("${pin_client[@]}" dnsperf -s "$addr" -d "$queries" -D -c "$CLIENTS" -q 256 -l "$SECONDS_PER_RUN" 2>&1)
+  after=$(cpu_ticks "$server")
+  qps=$(awk '/Queries per second:/ {printf "%.0f", $4}' <<<"$out")
+  completed=$(awk '/Queries completed:/ {print $3}' <<<"$out")
+  record "cached_qps_${workers}w" "$name" "$qps"
+  record "cpu_us_${workers}w" "$name" "$(awk -v t=$((after - before)) -v n="$completed" 'BEGIN { printf "%.2f", n ? t * 10000 / n : 0 }')"
+  if [ -n "${PERF_RECORD:-}" ] && [ "$name" = danebound ] && [ "$workers" = 1 ] && [ ! -e "$PERF_RECORD" ]; then
+    # A profile of the hit path, in a run of its own (not measured).
+    perf record -q -F 499 --call-graph dwarf,16384 -p "$server" -o "$PERF_RECORD" -- sleep 4 >/dev/null 2>&1 &
+    "${pin_client[@]}" dnsperf -s "$addr" -d "$queries" -D -c "$CLIENTS" -q 256 -l 5 >/dev/null 2>&1
+    wait $!
+  fi
+  if [ "$workers" = 1 ] && ! skip latency; then
+    # Open loop at a fixed rate: latency without queueing in dnsperf.
+    "${pin_client[@]}" dnsperf -s "$addr" -d "$queries" -D -c "$CLIENTS" -Q "$LATENCY_QPS" \
+      -l "$SECONDS_PER_RUN" -v 2>/dev/null | awk '$1 == ">" {print $NF * 1e6}' | sort -g >"$work/lat"
+    record p50_us "$name" "$(awk '{v[NR] = $1} END {print NR ? v[int(NR * 0.50) + 1] : 0}' "$work/lat")"
+    record p99_us "$name" "$(awk '{v[NR] = $1} END {print NR ? v[int(NR * 0.99) + 1] : 0}' "$work/lat")"
+  fi
+  stop
+}
+
+# Queries received by all of the lab's NSD servers so far.
+nsd_queries() {
+  local total=0 n conf
+  while IFS= read -r conf; do
+    n=$(nsd-control -c "$conf" stats_noreset 2>/dev/null | awk -F= '$1 == "num.queries" {print $2}')
+    total=$((total + ${n:-0}))
+  done < <(find "$LAB_DIR" -name nsd.conf)
+  echo "$total"
+}
+ask() { dig +dnssec +tries=1 +time=5 @"$addr" "$1" "$2" >/dev/null 2>&1 || true; }
+export -f ask
+
+# Cold recursive resolution of the case list by resolver $1, $2 = one|all.
+cold() {
+  local name=$1 how=$2 before after t0 t1
+  pin on
+  start "$name" recursive 1 "$BIG_CACHE"
+  export addr
+  before=$(nsd_queries)
+  t0=$(date +%s%3N)
+  if [ "$how" = one ]; then
+    while read -r qname qtype; do "${pin_client[@]}" bash -c 'ask "$0" "$1"' "$qname" "$qtype"; done <"$queries"
+  else
+    "${pin_client[@]}" xargs -P "$PARALLEL" -L 1 bash -c 'ask "$0" "$1"' <"$queries"
+  fi
+  t1=$(date +%s%3N)
+  after=$(nsd_queries)
+  stop
+  record "cold_${how}_ms" "$name" $((t1 - t0))
+  record "cold_${how}_queries" "$name" $((after - before))
+}
+
+# Fills resolver $1 (cache $2 bytes) with $3 distinct wildcard answers;
+# sets `growth` (RSS growth in bytes) and `answered`.
+fill() {
+  local name=$1 bytes=$2 count=$3 rss0 rss1 out
+  pin on
+  start "$name" forward 1 "$bytes"
+  wait_secure # loads the keys, so the growth is the answers'
+  awk -v n="$count" 'BEGIN { for (i = 1; i <= n; i++) print "n" i ".wild.example.test A" }' >"$work/names"
+  sleep 0.5
+  rss0=$(rss_kib "$server")
+  out=$("${pin_client[@]}" dnsperf -s "$addr" -d "$work/names" -D -n 1 -c 4 -q 200 -t 10 2>&1)
+  sleep 0.5
+  rss1=$(rss_kib "$server")
+  stop
+  growth=$(((rss1 - rss0) * 1024))
+  answered=$(awk '/Queries completed:/ {print $3}' <<<"$out")
+}
+
+memory() { # resolver
+  local count
+  for count in $MEMORY_NAMES; do
+    fill "$1" "$BIG_CACHE" "$count"
+    record "bytes_per_answer_$((count / 1000))k" "$1" $((growth / (answered > 0 ? answered : 1)))
+  done
+}
+
+bound() { # resolver
+  fill "$1" $((BOUND_MIB << 20)) 60000
+  record "rss_over_bound_${BOUND_MIB}MiB" "$1" "$(awk -v g="$growth" -v b=$((BOUND_MIB << 20)) 'BEGIN { printf "%.2f", g / b }')"
+}
+
+echo "== $RUNS runs; ${SECONDS_PER_RUN}s per dnsperf run, $CLIENTS clients; $(wc -l <"$queries") lab names"
+for run in $(seq 1 "$RUNS"); do
+  echo "-- run $run of $RUNS"
+  # Alternate which resolver goes first.
+  if [ $((run % 2)) -eq 1 ]; then order=(danebound unbound); else order=(unbound danebound); fi
+  for name in "${order[@]}"; do
+    if ! skip cached; then
+      cached "$name" 1 on
+      cached "$name" 2 off
+    fi
+    if ! skip cold; then
+      cold "$name" one
+      cold "$name" all
+    fi
+    skip memory || memory "$name"
+    skip bound || bound "$name"
+  done
+done
+
+echo
+echo "== medians over $RUNS runs ($(date -u '+%Y-%m-%d %H:%M UTC'))"
+median() { sort -g | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : "-"}'; }
+value() { awk -v m="$1" -v n="$2" '$1 == m && $2 == n {print $3}' "$results" | median; }
+printf '%-26s %12s %12s %7s\n' metric danebound unbound ratio
+for metric in $(awk '!seen[$1]++ {print $1}' "$results"); do
+  d=$(value "$metric" danebound)
+  u=$(value "$metric" unbound)
+  printf '%-26s %12s %12s %7s\n' "$metric" "$d" "$u" \
+    "$(awk -v d="$d" -v u="$u" 'BEGIN { if (u + 0 > 0) printf "%.2f", d / u; else print "-" }')"
+done
+echo "(ratio = danebound / unbound; loopback; $cpus CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //');" \
+  "unbound $("$work/unbound/unbound" -V 2>/dev/null | awk 'NR == 1 {print $2}'); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
