@@ -230,6 +230,14 @@ fn rfc5702_section6_1_rsasha256_512_bit_signature_tampered_and_511_bit_key() {
             assert_eq!(rsa_modulus_bits(public), Some(512));
             let data = signed_data_for(&set, sig).unwrap();
             assert_eq!(crypto.verify(8, public, &data, sig.sig()), Ok(()));
+            // Through the validator: secure, and charged to the budget as
+            // any signature.
+            let mut one = set.clone();
+            one.rrsigs = vec![sig.clone()];
+            let mut budget = Budget::default();
+            let now = unbound_date(file).unwrap();
+            assert!(verify_rrset(&one, &keys, now, &mut budget, &crypto).is_ok());
+            assert_eq!(budget.verifications(), 1);
             // One bit flipped in the signature, or in the data.
             let mut bad = sig.sig().to_vec();
             bad[40] ^= 0x01;
