@@ -8,7 +8,10 @@
 //!
 //! Keys are made on the spot (ECDSA, Ed25519, Ed448); the RSA key is the
 //! 2048-bit `Ktest.+008+60616` of `../shared/vectors/domain-keys`, skipped
-//! when the vectors are absent.
+//! when the vectors are absent. Two more RSA/SHA-256 keys (512 and 1024
+//! bits, made once with `openssl genrsa`, inline) compare the small-RSA
+//! verifier of `crypto/rsa.rs` (512) with ring (1024); their "raw" is
+//! `RingCrypto::verify`, the backend call without the validator around it.
 
 #![allow(missing_docs, unreachable_pub)]
 
@@ -31,6 +34,7 @@ use danebound_resolver::wire::{
 };
 use hickory_proto::dnssec::rdata::SigInput;
 use hickory_proto::rr::SerialNumber;
+use num_bigint::BigUint;
 use ring::rand::SystemRandom;
 use ring::signature::{self as rs, KeyPair};
 
@@ -221,6 +225,49 @@ fn rsa_case() -> Option<Case> {
     ))
 }
 
+/// `openssl genrsa 512` and `openssl genrsa 1024`: modulus and private
+/// exponent, hex. Test keys, for the benchmark only.
+const RSA512: (&str, &str) = (
+    "f15906e431059881b5102abb3103ea8903466a0a986f364715e811dea22da7699748c013ed7fe4c496ac379bc1b0269f4201555ae5b8cc4becbce09e17448685",
+    "e86daf885579a91cc94e0f8905345b4ba63ecae2f758ab321c73c9b9da0013a76b2dc2506d941b78dabdd5383db919c8ca965f737f83897c31a2afbc8cd84165",
+);
+const RSA1024: (&str, &str) = (
+    "ca3137d0d837b161a72fa75ddfe4a327f8e82da1f0cd79a13873264f73dceb797c93f06658dd15b448cee5e25e482b28968bf119bf4c29845b8d2d75a8b0dc87e01d13791da8ee5421013aadb7c47c3846cec9c4ee2706534b6f2661cd9fa311211e74bb2e0ed2527c84b709c9379775c64e2e67fbf51653739e7323dc4060fb",
+    "745cf107837841e0b68c2961505a503fcff32757fcb2f45e0193dba77c41d74f1a90359961691375a735537dfccec1efe0fc76ec5f78e0a7e8dc8e1e19d07789c029aa21822859e55567d07c907d505be42bc800f0c9662d3525a790904e2c09e86e9723cebd86039318be7acc8bb6f764023601871bf08fc658cf84c8e748b1",
+);
+
+/// An RSA/SHA-256 case signed with textbook PKCS#1 v1.5 (`EM^d mod n`,
+/// RFC 8017 §9.2) by one of the inline keys (exponent 65537).
+fn small_rsa_case(label: &'static str, (n_hex, d_hex): (&str, &str)) -> Case {
+    let n = BigUint::parse_bytes(n_hex.as_bytes(), 16).unwrap();
+    let d = BigUint::parse_bytes(d_hex.as_bytes(), 16).unwrap();
+    let modulus = n.to_bytes_be();
+    let mut public = vec![3, 1, 0, 1];
+    public.extend(&modulus);
+    let k = modulus.len();
+    signed_case(
+        label,
+        8,
+        public,
+        move |m| {
+            let prefix = [
+                0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x01, 0x05, 0x00, 0x04, 0x20,
+            ];
+            let mut em = vec![0x00, 0x01];
+            em.resize(k - prefix.len() - 32 - 1, 0xff);
+            em.push(0x00);
+            em.extend(prefix);
+            em.extend(ring::digest::digest(&ring::digest::SHA256, m).as_ref());
+            let s = BigUint::from_bytes_be(&em).modpow(&d, &n).to_bytes_be();
+            let mut sig = vec![0; k - s.len()];
+            sig.extend(s);
+            sig
+        },
+        |key, m, s| RingCrypto::new().verify(8, key, m, s).is_ok(),
+    )
+}
+
 fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     let mut out = vec![tag];
     let len = content.len();
@@ -248,6 +295,8 @@ fn der_integer(be: &[u8]) -> Vec<u8> {
 fn verify_rrsig(c: &mut Criterion) {
     let crypto = RingCrypto::new();
     let mut cases: Vec<Case> = rsa_case().into_iter().collect();
+    cases.push(small_rsa_case("08_rsasha256_512", RSA512));
+    cases.push(small_rsa_case("08_rsasha256_1024", RSA1024));
     cases.push(ecdsa_case(
         "13_ecdsap256",
         13,

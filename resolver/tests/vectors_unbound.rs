@@ -6,8 +6,10 @@
 //!   verified with it at the file's date. It must be bogus when it has no
 //!   RRSIG or when its owner or the query name starts with `bogus`, and
 //!   secure otherwise. RRsets signed only by keys we must not or cannot
-//!   validate (DSA, GOST, RSA < 1024 bits) must never come out secure; they
-//!   are counted as "unsupported" (the zone would be insecure).
+//!   validate (DSA, GOST, RSA < 512 bits) must never come out secure; they
+//!   are counted as "unsupported" (the zone would be insecure). RSA keys of
+//!   512 to 1023 bits are validated (RFC 5702 §2), by the production
+//!   backend.
 //! - `test_ds.*`: the DS digest matches the DNSKEY for qname `yes.`, not for
 //!   `no.`.
 //! - `test_nsec3_hash.1`: the RFC 5155 hash of the qname with the NSEC3
@@ -16,8 +18,10 @@
 mod common;
 
 use common::{Entry, parse_entries, read_vector, unbound_date};
+use danebound_resolver::validator::crypto::{CryptoError, rsa_modulus_bits};
 use danebound_resolver::validator::keys::ds_digest;
 use danebound_resolver::validator::rrset::group;
+use danebound_resolver::validator::signature::signed_data_for;
 use danebound_resolver::validator::{
     BogusReason, Budget, Crypto, Limits, RingCrypto, Rrset, ZoneKeys, key_tag, verify_rrset,
 };
@@ -36,20 +40,26 @@ fn starts_with_bogus(name: &Name) -> bool {
         .is_some_and(|l| l.eq_ignore_ascii_case(b"bogus"))
 }
 
-fn run_sig_file(file: &str) -> Option<Tally> {
-    run_sig_file_with(file, &RingCrypto::new())
-}
-
-fn run_sig_file_with(file: &str, crypto: &dyn Crypto) -> Option<Tally> {
+/// A `test_sigs.*` / `test_signatures.*` file: the DNSKEY set of its first
+/// entry (trusted as given) and the later entries. `None` after a skip.
+fn read_sig_file(file: &str) -> Option<(ZoneKeys, Vec<Entry>)> {
     let text = read_vector(&format!("unbound-unit/{file}"))?;
-    let now = unbound_date(file).unwrap_or_else(|| panic!("no date for {file}"));
-    let entries = parse_entries(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
-    let (first, rest) = entries.split_first().expect("no entries");
+    let mut entries = parse_entries(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+    assert!(!entries.is_empty(), "{file}: no entries");
+    let first = entries.remove(0);
     let dnskeys = group(&first.answer)
         .into_iter()
         .find(|s| s.rtype == RecordType::DNSKEY)
         .expect("no DNSKEY set");
     let keys = ZoneKeys::danger_trusted_without_proof(dnskeys.name.clone(), dnskeys);
+    Some((keys, entries))
+}
+
+fn run_sig_file(file: &str) -> Option<Tally> {
+    let crypto = RingCrypto::new();
+    let crypto: &dyn Crypto = &crypto;
+    let (keys, rest) = read_sig_file(file)?;
+    let now = unbound_date(file).unwrap_or_else(|| panic!("no date for {file}"));
     let mut tally = Tally::default();
     for (i, entry) in rest.iter().enumerate() {
         check_entry(file, i + 1, entry, &keys, now, crypto, &mut tally);
@@ -182,10 +192,8 @@ sig_file_tests! {
     rfc5702_section6_2_rsasha512_example => "test_sigs.rsasha512_draft", secure 1;
     rfc5702_rsasha256_unbound_vector => "test_sigs.rsasha256", secure 1;
     rfc4034_section6_2_hinfo_is_not_lowercased => "test_sigs.hinfo", secure 3;
-    rfc5011_section3_revoked_512_bit_key_is_never_secure => "test_sigs.revoked", never_secure;
     rfc6840_section5_11_sha1_and_sha256_any_valid_path => "test_sigs.sha1_and_256", secure 1;
     rfc4035_section5_3_signatures_1 => "test_signatures.1", secure 1;
-    rfc8624_section3_1_rsasha1_512_bit_is_never_secure_8 => "test_signatures.8", never_secure;
     rfc4035_section5_3_signatures_9_expiry_2080 => "test_signatures.9", secure 1;
     rfc8624_section3_1_dsa_is_never_secure_2 => "test_signatures.2", never_secure;
     rfc8624_section3_1_dsa_is_never_secure_3 => "test_signatures.3", never_secure;
@@ -196,14 +204,77 @@ sig_file_tests! {
     rfc8624_section3_1_gost_is_never_secure => "test_sigs.gost", never_secure;
 }
 
-/// RFC 5702 §6.1 signs with a 512-bit key: below ring's floor and RFC 8624
-/// policy, so it must count as unsupported (insecure), never secure.
+/// RFC 5702 §6.1 signs with a 512-bit key, which the production backend
+/// verifies (RFC 5702 §2: from 512 bits). Its signature, tampered, does not
+/// verify; the same key cut to 511 bits is unsupported (the zone would be
+/// insecure), never secure.
 #[test]
-fn rfc5702_section6_1_rsasha256_512_bit_example_is_unsupported() {
-    if let Some(tally) = run_sig_file("test_sigs.rsasha256_draft") {
-        assert_eq!(tally.secure, 0);
-        assert!(tally.unsupported >= 1, "{tally:?}");
+fn rfc5702_section6_1_rsasha256_512_bit_signature_tampered_and_511_bit_key() {
+    let file = "test_sigs.rsasha256_draft";
+    let Some((keys, rest)) = read_sig_file(file) else {
+        return;
+    };
+    let crypto = RingCrypto::new();
+    let mut checked = 0;
+    for set in rest.iter().flat_map(|e| group(&e.records())) {
+        for sig in &set.rrsigs {
+            let input = sig.input();
+            let Some(key) = keys
+                .zone_keys()
+                .iter()
+                .find(|k| k.tag() == input.key_tag && k.algorithm() == 8)
+            else {
+                continue;
+            };
+            let public = key.public_key();
+            assert_eq!(rsa_modulus_bits(public), Some(512));
+            let data = signed_data_for(&set, sig).unwrap();
+            assert_eq!(crypto.verify(8, public, &data, sig.sig()), Ok(()));
+            // Through the validator: secure, and charged to the budget as
+            // any signature.
+            let mut one = set.clone();
+            one.rrsigs = vec![sig.clone()];
+            let mut budget = Budget::default();
+            let now = unbound_date(file).unwrap();
+            assert!(verify_rrset(&one, &keys, now, &mut budget, &crypto).is_ok());
+            assert_eq!(budget.verifications(), 1);
+            // One bit flipped in the signature, or in the data.
+            let mut bad = sig.sig().to_vec();
+            bad[40] ^= 0x01;
+            assert_eq!(
+                crypto.verify(8, public, &data, &bad),
+                Err(CryptoError::BadSignature)
+            );
+            let mut bad_data = data.clone();
+            bad_data[0] ^= 0x01;
+            assert_eq!(
+                crypto.verify(8, public, &bad_data, sig.sig()),
+                Err(CryptoError::BadSignature)
+            );
+            // RFC 8017 §5.2.2: s >= n is no signature; a short one neither.
+            assert_eq!(
+                crypto.verify(8, public, &data, &[0xff; 64]),
+                Err(CryptoError::BadSignature)
+            );
+            assert!(crypto.verify(8, public, &data, &sig.sig()[1..]).is_err());
+            // The same modulus shifted right one bit: 511 bits, unsupported.
+            let exp_len = usize::from(public[0]) + 1;
+            let mut small = public[..exp_len].to_vec();
+            let mut carry = 0u8;
+            for &b in &public[exp_len..] {
+                small.push((b >> 1) | carry);
+                carry = b << 7;
+            }
+            assert_eq!(rsa_modulus_bits(&small), Some(511));
+            assert!(!crypto.supports_algorithm(8, &small));
+            assert_eq!(
+                crypto.verify(8, &small, &data, sig.sig()),
+                Err(CryptoError::UnsupportedAlgorithm(8))
+            );
+            checked += 1;
+        }
     }
+    assert!(checked >= 1, "{file}: no signature by the 512-bit key");
 }
 
 fn ds_file(file: &str) -> Option<(usize, usize)> {
@@ -313,13 +384,14 @@ fn rfc5155_section5_nsec3_hash_vectors() {
     assert!(checked >= 10);
 }
 
-/// With the test-only small-RSA backend, the 512-bit vectors get their exact
-/// unbound verdicts (unbound-unit MANIFEST semantics).
-macro_rules! legacy_rsa_tests {
+/// The 512-bit vectors (RFC 5702 §6.1, several of unbound's files) get
+/// their exact unbound verdicts (unbound-unit MANIFEST semantics) from the
+/// production backend.
+macro_rules! small_rsa_tests {
     ($($test:ident => $file:literal, $secure:expr, $bogus:expr;)*) => {$(
         #[test]
         fn $test() {
-            if let Some(tally) = run_sig_file_with($file, &common::legacy::LegacyRsaCrypto::default()) {
+            if let Some(tally) = run_sig_file($file) {
                 assert_eq!((tally.secure, tally.bogus), ($secure, $bogus), "{}: {tally:?}", $file);
                 assert_eq!(tally.unsupported, 0, "{}: {tally:?}", $file);
             }
@@ -327,9 +399,9 @@ macro_rules! legacy_rsa_tests {
     )*};
 }
 
-legacy_rsa_tests! {
-    rfc5702_section6_1_rsasha256_512_bit_example_verifies_with_legacy_rsa => "test_sigs.rsasha256_draft", 1, 0;
+small_rsa_tests! {
+    rfc5702_section6_1_rsasha256_512_bit_example_is_secure => "test_sigs.rsasha256_draft", 1, 0;
     rfc5011_section3_revoked_key_validates_only_its_own_dnskey_rrset => "test_sigs.revoked", 1, 2;
-    rfc6840_section5_11_sha1_and_sha256_with_legacy_rsa => "test_sigs.sha1_and_256", 1, 3;
-    rfc4035_section5_3_signatures_8_with_legacy_rsa => "test_signatures.8", 7, 0;
+    rfc6840_section5_11_sha1_and_sha256_512_bit_exact_verdicts => "test_sigs.sha1_and_256", 1, 3;
+    rfc3110_rsasha1_512_bit_signatures_8 => "test_signatures.8", 7, 0;
 }

@@ -5,7 +5,6 @@ pub mod danetest;
 pub mod e2e;
 pub mod fuzzing;
 pub mod lab;
-pub mod legacy_crypto;
 pub mod replay;
 pub mod skip;
 pub mod zonedb;

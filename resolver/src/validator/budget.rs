@@ -36,10 +36,14 @@ pub struct Limits {
     /// processing NSEC3 records with iterations larger than 0"; 150 is the
     /// value in use by BIND, unbound and Knot Resolver).
     pub max_nsec3_iterations: u16,
-    /// Smallest RSA modulus accepted, in bits. Default 1024 (RFC 8624 §3.1
-    /// and ring refuses smaller moduli); keys below count as unsupported
-    /// algorithms, which makes the zone insecure. Tests of legacy data may
-    /// lower it only with a backend that supports it.
+    /// Smallest RSA modulus accepted, in bits. Default 512, the floor of
+    /// RFC 5702 §2 (and RFC 3110), which is also what unbound validates:
+    /// a zone signed with a weak key is still checked, where refusing the
+    /// key would make it insecure (RFC 4035 §5.2) and check nothing. Keys
+    /// below count as unsupported algorithms, which makes the zone
+    /// insecure; values below 512 act as 512, and RSA/SHA-512 keys need
+    /// 1024 bits whatever the limit (RFC 5702 §2). Moduli below 1024 bits
+    /// are verified by `crypto/rsa.rs`, larger ones by ring.
     pub min_rsa_bits: u32,
     /// DS and DNSKEY fetches one validation may ask for. Default 64, range
     /// 8–512. A walk costs at most two fetches per label between the anchor
@@ -78,7 +82,7 @@ impl Default for Limits {
             max_failed_verifications: 16,
             max_nsec3_hashes: 128,
             max_nsec3_iterations: 150,
-            min_rsa_bits: 1024,
+            min_rsa_bits: 512,
             max_chain_links: 16,
             max_fetches: 64,
             max_ds_digests: 1024,

@@ -6,10 +6,6 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-/// The test-only small-RSA crypto (one file, shared by path with
-/// `danebound-tests`, which uses it for replay files that ask for SHA-1).
-#[path = "../../../tests/src/legacy_crypto.rs"]
-pub mod legacy;
 /// The skip rules of `danebound-tests` (one file, shared by path: this
 /// crate cannot depend on that one).
 #[path = "../../../tests/src/skip.rs"]

@@ -25,8 +25,6 @@ use danebound_resolver::validator::{Anchors, Crypto, RingCrypto};
 use danebound_resolver::wire::{Message, Name};
 use danebound_trust_anchors::autotrust_file;
 
-use crate::legacy_crypto::LegacyRsaCrypto;
-
 use super::compare::Transport;
 use super::network::ScenarioNetwork;
 use super::parse::{Mode, ScenarioConfig, ValidationTime, ZoneServers};
@@ -270,13 +268,10 @@ impl EngineUnderTest {
                 .with_caps_for_id(caps),
             ),
         };
-        // `fake-sha1: yes` asks for SHA-1 signatures by keys ring refuses
-        // (512-bit RSA, rpl-format.md §8): real verification, test-only.
-        let crypto: Arc<dyn Crypto> = if option(config, "fake-sha1") == Some("yes") {
-            Arc::new(LegacyRsaCrypto::default())
-        } else {
-            Arc::new(RingCrypto::default())
-        };
+        // `fake-sha1: yes` (rpl-format.md §8.2) asks for SHA-1 signatures by
+        // 512-bit RSA keys: the production backend verifies them for real
+        // (RFC 5702 §2), so the option needs nothing of its own.
+        let crypto: Arc<dyn Crypto> = Arc::new(RingCrypto::default());
         let mut resolver = Resolver::new(
             upstream,
             anchors.clone(),

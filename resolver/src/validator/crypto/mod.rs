@@ -3,16 +3,18 @@
 //! The validator never names a crypto library: it asks a [`Crypto`] whether an
 //! algorithm is usable, to verify a signature, to hash a DNSKEY for a DS
 //! comparison and to compute NSEC3 hashes. [`RingCrypto`] is the production
-//! backend (ring for RSA, ECDSA, Ed25519 and the digests; the pure-Rust
-//! `ed448-goldilocks` for Ed448, which ring lacks).
+//! backend (ring for RSA from 1024 bits, ECDSA, Ed25519 and the digests;
+//! `rsa.rs` with `num-bigint` for RSA of 512 to 1023 bits, which ring
+//! refuses; the pure-Rust `ed448-goldilocks` for Ed448, which ring lacks).
 //!
 //! # Algorithm policy (RFC 8624 §3.1)
 //! - Validated: 5 RSASHA1, 7 RSASHA1-NSEC3-SHA1, 8 RSASHA256, 10 RSASHA512,
 //!   13 ECDSAP256SHA256, 14 ECDSAP384SHA384, 15 ED25519, 16 ED448.
 //! - Never validated: 1 RSAMD5, 3 DSA, 6 DSA-NSEC3-SHA1, 12 ECC-GOST ("MUST
 //!   NOT" validate), and every unknown or private algorithm (253, 254).
-//! - RSA moduli below [`Limits::min_rsa_bits`](super::Limits) (and below
-//!   ring's floor of 1024 bits) count as unsupported too.
+//! - RSA moduli below [`Limits::min_rsa_bits`](super::Limits) (default and
+//!   floor 512 bits, RFC 5702 §2), and RSA/SHA-512 moduli below 1024 bits
+//!   (RFC 5702 §2), count as unsupported too.
 //!
 //! An algorithm that is not supported makes a zone *insecure*, not bogus
 //! (RFC 4035 §5.2, RFC 6840 §5.2). A key that is malformed for a supported

@@ -1,45 +1,56 @@
-//! The production backend: ring, plus `ed448-goldilocks` for Ed448.
+//! The production backend: ring, plus `ed448-goldilocks` for Ed448 and our
+//! own small-RSA verifier (`rsa.rs`) for moduli of 512 to 1023 bits.
 
 use ring::digest as rd;
 use ring::signature::{self as rs, RsaPublicKeyComponents, UnparsedPublicKey};
 
-use super::rsa::RsaPublicKey;
+use super::rsa::{self, MIN_RSA_BITS, MIN_RSASHA512_BITS, RsaPublicKey, SMALL_RSA_BELOW_BITS};
 use super::{Crypto, CryptoError, alg, digest};
 use crate::validator::Limits;
 
-/// ring's floor: its RSA verification refuses moduli below 1024 bits
-/// (`RSA_PKCS1_1024_8192_*`).
-const RING_MIN_RSA_BITS: u32 = 1024;
-/// ring's ceiling for RSA moduli.
+/// ring's ceiling for RSA moduli (its floor, 1024 bits, is
+/// `SMALL_RSA_BELOW_BITS`: smaller moduli go through `rsa::verify_small`).
 const RING_MAX_RSA_BITS: u32 = 8192;
 
-/// Crypto with ring (RSA, ECDSA, Ed25519, SHA-1/256/384) and the pure-Rust
-/// `ed448-goldilocks` (Ed448).
+/// Crypto with ring (RSA from 1024 bits, ECDSA, Ed25519, SHA-1/256/384),
+/// `rsa.rs` (RSA of 512 to 1023 bits) and the pure-Rust `ed448-goldilocks`
+/// (Ed448).
 #[derive(Clone, Debug)]
 pub struct RingCrypto {
     min_rsa_bits: u32,
 }
 
 impl RingCrypto {
-    /// The backend with the default policy: RSA keys of at least 1024 bits.
+    /// The backend with the default policy ([`Limits::default`]: RSA keys
+    /// of at least 512 bits).
     pub fn new() -> Self {
-        Self {
-            min_rsa_bits: RING_MIN_RSA_BITS,
-        }
+        Self::with_limits(&Limits::default())
     }
 
-    /// The backend honouring [`Limits::min_rsa_bits`]. ring cannot verify
-    /// moduli below 1024 bits, so a lower limit still leaves them
-    /// unsupported.
+    /// The backend honouring [`Limits::min_rsa_bits`]. No limit goes below
+    /// 512 bits (RFC 5702 §2), and RSA/SHA-512 needs 1024 bits whatever the
+    /// limit.
     pub fn with_limits(limits: &Limits) -> Self {
         Self {
-            min_rsa_bits: limits.min_rsa_bits.max(RING_MIN_RSA_BITS),
+            min_rsa_bits: limits.min_rsa_bits.max(MIN_RSA_BITS),
         }
     }
 
     /// The smallest RSA modulus this backend accepts, in bits.
     pub fn min_rsa_bits(&self) -> u32 {
         self.min_rsa_bits
+    }
+
+    /// Is an RSA modulus of `bits` bits acceptable under algorithm `alg`?
+    /// Outside the range the key is "unsupported" (RFC 4035 §5.2: insecure).
+    fn rsa_size_ok(&self, alg_number: u8, bits: u32) -> bool {
+        let min = if alg_number == alg::RSASHA512 {
+            // RFC 5702 §2: RSA/SHA-512 keys "MUST NOT be less than 1024 bits".
+            self.min_rsa_bits.max(MIN_RSASHA512_BITS)
+        } else {
+            self.min_rsa_bits
+        };
+        (min..=RING_MAX_RSA_BITS).contains(&bits)
     }
 }
 
@@ -55,10 +66,7 @@ impl Crypto for RingCrypto {
             alg::RSASHA1 | alg::RSASHA1_NSEC3_SHA1 | alg::RSASHA256 | alg::RSASHA512 => {
                 // A malformed key is "supported" and fails in `verify`.
                 match RsaPublicKey::parse(public_key) {
-                    Some(key) => {
-                        let bits = key.modulus_bits();
-                        (self.min_rsa_bits..=RING_MAX_RSA_BITS).contains(&bits)
-                    }
+                    Some(key) => self.rsa_size_ok(alg, key.modulus_bits()),
                     None => true,
                 }
             }
@@ -81,7 +89,7 @@ impl Crypto for RingCrypto {
             alg::RSASHA1 | alg::RSASHA1_NSEC3_SHA1 => verify_rsa(
                 alg,
                 &rs::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
-                self.min_rsa_bits,
+                self,
                 public_key,
                 message,
                 signature,
@@ -89,7 +97,7 @@ impl Crypto for RingCrypto {
             alg::RSASHA256 => verify_rsa(
                 alg,
                 &rs::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
-                self.min_rsa_bits,
+                self,
                 public_key,
                 message,
                 signature,
@@ -97,7 +105,7 @@ impl Crypto for RingCrypto {
             alg::RSASHA512 => verify_rsa(
                 alg,
                 &rs::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
-                self.min_rsa_bits,
+                self,
                 public_key,
                 message,
                 signature,
@@ -168,7 +176,7 @@ impl Crypto for RingCrypto {
 fn verify_rsa(
     alg: u8,
     params: &'static rs::RsaParameters,
-    min_bits: u32,
+    policy: &RingCrypto,
     public_key: &[u8],
     message: &[u8],
     signature: &[u8],
@@ -176,8 +184,12 @@ fn verify_rsa(
     let key = RsaPublicKey::parse(public_key)
         .ok_or(CryptoError::MalformedKey("truncated RFC 3110 RSA key"))?;
     let bits = key.modulus_bits();
-    if !(min_bits..=RING_MAX_RSA_BITS).contains(&bits) {
+    if !policy.rsa_size_ok(alg, bits) {
         return Err(CryptoError::UnsupportedAlgorithm(alg));
+    }
+    if bits < SMALL_RSA_BELOW_BITS {
+        // ring refuses moduli below 1024 bits (`RSA_PKCS1_1024_8192_*`).
+        return rsa::verify_small(alg, &key, message, signature);
     }
     RsaPublicKeyComponents {
         n: key.modulus,
@@ -250,26 +262,53 @@ mod tests {
         }
     }
 
+    fn rsa_key(modulus_octets: usize, first: u8) -> Vec<u8> {
+        let mut key = vec![3, 1, 0, 1, first];
+        key.extend(std::iter::repeat_n(0xc5, modulus_octets - 1));
+        key
+    }
+
     #[test]
-    fn rfc8624_section3_1_rsa_below_1024_bits_is_unsupported() {
+    fn rfc5702_section2_rsa_from_512_bits_and_rsasha512_from_1024() {
         let c = RingCrypto::new();
-        let mut key512 = vec![3, 1, 0, 1];
-        key512.extend(std::iter::repeat_n(0xc5, 64));
-        assert!(!c.supports_algorithm(8, &key512));
-        let mut key1024 = vec![3, 1, 0, 1];
-        key1024.extend(std::iter::repeat_n(0xc5, 128));
-        assert!(c.supports_algorithm(8, &key1024));
-        // Limits cannot push ring below its floor.
+        assert_eq!(c.min_rsa_bits(), 512);
+        let key511 = rsa_key(64, 0x7f);
+        let key512 = rsa_key(64, 0xc5);
+        let key1023 = rsa_key(128, 0x7f);
+        let key1024 = rsa_key(128, 0xc5);
+        for a in [5, 7, 8] {
+            assert!(!c.supports_algorithm(a, &key511), "algorithm {a}");
+            assert_eq!(
+                c.verify(a, &key511, b"m", &[0; 64]),
+                Err(CryptoError::UnsupportedAlgorithm(a))
+            );
+            assert!(c.supports_algorithm(a, &key512), "algorithm {a}");
+            assert!(c.supports_algorithm(a, &key1024), "algorithm {a}");
+        }
+        assert!(!c.supports_algorithm(10, &key512));
+        assert!(!c.supports_algorithm(10, &key1023));
+        assert_eq!(
+            c.verify(10, &key1023, b"m", &[0; 128]),
+            Err(CryptoError::UnsupportedAlgorithm(10))
+        );
+        assert!(c.supports_algorithm(10, &key1024));
+        // Limits cannot push the floor below 512 bits; they can raise it.
         let lax = RingCrypto::with_limits(&Limits {
-            min_rsa_bits: 512,
+            min_rsa_bits: 256,
             ..Limits::default()
         });
-        assert!(!lax.supports_algorithm(8, &key512));
+        assert!(!lax.supports_algorithm(8, &key511));
         let strict = RingCrypto::with_limits(&Limits {
             min_rsa_bits: 2048,
             ..Limits::default()
         });
         assert!(!strict.supports_algorithm(8, &key1024));
+        let old = RingCrypto::with_limits(&Limits {
+            min_rsa_bits: 1024,
+            ..Limits::default()
+        });
+        assert!(!old.supports_algorithm(8, &key512));
+        assert!(old.supports_algorithm(8, &key1024));
     }
 
     #[test]

@@ -207,32 +207,83 @@ fn rfc6840_section5_2_unknown_algorithm_or_digest_is_insecure() {
     assert!(matches!(verdict, KeyVerdict::Trusted(_)), "{verdict:?}");
 }
 
-#[test]
-fn rfc8624_section3_1_rsa_key_below_1024_bits_is_insecure() {
-    // The 512-bit RSA/SHA-256 key of RFC 5702 §6.1 (key tag 9033).
+/// The 512-bit RSA/SHA-256 key of RFC 5702 §6.1 (key tag 9033), or the same
+/// modulus shifted right one bit (511 bits), as a DNSKEY RRset without
+/// signatures and the DS that names it.
+fn rfc5702_key_set(bits: u32) -> (Rrset, DS) {
     let b64 = "AwEAAcFcGsaxxdgiuuGmCkVImy4h99CqT7jwY3pexPGcnUFtR2Fh36BponcwtkZ4cAgtvd4Qs8PkxUdp6p/DlUmObdk=";
-    let bytes = data_encoding::BASE64.decode(b64.as_bytes()).unwrap();
+    let mut bytes = data_encoding::BASE64.decode(b64.as_bytes()).unwrap();
+    if bits == 511 {
+        let mut carry = 0u8;
+        for b in &mut bytes[4..] {
+            let next = *b << 7;
+            *b = (*b >> 1) | carry;
+            carry = next;
+        }
+    }
+    assert_eq!(
+        crate::validator::crypto::rsa_modulus_bits(&bytes),
+        Some(bits)
+    );
     let key = DNSKEY::with_flags(256, PublicKeyBuf::new(bytes, Algorithm::RSASHA256));
-    assert_eq!(key_tag(&key), 9033);
+    if bits == 512 {
+        assert_eq!(key_tag(&key), 9033);
+    }
     let crypto = RingCrypto::new();
     let digest = ds_digest(&name("example.net."), &key, 2, &crypto).unwrap();
-    let ds = DS::new(9033, Algorithm::RSASHA256, DigestType::SHA256, digest);
+    let ds = DS::new(
+        key_tag(&key),
+        Algorithm::RSASHA256,
+        DigestType::SHA256,
+        digest,
+    );
     let set = Rrset::new(
         name("example.net."),
         crate::wire::DNSClass::IN,
         3600,
         RData::DNSSEC(DNSSECRData::DNSKEY(key)),
     );
-    let verdict = authenticate_dnskeys(
+    (set, ds)
+}
+
+fn authenticate_rfc5702_key(bits: u32, crypto: &RingCrypto) -> KeyVerdict {
+    let (set, ds) = rfc5702_key_set(bits);
+    authenticate_dnskeys(
         &name("example.net."),
         &set,
         &SecureEntryPoints::from_ds([ds]),
         NOW,
         &mut Budget::default(),
-        &crypto,
-    );
+        crypto,
+    )
+}
+
+#[test]
+fn rfc5702_section2_rsa_key_below_512_bits_is_insecure() {
+    let verdict = authenticate_rfc5702_key(511, &RingCrypto::new());
     assert!(
         matches!(&verdict, KeyVerdict::Insecure(InsecureReason::UnsupportedAlgorithm { algorithms, .. }) if algorithms == &[8]),
+        "{verdict:?}"
+    );
+}
+
+#[test]
+fn rfc5702_section2_rsa_key_of_512_bits_is_validated_not_insecure() {
+    // The key is usable now, so its unsigned DNSKEY RRset is bogus (RFC 4035
+    // §5.2), where a key below the minimum would make the zone insecure.
+    let verdict = authenticate_rfc5702_key(512, &RingCrypto::new());
+    assert!(matches!(&verdict, KeyVerdict::Bogus(_)), "{verdict:?}");
+    // A limit above 512 bits keeps the old policy: insecure.
+    let strict = RingCrypto::with_limits(&Limits {
+        min_rsa_bits: 1024,
+        ..Limits::default()
+    });
+    let verdict = authenticate_rfc5702_key(512, &strict);
+    assert!(
+        matches!(
+            &verdict,
+            KeyVerdict::Insecure(InsecureReason::UnsupportedAlgorithm { .. })
+        ),
         "{verdict:?}"
     );
 }
