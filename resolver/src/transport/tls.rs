@@ -529,9 +529,9 @@ async fn read_frame(read: &mut ReadHalf<TlsStream<TcpStream>>) -> io::Result<Vec
     Ok(frame)
 }
 
-/// RFC 7858 §4.2: the server is authenticated by the SPKI of a
-/// certificate it presents, found in the pin set; the handshake's
-/// signatures are still checked against the end-entity key.
+/// RFC 7858 §4.2: the server is authenticated by the SPKI of its
+/// end-entity certificate, found in the pin set; the handshake's
+/// signatures are still checked against that key.
 #[derive(Debug)]
 struct PinVerifier {
     pins: Vec<Pin>,
@@ -542,15 +542,16 @@ impl ServerCertVerifier for PinVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
+        _intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let matched = std::iter::once(end_entity)
-            .chain(intermediates)
-            .filter_map(|cert| spki_pin(cert))
-            .any(|pin| self.pins.contains(&pin));
+        // Only the end entity: the handshake proves possession of its key
+        // alone. The other certificates are not chained to it here, so a
+        // pinned CA's (public) certificate sent beside any key of the
+        // attacker's must not match.
+        let matched = spki_pin(end_entity).is_some_and(|pin| self.pins.contains(&pin));
         if matched {
             Ok(ServerCertVerified::assertion())
         } else {

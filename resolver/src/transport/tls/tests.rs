@@ -243,6 +243,27 @@ async fn rfc7858_section_4_2_pins() {
     assert!(e.to_string().contains("pin"), "{e}");
 }
 
+/// A certificate whose key is pinned, sent beside another key's
+/// certificate, does not authenticate that other key: only the end
+/// entity's SPKI (whose key signs the handshake) is matched.
+#[tokio::test]
+async fn a_pinned_certificate_beside_another_key_is_refused() {
+    let genuine = pki("dns.example");
+    let mut forger = pki("dns.example");
+    forger.chain.push(genuine.chain[0].clone());
+    let (addr, _) = server(&forger, Mode::Echo).await;
+    let pinned = format!(
+        "dns.example^sha256/{}",
+        data_encoding::BASE64.encode(&pin_of(&genuine.key))
+    );
+    let t = transport(addr, &pinned, CaRoots::File("/nonexistent/ca.pem".into()));
+    let e = t
+        .exchange(addr, &query(1, "www"), Protocol::Udp, WAIT)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("pin"), "{e}");
+}
+
 #[tokio::test]
 async fn rfc7766_pipelined_replies_out_of_order_matched_by_id() {
     let pki = pki("dns.example");
