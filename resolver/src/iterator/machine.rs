@@ -415,6 +415,10 @@ struct Frame {
     qtype: RecordType,
     current: Name,
     chain: Vec<Record>,
+    /// The NSEC/NSEC3 records (with their RRSIGs) that came beside a
+    /// wildcard-expanded alias of `chain`: the proof that its owner does
+    /// not exist (RFC 4035 §5.3.4), handed over in the final authority.
+    chain_proofs: Vec<Record>,
     visited: Vec<Name>,
     dp: Option<Dp>,
     failed: Vec<SocketAddr>,
@@ -442,6 +446,7 @@ impl Frame {
             qname,
             qtype,
             chain: Vec::new(),
+            chain_proofs: Vec::new(),
             dp: None,
             failed: Vec::new(),
             dp_sends: 0,
@@ -548,6 +553,34 @@ fn rrsets(records: &[Record]) -> Vec<Vec<Record>> {
         );
     }
     sets
+}
+
+/// Whether an RRSIG of `set` shows that the set was expanded from a
+/// wildcard: its Labels field is smaller than the owner's label count
+/// (RFC 4035 §5.3.2).
+fn wildcard_expanded(set: &[Record]) -> bool {
+    set.iter().any(|r| match &r.data {
+        RData::DNSSEC(crate::wire::DNSSECRData::RRSIG(sig)) => {
+            sig.input().num_labels < r.name.num_labels()
+        }
+        _ => false,
+    })
+}
+
+/// An NSEC or NSEC3 record, or an RRSIG over one.
+fn is_denial(r: &Record) -> bool {
+    let t = covered_type(r).unwrap_or(r.record_type());
+    matches!(t, RecordType::NSEC | RecordType::NSEC3)
+}
+
+/// Adds the proofs of the chain's wildcard expansions to `m`'s authority,
+/// each record once.
+fn with_chain_proofs(m: &mut Message, proofs: Vec<Record>) {
+    for r in proofs {
+        if !m.authorities.contains(&r) {
+            m.authorities.push(r);
+        }
+    }
 }
 
 fn covered_type(r: &Record) -> Option<RecordType> {
@@ -737,6 +770,11 @@ impl Iteration {
             Kind::Answer => finish(frame, s, shared, now),
             Kind::Cname { target } => {
                 cache_answer_sets(&s, shared, now);
+                if rrsets(&s.answers).iter().any(|set| wildcard_expanded(set)) {
+                    frame
+                        .chain_proofs
+                        .extend(s.authority.iter().filter(|r| is_denial(r)).cloned());
+                }
                 frame.chain.extend(s.answers);
                 self.budget.restarts += 1;
                 if frame.visited.contains(&target) {
@@ -893,6 +931,7 @@ fn finish(frame: &mut Frame, s: Scrubbed, shared: &mut Shared, now: Now) {
     m.answers = std::mem::take(&mut frame.chain);
     m.answers.extend(s.answers);
     m.authorities = s.authority;
+    with_chain_proofs(&mut m, std::mem::take(&mut frame.chain_proofs));
     m.additionals = s.additional;
     let ttl = crate::resolve::cacheable_ttl(s.rcode, &m.answers, &m.authorities);
     shared
@@ -1034,6 +1073,7 @@ fn advance(
                 let mut answers = std::mem::take(&mut frame.chain);
                 answers.extend(out.answers);
                 out.answers = answers;
+                with_chain_proofs(&mut out, std::mem::take(&mut frame.chain_proofs));
                 out.queries = vec![Query::query(frame.qname.clone(), frame.qtype)];
             }
             return Advance::Done(Ok(out));
@@ -1045,6 +1085,10 @@ fn advance(
             && let Some(cname) = shared
                 .cache
                 .get(&frame.current, RecordType::CNAME, now.unix)
+            // A CNAME expanded from a wildcard is valid only beside the
+            // proof that its owner does not exist (RFC 4035 §5.3.4), which
+            // the cached set does not carry: ask the question instead.
+            && !wildcard_expanded(&cname)
         {
             let target = cname.iter().find_map(|r| match &r.data {
                 RData::CNAME(c) => Some(c.0.clone()),
