@@ -322,3 +322,138 @@ fn the_store_is_bounded_in_bytes() {
         assert!(store.bytes() <= 4096, "{} bytes after {i}", store.bytes());
     }
 }
+
+fn answer_a(resolution: &Resolution) -> Vec<(Name, String)> {
+    resolution
+        .answers
+        .iter()
+        .filter(|r| r.record_type() == RecordType::A)
+        .map(|r| (r.name.clone(), r.data.to_string()))
+        .collect()
+}
+
+#[test]
+fn positive_answer_synthesised_from_a_cached_nsec_wildcard() {
+    let (resolver, upstream) = engine(true);
+    let first = resolve(&resolver, "a.wild.example.test.", RecordType::A);
+    assert_eq!(first.rcode, ResponseCode::NoError);
+    assert_eq!(first.outcome, Outcome::Secure);
+    assert_eq!(upstream.asked("a.wild.example.test.", RecordType::A), 1);
+
+    // RFC 8198 §5.3: b.wild lies in the span *.wild .. wrongsigner, whose
+    // closest encloser's wildcard A RRset came with the first answer.
+    let before = upstream.total();
+    let second = resolve(&resolver, "b.wild.example.test.", RecordType::A);
+    assert_eq!(upstream.total(), before, "no upstream query at all");
+    assert_eq!(second.rcode, ResponseCode::NoError);
+    assert_eq!(second.outcome, Outcome::Secure, "every piece validated");
+    assert_eq!(
+        answer_a(&second),
+        vec![(n("b.wild.example.test."), "192.0.2.12".to_string())]
+    );
+    assert!(
+        second
+            .answers
+            .iter()
+            .any(|r| r.record_type() == RecordType::RRSIG && r.name == n("b.wild.example.test.")),
+        "the expanded RRSIG goes with it"
+    );
+    assert!(has(&second, RecordType::NSEC), "the proof goes with it");
+    // The NSEC's TTL (300) is smaller than the A's (3600).
+    assert!(second.ttl > 0 && second.ttl <= 300, "TTL {}", second.ttl);
+
+    // Deeper names fall under the same wildcard (no closer name exists).
+    let deeper = resolve(&resolver, "x.y.wild.example.test.", RecordType::A);
+    assert_eq!(upstream.total(), before);
+    assert_eq!(deeper.outcome, Outcome::Secure);
+    assert_eq!(answer_a(&deeper).len(), 1);
+
+    // A type of the wildcard that no answer brought (TXT) goes upstream;
+    // afterwards it is held too.
+    let txt = resolve(&resolver, "c.wild.example.test.", RecordType::TXT);
+    assert_eq!(txt.outcome, Outcome::Secure);
+    assert_eq!(upstream.asked("c.wild.example.test.", RecordType::TXT), 1);
+    let txt2 = resolve(&resolver, "d.wild.example.test.", RecordType::TXT);
+    assert_eq!(txt2.outcome, Outcome::Secure);
+    assert_eq!(upstream.asked("d.wild.example.test.", RecordType::TXT), 0);
+
+    // A name outside the span is asked as usual.
+    let www = resolve(&resolver, "www.example.test.", RecordType::A);
+    assert_eq!(www.outcome, Outcome::Secure);
+    assert_eq!(upstream.asked("www.example.test.", RecordType::A), 1);
+}
+
+#[test]
+fn positive_answer_synthesised_from_a_cached_nsec3_wildcard() {
+    let (resolver, upstream) = engine(true);
+    let first = resolve(&resolver, "a.wild.nsec3.example.test.", RecordType::A);
+    assert_eq!(first.outcome, Outcome::Secure);
+    // The NSEC3 that proved it covers the hash of a.wild's next closer
+    // name; find another name whose hash it covers too.
+    let store: &SpanStore = resolver.aggressive_nsec().unwrap();
+    let name = (0..200)
+        .map(|i| format!("x{i}.wild.nsec3.example.test."))
+        .find(|name| {
+            store
+                .synthesise(&n(name), RecordType::A, DNSClass::IN, FIXTURE_NOW)
+                .is_some()
+        })
+        .expect("a name in the span");
+    let before = upstream.total();
+    let second = resolve(&resolver, &name, RecordType::A);
+    assert_eq!(second.outcome, Outcome::Secure);
+    assert_eq!(
+        answer_a(&second),
+        vec![(n(&name), "192.0.2.21".to_string())]
+    );
+    assert!(has(&second, RecordType::NSEC3));
+    assert_eq!(upstream.total(), before, "no upstream query at all");
+}
+
+#[test]
+fn no_wildcard_synthesis_when_disabled_or_for_an_existing_name() {
+    let (resolver, upstream) = engine(false);
+    resolve(&resolver, "a.wild.example.test.", RecordType::A);
+    let second = resolve(&resolver, "b.wild.example.test.", RecordType::A);
+    assert_eq!(second.outcome, Outcome::Secure);
+    assert_eq!(upstream.asked("b.wild.example.test.", RecordType::A), 1);
+
+    // On: the wildcard is held, but the name www exists: no span covers it.
+    let (resolver, upstream) = engine(true);
+    resolve(&resolver, "a.wild.example.test.", RecordType::A);
+    let store: &SpanStore = resolver.aggressive_nsec().unwrap();
+    let now = FIXTURE_NOW;
+    assert!(
+        store
+            .synthesise(&n("b.wild.example.test."), RecordType::A, DNSClass::IN, now)
+            .is_some()
+    );
+    assert!(
+        store
+            .synthesise(&n("www.example.test."), RecordType::A, DNSClass::IN, now)
+            .is_none()
+    );
+    assert!(
+        store
+            .synthesise(
+                &n("b.wild.example.test."),
+                RecordType::DS,
+                DNSClass::IN,
+                now
+            )
+            .is_none(),
+        "never a DS"
+    );
+    // Past the NSEC's TTL (300 s) the span is gone: upstream again.
+    assert!(
+        store
+            .synthesise(
+                &n("b.wild.example.test."),
+                RecordType::A,
+                DNSClass::IN,
+                now + 301
+            )
+            .is_none()
+    );
+    let _ = upstream;
+}

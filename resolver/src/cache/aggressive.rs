@@ -39,7 +39,9 @@ use std::sync::Mutex;
 use crate::resolve::Resolution;
 use crate::validator::denial::nsec::{self, NsecRecord};
 use crate::validator::denial::nsec3::{self, Nsec3Record};
-use crate::validator::denial::proof::{DenialResult, canonical_cmp};
+use crate::validator::denial::proof::{
+    DenialResult, ancestor_with_labels, canonical_cmp, next_closer, wildcard_at,
+};
 use crate::validator::{Budget, Limits, Outcome};
 use crate::wire::{
     BinEncodable, DNSClass, DNSSECRData, NSEC, NSEC3, Name, RData, Record, RecordType, ResponseCode,
@@ -77,11 +79,18 @@ struct Zone {
     /// By the hash label of the owner, lower case (base32hex keeps the
     /// order of the hashes).
     nsec3s: BTreeMap<Box<[u8]>, Span>,
+    /// Wildcard RRsets as the zone holds them (owner `*.encloser`, lower
+    /// case), with their RRSIGs, rebuilt from Secure answers expanded from
+    /// them (RFC 8198 §5.3).
+    wildcards: HashMap<(Name, RecordType), Held>,
 }
 
 impl Zone {
     fn is_empty(&self) -> bool {
-        self.soa.is_none() && self.nsecs.is_empty() && self.nsec3s.is_empty()
+        self.soa.is_none()
+            && self.nsecs.is_empty()
+            && self.nsec3s.is_empty()
+            && self.wildcards.is_empty()
     }
 }
 
@@ -90,6 +99,7 @@ enum Key {
     Soa,
     Nsec(Canonical),
     Nsec3(Box<[u8]>),
+    Wildcard(Name, RecordType),
 }
 
 /// A name ordered canonically (RFC 4034 §6.1).
@@ -134,6 +144,21 @@ struct Span {
 enum SpanData {
     Nsec(NSEC),
     Nsec3(NSEC3),
+}
+
+/// A positive answer synthesised from a held wildcard RRset and the spans
+/// that prove the name itself absent (RFC 8198 §5.3): the expanded RRset
+/// with its RRSIGs, as an authoritative server would send it, for the
+/// engine to validate like any reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Synthesised {
+    /// The RRset expanded to the question's name, RRSIGs included.
+    pub answers: Vec<Record>,
+    /// The NSEC or NSEC3 records (with RRSIGs) of the proof.
+    pub authority: Vec<Record>,
+    /// The target when the wildcard is a CNAME and the question another
+    /// type: the rest of the answer is to be resolved from there.
+    pub target: Option<Name>,
 }
 
 /// What [`SpanStore::lookup`] proved.
@@ -208,6 +233,13 @@ impl SpanStore {
             };
             z.nsecs.retain(|_, s| keep(s));
             z.nsec3s.retain(|_, s| keep(s));
+            z.wildcards.retain(|(owner, _), h| {
+                let keep = !zone.zone_of(owner);
+                if !keep {
+                    freed += h.bytes;
+                }
+                keep
+            });
             !z.is_empty()
         });
         inner.bytes -= freed.min(inner.bytes);
@@ -218,14 +250,26 @@ impl SpanStore {
     /// Remembers the SOA and the NSEC/NSEC3 records of `resolution`, a
     /// negative answer that validated Secure, at `now`. Anything else is
     /// ignored.
+    ///
+    /// A positive Secure answer with an RRset expanded from a wildcard
+    /// teaches the wildcard RRset and the NSEC/NSEC3 spans that proved the
+    /// expansion (RFC 8198 §5.3), each for its own TTL (already cut by the
+    /// validator to its signatures' validity). Without a SOA in such an
+    /// answer, the spans' own TTLs bound them: RFC 9077 §3 has the
+    /// authoritative servers set them to the SOA's limit.
     pub fn learn(&self, resolution: &Resolution, now: u64) {
         if !resolution.outcome.is_secure()
-            || !resolution.answers.is_empty()
             || !matches!(
                 resolution.rcode,
                 ResponseCode::NXDomain | ResponseCode::NoError
             )
         {
+            return;
+        }
+        if !resolution.answers.is_empty() {
+            if resolution.rcode == ResponseCode::NoError {
+                self.learn_wildcards(resolution, now);
+            }
             return;
         }
         let sets = signed_sets(&resolution.authority);
@@ -271,40 +315,154 @@ impl SpanStore {
             if ttl == 0 {
                 continue;
             }
-            let expires = now + u64::from(ttl);
-            for record in &set.records {
-                match &record.data {
-                    RData::DNSSEC(DNSSECRData::NSEC(n)) => {
-                        let span = Span {
-                            held: held(set, expires),
-                            owner: set.owner.clone(),
-                            data: SpanData::Nsec(n.clone()),
-                        };
-                        let key = Key::Nsec(Canonical(set.owner.to_lowercase()));
-                        inner.put(&set.signer, key, Item::Span(Box::new(span)));
-                    }
-                    RData::DNSSEC(DNSSECRData::NSEC3(n)) => {
-                        // An NSEC3 owner is one hash label below its zone
-                        // (RFC 5155 §3).
-                        if set.owner.base_name() != set.signer {
-                            continue;
-                        }
-                        let Some(label) = set.owner.iter().next() else {
-                            continue;
-                        };
-                        let key = Key::Nsec3(label.to_ascii_lowercase().into_boxed_slice());
-                        let span = Span {
-                            held: held(set, expires),
-                            owner: set.owner.clone(),
-                            data: SpanData::Nsec3(n.clone()),
-                        };
-                        inner.put(&set.signer, key, Item::Span(Box::new(span)));
-                    }
-                    _ => {}
-                }
-            }
+            inner.put_spans(set, now + u64::from(ttl));
         }
         inner.evict(self.max_bytes);
+    }
+
+    fn learn_wildcards(&self, resolution: &Resolution, now: u64) {
+        let expanded = expanded_sets(&resolution.answers);
+        if expanded.is_empty() {
+            return;
+        }
+        let sets = signed_sets(&resolution.authority);
+        let mut inner = self.lock();
+        for w in expanded {
+            let proofs: Vec<&SignedSet> = sets
+                .iter()
+                .filter(|s| matches!(s.rtype, RecordType::NSEC | RecordType::NSEC3))
+                .filter(|s| s.signer == w.signer && s.signer.zone_of(&s.owner))
+                .collect();
+            // The validator took the answer as Secure, so its proof is
+            // here; without one nothing is learned.
+            if proofs.is_empty() || w.ttl == 0 {
+                continue;
+            }
+            for set in proofs {
+                if set.ttl > 0 {
+                    inner.put_spans(set, now + u64::from(set.ttl));
+                }
+            }
+            let key = Key::Wildcard(w.set.owner.clone(), w.set.rtype);
+            let item = Item::Wildcard(held(&w.set, now + u64::from(w.ttl)));
+            inner.put(&w.signer, key, item);
+        }
+        inner.evict(self.max_bytes);
+    }
+
+    /// RFC 8198 §5.3: the positive answer to `qname`/`qtype` that a held
+    /// wildcard RRset gives, where the held spans prove that `qname` does
+    /// not exist and that the wildcard is the one at its closest encloser
+    /// (RFC 4035 §5.3.4, RFC 5155 §8.8; an Opt-Out span is not used, since
+    /// an unsigned delegation may hide under it). A CNAME at the wildcard
+    /// answers every type but CNAME's own chain is left to the caller.
+    /// `None` when nothing held fits (then the question goes upstream).
+    pub fn synthesise(
+        &self,
+        qname: &Name,
+        qtype: RecordType,
+        class: DNSClass,
+        now: u64,
+    ) -> Option<Synthesised> {
+        if class != DNSClass::IN
+            || matches!(
+                qtype,
+                RecordType::ANY
+                    | RecordType::RRSIG
+                    | RecordType::DS
+                    | RecordType::NSEC
+                    | RecordType::NSEC3
+            )
+        {
+            return None;
+        }
+        let inner = self.lock();
+        let (apex, zone) = deepest_zone(&inner, qname, qtype)?;
+        if zone.wildcards.is_empty() || !apex.zone_of(qname) {
+            return None;
+        }
+        let wildcard = |encloser: &Name| -> Option<&Held> {
+            let owner = wildcard_at(encloser)?.to_lowercase();
+            [qtype, RecordType::CNAME]
+                .iter()
+                .find_map(|t| zone.wildcards.get(&(owner.clone(), *t)))
+                .filter(|h| h.expires > now)
+        };
+        let (held, used) = if !zone.nsecs.is_empty() {
+            let span = zone
+                .nsecs
+                .range(..=Canonical(qname.clone()))
+                .next_back()
+                .map(|(_, s)| s)
+                .filter(|s| s.held.expires > now)?;
+            let SpanData::Nsec(n) = &span.data else {
+                return None;
+            };
+            let encloser = nsec::nsec_closest_encloser(&span.owner, n, qname);
+            let records = [NsecRecord::new(&span.owner, n)];
+            nsec::nsec_proves_no_exact_match_for_wildcard(&records, qname, qtype, &encloser, &apex)
+                .ok()?;
+            (wildcard(&encloser)?, span)
+        } else {
+            let (salt, iterations) = nsec3_parameters(zone, now)?;
+            // The closest encloser is the longest ancestor whose wildcard is
+            // held and whose next closer name a span covers.
+            let mut encloser = qname.base_name();
+            loop {
+                if let Some(held) = wildcard(&encloser)
+                    && let Some(next) = next_closer(qname, &encloser)
+                    && let Some(span) = nsec3_floor(
+                        zone,
+                        &nsec3::nsec3_hash_base32(&next, &salt, iterations),
+                        now,
+                    )
+                    && let SpanData::Nsec3(n) = &span.data
+                {
+                    let records = [Nsec3Record::new(&span.owner, n)];
+                    let mut budget = Budget::new(Limits::default());
+                    if nsec3::nsec3_proves_wildcard_positive(
+                        &records,
+                        qname,
+                        qtype,
+                        &encloser,
+                        &apex,
+                        &mut budget,
+                    ) == DenialResult::Proven
+                    {
+                        break (held, span);
+                    }
+                }
+                if encloser == apex || encloser.is_root() {
+                    return None;
+                }
+                encloser = encloser.base_name();
+            }
+        };
+        let expires = held.expires.min(used.held.expires);
+        let ttl = expires.saturating_sub(now).min(u64::from(u32::MAX)) as u32;
+        if ttl == 0 {
+            return None;
+        }
+        let mut target = None;
+        let mut answers = held.records.clone();
+        for r in &mut answers {
+            r.name = qname.clone();
+            r.ttl = r.ttl.min(ttl);
+            if let RData::CNAME(c) = &r.data
+                && qtype != RecordType::CNAME
+            {
+                target = Some(c.0.clone());
+            }
+        }
+        let mut authority = used.held.records.clone();
+        for r in &mut authority {
+            r.ttl = r.ttl.min(ttl);
+        }
+        Some(Synthesised {
+            answers,
+            authority,
+            target,
+        })
     }
 
     /// The negative answer to `qname`/`qtype` that the spans held at `now`
@@ -321,21 +479,7 @@ impl SpanStore {
             return None;
         }
         let inner = self.lock();
-        // The deepest zone held that holds the name; a DS lives in the
-        // parent (RFC 4035 §3.1.4.1).
-        let mut candidate = qname.to_lowercase();
-        if qtype == RecordType::DS && !candidate.is_root() {
-            candidate = candidate.base_name();
-        }
-        let (apex, zone) = loop {
-            if let Some(z) = inner.zones.get(&candidate) {
-                break (candidate, z);
-            }
-            if candidate.is_root() {
-                return None;
-            }
-            candidate = candidate.base_name();
-        };
+        let (apex, zone) = deepest_zone(&inner, qname, qtype)?;
         let soa = zone.soa.as_ref().filter(|s| s.expires > now)?;
         let (proven, used) = if !zone.nsecs.is_empty() {
             prove_with_nsec(zone, qname, qtype, &apex, now)?
@@ -381,6 +525,46 @@ impl SpanStore {
             },
         ))
     }
+}
+
+/// The deepest zone held that holds the name; a DS lives in the parent
+/// (RFC 4035 §3.1.4.1).
+fn deepest_zone<'i>(inner: &'i Inner, qname: &Name, qtype: RecordType) -> Option<(Name, &'i Zone)> {
+    let mut candidate = qname.to_lowercase();
+    if qtype == RecordType::DS && !candidate.is_root() {
+        candidate = candidate.base_name();
+    }
+    loop {
+        if let Some(z) = inner.zones.get(&candidate) {
+            return Some((candidate, z));
+        }
+        if candidate.is_root() {
+            return None;
+        }
+        candidate = candidate.base_name();
+    }
+}
+
+/// The salt and iterations of a zone's live NSEC3 spans.
+fn nsec3_parameters(zone: &Zone, now: u64) -> Option<(Vec<u8>, u16)> {
+    let (salt, iterations) = zone.nsec3s.values().find_map(|s| match &s.data {
+        SpanData::Nsec3(n) if s.held.expires > now => Some((n.salt().to_vec(), n.iterations())),
+        _ => None,
+    })?;
+    // RFC 9276 §3.2: above the limit the validator judged the zone
+    // insecure, so nothing was learned; a mixed chain is not used.
+    (iterations <= Limits::default().max_nsec3_iterations).then_some((salt, iterations))
+}
+
+/// The live NSEC3 span whose owner hash is at or before `hash` (before the
+/// first: the last, which wraps around).
+fn nsec3_floor<'z>(zone: &'z Zone, hash: &str, now: u64) -> Option<&'z Span> {
+    zone.nsec3s
+        .range::<[u8], _>((Bound::Unbounded, Bound::Included(hash.as_bytes())))
+        .next_back()
+        .or_else(|| zone.nsec3s.iter().next_back())
+        .map(|(_, s)| s)
+        .filter(|s| s.held.expires > now)
 }
 
 /// NSEC: the span at or before the name, and the one at or before the
@@ -443,25 +627,8 @@ fn prove_with_nsec3<'z>(
         return None;
     }
     let limits = Limits::default();
-    let (salt, iterations) = zone.nsec3s.values().find_map(|s| match &s.data {
-        SpanData::Nsec3(n) if s.held.expires > now => Some((n.salt().to_vec(), n.iterations())),
-        _ => None,
-    })?;
-    // RFC 9276 §3.2: above the limit the validator judged the zone
-    // insecure, so nothing was learned; a mixed chain is not used.
-    if iterations > limits.max_nsec3_iterations {
-        return None;
-    }
-    let floor = |hash: &str| -> Option<&'z Span> {
-        let key = hash.as_bytes();
-        zone.nsec3s
-            .range::<[u8], _>((Bound::Unbounded, Bound::Included(key)))
-            .next_back()
-            // Before the first hash: the last NSEC3 wraps around to it.
-            .or_else(|| zone.nsec3s.iter().next_back())
-            .map(|(_, s)| s)
-            .filter(|s| s.held.expires > now)
-    };
+    let (salt, iterations) = nsec3_parameters(zone, now)?;
+    let floor = |hash: &str| nsec3_floor(zone, hash, now);
     let mut used: Vec<&'z Span> = Vec::new();
     let mut add = |span: Option<&'z Span>| {
         if let Some(span) = span
@@ -577,6 +744,93 @@ fn signed_sets(authority: &[Record]) -> Vec<SignedSet> {
     sets
 }
 
+/// An answer RRset expanded from a wildcard, rebuilt as the zone holds it.
+struct Expanded {
+    set: SignedSet,
+    signer: Name,
+    ttl: u32,
+}
+
+/// The RRsets of `answers` whose RRSIGs all show the same wildcard
+/// expansion (Labels below the owner's label count, RFC 4035 §5.3.2), each
+/// rebuilt at its wildcard owner `*.<the last Labels labels>` with its
+/// RRSIGs (which sign that form), the owner in lower case. Types that a
+/// wildcard cannot stand for (RFC 4592 §4) are left out.
+fn expanded_sets(answers: &[Record]) -> Vec<Expanded> {
+    let mut out: Vec<Expanded> = Vec::new();
+    for r in answers {
+        let rtype = r.record_type();
+        if matches!(
+            rtype,
+            RecordType::RRSIG
+                | RecordType::NSEC
+                | RecordType::NSEC3
+                | RecordType::SOA
+                | RecordType::NS
+                | RecordType::DS
+                | RecordType::DNAME
+        ) || out
+            .iter()
+            .any(|e| e.set.rtype == rtype && e.set.records.iter().any(|x| x.name == r.name))
+        {
+            continue;
+        }
+        let members: Vec<&Record> = answers
+            .iter()
+            .filter(|x| x.name == r.name && x.record_type() == rtype)
+            .collect();
+        let sigs: Vec<(&Record, &crate::wire::RRSIG)> = answers
+            .iter()
+            .filter(|x| x.name == r.name)
+            .filter_map(|x| match &x.data {
+                RData::DNSSEC(DNSSECRData::RRSIG(sig)) if sig.input().type_covered == rtype => {
+                    Some((x, sig))
+                }
+                _ => None,
+            })
+            .collect();
+        let Some((_, first)) = sigs.first() else {
+            continue;
+        };
+        let labels = first.input().num_labels;
+        let signer = first.input().signer_name.to_lowercase();
+        if labels >= r.name.num_labels()
+            || sigs.iter().any(|(_, s)| {
+                s.input().num_labels != labels || s.input().signer_name.to_lowercase() != signer
+            })
+        {
+            continue;
+        }
+        let Some(owner) = ancestor_with_labels(&r.name, usize::from(labels))
+            .and_then(|encloser| wildcard_at(&encloser))
+            .map(|w| w.to_lowercase())
+        else {
+            continue;
+        };
+        if !signer.zone_of(&owner) {
+            continue;
+        }
+        let mut records: Vec<Record> = members.into_iter().cloned().collect();
+        records.extend(sigs.iter().map(|(x, _)| (*x).clone()));
+        let ttl = records.iter().map(|x| x.ttl).min().unwrap_or(0);
+        for x in &mut records {
+            x.name = owner.clone();
+        }
+        out.push(Expanded {
+            set: SignedSet {
+                owner,
+                rtype,
+                signer: signer.clone(),
+                ttl,
+                records,
+            },
+            signer,
+            ttl,
+        });
+    }
+    out
+}
+
 fn held(set: &SignedSet, expires: u64) -> Held {
     let bytes = HELD_FIXED
         + set
@@ -596,14 +850,51 @@ fn zone_bytes(z: &Zone) -> usize {
     z.soa.as_ref().map_or(0, |s| s.bytes)
         + z.nsecs.values().map(|s| s.held.bytes).sum::<usize>()
         + z.nsec3s.values().map(|s| s.held.bytes).sum::<usize>()
+        + z.wildcards.values().map(|h| h.bytes).sum::<usize>()
 }
 
 enum Item {
     Soa(Held),
     Span(Box<Span>),
+    Wildcard(Held),
 }
 
 impl Inner {
+    /// Holds the NSEC or NSEC3 records of `set` as spans until `expires`.
+    fn put_spans(&mut self, set: &SignedSet, expires: u64) {
+        for record in &set.records {
+            match &record.data {
+                RData::DNSSEC(DNSSECRData::NSEC(n)) => {
+                    let span = Span {
+                        held: held(set, expires),
+                        owner: set.owner.clone(),
+                        data: SpanData::Nsec(n.clone()),
+                    };
+                    let key = Key::Nsec(Canonical(set.owner.to_lowercase()));
+                    self.put(&set.signer, key, Item::Span(Box::new(span)));
+                }
+                RData::DNSSEC(DNSSECRData::NSEC3(n)) => {
+                    // An NSEC3 owner is one hash label below its zone
+                    // (RFC 5155 §3).
+                    if set.owner.base_name() != set.signer {
+                        continue;
+                    }
+                    let Some(label) = set.owner.iter().next() else {
+                        continue;
+                    };
+                    let key = Key::Nsec3(label.to_ascii_lowercase().into_boxed_slice());
+                    let span = Span {
+                        held: held(set, expires),
+                        owner: set.owner.clone(),
+                        data: SpanData::Nsec3(n.clone()),
+                    };
+                    self.put(&set.signer, key, Item::Span(Box::new(span)));
+                }
+                _ => {}
+            }
+        }
+    }
+
     fn put(&mut self, zone: &Name, key: Key, item: Item) {
         self.serial += 1;
         let serial = self.serial;
@@ -632,12 +923,18 @@ impl Inner {
                     z.nsec3s.insert(k.clone(), s).map(|o| (o.held.bytes, true)),
                 )
             }
+            (Item::Wildcard(mut h), Key::Wildcard(owner, rtype)) => {
+                h.serial = serial;
+                let added = h.bytes;
+                let old = z.wildcards.insert((owner.clone(), *rtype), h);
+                (added, old.map(|o| (o.bytes, false)))
+            }
             _ => return,
         };
         self.bytes += added;
         match old {
             Some((freed, _)) => self.bytes -= freed.min(self.bytes),
-            None if key != Key::Soa => self.spans += 1,
+            None if matches!(key, Key::Nsec(_) | Key::Nsec3(_)) => self.spans += 1,
             None => {}
         }
         self.order.push_back((zone.to_lowercase(), key, serial));
@@ -660,6 +957,10 @@ impl Inner {
                     Key::Soa => z.soa.as_ref().is_some_and(|h| h.serial == *serial),
                     Key::Nsec(k) => z.nsecs.get(k).is_some_and(|s| s.held.serial == *serial),
                     Key::Nsec3(k) => z.nsec3s.get(k).is_some_and(|s| s.held.serial == *serial),
+                    Key::Wildcard(o, t) => z
+                        .wildcards
+                        .get(&(o.clone(), *t))
+                        .is_some_and(|h| h.serial == *serial),
                 })
             });
         }
@@ -686,6 +987,15 @@ impl Inner {
                 }
                 _ => None,
             },
+            Key::Wildcard(o, t) => {
+                let k = (o.clone(), *t);
+                match z.wildcards.get(&k) {
+                    Some(h) if h.serial == serial => {
+                        z.wildcards.remove(&k).map(|h| (h.bytes, false))
+                    }
+                    _ => None,
+                }
+            }
         };
         if let Some((bytes, span)) = freed {
             self.bytes -= bytes.min(self.bytes);

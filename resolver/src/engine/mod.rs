@@ -43,7 +43,9 @@ use crate::validator::trace::TraceEvent;
 use crate::validator::{
     Anchors, BogusReason, Fetched, InsecureReason, Limits, Outcome, Session, Step, Validated,
 };
-use crate::wire::{DNSClass, Message, Name, Query, Record, RecordType, ResponseCode};
+use crate::wire::{
+    DNSClass, Message, MessageType, Name, OpCode, Query, Record, RecordType, ResponseCode,
+};
 
 /// A boxed future of an upstream query.
 pub type UpstreamFuture<'a> =
@@ -443,12 +445,21 @@ impl Resolver {
         let name = query.name();
         let rtype = query.query_type();
         let class = query.query_class();
-        if let Some(resolution) =
-            self.answer_from_validated_spans(query, cd, trace, apply_ntas, avoid)
+        let spans = self.usable_spans(query, cd, trace, apply_ntas, avoid);
+        if let Some((store, anchors)) = &spans
+            && let Some(resolution) = self.answer_from_validated_spans(query, store, anchors)
         {
             return (resolution, Vec::new(), false);
         }
-        let reply = match self.ask(name, rtype, Some(class), avoid, used).await {
+        let synthesised = match spans {
+            Some((store, _)) => self.reply_from_cached_wildcard(query, store, used).await,
+            None => None,
+        };
+        let asked = match synthesised {
+            Some(reply) => Ok(reply),
+            None => self.ask(name, rtype, Some(class), avoid, used).await,
+        };
+        let reply = match asked {
             Ok(reply) => reply,
             Err(e) => {
                 debug!(%name, %rtype, "no upstream answer: {e}");
@@ -543,20 +554,20 @@ impl Resolver {
         (resolution, events, remembered)
     }
 
-    /// RFC 8198: the NXDOMAIN or NODATA that validated NSEC/NSEC3 spans
-    /// already prove for `query`, answered without an upstream query. Not
-    /// for CD=1 (the client validates; it gets what the servers say), a
-    /// traced or retried resolution, a name under a negative trust anchor
-    /// (RFC 7646 §2), or without trust anchors: the spans come only from
-    /// Secure answers, and are used only where the name would be validated.
-    fn answer_from_validated_spans(
+    /// The span store and the anchors, when `query` may be answered from
+    /// the store: not for CD=1 (the client validates; it gets what the
+    /// servers say), a traced or retried resolution, a name under a
+    /// negative trust anchor (RFC 7646 §2), or without trust anchors: the
+    /// spans come only from Secure answers, and are used only where the
+    /// name would be validated.
+    fn usable_spans(
         &self,
         query: &Query,
         cd: bool,
         trace: bool,
         apply_ntas: bool,
         avoid: &[IpAddr],
-    ) -> Option<Resolution> {
+    ) -> Option<(&SpanStore, Arc<Anchors>)> {
         let store = self.aggressive.as_ref()?;
         if cd || trace || !apply_ntas || !avoid.is_empty() || store.is_empty() {
             return None;
@@ -565,6 +576,17 @@ impl Resolver {
         if anchors.is_empty() || self.negative_anchor_for(query.name(), &anchors).is_some() {
             return None;
         }
+        Some((store, anchors))
+    }
+
+    /// RFC 8198: the NXDOMAIN or NODATA that validated NSEC/NSEC3 spans
+    /// already prove for `query`, answered without an upstream query.
+    fn answer_from_validated_spans(
+        &self,
+        query: &Query,
+        store: &SpanStore,
+        anchors: &Anchors,
+    ) -> Option<Resolution> {
         let (proven, resolution) = store.lookup(
             query.name(),
             query.query_type(),
@@ -577,13 +599,68 @@ impl Resolver {
             query.name(),
             query.query_type(),
             &resolution.outcome,
-            &anchors,
+            anchors,
         ) {
             return Some(refused);
         }
         debug!(name = %query.name(), qtype = %query.query_type(), ?proven, "answered from validated NSEC/NSEC3 spans (RFC 8198)");
         crate::stats::global().aggressive(proven == Proven::NxDomain);
         Some(resolution)
+    }
+
+    /// RFC 8198 §5.3: the reply a held wildcard RRset and the spans proving
+    /// the name absent give for `query`, built as an authoritative server
+    /// would send it (the expanded RRset with its RRSIGs, the NSEC/NSEC3
+    /// proof). A CNAME at the wildcard is followed: its target is resolved
+    /// as usual (caches first) and its reply joins this one. The result is
+    /// validated like any reply, so AD comes only when every piece
+    /// validates, and the TTL is the smallest of the pieces.
+    async fn reply_from_cached_wildcard(
+        &self,
+        query: &Query,
+        store: &SpanStore,
+        used: &mut Vec<IpAddr>,
+    ) -> Option<UpstreamReply> {
+        let synthesised = store.synthesise(
+            query.name(),
+            query.query_type(),
+            query.query_class(),
+            self.clock.unix_now(),
+        )?;
+        let mut message = Message::new(0, MessageType::Response, OpCode::Query);
+        message.metadata.authoritative = true;
+        message.add_query(query.clone());
+        message.answers = synthesised.answers;
+        message.authorities = synthesised.authority;
+        if let Some(target) = synthesised.target {
+            let rest = self
+                .ask(
+                    &target,
+                    query.query_type(),
+                    Some(query.query_class()),
+                    &[],
+                    used,
+                )
+                .await
+                .ok()?;
+            let rcode = rest.message.metadata.response_code;
+            if !matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
+                return None;
+            }
+            message.metadata.response_code = rcode;
+            message.answers.extend(rest.message.answers);
+            for r in rest.message.authorities {
+                if !message.authorities.contains(&r) {
+                    message.authorities.push(r);
+                }
+            }
+        }
+        debug!(name = %query.name(), qtype = %query.query_type(), "synthesised from a validated wildcard (RFC 8198 §5.3)");
+        Some(UpstreamReply {
+            message,
+            server: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+            tcp: false,
+        })
     }
 
     /// The I/O side of validation: run the session, fetching what it asks.
