@@ -1,7 +1,8 @@
 //! RFC 8198 in the signed lab: `danebound serve` in recursive mode (real
 //! NSD authorities) answers a NXDOMAIN and a NODATA from the NSEC records
-//! it validated for an earlier question, with AD and the SOA, without a
-//! single upstream query (the engine's upstream counter, which `control
+//! it validated for an earlier question, with AD and the SOA, and a name
+//! under a wildcard from the wildcard RRset and NSEC it validated, without
+//! a single upstream query (the engine's upstream counter, which `control
 //! stats` reports, does not move).
 //!
 //! One test per file: the counters are process-wide.
@@ -81,6 +82,31 @@ fn negative_answers_from_validated_nsec_spans_without_upstream_queries() {
     assert_eq!(r.rcode(), ResponseCode::NXDomain);
     assert!(!r.ad());
     assert!(after.upstream_queries > before.upstream_queries);
+
+    // RFC 8198 §5.3: a positive answer from the cached wildcard. The first
+    // name brings *.wild's A RRset and the NSEC *.wild -> wrongsigner; a
+    // second name in that span is answered from them.
+    let first = ask("a.wild.example.test.", RecordType::A);
+    assert!(first.ad() && !first.answer_rdata(RecordType::A).is_empty());
+    let before = stats::global().snapshot();
+    let second = ask("b.wild.example.test.", RecordType::A);
+    let after = stats::global().snapshot();
+    assert_eq!(second.rcode(), ResponseCode::NoError);
+    assert!(second.ad(), "AD on the synthesised wildcard answer");
+    assert_eq!(second.answer_rdata(RecordType::A), vec!["192.0.2.12"]);
+    assert!(
+        second
+            .message
+            .answers
+            .iter()
+            .all(|r| r.name.to_ascii() == "b.wild.example.test."),
+        "{:?}",
+        second.message
+    );
+    assert_eq!(
+        after.upstream_queries, before.upstream_queries,
+        "no upstream query for the wildcard name"
+    );
     drop(danebound);
 
     // What it saves: 104 nonexistent names spread over the zone's spans
