@@ -447,3 +447,89 @@ fn expected_servfail_with_a_named_cause_and_all_answered_passes() {
     assert!(check(Some(23), 0).is_err());
     assert!(check(None, 0).is_err());
 }
+
+/// A scenario whose client queries are raw bytes (Deckard's `RAW`): a
+/// well-formed query for `www.example. A` with RD, then a header without a
+/// question.
+const RAW_SCENARIO: &str = r#"; raw client queries
+server:
+forward-zone:
+	name: "."
+	forward-addr: 192.0.2.53
+CONFIG_END
+
+SCENARIO_BEGIN raw client queries
+RANGE_BEGIN 0 100
+	ADDRESS 192.0.2.53
+ENTRY_BEGIN
+MATCH opcode qtype qname
+ADJUST copy_id
+REPLY QR RD RA NOERROR
+SECTION QUESTION
+www.example. IN A
+SECTION ANSWER
+www.example. 300 IN A 10.20.30.40
+ENTRY_END
+RANGE_END
+
+STEP 1 QUERY
+ENTRY_BEGIN
+RAW
+12340100000100000000000003777777076578616d706c650000010001
+ENTRY_END
+
+STEP 2 CHECK_ANSWER
+ENTRY_BEGIN
+MATCH rcode question answer
+REPLY QR RD RA NOERROR
+SECTION QUESTION
+www.example. IN A
+SECTION ANSWER
+www.example. 300 IN A 10.20.30.40
+ENTRY_END
+
+STEP 3 QUERY
+ENTRY_BEGIN
+RAW
+567801000000000000000000
+ENTRY_END
+
+STEP 4 CHECK_ANSWER
+ENTRY_BEGIN
+MATCH rcode
+REPLY QR FORMERR
+ENTRY_END
+
+SCENARIO_END
+"#;
+
+#[test]
+fn raw_client_queries_go_through_the_request_parser() {
+    let s = parse_scenario(RAW_SCENARIO).unwrap();
+    let r = run_scenario(&s, Profile::Strict, |cfg| {
+        danebound_tests::replay::engine::EngineUnderTest::new(cfg)
+    });
+    assert_eq!(r.verdict, Verdict::Pass);
+
+    // The parsed-message stand-ins cannot take raw bytes: skipped.
+    let r = run_scenario(&s, Profile::Strict, |_| {
+        Ok(PassThroughResolver { server: upstream() })
+    });
+    assert!(
+        matches!(&r.verdict, Verdict::Skip(m) if m.starts_with("unsupported: RAW")),
+        "{:?}",
+        r.verdict
+    );
+
+    // A wrong expectation fails: the answers are really compared.
+    let wrong = RAW_SCENARIO.replace("REPLY QR FORMERR", "REPLY QR NOTIMP");
+    let s = parse_scenario(&wrong).unwrap();
+    let r = run_scenario(&s, Profile::Strict, |cfg| {
+        danebound_tests::replay::engine::EngineUnderTest::new(cfg)
+    });
+    assert!(
+        matches!(r.verdict, Verdict::Fail { step: 4, .. }),
+        "{:?}",
+        r.verdict
+    );
+}

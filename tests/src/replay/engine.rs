@@ -337,29 +337,30 @@ impl EngineUnderTest {
     }
 }
 
-impl ResolverUnderTest for EngineUnderTest {
-    fn resolve(
+impl EngineUnderTest {
+    /// `wire` through the server's request pipeline (the same parser and
+    /// responder as `serve`), over TCP (`tcp`) or UDP; `None` when the
+    /// request is dropped.
+    fn exchange(
         &mut self,
-        query: &Message,
+        wire: &[u8],
+        tcp: bool,
         net: &ScenarioNetwork,
         time: ScenarioTime,
-    ) -> Result<Message, String> {
+    ) -> Option<Vec<u8>> {
         self.probe(net, time);
         self.clock.set(time.now);
         if let Ok(mut slot) = self.net.lock() {
             *slot = Some(net.clone());
         }
-        let wire = query.to_vec().map_err(|e| format!("encode query: {e}"))?;
         let client = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        // As over TCP: the harness compares whole answers, not truncation.
         let before = net.sent_queries().len();
         let reply = self
             .runtime
-            .block_on(self.responder.respond(&wire, client, true))
-            .ok_or("the query was dropped")?;
+            .block_on(self.responder.respond(wire, client, tcp));
         // The outcome as cached (bogus answers are held), whether or not the
         // client's query let the answer carry the EDE.
-        self.last_ede = match Request::parse(&wire) {
+        self.last_ede = match Request::parse(wire) {
             Parsed::Query(request) => self
                 .responder
                 .cache()
@@ -382,17 +383,50 @@ impl ResolverUnderTest for EngineUnderTest {
                     q.answered_by.as_deref().unwrap_or("no reply")
                 );
             }
-            if let Ok(m) = Message::from_vec(&reply) {
-                eprintln!(
+            match reply.as_deref().map(Message::from_vec) {
+                Some(Ok(m)) => eprintln!(
                     "  answer {}: {:?}",
                     m.metadata.response_code,
                     danebound_resolver::answer::ede_of(&m)
-                );
+                ),
+                Some(Err(e)) => eprintln!("  answer undecodable: {e}"),
+                None => eprintln!("  dropped"),
             }
         }
+        reply
+    }
+}
+
+impl ResolverUnderTest for EngineUnderTest {
+    fn resolve(
+        &mut self,
+        query: &Message,
+        net: &ScenarioNetwork,
+        time: ScenarioTime,
+    ) -> Result<Message, String> {
+        let wire = query.to_vec().map_err(|e| format!("encode query: {e}"))?;
+        // As over TCP: the harness compares whole answers, not truncation.
         // TCP replies carry no length prefix here: `respond` returns the
         // message itself.
+        let reply = self
+            .exchange(&wire, true, net, time)
+            .ok_or("the query was dropped")?;
         Message::from_vec(&reply).map_err(|e| format!("decode answer: {e}"))
+    }
+
+    fn resolve_raw(
+        &mut self,
+        wire: &[u8],
+        net: &ScenarioNetwork,
+        time: ScenarioTime,
+    ) -> Result<Option<Message>, String> {
+        // Deckard sends RAW queries over UDP.
+        match self.exchange(wire, false, net, time) {
+            None => Ok(None),
+            Some(reply) => Message::from_vec(&reply)
+                .map(Some)
+                .map_err(|e| format!("decode answer to the raw query: {e}")),
+        }
     }
 
     fn validation_ede(&self) -> Option<u16> {

@@ -62,6 +62,20 @@ pub trait ResolverUnderTest {
         time: ScenarioTime,
     ) -> Result<Message, String>;
 
+    /// Hands the raw bytes of a RAW/HEX client query (Deckard's `RAW`, sent
+    /// over UDP unmodified) to the resolver's own request parser, as the
+    /// network would. `Ok(None)`: the resolver sent nothing back (a request
+    /// it drops); `Ok(Some)`: its reply. `Err`: it cannot take raw bytes
+    /// (the default); the scenario is then skipped.
+    fn resolve_raw(
+        &mut self,
+        _wire: &[u8],
+        _net: &ScenarioNetwork,
+        _time: ScenarioTime,
+    ) -> Result<Option<Message>, String> {
+        Err(RAW_UNSUPPORTED.into())
+    }
+
     /// The Extended DNS Error of the last resolution's validation outcome,
     /// also when the client could not be sent one (no EDNS in its query):
     /// the semantic profile accepts an expected SERVFAIL in a validator
@@ -95,6 +109,14 @@ impl<R: ResolverUnderTest + ?Sized> ResolverUnderTest for Box<R> {
         time: ScenarioTime,
     ) -> Result<Message, String> {
         (**self).resolve(query, net, time)
+    }
+    fn resolve_raw(
+        &mut self,
+        wire: &[u8],
+        net: &ScenarioNetwork,
+        time: ScenarioTime,
+    ) -> Result<Option<Message>, String> {
+        (**self).resolve_raw(wire, net, time)
     }
     fn validation_ede(&self) -> Option<u16> {
         (**self).validation_ede()
@@ -214,17 +236,29 @@ pub fn run_scenario<R: ResolverUnderTest>(
                 } else {
                     step.number
                 });
-                let query = match client_query(entry, cfg.dialect) {
-                    Ok(q) => q,
-                    Err(e) => {
-                        report.verdict = Verdict::Skip(e);
-                        return report;
-                    }
-                };
                 let sent_before = net.sent_queries().len();
-                let answer = resolver
-                    .resolve(&query, &net, time)
-                    .and_then(|a| Packet::from_message(&a));
+                let answer = if let Some(raw) = &entry.first().raw {
+                    match resolver.resolve_raw(raw, &net, time) {
+                        Err(e) if e == RAW_UNSUPPORTED => {
+                            report.verdict = Verdict::Skip(e);
+                            return report;
+                        }
+                        Err(e) => Err(e),
+                        Ok(None) => Err("no reply to the raw query (dropped)".into()),
+                        Ok(Some(a)) => Packet::from_message(&a),
+                    }
+                } else {
+                    let query = match client_query(entry, cfg.dialect) {
+                        Ok(q) => q,
+                        Err(e) => {
+                            report.verdict = Verdict::Skip(e);
+                            return report;
+                        }
+                    };
+                    resolver
+                        .resolve(&query, &net, time)
+                        .and_then(|a| Packet::from_message(&a))
+                };
                 let unanswered = net.sent_queries()[sent_before..]
                     .iter()
                     .filter(|q| !q.answered)
@@ -515,14 +549,18 @@ impl RunState {
     }
 }
 
+/// Why a resolver under test that takes only parsed messages skips a
+/// scenario with a RAW/HEX client query.
+pub const RAW_UNSUPPORTED: &str =
+    "unsupported: RAW/HEX client query (the resolver takes parsed messages)";
+
 /// Builds the client query of a QUERY step: ID 0, header and EDNS from the
-/// entry.
+/// entry. A RAW/HEX query is not a message: see
+/// [`ResolverUnderTest::resolve_raw`].
 pub fn client_query(entry: &Entry, dialect: Dialect) -> Result<Message, String> {
     let first = entry.first();
     if first.raw.is_some() {
-        return Err(
-            "unsupported: RAW/HEX client query (the resolver takes parsed messages)".into(),
-        );
+        return Err(RAW_UNSUPPORTED.into());
     }
     let mut p = first.packet.clone();
     p.id = 0;
