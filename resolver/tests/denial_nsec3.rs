@@ -991,15 +991,17 @@ fn rfc5155_section_3_1_7_last_nsec3_wraps_around_to_the_first() {
 }
 
 #[test]
-fn rfc5155_section_8_6_opt_out_proves_no_nodata_for_other_types() {
+fn rfc5155_erratum_3441_opt_out_nodata_for_other_types_is_insecure() {
     // A name inside an Opt-Out span has no NSEC3: only the closest provable
-    // encloser proof is possible, and Opt-Out speaks of unsigned delegations
-    // only (RFC 5155 §6, §8.6). A NODATA for a type other than DS cannot
-    // rest on it: bogus, as unbound's and domain's val_nsec3_optout_ad
-    // expect. For DS the same proof is an insecure delegation.
+    // encloser proof is possible. RFC 5155 §8.5 as corrected by the verified
+    // erratum 3441 accepts it for any type when the NSEC3 covering the next
+    // closer name is Opt-Out (the empty non-terminal above an unsigned
+    // delegation, erratum to §7.2.3): insecure, never AD (§9.2), as unbound
+    // (val_nsec3_optout_ad). For DS the same proof is an insecure
+    // delegation (§8.6). Without Opt-Out it is bogus for every type.
     let recs = pick(&["0p9m", "35mt"], true);
     let r = nsec3_proves_nodata(&view(&recs), &n("c.example."), A, &example(), &mut budget());
-    assert!(is_missing(&r), "{r:?}");
+    assert!(is_opt_out(&r, "c.example."), "{r:?}");
     let r = nsec3_proves_nodata(
         &view(&recs),
         &n("c.example."),

@@ -607,6 +607,9 @@ pub fn nsec3_proves_name_error(
 ///   present and that both the QTYPE and the CNAME type are not set in its
 ///   Type Bit Maps field." An NSEC3 with NS but no SOA is the parent side of
 ///   a cut and proves nothing for types other than DS (RFC 6840 §4.1).
+///   Erratum 3441 (verified) adds the case without a matching NSEC3: a
+///   closest provable encloser proof whose next closer name is covered by
+///   an Opt-Out NSEC3 ([`DenialResult::OptOut`], insecure).
 /// - §8.6 (QTYPE DS): a matching NSEC3 without DS and CNAME (and not the
 ///   child's apex); otherwise "the validator MUST verify that a closest
 ///   provable encloser proof for QNAME is present in the response, and that
@@ -649,12 +652,17 @@ pub fn nsec3_proves_nodata(
         DenialResult::Bogus(BogusReason::DenialMissing { .. }) => {}
         proven_or_contradicted => return proven_or_contradicted,
     }
-    // RFC 5155 §8.6: for QTYPE DS, an Opt-Out span covering the next closer
-    // name makes the answer insecure. For any other type Opt-Out proves
-    // nothing (§6: it only concerns unsigned delegations), so a NODATA
-    // resting on it is bogus, as unbound and NLnet Labs' domain judge it
-    // (val_nsec3_optout_ad).
-    if ce.opt_out && qtype == RecordType::DS {
+    // RFC 5155 §8.6 (QTYPE DS) and §8.5 as corrected by the verified
+    // erratum 3441 (any other QTYPE): "If there is no NSEC3 RR present that
+    // matches QNAME, then the validator MUST verify that a closest provable
+    // encloser proof for QNAME is present, and that the NSEC3 RR that covers
+    // the 'next closer' name has the Opt-Out bit set." That is the NODATA
+    // of an empty non-terminal that exists only because of an unsigned
+    // delegation below it (erratum 3441 to §7.2.3), which has no NSEC3 of
+    // its own in an Opt-Out zone. What it proves is that the name is absent
+    // or lies in an Opt-Out span, i.e. at most insecure: never AD (§9.2).
+    // unbound judges it so (`nsec3_do_prove_nodata`, case 5).
+    if ce.opt_out {
         return chain.opt_out(ce.next_closer);
     }
     if qtype == RecordType::DS {
