@@ -653,13 +653,12 @@ pub fn nsec3_proves_nodata(
         proven_or_contradicted => return proven_or_contradicted,
     }
     // RFC 5155 §8.6 (QTYPE DS) and §8.5 as corrected by the verified
-    // erratum 3441 (any other QTYPE): "If there is no NSEC3 RR present that
-    // matches QNAME, then the validator MUST verify that a closest provable
-    // encloser proof for QNAME is present, and that the NSEC3 RR that covers
-    // the 'next closer' name has the Opt-Out bit set." That is the NODATA
-    // of an empty non-terminal that exists only because of an unsigned
-    // delegation below it (erratum 3441 to §7.2.3), which has no NSEC3 of
-    // its own in an Opt-Out zone. What it proves is that the name is absent
+    // erratum 3441 (any other QTYPE): without an NSEC3 matching QNAME, the
+    // validator verifies a closest provable encloser proof for QNAME whose
+    // NSEC3 covering the next closer name has the Opt-Out bit set. That is
+    // the NODATA of an empty non-terminal that exists only because of an
+    // unsigned delegation below it (erratum 3441 to §7.2.3), which has no
+    // NSEC3 of its own in an Opt-Out zone. What it proves is that the name is absent
     // or lies in an Opt-Out span, i.e. at most insecure: never AD (§9.2).
     // unbound judges it so (`nsec3_do_prove_nodata`, case 5).
     if ce.opt_out {
