@@ -457,3 +457,45 @@ fn no_wildcard_synthesis_when_disabled_or_for_an_existing_name() {
     );
     let _ = upstream;
 }
+
+#[test]
+fn a_wildcard_synthesis_that_does_not_validate_goes_upstream() {
+    let (resolver, upstream) = engine(true);
+    let first = resolve(&resolver, "a.wild.example.test.", RecordType::A);
+    assert_eq!(first.outcome, Outcome::Secure);
+    // A corrupted store: the wildcard's A record altered under its RRSIG,
+    // fed in as if it had validated.
+    let mut tampered = first;
+    for r in &mut tampered.answers {
+        if r.record_type() == RecordType::A {
+            r.data = RData::A(danebound_resolver::wire::rdata::A(std::net::Ipv4Addr::new(
+                192, 0, 2, 99,
+            )));
+        }
+    }
+    let store: &SpanStore = resolver.aggressive_nsec().unwrap();
+    store.learn(&tampered, FIXTURE_NOW);
+    let synthesised = store
+        .synthesise(
+            &n("b.wild.example.test."),
+            RecordType::A,
+            DNSClass::IN,
+            FIXTURE_NOW,
+        )
+        .expect("the tampered wildcard is held");
+    assert!(
+        synthesised
+            .answers
+            .iter()
+            .any(|r| r.data.to_string() == "192.0.2.99")
+    );
+    // Validated again, it fails: the question goes upstream and the
+    // genuine answer comes back.
+    let second = resolve(&resolver, "b.wild.example.test.", RecordType::A);
+    assert_eq!(upstream.asked("b.wild.example.test.", RecordType::A), 1);
+    assert_eq!(second.outcome, Outcome::Secure);
+    assert_eq!(
+        answer_a(&second),
+        vec![(n("b.wild.example.test."), "192.0.2.12".to_string())]
+    );
+}

@@ -455,9 +455,9 @@ impl Resolver {
             Some((store, _)) => self.reply_from_cached_wildcard(query, store, used).await,
             None => None,
         };
-        let asked = match synthesised {
-            Some(reply) => Ok(reply),
-            None => self.ask(name, rtype, Some(class), avoid, used).await,
+        let (asked, prevalidated) = match synthesised {
+            Some((reply, validated)) => (Ok(reply), Some(validated)),
+            None => (self.ask(name, rtype, Some(class), avoid, used).await, None),
         };
         let reply = match asked {
             Ok(reply) => reply,
@@ -523,6 +523,8 @@ impl Resolver {
                         .filter(|r| r.record_type() != RecordType::OPT),
                 ),
             }
+        } else if let Some(validated) = prevalidated {
+            validated
         } else {
             let (validated, trace, from_memory) = self
                 .validate_inner(name, rtype, &reply.message, trace, avoid, used)
@@ -614,13 +616,15 @@ impl Resolver {
     /// proof). A CNAME at the wildcard is followed: its target is resolved
     /// as usual (caches first) and its reply joins this one. The result is
     /// validated like any reply, so AD comes only when every piece
-    /// validates, and the TTL is the smallest of the pieces.
+    /// validates, and the TTL is the smallest of the pieces. Only a Secure
+    /// result is used: anything else (a signature expired since, a CNAME
+    /// target that is insecure) goes upstream as if nothing were cached.
     async fn reply_from_cached_wildcard(
         &self,
         query: &Query,
         store: &SpanStore,
         used: &mut Vec<IpAddr>,
-    ) -> Option<UpstreamReply> {
+    ) -> Option<(UpstreamReply, Validated)> {
         let synthesised = store.synthesise(
             query.name(),
             query.query_type(),
@@ -655,12 +659,20 @@ impl Resolver {
                 }
             }
         }
+        let (validated, _, _) = self
+            .validate_inner(query.name(), query.query_type(), &message, false, &[], used)
+            .await;
+        if !validated.outcome.is_secure() {
+            debug!(name = %query.name(), qtype = %query.query_type(), outcome = ?validated.outcome, "wildcard synthesis not Secure: asking upstream");
+            return None;
+        }
         debug!(name = %query.name(), qtype = %query.query_type(), "synthesised from a validated wildcard (RFC 8198 §5.3)");
-        Some(UpstreamReply {
+        let reply = UpstreamReply {
             message,
             server: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
             tcp: false,
-        })
+        };
+        Some((reply, validated))
     }
 
     /// The I/O side of validation: run the session, fetching what it asks.
