@@ -37,7 +37,7 @@ pub const DSFLOOD_DS: usize = 300;
 /// NSEC3 iterations of `nsec3-2500.example.test.`.
 pub const NSEC3_ITERATIONS: u16 = 2500;
 /// Names (hence NSEC3 records) in `nsec3-2500.example.test.`.
-pub const NSEC3_NAMES: usize = 300;
+pub const NSEC3_NAMES: usize = 200;
 /// Junk RSA-4096 DNSKEYs in `bigkey.example.test.`.
 pub const BIGKEY_KEYS: usize = 112;
 /// CNAME links in `cnamedeep.example.test.`.
