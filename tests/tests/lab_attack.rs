@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use danebound_resolver::stats::{self, Snapshot};
 use danebound_resolver::validator::Limits;
-use danebound_tests::lab::attack::ATTACKS;
+use danebound_tests::lab::attack::{ATTACKS, DSFLOOD_DS};
 use danebound_tests::lab::{Danebound, Keys, Lab, LabOptions, QueryOptions, Reply};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
@@ -185,6 +185,21 @@ fn run(mode: Mode) {
                 assert!(
                     authoritative <= bound,
                     "{what}: {authoritative} queries reached the authoritatives"
+                );
+            }
+            // The counters count (else the bounds above say nothing): the
+            // flood's keys are each hashed once on the first query, and
+            // KeyTrap's junk is tried up to the failure limit.
+            if attack.name == "dsflood" && round == 1 {
+                assert!(
+                    digests >= DSFLOOD_DS as u64,
+                    "{what}: {digests} DS digests counted for {DSFLOOD_DS} keys"
+                );
+            }
+            if attack.name == "keytrap" && round != 2 {
+                assert!(
+                    verifications >= u64::from(limits.max_failed_verifications),
+                    "{what}: {verifications} verifications counted"
                 );
             }
             // The cached name is still answered, from the cache.
