@@ -108,6 +108,7 @@ struct Shard {
     stale: Counter,
     aggressive_nxdomain: Counter,
     aggressive_nodata: Counter,
+    work: [Counter; 4],
     hit_latency: Histogram,
     miss_latency: Histogram,
 }
@@ -128,6 +129,7 @@ impl Shard {
             stale: Counter::new(),
             aggressive_nxdomain: Counter::new(),
             aggressive_nodata: Counter::new(),
+            work: [const { Counter::new() }; 4],
             hit_latency: Histogram::new(),
             miss_latency: Histogram::new(),
         }
@@ -152,6 +154,10 @@ impl Shard {
         s.stale += self.stale.get();
         s.aggressive_nxdomain += self.aggressive_nxdomain.get();
         s.aggressive_nodata += self.aggressive_nodata.get();
+        s.work.sessions += self.work[0].get();
+        s.work.verifications += self.work[1].get();
+        s.work.digests += self.work[2].get();
+        s.work.nsec3_hashes += self.work[3].get();
         self.hit_latency.add_to(&mut s.hit_latency);
         self.miss_latency.add_to(&mut s.miss_latency);
     }
@@ -328,6 +334,18 @@ impl Stats {
         );
     }
 
+    /// A validation session ended having spent `budget`: the counted work
+    /// (signature verifications, DS digests, NSEC3 hashes) its budget
+    /// charged, summed over sessions (issue 11's attack tests read it).
+    pub fn validation_work(&self, budget: &crate::validator::Budget) {
+        self.with(|s| {
+            s.work[0].add(1);
+            s.work[1].add(u64::from(budget.verifications()));
+            s.work[2].add(u64::from(budget.digests()));
+            s.work[3].add(u64::from(budget.nsec3_hashes()));
+        });
+    }
+
     /// One upstream query: its round trip, or `None` when it failed.
     pub fn upstream(&self, rtt: Option<Duration>) {
         self.with(|s| {
@@ -399,6 +417,19 @@ pub struct Sizes {
     pub negative_trust_anchors: u64,
 }
 
+/// Validation work counted by the sessions' budgets, summed over sessions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ValidationWork {
+    /// Validation sessions that ended.
+    pub sessions: u64,
+    /// Signature verifications.
+    pub verifications: u64,
+    /// DS digests (RFC 4034 §5.1.4).
+    pub digests: u64,
+    /// NSEC3 hashes.
+    pub nsec3_hashes: u64,
+}
+
 /// The counters read at one moment.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Snapshot {
@@ -435,6 +466,8 @@ pub struct Snapshot {
     pub upstream_tls_handshakes: u64,
     /// Of which failed (refused, wrong name or pin, timeout).
     pub upstream_tls_failures: u64,
+    /// Counted validation work.
+    pub work: ValidationWork,
     /// Latency of cache hits.
     pub hit_latency: HistogramSnapshot,
     /// Latency of cache misses.
@@ -462,6 +495,12 @@ impl Snapshot {
         stale: 0,
         aggressive_nxdomain: 0,
         aggressive_nodata: 0,
+        work: ValidationWork {
+            sessions: 0,
+            verifications: 0,
+            digests: 0,
+            nsec3_hashes: 0,
+        },
         upstream_tls_handshakes: 0,
         upstream_tls_failures: 0,
         hit_latency: HistogramSnapshot {
@@ -510,6 +549,16 @@ impl Snapshot {
         for (name, n) in VALIDATION.iter().zip(&self.validation) {
             out.push(format!("answers.validation.{name}={n}"));
         }
+        out.push(format!("validation.sessions={}", self.work.sessions));
+        out.push(format!(
+            "validation.verifications={}",
+            self.work.verifications
+        ));
+        out.push(format!("validation.digests={}", self.work.digests));
+        out.push(format!(
+            "validation.nsec3_hashes={}",
+            self.work.nsec3_hashes
+        ));
         out.push(format!("upstream.queries={}", self.upstream_queries));
         out.push(format!("upstream.failures={}", self.upstream_failures));
         out.push(format!(

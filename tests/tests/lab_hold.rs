@@ -14,11 +14,16 @@
 //! slow path to the upstream on 127.53.S.13:53 (`LAB_LOSSY_IP`,
 //! `LAB_LOSSY_PORT`; for `scripts/soak.sh`) and keeps what it dropped and
 //! relayed so far in `DIR/lossy.txt`.
+//!
+//! With `DANEBOUND_LAB_ATTACK=1` the lab also serves the attack zones
+//! (`danebound_tests::lab::attack`, for `scripts/attack.sh`), listed in
+//! `DIR/attacks.txt` (`name zone qname` per line).
 
 use std::fs;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use danebound_tests::lab::attack::ATTACKS;
 use danebound_tests::lab::{CASES, Keys, Lab, LabOptions, LossyProxy, Verdict};
 
 #[test]
@@ -31,6 +36,7 @@ fn hold_lab_for_benchmark() {
     let options = LabOptions {
         keys: Keys::Fixtures,
         oracle: false,
+        attack_zones: std::env::var_os("DANEBOUND_LAB_ATTACK").is_some(),
         ..LabOptions::default()
     };
     let lab = Lab::start_with(options).expect("lab starts");
@@ -53,6 +59,11 @@ fn hold_lab_for_benchmark() {
             .collect();
         fs::write(dir.join(file), lines).expect(file);
     }
+    let attacks: String = ATTACKS
+        .iter()
+        .map(|a| format!("{} {} {}\n", a.name, a.zone, a.qname))
+        .collect();
+    fs::write(dir.join("attacks.txt"), attacks).expect("attacks.txt");
     let upstream = lab.upstream().expect("upstream");
     let lossy = std::env::var("DANEBOUND_LAB_LOSSY").ok().map(|spec| {
         let (loss, delay) = spec

@@ -733,6 +733,7 @@ impl Resolver {
                 Step::Done(validated) => break validated,
             }
         };
+        crate::stats::global().validation_work(session.budget());
         self.keys.learn(session.learned(), now);
         (validated, session.trace().to_vec(), view.served_bogus())
     }

@@ -44,6 +44,7 @@
 //! they are missing, unless `DANEBOUND_REQUIRE_LAB` or `CI` is set, in which
 //! case it fails.
 
+pub mod attack;
 mod cases;
 mod danebound;
 mod dig;
@@ -79,8 +80,10 @@ use crate::skip::{Need, skip};
 const LAB_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/lab");
 /// The committed fixture keys (see `tests/data/zones/README.md`).
 const FIXTURE_KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/zones/keys");
-/// How long servers get to start answering.
-const START_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long servers get to start answering. NSD hashes every NSEC3 name
+/// at load: the attack zone with 2,500 iterations took 13 s on the loaded
+/// test machine.
+const START_TIMEOUT: Duration = Duration::from_secs(40);
 /// Programs the lab runs.
 const REQUIRED: &[&str] = &[
     "nsd",
@@ -181,6 +184,10 @@ pub struct LabOptions {
     /// a certificate for [`DotUpstream::NAME`] from a lab CA made by
     /// openssl (see [`Lab::dot_upstream`]). Needs `upstream`.
     pub dot_upstream: bool,
+    /// Also serve the attack zones of [`attack`] (KeyTrap, DS flood, NSEC3
+    /// with 2,500 iterations, a 62 KB DNSKEY set, a deep CNAME chain, an
+    /// NXNS delegation) beside the case zones.
+    pub attack_zones: bool,
 }
 
 impl Default for LabOptions {
@@ -193,6 +200,7 @@ impl Default for LabOptions {
             netns: false,
             stripping_upstream: false,
             dot_upstream: false,
+            attack_zones: false,
         }
     }
 }
@@ -353,10 +361,18 @@ impl Lab {
             .arg("--rsa-bits")
             .arg("1024")
             .env("PATH", search_path());
-        if !options.extra_records.is_empty() {
+        let mut extra_records = options.extra_records.clone();
+        let attack = if options.attack_zones {
+            let built = attack::build(&self.dir.join("attack"), &out)?;
+            extra_records.push(("example.test.".into(), built.parent_records.clone()));
+            built.zones
+        } else {
+            Vec::new()
+        };
+        if !extra_records.is_empty() {
             let extra = self.dir.join("extra");
             fs::create_dir_all(&extra).map_err(|e| LabError::io("creating extra dir", e))?;
-            for (zone, text) in &options.extra_records {
+            for (zone, text) in &extra_records {
                 let stem = match zone.trim_end_matches('.') {
                     "" => "root",
                     name => name,
@@ -395,6 +411,13 @@ impl Lab {
             self.zones.push(LabZone {
                 name: name.into(),
                 level,
+                file: out.join(file),
+            });
+        }
+        for (name, file) in attack {
+            self.zones.push(LabZone {
+                name,
+                level: Level::Cases,
                 file: out.join(file),
             });
         }
