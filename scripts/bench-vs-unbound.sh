@@ -158,11 +158,18 @@ done
 echo
 echo "== medians over $RUNS runs ($(date -u '+%Y-%m-%d %H:%M UTC'))"
 value() { awk -v m="$1" -v n="$2" '$1 == m && $2 == n {print $3}' "$results" | median; }
-printf '%-26s %12s %12s %7s\n' metric danebound unbound ratio
+# Each run's own ratio too: the two resolvers of one run shared its load.
+by_run() { # metric
+  awk -v m="$1" '$1 == m { v[$2, ++n[$2]] = $3 }
+    END { for (i = 1; i <= n["danebound"] && i <= n["unbound"]; i++)
+            printf "%s%s", (i > 1 ? " " : ""), (v["unbound", i] + 0 > 0 ? sprintf("%.2f", v["danebound", i] / v["unbound", i]) : "-") }' "$results"
+}
+printf '%-26s %12s %12s %7s  %s\n' metric danebound unbound ratio "ratio by run"
 for metric in $(awk '!seen[$1]++ {print $1}' "$results"); do
   d=$(value "$metric" danebound)
   u=$(value "$metric" unbound)
-  printf '%-26s %12s %12s %7s\n' "$metric" "$d" "$u" \
-    "$(awk -v d="$d" -v u="$u" 'BEGIN { if (u + 0 > 0) printf "%.2f", d / u; else print "-" }')"
+  printf '%-26s %12s %12s %7s  %s\n' "$metric" "$d" "$u" \
+    "$(awk -v d="$d" -v u="$u" 'BEGIN { if (u + 0 > 0) printf "%.2f", d / u; else print "-" }')" \
+    "$(by_run "$metric")"
 done
 echo "(ratio = danebound / unbound; $(machine))"
