@@ -31,8 +31,9 @@
 # Environment: SECONDS_PER_RUN (10), CLIENTS (32), LATENCY_QPS (2000),
 # PARALLEL (16), MEMORY_NAMES ("50000 100000"), BOUND_MIB (16),
 # SKIP ("cached latency cold memory bound": the parts to leave out),
-# PERF_RECORD (a file: `perf record` of danebound's cached path, 1 worker,
-# in an extra unmeasured run; see README for the flame graph),
+# PERF_RECORD (a file: `perf record` of danebound's cached path with
+# PERF_WORKERS workers (1), all threads, in an extra unmeasured run; see
+# README for the flame graphs),
 # DANEBOUND_BIN and LAB_HOLD_BIN (prebuilt binaries: see lab-hold.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,151 +47,13 @@ MEMORY_NAMES=${MEMORY_NAMES:-50000 100000}
 BOUND_MIB=${BOUND_MIB:-16}
 SKIP=${SKIP:-}
 BIG_CACHE=$((1 << 30))
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-PATH=$PATH:/usr/sbin:/sbin
-
-missing=()
-for p in dnsperf unbound nsd nsd-control ldns-signzone dnssec-signzone dig taskset; do
-  command -v "$p" >/dev/null || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "== installing what is missing (${missing[*]}) from Debian"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-    dnsperf unbound nsd ldnsutils bind9-utils bind9-dnsutils util-linux >/dev/null
-fi
-
 bench=bench-vs-unbound
-# shellcheck source=scripts/lab-hold.sh
-. scripts/lab-hold.sh
-db_addr=$LAB_NET.20
-ub_addr=$LAB_NET.21
-queries=$work/queries.txt
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 results=$work/results
 : >"$results"
 skip() { [[ " $SKIP " == *" $1 "* ]]; }
-
-cpus=$(nproc)
-pin_server=() pin_client=()
-pin() { # on|off
-  if [ "$1" = on ] && [ "$cpus" -ge 2 ]; then
-    pin_server=(taskset -c 0) pin_client=(taskset -c 1)
-  else
-    pin_server=() pin_client=()
-  fi
-}
-
-mkdir -p "$work/unbound"
-# A copy of the binary: Debian's AppArmor profile for /usr/sbin/unbound
-# forbids reading files under /tmp.
-cp "$(command -v unbound)" "$work/unbound/unbound"
-
-# Writes the configuration of resolver $1 in mode $2 (forward|recursive)
-# with $3 workers and a cache of $4 bytes.
-configure() {
-  local name=$1 mode=$2 workers=$3 bytes=$4
-  if [ "$name" = danebound ]; then
-    {
-      echo "listen = [\"$db_addr:53\"]"
-      if [ "$mode" = forward ]; then
-        echo "forward = [\"$LAB_UPSTREAM_IP:$LAB_UPSTREAM_PORT\"]"
-      else
-        echo "root_hints = \"$LAB_HINTS\""
-        echo "do_not_query_localhost = false"
-      fi
-      cat <<EOF
-trust_anchors = ["$LAB_ANCHOR"]
-default_local_zones = false
-workers = $workers
-user = ""
-log_level = "warn"
-
-[cache]
-max_entries = 10000000
-max_bytes = $bytes
-EOF
-    } >"$work/danebound.toml"
-  else
-    {
-      cat <<EOF
-server:
-  interface: $ub_addr
-  port: 53
-  num-threads: $workers
-  username: ""
-  chroot: ""
-  directory: "$work/unbound"
-  pidfile: ""
-  use-syslog: no
-  verbosity: 0
-  access-control: 127.0.0.0/8 allow
-  do-not-query-localhost: no
-  local-zone: "test." nodefault
-  module-config: "validator iterator"
-  trust-anchor-file: "$LAB_ANCHOR"
-  ede: yes
-  so-reuseport: yes
-  so-rcvbuf: 4m
-  so-sndbuf: 4m
-  msg-cache-size: $((bytes / 3))
-  rrset-cache-size: $((bytes - bytes / 3))
-  key-cache-size: 16m
-EOF
-      if [ "$mode" = recursive ]; then echo "  root-hints: \"$LAB_HINTS\""; fi
-      echo "remote-control:"
-      echo "  control-enable: no"
-      if [ "$mode" = forward ]; then
-        echo "forward-zone:"
-        echo "  name: \".\""
-        echo "  forward-addr: $LAB_UPSTREAM_IP@$LAB_UPSTREAM_PORT"
-      fi
-    } >"$work/unbound/unbound.conf"
-  fi
-}
-
-# Starts resolver $1 (mode $2, $3 workers, cache $4 bytes); sets `server`
-# (its pid) and `addr`. Ready when its TCP port accepts (no query, so the
-# cache stays cold).
-start() {
-  local name=$1
-  configure "$@"
-  case $name in
-    danebound)
-      addr=$db_addr
-      "${pin_server[@]}" "$danebound" serve --config "$work/danebound.toml" >>"$work/danebound.log" 2>&1 &
-      ;;
-    unbound)
-      addr=$ub_addr
-      "${pin_server[@]}" "$work/unbound/unbound" -d -c "$work/unbound/unbound.conf" >>"$work/unbound.log" 2>&1 &
-      ;;
-  esac
-  server=$!
-  pids+=("$server")
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/$addr/53") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "$bench: $name did not start" >&2
-  tail -20 "$work/$name.log" >&2
-  exit 1
-}
-stop() {
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-  sleep 0.3 # let the port go before the next start
-}
-# Waits until the running resolver answers www.example.test. with AD.
-wait_secure() {
-  for _ in $(seq 1 100); do
-    if dig +dnssec +time=1 +tries=1 @"$addr" www.example.test. A 2>/dev/null | grep -q 'flags:.* ad'; then return 0; fi
-    sleep 0.1
-  done
-  echo "$bench: $addr does not answer www.example.test. with AD" >&2
-  tail -20 "$work/danebound.log" "$work/unbound.log" >&2
-  exit 1
-}
 record() { echo "$1 $2 $3" >>"$results"; } # metric resolver value
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_kib() { awk '$1 == "VmRSS:" {print $2}' "/proc/$1/status"; }
 
 # Cached throughput with $2 workers for resolver $1 ($3: pin on|off).
 cached() {
@@ -202,11 +65,11 @@ cached() {
   before=$(cpu_ticks "$server")
   out=$("${pin_client[@]}" dnsperf -s "$addr" -d "$queries" -D -c "$CLIENTS" -q 256 -l "$SECONDS_PER_RUN" 2>&1)
   after=$(cpu_ticks "$server")
-  qps=$(awk '/Queries per second:/ {printf "%.0f", $4}' <<<"$out")
-  completed=$(awk '/Queries completed:/ {print $3}' <<<"$out")
-  record "cached_qps_${workers}w" "$name" "$qps"
-  record "cpu_us_${workers}w" "$name" "$(awk -v t=$((after - before)) -v n="$completed" 'BEGIN { printf "%.2f", n ? t * 10000 / n : 0 }')"
-  if [ -n "${PERF_RECORD:-}" ] && [ "$name" = danebound ] && [ "$workers" = 1 ] && [ ! -e "$PERF_RECORD" ]; then
+  qps=$(dnsperf_value "$out" "Queries per second:")
+  completed=$(dnsperf_value "$out" "Queries completed:")
+  record "cached_qps_${workers}w" "$name" "${qps%.*}"
+  record "cpu_us_${workers}w" "$name" "$(cpu_us_per $((after - before)) "$completed")"
+  if [ -n "${PERF_RECORD:-}" ] && [ "$name" = danebound ] && [ "$workers" = "${PERF_WORKERS:-1}" ] && [ ! -e "$PERF_RECORD" ]; then
     # A profile of the hit path, in a run of its own (not measured).
     perf record -q -F 499 --call-graph dwarf,16384 -p "$server" -o "$PERF_RECORD" -- sleep 4 >/dev/null 2>&1 &
     "${pin_client[@]}" dnsperf -s "$addr" -d "$queries" -D -c "$CLIENTS" -q 256 -l 5 >/dev/null 2>&1
@@ -221,18 +84,6 @@ cached() {
   fi
   stop
 }
-
-# Queries received by all of the lab's NSD servers so far.
-nsd_queries() {
-  local total=0 n conf
-  while IFS= read -r conf; do
-    n=$(nsd-control -c "$conf" stats_noreset 2>/dev/null | awk -F= '$1 == "num.queries" {print $2}')
-    total=$((total + ${n:-0}))
-  done < <(find "$LAB_DIR" -name nsd.conf)
-  echo "$total"
-}
-ask() { dig +dnssec +tries=1 +time=5 @"$addr" "$1" "$2" >/dev/null 2>&1 || true; }
-export -f ask
 
 # Cold recursive resolution of the case list by resolver $1, $2 = one|all.
 cold() {
@@ -269,7 +120,7 @@ fill() {
   rss1=$(rss_kib "$server")
   stop
   growth=$(((rss1 - rss0) * 1024))
-  answered=$(awk '/Queries completed:/ {print $3}' <<<"$out")
+  answered=$(dnsperf_value "$out" "Queries completed:")
 }
 
 memory() { # resolver
@@ -306,14 +157,19 @@ done
 
 echo
 echo "== medians over $RUNS runs ($(date -u '+%Y-%m-%d %H:%M UTC'))"
-median() { sort -g | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : "-"}'; }
 value() { awk -v m="$1" -v n="$2" '$1 == m && $2 == n {print $3}' "$results" | median; }
-printf '%-26s %12s %12s %7s\n' metric danebound unbound ratio
+# Each run's own ratio too: the two resolvers of one run shared its load.
+by_run() { # metric
+  awk -v m="$1" '$1 == m { v[$2, ++n[$2]] = $3 }
+    END { for (i = 1; i <= n["danebound"] && i <= n["unbound"]; i++)
+            printf "%s%s", (i > 1 ? " " : ""), (v["unbound", i] + 0 > 0 ? sprintf("%.2f", v["danebound", i] / v["unbound", i]) : "-") }' "$results"
+}
+printf '%-26s %12s %12s %7s  %s\n' metric danebound unbound ratio "ratio by run"
 for metric in $(awk '!seen[$1]++ {print $1}' "$results"); do
   d=$(value "$metric" danebound)
   u=$(value "$metric" unbound)
-  printf '%-26s %12s %12s %7s\n' "$metric" "$d" "$u" \
-    "$(awk -v d="$d" -v u="$u" 'BEGIN { if (u + 0 > 0) printf "%.2f", d / u; else print "-" }')"
+  printf '%-26s %12s %12s %7s  %s\n' "$metric" "$d" "$u" \
+    "$(awk -v d="$d" -v u="$u" 'BEGIN { if (u + 0 > 0) printf "%.2f", d / u; else print "-" }')" \
+    "$(by_run "$metric")"
 done
-echo "(ratio = danebound / unbound; loopback; $cpus CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //');" \
-  "unbound $("$work/unbound/unbound" -V 2>/dev/null | awk 'NR == 1 {print $2}'); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "(ratio = danebound / unbound; $(machine))"

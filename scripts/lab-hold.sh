@@ -1,4 +1,4 @@
-# Sourced by the benchmark scripts (bench-dnsperf.sh, bench-cold.sh): builds
+# Sourced by scripts/bench-lib.sh (the benchmark scripts) and soak.sh: builds
 # the release danebound and the lab holder, starts the signed lab in the
 # background and loads its addresses ($work/lab.env). Set `bench` (the
 # script's name, for messages) before sourcing; DANEBOUND_BIN=PATH uses that

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use danebound_resolver::acl::Acl;
 use danebound_resolver::answer;
-use danebound_resolver::clock::SystemClock;
+use danebound_resolver::clock::{FixedClock, SystemClock};
 use danebound_resolver::config::Config;
 use danebound_resolver::resolve::Resolution;
 use danebound_resolver::server::{Connections, Server, TcpStats};
@@ -159,6 +159,75 @@ async fn answers_then_serves_from_the_cache() {
     assert!(!m.metadata.authentic_data, "no AD without DO or AD");
     assert_eq!(s.resolver.calls(), 1, "hits do not ask the resolver");
     s.stop().await;
+}
+
+/// A UDP worker's front cache (issue 12) answers as the shared cache would:
+/// the client's ID and spelling, TTLs counted down; a flush empties it at
+/// once; in the last tenth of the TTL the shared path runs (prefetch).
+#[tokio::test]
+async fn a_workers_front_cache_counts_down_and_follows_flushes() {
+    let mut config = Config {
+        listen: vec!["127.54.2.26:0".parse().unwrap()],
+        listen_is_default: false,
+        // One worker: every datagram reaches the same front cache.
+        workers: 1,
+        ..Config::default()
+    };
+    config.prefetch = true;
+    let resolver = Arc::new(FakeResolver::with(table()));
+    let clock = Arc::new(FixedClock::new(1_000_000));
+    let server = Server::bind(&config, resolver.clone(), clock.clone()).unwrap();
+    let addr = server.local_addrs()[0];
+    let cache = server.cache();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(async {
+        let _ = rx.await;
+    }));
+    let ttls = |m: &Message| m.answers.iter().map(|r| r.ttl).collect::<Vec<_>>();
+
+    // A miss, a hit in the shared cache (which fills the front), then hits
+    // in the front: the same answer, for the asking client.
+    let first = ask(addr, "www.example.", RecordType::A, Flags::dnssec()).await;
+    for spelling in ["www.example.", "wWw.EXAMPLE.", "WWW.example."] {
+        let m = ask(addr, spelling, RecordType::A, Flags::dnssec()).await;
+        assert_eq!(m.queries[0].name().to_ascii(), spelling);
+        assert!(m.metadata.authentic_data);
+        assert_eq!(m.answers, first.answers);
+    }
+    let plain = ask(addr, "www.example.", RecordType::A, Flags::plain()).await;
+    assert!(!plain.metadata.authentic_data, "another variant");
+    assert_eq!(resolver.calls(), 1, "hits do not ask the resolver");
+    clock.advance(100);
+    let m = ask(addr, "www.example.", RecordType::A, Flags::dnssec()).await;
+    assert!(
+        !m.answers.is_empty() && ttls(&m).iter().all(|&t| t == 200),
+        "{:?}",
+        ttls(&m)
+    );
+    assert_eq!(resolver.calls(), 1);
+
+    // A flush is seen at once: the next question is a miss.
+    assert_eq!(cache.flush_name(&name("www.example.")), 1);
+    let m = ask(addr, "www.example.", RecordType::A, Flags::dnssec()).await;
+    assert_eq!(resolver.calls(), 2, "flushed");
+    assert!(ttls(&m).iter().all(|&t| t == 300), "{:?}", ttls(&m));
+    ask(addr, "www.example.", RecordType::A, Flags::dnssec()).await;
+    ask(addr, "www.example.", RecordType::A, Flags::dnssec()).await;
+    assert_eq!(resolver.calls(), 2);
+
+    // 25 s left of 300: the shared cache answers and starts a prefetch.
+    clock.advance(275);
+    let m = ask(addr, "www.example.", RecordType::A, Flags::dnssec()).await;
+    assert!(ttls(&m).iter().all(|&t| t == 25), "{:?}", ttls(&m));
+    for _ in 0..300 {
+        if resolver.calls() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(resolver.calls(), 3, "prefetched from a hit near its end");
+    let _ = tx.send(());
+    task.await.unwrap().unwrap();
 }
 
 #[tokio::test]

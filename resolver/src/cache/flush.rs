@@ -20,25 +20,31 @@ impl Cache {
 
     /// Removes every bogus entry; returns how many.
     pub fn flush_bogus(&self) -> usize {
-        self.shards
+        let n = self
+            .shards
             .iter()
             .map(|s| {
                 s.0.lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .remove_where(|_, entry| entry.outcome().is_bogus())
             })
-            .sum()
+            .sum();
+        self.bump_epoch();
+        n
     }
 
     fn remove_where(&self, matches: impl Fn(&[u8]) -> bool) -> usize {
-        self.shards
+        let n = self
+            .shards
             .iter()
             .map(|s| {
                 s.0.lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .remove_where(|key, _| matches(qname_of(key)))
             })
-            .sum()
+            .sum();
+        self.bump_epoch();
+        n
     }
 }
 

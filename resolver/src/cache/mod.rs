@@ -28,7 +28,7 @@
 //! allocator).
 
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::answer;
@@ -376,6 +376,8 @@ pub struct Cache {
     config: CacheConfig,
     /// Serve-stale (RFC 8767): seconds an expired entry is kept; 0: none.
     stale_window: u64,
+    /// Bumped after every flush or clear (see [`Cache::epoch`]).
+    epoch: AtomicU64,
 }
 
 impl std::fmt::Debug for Cache {
@@ -411,6 +413,7 @@ impl Cache {
             clock,
             config,
             stale_window: 0,
+            epoch: AtomicU64::new(0),
         }
     }
 
@@ -435,6 +438,18 @@ impl Cache {
     /// The configuration.
     pub fn config(&self) -> &CacheConfig {
         &self.config
+    }
+
+    /// Changes after entries are removed other than by expiry or eviction
+    /// (a flush, `clear`): a copy of an answer taken under an older epoch
+    /// (the server's per-worker front cache) must not be used.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Marks a removal, after it was made (see [`Cache::epoch`]).
+    fn bump_epoch(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
     }
 
     /// What time it is for this cache.
@@ -608,6 +623,7 @@ impl Cache {
         for s in self.shards.iter() {
             s.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
         }
+        self.bump_epoch();
     }
 }
 

@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,7 @@ use crate::stats;
 use crate::validator::outcome::Outcome;
 use crate::wire::ResponseCode;
 
+mod front;
 mod inflight;
 pub mod tcp;
 mod udp;
@@ -58,8 +60,12 @@ pub const RESOLUTION_TIMEOUT: Duration = Duration::from_secs(10);
 struct Context {
     resolver: Arc<dyn Resolve>,
     cache: Arc<Cache>,
-    /// Replaced whole by `reload` ([`Settings::apply`]).
-    policy: RwLock<Policy>,
+    /// Replaced whole by `reload` ([`Settings::apply`]), which then bumps
+    /// `policy_generation`.
+    policy: RwLock<Arc<Policy>>,
+    /// Changes when `policy` is replaced: UDP workers keep a copy of the
+    /// policy ([`PolicySnapshot`]) and read only this on each batch.
+    policy_generation: AtomicU64,
     inflight: Arc<inflight::Inflight>,
     tcp: Arc<Connections>,
     pending: Pending,
@@ -70,8 +76,36 @@ struct Context {
 }
 
 impl Context {
-    fn policy(&self) -> RwLockReadGuard<'_, Policy> {
+    fn policy(&self) -> RwLockReadGuard<'_, Arc<Policy>> {
         self.policy.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A UDP worker's copy of the policy, taken again when `reload` replaced
+/// it. Reading the shared one took its lock on every message, and with two
+/// workers the lock's counter moved between cores on every answer (issue
+/// 12); the generation it checks instead is only ever read between reloads.
+struct PolicySnapshot {
+    generation: u64,
+    policy: Arc<Policy>,
+}
+
+impl PolicySnapshot {
+    fn new(ctx: &Context) -> Self {
+        // Read before the policy: a reload in between is seen next time.
+        let generation = ctx.policy_generation.load(Ordering::Acquire);
+        Self {
+            generation,
+            policy: Arc::clone(&ctx.policy()),
+        }
+    }
+
+    /// The policy in force.
+    fn get(&mut self, ctx: &Context) -> &Policy {
+        if ctx.policy_generation.load(Ordering::Acquire) != self.generation {
+            *self = Self::new(ctx);
+        }
+        &self.policy
     }
 }
 
@@ -135,7 +169,11 @@ impl Settings {
                 "access.allow reaches beyond loopback and response rate limiting is off"
             );
         }
-        *self.0.policy.write().unwrap_or_else(|e| e.into_inner()) = Policy::new(new);
+        {
+            let mut policy = self.0.policy.write().unwrap_or_else(|e| e.into_inner());
+            *policy = Arc::new(Policy::new(new));
+            self.0.policy_generation.fetch_add(1, Ordering::Release);
+        }
         old.acl = new.acl.clone();
         old.ratelimit = new.ratelimit.clone();
         old.default_local_zones = new.default_local_zones;
@@ -153,7 +191,8 @@ fn context(config: &Config, resolver: Arc<dyn Resolve>, clock: Arc<dyn Clock>) -
     Arc::new(Context {
         resolver,
         cache,
-        policy: RwLock::new(Policy::new(config)),
+        policy: RwLock::new(Arc::new(Policy::new(config))),
+        policy_generation: AtomicU64::new(0),
         inflight: inflight::Inflight::new(config.max_inflight, config.max_inflight_per_client),
         tcp: Connections::new(tcp::TcpLimits {
             max_connections: config.max_tcp_connections,
@@ -388,12 +427,24 @@ enum Handled {
     Miss(Box<Request>),
 }
 
-/// Answers what can be answered at once into `out`.
+/// Answers what can be answered at once into `out` (TCP, `Responder`).
 fn handle(ctx: &Context, buf: &[u8], client: IpAddr, via: Via, out: &mut Vec<u8>) -> Handled {
+    handle_with(ctx, &ctx.policy(), None, buf, client, via, out)
+}
+
+/// [`handle`] under `policy`, with a UDP worker's front cache when given.
+fn handle_with(
+    ctx: &Context,
+    policy: &Policy,
+    front: Option<&mut front::Front>,
+    buf: &[u8],
+    client: IpAddr,
+    via: Via,
+    out: &mut Vec<u8>,
+) -> Handled {
     let stats = stats::global();
     let start = stats.sample().then(Instant::now);
     let parsed = Request::parse(buf);
-    let policy = ctx.policy();
     if !policy.acl.allows(client) {
         return match parsed {
             Parsed::Drop(_) => Handled::Drop,
@@ -426,12 +477,24 @@ fn handle(ctx: &Context, buf: &[u8], client: IpAddr, via: Via, out: &mut Vec<u8>
     stats.query(via == Via::Tcp);
     // The cache first: local-zone names are never cached (they never reach
     // the resolver), so this order cannot hide a local answer, and hits skip
-    // the local-zone check.
+    // the local-zone check. A worker's front cache before the shared one;
+    // the epoch is read before the shared lookup (see `front`).
+    let epoch = ctx.cache.epoch();
+    if let Some(front) = &front
+        && let Some(entry) = front.answer(&request, ctx.cache.now(), epoch, out)
+    {
+        stats.cache_hit(start.map(|s| s.elapsed()));
+        stats.resolved(request.cd, entry.rcode(), entry.outcome());
+        return Handled::Reply;
+    }
     if let Some(entry) = ctx.cache.lookup(&request) {
         let now = ctx.cache.now();
         match via {
             Via::Udp => entry.write_udp(&request, now, out),
             Via::Tcp => entry.write_response(&request, now, out),
+        }
+        if let Some(front) = front {
+            front.fill(&request, &entry, now, epoch, out);
         }
         stats.cache_hit(start.map(|s| s.elapsed()));
         stats.resolved(request.cd, entry.rcode(), entry.outcome());

@@ -21,7 +21,8 @@ use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::oneshot;
 
-use super::{Context, Handled, Via, handle, overloaded, resolve_miss};
+use super::front::Front;
+use super::{Context, Handled, Policy, PolicySnapshot, Via, handle_with, overloaded, resolve_miss};
 use crate::ratelimit::Verdict;
 
 /// Datagrams read (and answers sent) per system call. unbound reads up to
@@ -114,6 +115,8 @@ impl WorkerThread {
 /// Serves `socket` for ever.
 async fn worker(ctx: Arc<Context>, socket: Arc<UdpSocket>) {
     let mut b = Buffers::new();
+    let mut policy = PolicySnapshot::new(&ctx);
+    let mut front = Front::new();
     loop {
         if let Err(e) = socket.readable().await {
             tracing::debug!("UDP readiness error: {e}");
@@ -128,14 +131,24 @@ async fn worker(ctx: Arc<Context>, socket: Arc<UdpSocket>) {
             }
         }
         b.to.clear();
+        let policy = policy.get(&ctx);
         for i in 0..b.received.len() {
             let (n, client) = b.received[i];
             let slot = b.to.len();
             let out = &mut b.output[slot];
-            match handle(&ctx, &b.input[i][..n], client.ip(), Via::Udp, out) {
+            let input = &b.input[i][..n];
+            match handle_with(
+                &ctx,
+                policy,
+                Some(&mut front),
+                input,
+                client.ip(),
+                Via::Udp,
+                out,
+            ) {
                 Handled::Reply if out.is_empty() => {}
                 Handled::Reply => {
-                    if rate_limit(&ctx, out, client.ip()) {
+                    if rate_limit(&ctx, policy, out, client.ip()) {
                         b.to.push(Some(SockaddrStorage::from(client)));
                     }
                 }
@@ -143,7 +156,7 @@ async fn worker(ctx: Arc<Context>, socket: Arc<UdpSocket>) {
                 Handled::Miss(request) => {
                     let Some(admitted) = ctx.inflight.try_admit(client.ip()) else {
                         *out = overloaded(&request);
-                        if rate_limit(&ctx, out, client.ip()) {
+                        if rate_limit(&ctx, policy, out, client.ip()) {
                             b.to.push(Some(SockaddrStorage::from(client)));
                         }
                         continue;
@@ -233,7 +246,8 @@ pub(super) async fn send_one(
     response: &mut Vec<u8>,
     client: SocketAddr,
 ) {
-    if !rate_limit(ctx, response, client.ip()) {
+    let send = rate_limit(ctx, &ctx.policy(), response, client.ip());
+    if !send {
         return;
     }
     if let Err(e) = socket.send_to(response, client).await {
@@ -241,11 +255,11 @@ pub(super) async fn send_one(
     }
 }
 
-/// Applies response rate limiting to `response` for `client`: false when it
-/// must not be sent; a slipped response is cut to its question with TC=1.
-fn rate_limit(ctx: &Context, response: &mut Vec<u8>, client: IpAddr) -> bool {
+/// Applies `policy`'s response rate limiting to `response` for `client`:
+/// false when it must not be sent; a slipped response is cut to its
+/// question with TC=1.
+fn rate_limit(ctx: &Context, policy: &Policy, response: &mut Vec<u8>, client: IpAddr) -> bool {
     let verdict = {
-        let policy = ctx.policy();
         let Some(limiter) = &policy.ratelimit else {
             return true;
         };
