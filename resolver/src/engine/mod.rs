@@ -644,7 +644,8 @@ impl Resolver {
                 Step::Done(validated) => break validated,
             }
         };
-        self.keys.learn(session.learned(), now);
+        self.keys
+            .learn_with_ttls(session.learned(), |z| session.insecure_ttl(z), now);
         (validated, session.trace().to_vec(), view.served_bogus())
     }
 }
