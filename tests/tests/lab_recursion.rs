@@ -233,3 +233,52 @@ fn forged_out_of_bailiwick_additional_records_are_never_cached_or_served() {
     assert!(r.ad(), "a secure denial from test.: {:?}", r.message);
     no_forgery(&r, "www.victim.test.");
 }
+
+/// RFC 9609 §3: `serve` primes the root when it starts, before any client
+/// query, in the background. The hints name a relay in front of the lab's
+/// root server; the first question it relays is `. NS`, asked before the
+/// test asks anything, and the resolver then answers as usual.
+#[test]
+fn the_root_is_primed_at_start_before_any_client_query() {
+    let options = LabOptions {
+        keys: Keys::Fixtures,
+        upstream: false,
+        oracle: false,
+        ..LabOptions::default()
+    };
+    let Some(lab) = Lab::start_with_or_skip("lab_recursion_priming", options) else {
+        return;
+    };
+    let relay_addr = SocketAddr::new(lab.address(14).into(), 53);
+    let relay = ForgingProxy::start(relay_addr, lab.server(Level::Root), Vec::new())
+        .expect("the relay starts");
+    let hints = lab.dir().join("relayed-root.hints");
+    std::fs::write(
+        &hints,
+        format!(
+            ".           3600000 IN NS ns0.test.\nns0.test.   3600000 IN A  {}\n",
+            relay_addr.ip()
+        ),
+    )
+    .expect("hints written");
+    let mut config = Danebound::lab_recursive_config(&lab, lab.address(26));
+    config.root_hints = Some(hints);
+    let danebound = Danebound::start(config).expect("danebound starts");
+    // No client query yet: wait (up to 10 s) for the relay to see one.
+    for _ in 0..100 {
+        if !relay.asked().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let asked = relay.asked();
+    assert_eq!(
+        asked.first(),
+        Some(&(".".to_string(), RecordType::NS)),
+        "the priming query, before any client query: {asked:?}"
+    );
+    let r = ask(&lab, danebound.addr(), "www.example.test.");
+    assert_eq!(r.rcode(), ResponseCode::NoError, "{:?}", r.message);
+    assert!(r.ad(), "{:?}", r.message);
+    assert_eq!(r.answer_rdata(RecordType::A), ["192.0.2.10"]);
+}
