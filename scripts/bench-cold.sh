@@ -6,8 +6,11 @@
 # each resolver and each round, on a fresh process (cold caches):
 #   * one at a time: every non-bogus lab case asked in turn with dig;
 #   * all at once: the same list asked by PARALLEL dig processes;
-# and reports the wall time and the number of queries the lab's NSD servers
-# received (nsd-control stats_noreset, summed over the lab's NSDs) for each.
+# and reports the wall time, the resolver time (the sum of the "Query time"
+# dig reports per name: the wall time less starting one dig process per name,
+# which dominates it on a loaded machine) and the number of queries the lab's
+# NSD servers received (nsd-control stats_noreset, summed over the lab's NSDs)
+# for each.
 # Both resolvers run with one worker/thread, validate with the lab's trust
 # anchor, and may ask loopback authorities. Resolvers are pinned to CPU 0
 # and the clients to CPU 1 when the machine has two CPUs or more.
@@ -106,13 +109,20 @@ stop() {
   sleep 0.3
 }
 now_ms() { date +%s%3N; }
-ask() { dig +dnssec +tries=1 +time=5 @"$addr" "$1" "$2" >/dev/null 2>&1 || true; }
+# Appends dig's "Query time" (ms) to $qtimes.
+ask() {
+  dig +dnssec +tries=1 +time=5 @"$addr" "$1" "$2" 2>/dev/null |
+    awk '/Query time:/ {print $4}' >>"$qtimes" || true
+}
 export -f ask
 export addr
+qtimes=$work/qtimes
+export qtimes
 
 run() { # name how
   local name=$1 how=$2 before after t0 t1
   start "$name"
+  : >"$qtimes"
   before=$(nsd_queries)
   t0=$(now_ms)
   if [ "$how" = sequential ]; then
@@ -123,8 +133,10 @@ run() { # name how
   t1=$(now_ms)
   after=$(nsd_queries)
   stop
-  printf '%-10s %-10s %6d ms  %5d queries to the lab authorities\n' "$name" "$how" $((t1 - t0)) $((after - before))
-  echo "$name $how $((t1 - t0)) $((after - before))" >>"$work/results"
+  local resolving
+  resolving=$(awk '{s += $1} END {print s + 0}' "$qtimes")
+  printf '%-10s %-10s %6d ms (resolving %5d ms)  %5d queries to the lab authorities\n' "$name" "$how" $((t1 - t0)) "$resolving" $((after - before))
+  echo "$name $how $((t1 - t0)) $((after - before)) $resolving" >>"$work/results"
 }
 
 echo "== $ROUNDS rounds, $count names, cold caches; parallel = $PARALLEL at once"
@@ -139,8 +151,8 @@ echo "== medians over $ROUNDS rounds"
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 column() { awk -v n="$1" -v h="$2" -v c="$3" '$1 == n && $2 == h {print $c}' "$work/results" | median; }
 for name in danebound unbound; do
-  printf '%-10s one at a time %6d ms, %5d queries; all at once %6d ms, %5d queries\n' "$name" \
-    "$(column "$name" sequential 3)" "$(column "$name" sequential 4)" \
-    "$(column "$name" parallel 3)" "$(column "$name" parallel 4)"
+  printf '%-10s one at a time %6d ms (resolving %5d ms), %5d queries; all at once %6d ms (resolving %5d ms), %5d queries\n' "$name" \
+    "$(column "$name" sequential 3)" "$(column "$name" sequential 5)" "$(column "$name" sequential 4)" \
+    "$(column "$name" parallel 3)" "$(column "$name" parallel 5)" "$(column "$name" parallel 4)"
 done
 echo "(loopback; $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); unbound $(unbound -V 2>/dev/null | awk 'NR == 1 {print $2}'))"
