@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use danebound_resolver::config::ZoneConfig;
 use danebound_tests::lab::{
-    Danebound, ForgingProxy, Keys, Lab, LabOptions, Level, QueryOptions, Reply,
+    Danebound, ForgingProxy, Keys, Lab, LabOptions, Level, QueryOptions, Reply, StrippingProxy,
 };
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::A;
@@ -281,4 +281,78 @@ fn the_root_is_primed_at_start_before_any_client_query() {
     assert_eq!(r.rcode(), ResponseCode::NoError, "{:?}", r.message);
     assert!(r.ad(), "{:?}", r.message);
     assert_eq!(r.answer_rdata(RecordType::A), ["192.0.2.10"]);
+}
+
+/// DNSSEC-lame servers (unbound's "lame for DNSSEC"): example.test. asked as
+/// a stub zone of two servers, its NSD and a relay in front of it that
+/// strips every RRSIG. Every name validates (the stripped answer, if any,
+/// is asked again of the other server), and once the relay has answered
+/// for the signed zone without RRSIGs it is remembered and not asked again
+/// for the names that follow.
+#[test]
+fn a_dnssec_lame_server_is_remembered_and_avoided() {
+    let options = LabOptions {
+        keys: Keys::Fixtures,
+        upstream: false,
+        oracle: false,
+        ..LabOptions::default()
+    };
+    let Some(lab) = Lab::start_with_or_skip("lab_recursion_dnssec_lame", options) else {
+        return;
+    };
+    let strip_addr = SocketAddr::new(lab.address(15).into(), 53);
+    let stripping = StrippingProxy::start(strip_addr, lab.server(Level::Example))
+        .expect("the stripping relay starts");
+    let mut config = Danebound::lab_recursive_config(&lab, lab.address(27));
+    config.stub_zones = vec![ZoneConfig {
+        name: Name::from_ascii("example.test.").unwrap(),
+        addresses: vec![strip_addr, lab.server(Level::Example)],
+    }];
+    let danebound = Danebound::start(config).expect("danebound starts");
+    let server = danebound.addr();
+    // The zone's DS first (from test.'s server): from then on the
+    // iterator knows the zone is signed.
+    let names = [
+        ("example.test.", RecordType::DS),
+        ("www.example.test.", RecordType::A),
+        ("mail.example.test.", RecordType::A),
+        ("txt.example.test.", RecordType::TXT),
+        ("example.test.", RecordType::MX),
+        ("www.example.test.", RecordType::TXT),
+        ("nx1.example.test.", RecordType::A),
+        ("nx2.example.test.", RecordType::A),
+        ("nx3.example.test.", RecordType::A),
+    ];
+    // Until the relay has answered once for the zone (it may not be picked
+    // at first), then the rest.
+    let mut asked_before = None;
+    for (name, rtype) in names {
+        let r = lab
+            .query_with(server, name, rtype, &QueryOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            matches!(r.rcode(), ResponseCode::NoError | ResponseCode::NXDomain),
+            "{name} {rtype}: {:?}",
+            r.message
+        );
+        assert!(r.ad(), "{name} {rtype}: {:?}", r.message);
+        let asked = stripping.asked().len();
+        match asked_before {
+            Some(before) => assert_eq!(
+                asked,
+                before,
+                "{name} {rtype}: the DNSSEC-lame relay was asked again: {:?}",
+                stripping.asked()
+            ),
+            None if asked > 0 => asked_before = Some(asked),
+            None => {}
+        }
+    }
+    eprintln!("relay asked: {:?}", stripping.asked());
+    // At least one name went to the relay first (the choice is random
+    // among equals; 8 names make missing it unlikely, and then there is
+    // nothing to check).
+    if asked_before.is_none() {
+        eprintln!("the relay was never picked; nothing remembered to check");
+    }
 }
