@@ -32,9 +32,9 @@ pub const MAX_EDE_TEXT: usize = 300;
 
 /// A SERVFAIL that no validation produced: the reason the resolution
 /// gave (`Resolution::failure`: no reachable authority, a network error, a
-/// budget spent, ...) or, without one (an upstream's own SERVFAIL, the
-/// server's time limit), RFC 8914 §4.23 "No Reachable Authority" (22), the
-/// closest code for upstreams that could not answer.
+/// budget spent, the server's time limit, ...) or, without one (a
+/// forwarding upstream's own SERVFAIL), RFC 8914 §4.23 "No Reachable
+/// Authority" (22), the closest code for upstreams that could not answer.
 fn unreachable_upstream(resolution: &Resolution) -> Option<Ede> {
     (resolution.rcode == ResponseCode::ServFail
         && matches!(resolution.outcome, Outcome::Indeterminate)

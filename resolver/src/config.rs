@@ -34,6 +34,10 @@
 //! max_negative_ttl = 3600
 //! bogus_ttl = 60
 //!
+//! [validation]
+//! min_rsa_bits = 512             # smallest RSA modulus validated (512-4096);
+//!                                # zones signed with smaller keys are insecure
+//!
 //! [access]
 //! allow = ["127.0.0.0/8", "::1/128"]
 //!
@@ -164,6 +168,13 @@ pub struct Config {
     pub user: Option<String>,
     /// Cache limits.
     pub cache: CacheConfig,
+    /// `[validation] min_rsa_bits`: the smallest RSA modulus validated, in
+    /// bits (default 512, the floor of RFC 3110 §2 and RFC 5702 §2, which
+    /// unbound also validates). A key below it counts as an unsupported
+    /// algorithm, so its zone is insecure (RFC 4035 §5.2; RFC 8624 §3.1
+    /// leaves key sizes to local policy). RSA/SHA-512 needs 1024 whatever
+    /// the setting (RFC 5702 §2).
+    pub min_rsa_bits: u32,
     /// Answer NXDOMAIN/NODATA from validated NSEC/NSEC3 spans (RFC 8198;
     /// unbound's aggressive-nsec). On by default.
     pub aggressive_nsec: bool,
@@ -235,6 +246,7 @@ impl Default for Config {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             user: None,
             cache: CacheConfig::default(),
+            min_rsa_bits: crate::validator::Limits::default().min_rsa_bits,
             aggressive_nsec: true,
             prefetch: true,
             serve_stale: StaleConfig::default(),
@@ -316,6 +328,7 @@ struct RawConfig {
     max_inflight_bytes: Option<usize>,
     ratelimit: Option<RawRateLimit>,
     cache: Option<RawCache>,
+    validation: Option<RawValidation>,
     aggressive_nsec: Option<bool>,
     prefetch: Option<bool>,
     serve_stale: Option<bool>,
@@ -472,6 +485,12 @@ struct RawAutotrust {
     probe_interval: Option<String>,
     trust_anchor_signaling: Option<bool>,
     root_key_sentinel: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawValidation {
+    min_rsa_bits: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -644,6 +663,10 @@ impl Config {
                     cc.min_ttl, cc.max_ttl
                 )));
             }
+        }
+        if let Some(v) = raw.validation.and_then(|v| v.min_rsa_bits) {
+            // RFC 3110 §2 and RFC 5702 §2: RSA moduli of 512 to 4096 bits.
+            c.min_rsa_bits = in_range("validation.min_rsa_bits", v, 512, 4096)?;
         }
         if let Some(v) = raw.aggressive_nsec {
             c.aggressive_nsec = v;
@@ -1093,6 +1116,15 @@ mod tests {
             ("listen = [\"nope\"]", "listen"),
             ("forward = [\"1.2.3\"]", "forward"),
             ("[cache]\nmax_ttl = 0", "cache.max_ttl"),
+            (
+                "[validation]\nmin_rsa_bits = 256",
+                "validation.min_rsa_bits",
+            ),
+            (
+                "[validation]\nmin_rsa_bits = 8192",
+                "validation.min_rsa_bits",
+            ),
+            ("[validation]\nmax_rsa_bits = 1024", "max_rsa_bits"),
             ("[access]\nallow = [\"10/8\"]", "access.allow"),
             ("colour = 1", "colour"),
             ("[tcp]\nmax_connections = \"many\"", "string"),
@@ -1101,6 +1133,13 @@ mod tests {
             assert!(e.contains(needle), "{text}: {e}");
             assert!(!e.contains('\n'), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn min_rsa_bits_defaults_to_512_and_parses() {
+        assert_eq!(Config::default().min_rsa_bits, 512);
+        let c = Config::from_toml("[validation]\nmin_rsa_bits = 1024").unwrap();
+        assert_eq!(c.min_rsa_bits, 1024);
     }
 
     #[test]

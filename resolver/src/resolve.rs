@@ -7,8 +7,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
-use crate::validator::outcome::{Ede, Outcome};
+use crate::validator::outcome::{Ede, Outcome, ede_code};
 use crate::wire::{Message, Query, RData, Record, RecordType, ResponseCode};
 
 /// What the engine concluded about one question.
@@ -65,6 +66,17 @@ impl Resolution {
             failure: Some(failure),
             ..Self::servfail(Outcome::Indeterminate)
         }
+    }
+
+    /// The SERVFAIL of a resolution that did not finish within `limit` (the
+    /// server's time limit, whether recursing or forwarding): RFC 8914 §4.23
+    /// "No Reachable Authority" (22), the text saying that time ran out.
+    /// Not cached.
+    pub fn timed_out(limit: Duration) -> Self {
+        Self::failed(Ede {
+            code: ede_code::NO_REACHABLE_AUTHORITY,
+            text: format!("resolution timed out after {} s", limit.as_secs()),
+        })
     }
 
     /// Builds a resolution from an upstream reply, with the given verdict.

@@ -169,13 +169,18 @@ pub const NO_CAPS_TTL: Duration = Duration::from_secs(900);
 /// full, expired entries go, then an arbitrary one.
 pub const NO_CAPS_MAX: usize = 4096;
 
-/// 0x20 on or off, and the servers that do not preserve case (a small
-/// infrastructure memory shared by every query of one forwarder or
-/// iterator).
+/// 0x20 on or off, the servers that do not preserve case, and those that
+/// fail EDNS (a small infrastructure memory shared by every query of one
+/// forwarder or iterator).
 #[derive(Debug)]
 pub struct CaseRandomisation {
     enabled: bool,
     no_caps: Mutex<HashMap<SocketAddr, Instant>>,
+    /// Servers that answered FORMERR/NOTIMP to EDNS and then answered
+    /// without it: asked without EDNS until the entry expires (unbound's
+    /// infra cache keeps the EDNS status per host for `infra-host-ttl`),
+    /// rather than rediscovered on every query.
+    no_edns: Mutex<HashMap<SocketAddr, Instant>>,
 }
 
 impl Default for CaseRandomisation {
@@ -191,6 +196,7 @@ impl CaseRandomisation {
         Self {
             enabled,
             no_caps: Mutex::new(HashMap::new()),
+            no_edns: Mutex::new(HashMap::new()),
         }
     }
 
@@ -201,40 +207,59 @@ impl CaseRandomisation {
 
     /// Whether to randomise the case of a query to `server`.
     pub fn use_for(&self, server: SocketAddr) -> bool {
-        if !self.enabled {
-            return false;
-        }
-        let mut map = self.no_caps.lock().unwrap_or_else(|e| e.into_inner());
-        match map.get(&server) {
-            Some(until) if *until > Instant::now() => false,
-            Some(_) => {
-                map.remove(&server);
-                true
-            }
-            None => true,
-        }
+        self.enabled && !remembered(&self.no_caps, server)
     }
 
     /// `server` answered without echoing the case: ask it without 0x20
     /// for [`NO_CAPS_TTL`].
     pub fn remember_no_caps(&self, server: SocketAddr) {
-        let now = Instant::now();
-        let mut map = self.no_caps.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= NO_CAPS_MAX && !map.contains_key(&server) {
-            map.retain(|_, until| *until > now);
-            if map.len() >= NO_CAPS_MAX
-                && let Some(any) = map.keys().next().copied()
-            {
-                map.remove(&any);
-            }
-        }
-        map.insert(server, now + NO_CAPS_TTL);
+        remember(&self.no_caps, server);
+    }
+
+    /// Whether `server` is remembered as failing EDNS (ask it without).
+    pub fn no_edns(&self, server: SocketAddr) -> bool {
+        remembered(&self.no_edns, server)
+    }
+
+    /// `server` refused EDNS and answered without it: ask it without EDNS
+    /// for [`NO_CAPS_TTL`] (then EDNS is tried again).
+    pub fn remember_no_edns(&self, server: SocketAddr) {
+        remember(&self.no_edns, server);
     }
 
     /// How many servers are remembered (tests, statistics).
     pub fn remembered(&self) -> usize {
         self.no_caps.lock().map_or(0, |m| m.len())
     }
+}
+
+/// Whether `server` is in `map` and not expired (an expired entry goes).
+fn remembered(map: &Mutex<HashMap<SocketAddr, Instant>>, server: SocketAddr) -> bool {
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    match map.get(&server) {
+        Some(until) if *until > Instant::now() => true,
+        Some(_) => {
+            map.remove(&server);
+            false
+        }
+        None => false,
+    }
+}
+
+/// Remembers `server` in `map` for [`NO_CAPS_TTL`]; at [`NO_CAPS_MAX`]
+/// servers, expired entries go, then an arbitrary one.
+fn remember(map: &Mutex<HashMap<SocketAddr, Instant>>, server: SocketAddr) {
+    let now = Instant::now();
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() >= NO_CAPS_MAX && !map.contains_key(&server) {
+        map.retain(|_, until| *until > now);
+        if map.len() >= NO_CAPS_MAX
+            && let Some(any) = map.keys().next().copied()
+        {
+            map.remove(&any);
+        }
+    }
+    map.insert(server, now + NO_CAPS_TTL);
 }
 
 /// One exchange with `server`: UDP, TCP on TC=1, no-EDNS retry on
@@ -248,7 +273,8 @@ pub async fn ask(
     timeout: Duration,
     caps: &CaseRandomisation,
 ) -> Result<Exchange, UpstreamError> {
-    let mut edns = true;
+    let mut edns = !caps.no_edns(server);
+    let mut refused_edns = false;
     let mut protocol = Protocol::Udp;
     // No letters, nothing to randomise.
     let mut mixed = caps.use_for(server) && has_letters(question);
@@ -327,8 +353,18 @@ pub async fn ask(
                 // (or NOTIMP); ask again without the OPT record.
                 tracing::debug!(%server, rcode = %message.metadata.response_code, "retrying without EDNS");
                 edns = false;
+                refused_edns = true;
             }
             Checked::Good(message) => {
+                if refused_edns
+                    && matches!(
+                        message.metadata.response_code,
+                        ResponseCode::NoError | ResponseCode::NXDomain
+                    )
+                {
+                    // Without EDNS it answers: remember, per server.
+                    caps.remember_no_edns(server);
+                }
                 return Ok(Exchange::Reply(UpstreamReply {
                     message,
                     server,
@@ -531,6 +567,68 @@ mod tests {
     fn lower(name: &str) -> Vec<u8> {
         let q = Query::query(Name::from_ascii(name).unwrap(), RecordType::A);
         sent_name(&build_query(0, &q, QueryFlags::FORWARD, false).unwrap())
+    }
+
+    /// A server without EDNS: FORMERR to a query with an OPT record, an
+    /// answer to one without.
+    struct NoEdns {
+        sent: Mutex<Vec<Vec<u8>>>,
+    }
+
+    impl Transport for NoEdns {
+        fn exchange<'a>(
+            &'a self,
+            _server: SocketAddr,
+            request: &'a [u8],
+            _protocol: Protocol,
+            _timeout: Duration,
+        ) -> ExchangeFuture<'a> {
+            self.sent.lock().unwrap().push(request.to_vec());
+            let with_opt = request[11] > 0;
+            let end = question_end(request).unwrap();
+            let mut reply = request[..end].to_vec();
+            reply[2] |= 0x80;
+            reply[3] = if with_opt { 1 } else { 0 }; // FORMERR or NOERROR
+            reply[11] = 0;
+            Box::pin(async move { Ok(reply) })
+        }
+    }
+
+    #[test]
+    fn a_server_that_fails_edns_is_remembered_and_asked_without_it() {
+        let q = Query::query(Name::from_ascii("example.").unwrap(), RecordType::A);
+        let t = NoEdns {
+            sent: Mutex::new(Vec::new()),
+        };
+        let caps = CaseRandomisation::new(false);
+        let iterate = |server| {
+            run(ask(
+                &t,
+                server,
+                &q,
+                QueryFlags::ITERATE,
+                Duration::from_secs(1),
+                &caps,
+            ))
+        };
+        // First: EDNS, FORMERR, then without: two queries.
+        let Ok(Exchange::Reply(r)) = iterate(server(1)) else {
+            panic!("an answer without EDNS")
+        };
+        assert_eq!(r.message.metadata.response_code, ResponseCode::NoError);
+        assert_eq!(t.sent.lock().unwrap().len(), 2);
+        assert!(caps.no_edns(server(1)));
+        // Then: without EDNS at once, one query.
+        let Ok(Exchange::Reply(_)) = iterate(server(1)) else {
+            panic!("an answer without EDNS")
+        };
+        let sent = t.sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 3);
+        assert_eq!(sent[2][11], 0, "no OPT record the second time");
+        // Per server: another one still gets EDNS first.
+        assert!(!caps.no_edns(server(2)));
+        let _ = iterate(server(2));
+        assert!(t.sent.lock().unwrap()[3][11] > 0);
     }
 
     #[test]

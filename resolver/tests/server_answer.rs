@@ -4,6 +4,7 @@
 mod server_common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use danebound_resolver::answer;
 use danebound_resolver::cache::{Cache, CacheConfig};
@@ -239,4 +240,21 @@ fn rfc8914_section_4_23_upstream_failure_is_no_reachable_authority() {
         },
     );
     assert!(answer::ede_of(&m).is_none());
+}
+
+#[test]
+fn a_resolution_past_the_time_limit_says_it_timed_out() {
+    // serve's time limit: EDE 22 kept, the text says time ran out rather
+    // than blaming upstream resolvers (there are none when recursing).
+    let m = respond(
+        "www.example.",
+        RecordType::A,
+        Flags::dnssec(),
+        &Resolution::timed_out(Duration::from_secs(10)),
+    );
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    assert!(m.answers.is_empty());
+    let (code, text) = answer::ede_of(&m).expect("EDE on a timed-out resolution");
+    assert_eq!(code, ede_code::NO_REACHABLE_AUTHORITY);
+    assert_eq!(text, "resolution timed out after 10 s");
 }

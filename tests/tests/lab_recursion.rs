@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use danebound_resolver::config::ZoneConfig;
 use danebound_tests::lab::{
-    Danebound, ForgingProxy, Keys, Lab, LabOptions, Level, QueryOptions, Reply,
+    Danebound, ForgingProxy, Keys, Lab, LabOptions, Level, QueryOptions, Reply, StrippingProxy,
 };
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::A;
@@ -232,4 +232,127 @@ fn forged_out_of_bailiwick_additional_records_are_never_cached_or_served() {
     assert_eq!(r.rcode(), ResponseCode::NXDomain, "{:?}", r.message);
     assert!(r.ad(), "a secure denial from test.: {:?}", r.message);
     no_forgery(&r, "www.victim.test.");
+}
+
+/// RFC 9609 §3: `serve` primes the root when it starts, before any client
+/// query, in the background. The hints name a relay in front of the lab's
+/// root server; the first question it relays is `. NS`, asked before the
+/// test asks anything, and the resolver then answers as usual.
+#[test]
+fn the_root_is_primed_at_start_before_any_client_query() {
+    let options = LabOptions {
+        keys: Keys::Fixtures,
+        upstream: false,
+        oracle: false,
+        ..LabOptions::default()
+    };
+    let Some(lab) = Lab::start_with_or_skip("lab_recursion_priming", options) else {
+        return;
+    };
+    let relay_addr = SocketAddr::new(lab.address(14).into(), 53);
+    let relay = ForgingProxy::start(relay_addr, lab.server(Level::Root), Vec::new())
+        .expect("the relay starts");
+    let hints = lab.dir().join("relayed-root.hints");
+    std::fs::write(
+        &hints,
+        format!(
+            ".           3600000 IN NS ns0.test.\nns0.test.   3600000 IN A  {}\n",
+            relay_addr.ip()
+        ),
+    )
+    .expect("hints written");
+    let mut config = Danebound::lab_recursive_config(&lab, lab.address(26));
+    config.root_hints = Some(hints);
+    let danebound = Danebound::start(config).expect("danebound starts");
+    // No client query yet: wait (up to 10 s) for the relay to see one.
+    for _ in 0..100 {
+        if !relay.asked().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let asked = relay.asked();
+    assert_eq!(
+        asked.first(),
+        Some(&(".".to_string(), RecordType::NS)),
+        "the priming query, before any client query: {asked:?}"
+    );
+    let r = ask(&lab, danebound.addr(), "www.example.test.");
+    assert_eq!(r.rcode(), ResponseCode::NoError, "{:?}", r.message);
+    assert!(r.ad(), "{:?}", r.message);
+    assert_eq!(r.answer_rdata(RecordType::A), ["192.0.2.10"]);
+}
+
+/// DNSSEC-lame servers (unbound's "lame for DNSSEC"): example.test. asked as
+/// a stub zone of two servers, its NSD and a relay in front of it that
+/// strips every RRSIG. Every name validates (the stripped answer, if any,
+/// is asked again of the other server), and once the relay has answered
+/// for the signed zone without RRSIGs it is remembered and not asked again
+/// for the names that follow.
+#[test]
+fn a_dnssec_lame_server_is_remembered_and_avoided() {
+    let options = LabOptions {
+        keys: Keys::Fixtures,
+        upstream: false,
+        oracle: false,
+        ..LabOptions::default()
+    };
+    let Some(lab) = Lab::start_with_or_skip("lab_recursion_dnssec_lame", options) else {
+        return;
+    };
+    let strip_addr = SocketAddr::new(lab.address(15).into(), 53);
+    let stripping = StrippingProxy::start(strip_addr, lab.server(Level::Example))
+        .expect("the stripping relay starts");
+    let mut config = Danebound::lab_recursive_config(&lab, lab.address(27));
+    config.stub_zones = vec![ZoneConfig {
+        name: Name::from_ascii("example.test.").unwrap(),
+        addresses: vec![strip_addr, lab.server(Level::Example)],
+    }];
+    let danebound = Danebound::start(config).expect("danebound starts");
+    let server = danebound.addr();
+    // The zone's DS first (from test.'s server): from then on the
+    // iterator knows the zone is signed.
+    let names = [
+        ("example.test.", RecordType::DS),
+        ("www.example.test.", RecordType::A),
+        ("mail.example.test.", RecordType::A),
+        ("txt.example.test.", RecordType::TXT),
+        ("example.test.", RecordType::MX),
+        ("www.example.test.", RecordType::TXT),
+        ("nx1.example.test.", RecordType::A),
+        ("nx2.example.test.", RecordType::A),
+        ("nx3.example.test.", RecordType::A),
+    ];
+    // Until the relay has answered once for the zone (it may not be picked
+    // at first), then the rest.
+    let mut asked_before = None;
+    for (name, rtype) in names {
+        let r = lab
+            .query_with(server, name, rtype, &QueryOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            matches!(r.rcode(), ResponseCode::NoError | ResponseCode::NXDomain),
+            "{name} {rtype}: {:?}",
+            r.message
+        );
+        assert!(r.ad(), "{name} {rtype}: {:?}", r.message);
+        let asked = stripping.asked().len();
+        match asked_before {
+            Some(before) => assert_eq!(
+                asked,
+                before,
+                "{name} {rtype}: the DNSSEC-lame relay was asked again: {:?}",
+                stripping.asked()
+            ),
+            None if asked > 0 => asked_before = Some(asked),
+            None => {}
+        }
+    }
+    eprintln!("relay asked: {:?}", stripping.asked());
+    // At least one name went to the relay first (the choice is random
+    // among equals; 8 names make missing it unlikely, and then there is
+    // nothing to check).
+    if asked_before.is_none() {
+        eprintln!("the relay was never picked; nothing remembered to check");
+    }
 }

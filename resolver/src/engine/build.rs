@@ -15,7 +15,7 @@ use crate::resolve::Resolve;
 use crate::transport::Transport;
 use crate::transport::net::NetTransport;
 use crate::transport::tls::TlsTransport;
-use crate::validator::{Anchors, Crypto, RingCrypto};
+use crate::validator::{Anchors, Crypto, Limits, RingCrypto};
 
 /// The validating resolver `serve` uses for `config`: recursive from the
 /// root (or the configured hints), with the configured stub and forward
@@ -32,7 +32,11 @@ pub fn build(config: &Config) -> Result<Arc<dyn Resolve>, String> {
 /// need more than [`Resolve`] (`danebound query --trace-chain` calls
 /// [`Resolver::resolve_traced`]).
 pub fn build_resolver(config: &Config) -> Result<Resolver, String> {
-    let crypto = Arc::new(RingCrypto::default());
+    let limits = Limits {
+        min_rsa_bits: config.min_rsa_bits,
+        ..Limits::default()
+    };
+    let crypto = Arc::new(RingCrypto::with_limits(&limits));
     let managed = config.managed_anchor_files();
     let statics = if config.trust_anchors.is_empty() && !managed.is_empty() {
         Anchors::new()
@@ -43,13 +47,15 @@ pub fn build_resolver(config: &Config) -> Result<Resolver, String> {
         TrustPoints::load(&managed, statics, config.autotrust.clone(), crypto.as_ref())?;
     let anchors = trust_points.anchors();
     tracing::info!(zones = ?anchors.zones().collect::<Vec<_>>(), "trust anchors");
-    let upstream = build_upstream(config, transport(config)?, Arc::new(SystemClock))?;
+    let signed: Vec<_> = anchors.zones().cloned().collect();
+    let upstream = build_upstream(config, transport(config)?, Arc::new(SystemClock), &signed)?;
     let resolver = Resolver::new(
         Arc::new(super::counted::Counted(upstream)),
         anchors,
         crypto,
         Arc::new(SystemClock),
     )
+    .with_limits(limits)
     .with_sentinel(config.autotrust.sentinel)
     .with_domain_insecure(config.domain_insecure.clone())
     .with_bogus_ttl(config.cache.bogus_ttl)
@@ -85,11 +91,13 @@ pub fn transport(config: &Config) -> Result<Arc<dyn Transport>, String> {
 }
 
 /// Where `config` sends its questions: the forwarder when `forward` names
-/// upstreams, else the iterator.
+/// upstreams, else the iterator. `signed_zones`: the trust anchors' zones,
+/// whose servers must answer with RRSIGs (DNSSEC-lame detection).
 pub fn build_upstream(
     config: &Config,
     transport: Arc<dyn Transport>,
     clock: Arc<dyn Clock>,
+    signed_zones: &[crate::wire::Name],
 ) -> Result<Arc<dyn Upstream>, String> {
     if !config.forward.is_empty() {
         tracing::info!(servers = ?config.forward, "forwarding mode (validating stub)");
@@ -117,6 +125,7 @@ pub fn build_upstream(
         forward_zones: zones(&config.forward_zones),
         query_localhost: !config.do_not_query_localhost,
         max_ttl: config.cache.max_ttl,
+        signed_zones: signed_zones.to_vec(),
         ..IterConfig::default()
     };
     tracing::info!(
@@ -125,9 +134,16 @@ pub fn build_upstream(
         forward_zones = iter_config.forward_zones.len(),
         "recursive mode"
     );
-    Ok(Arc::new(
+    let iterator = Arc::new(
         Iterator::new(iter_config, transport, clock).with_caps_for_id(config.use_caps_for_id),
-    ))
+    );
+    // Priming at start and before the root NS set expires (RFC 9609 §3),
+    // in the background, when built to serve (inside the runtime: `serve`,
+    // a reload); a one-shot `query` builds outside it and primes lazily.
+    if tokio::runtime::Handle::try_current().is_ok() {
+        iterator.spawn_priming();
+    }
+    Ok(iterator)
 }
 
 /// Trust anchors from files of DS or DNSKEY records in zone-file format

@@ -16,8 +16,9 @@ use crate::validator::keys::name_heap;
 use crate::validator::{KeyCache, KeyLookup};
 use crate::wire::Name;
 
-/// How long a proven insecure delegation is trusted without re-proving it.
-/// The DS denial's own TTL would be better; one hour bounds staleness.
+/// The longest a proven insecure delegation is trusted without re-proving
+/// it: the DS denial's own TTL, at most one hour (a zone that gets signed
+/// is then seen within the hour, whatever TTL its parent's denial had).
 const INSECURE_TTL: u64 = 3600;
 
 /// How long a zone judged bogus stays bogus by default: 60 s, unbound's
@@ -99,8 +100,21 @@ impl KeyStore {
         }
     }
 
-    /// Remember what a session learned.
+    /// Remember what a session learned; an insecure delegation for the
+    /// TTL of the denial that proved it (`insecure_ttl`, capped at
+    /// [`INSECURE_TTL`]; unknown: the cap).
+    #[cfg(test)]
     pub(crate) fn learn(&self, learned: &[(Name, KeyLookup)], now: u64) {
+        self.learn_with_ttls(learned, |_| None, now);
+    }
+
+    /// [`KeyStore::learn`] with the insecure delegations' denial TTLs.
+    pub(crate) fn learn_with_ttls(
+        &self,
+        learned: &[(Name, KeyLookup)],
+        insecure_ttl: impl Fn(&Name) -> Option<u32>,
+        now: u64,
+    ) {
         if learned.is_empty() {
             return;
         }
@@ -110,7 +124,9 @@ impl KeyStore {
         for (zone, lookup) in learned {
             let ttl = match lookup {
                 KeyLookup::Keys(keys) => u64::from(keys.ttl()),
-                KeyLookup::Insecure(_) => INSECURE_TTL,
+                KeyLookup::Insecure(_) => {
+                    insecure_ttl(zone).map_or(INSECURE_TTL, |t| u64::from(t).min(INSECURE_TTL))
+                }
                 KeyLookup::Bogus(_) if self.bogus_ttl == 0 => continue,
                 KeyLookup::Bogus(_) => self.bogus_ttl,
                 KeyLookup::NoAnchor => continue,
@@ -279,6 +295,26 @@ mod tests {
         let store = KeyStore::new(100, DEFAULT_MAX_BYTES).with_bogus_ttl(0);
         store.learn(std::slice::from_ref(&bogus), 1000);
         assert!(store.view(1000).get(&bogus.0).is_none());
+    }
+
+    #[test]
+    fn an_insecure_delegation_lives_as_long_as_its_denial() {
+        let store = KeyStore::new(100, DEFAULT_MAX_BYTES);
+        let short = insecure("short.example.");
+        let long = insecure("long.example.");
+        let unknown = insecure("unknown.example.");
+        let ttls = |z: &Name| match z.to_ascii().as_str() {
+            "short.example." => Some(300),
+            "long.example." => Some(86_400),
+            _ => None,
+        };
+        store.learn_with_ttls(&[short.clone(), long.clone(), unknown.clone()], ttls, 1000);
+        assert!(store.view(1299).get(&short.0).is_some());
+        assert!(store.view(1300).get(&short.0).is_none());
+        // Capped at an hour, as is a lookup without a known TTL.
+        assert!(store.view(1000 + INSECURE_TTL - 1).get(&long.0).is_some());
+        assert!(store.view(1000 + INSECURE_TTL).get(&long.0).is_none());
+        assert!(store.view(1000 + INSECURE_TTL).get(&unknown.0).is_none());
     }
 
     /// A zone whose DNSKEY set fills a 64 KB message: 800 P-256 keys.

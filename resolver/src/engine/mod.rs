@@ -734,7 +734,8 @@ impl Resolver {
             }
         };
         crate::stats::global().validation_work(session.budget());
-        self.keys.learn(session.learned(), now);
+        self.keys
+            .learn_with_ttls(session.learned(), |z| session.insecure_ttl(z), now);
         (validated, session.trace().to_vec(), view.served_bogus())
     }
 }

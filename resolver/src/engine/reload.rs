@@ -48,7 +48,8 @@ impl Resolver {
         // Prepare.
         let upstream = if upstream_differs(old, new) {
             let transport = build::transport(new)?;
-            let upstream = build::build_upstream(new, transport, Arc::clone(&self.clock))?;
+            let signed: Vec<_> = self.anchors().zones().cloned().collect();
+            let upstream = build::build_upstream(new, transport, Arc::clone(&self.clock), &signed)?;
             Some(Arc::new(super::counted::Counted(upstream)) as Arc<dyn super::Upstream>)
         } else {
             None

@@ -91,6 +91,18 @@ impl IterCache {
     /// lower rank never extends the TTL of what is cached (ghost domains,
     /// CVE-2022-30698/30699).
     pub fn store(&mut self, records: Vec<Record>, rank: Rank, now: u64) {
+        self.put(records, rank, now, false);
+    }
+
+    /// Stores an RRset like [`IterCache::store`], but a rewrite at the
+    /// same or a higher rank renews the TTL: for the root's NS set and
+    /// addresses from a priming answer (RFC 9609 §3), never for data a
+    /// referral brought.
+    pub fn renew(&mut self, records: Vec<Record>, rank: Rank, now: u64) {
+        self.put(records, rank, now, true);
+    }
+
+    fn put(&mut self, records: Vec<Record>, rank: Rank, now: u64, renew: bool) {
         let Some(first) = records.first() else {
             return;
         };
@@ -101,8 +113,9 @@ impl IterCache {
             if old.rank > rank {
                 return;
             }
-            if old.rank == rank
-                || matches!(key.1, RecordType::NS | RecordType::A | RecordType::AAAA)
+            if !renew
+                && (old.rank == rank
+                    || matches!(key.1, RecordType::NS | RecordType::A | RecordType::AAAA))
             {
                 expires = expires.min(old.expires);
             }
@@ -251,6 +264,15 @@ impl IterCache {
             .get(&zone.to_lowercase())
             .filter(|(_, t)| *t > now)
             .map(|(m, _)| m.clone())
+    }
+
+    /// Whether a live DS set of `zone` is held (from its referral or a DS
+    /// answer): the zone is signed, its servers' answers carry RRSIGs.
+    pub fn has_ds(&self, zone: &Name, now: u64) -> bool {
+        self.answers
+            .get(&(zone.to_lowercase(), RecordType::DS))
+            .filter(|(_, t)| *t > now)
+            .is_some_and(|(m, _)| m.answers.iter().any(|r| r.record_type() == RecordType::DS))
     }
 
     /// A live cached answer, TTLs lowered to what is left.

@@ -27,6 +27,16 @@ pub struct Iterator {
     caps: CaseRandomisation,
 }
 
+/// The longest wait between two failed primings.
+pub const PRIME_RETRY_MAX: Duration = Duration::from_secs(300);
+
+/// When to prime again after a priming whose NS set lives `ttl` s: at nine
+/// tenths of it (the set is still live then), and not more often than every
+/// 10 s whatever the TTL.
+pub fn prime_again_after(ttl: u32) -> Duration {
+    Duration::from_secs((u64::from(ttl) * 9 / 10).max(10))
+}
+
 /// An exchange in flight: server, question name (lower case), type, RD.
 type InflightKey = (SocketAddr, Name, RecordType, bool);
 
@@ -159,10 +169,82 @@ impl Iterator {
                 why: format!("class {class} is not iterated"),
             });
         }
-        let start = tokio::time::Instant::now();
-        let mut iteration = Iteration::new(name, rtype)
+        let iteration = Iteration::new(name, rtype)
             .avoiding(avoid.to_vec())
             .for_validation(for_validation);
+        self.drive(iteration, name, rtype).await
+    }
+
+    /// Primes the root (RFC 9609 §3): asks the hints for `. NS`, fresh,
+    /// and renews the cached root NS set and addresses. Returns how long
+    /// the new set lives, s.
+    pub async fn prime(&self) -> Result<u32, UpstreamError> {
+        let root = Name::root();
+        let reply = self
+            .drive(Iteration::priming(), &root, RecordType::NS)
+            .await?;
+        let ns: Vec<u32> = reply
+            .message
+            .answers
+            .iter()
+            .filter(|r| r.record_type() == RecordType::NS && r.name.is_root())
+            .map(|r| r.ttl)
+            .collect();
+        match ns.iter().min() {
+            Some(ttl) => Ok((*ttl).min(match self.cfg.max_ttl {
+                0 => super::cache::MAX_TTL,
+                max => max,
+            })),
+            None => Err(UpstreamError::Resolution {
+                ede: crate::validator::outcome::ede_code::OTHER,
+                why: format!(
+                    "priming: no root NS set in the answer ({})",
+                    reply.message.metadata.response_code
+                ),
+            }),
+        }
+    }
+
+    /// Primes at once and again before the root's NS set expires (at nine
+    /// tenths of its TTL), in the background, for as long as the iterator
+    /// lives; a failed priming (no network yet) is retried after 1, 2, 4
+    /// ... s, at most [`PRIME_RETRY_MAX`] apart. Questions do not wait for
+    /// it: without a primed root they prime lazily (RFC 9609 §3).
+    pub fn spawn_priming(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut retry = Duration::from_secs(1);
+            loop {
+                let Some(iterator) = weak.upgrade() else {
+                    return;
+                };
+                let wait = match iterator.prime().await {
+                    Ok(ttl) => {
+                        retry = Duration::from_secs(1);
+                        let again = prime_again_after(ttl);
+                        tracing::info!(ttl, again = again.as_secs(), "root primed");
+                        again
+                    }
+                    Err(e) => {
+                        let wait = retry;
+                        retry = (retry * 2).min(PRIME_RETRY_MAX);
+                        tracing::warn!("root priming failed, again in {} s: {e}", wait.as_secs());
+                        wait
+                    }
+                };
+                drop(iterator);
+                tokio::time::sleep(wait).await;
+            }
+        })
+    }
+
+    async fn drive(
+        &self,
+        mut iteration: Iteration,
+        name: &Name,
+        rtype: RecordType,
+    ) -> Result<UpstreamReply, UpstreamError> {
+        let start = tokio::time::Instant::now();
         let mut last = None;
         loop {
             let now = Now {

@@ -51,6 +51,9 @@ impl Host {
 pub struct Infra {
     hosts: HashMap<IpAddr, Host>,
     lame: HashMap<(IpAddr, Name), u64>,
+    /// Servers that answered for a signed zone without RRSIGs (unbound's
+    /// "lame for DNSSEC"), per (address, zone).
+    dnssec_lame: HashMap<(IpAddr, Name), u64>,
 }
 
 impl Infra {
@@ -119,6 +122,23 @@ impl Infra {
         self.lame.get(&(ip, zone.clone())).is_some_and(|t| *t > now)
     }
 
+    /// `ip` answered for `zone`, which is signed, without RRSIGs
+    /// (DNSSEC-lame): asked only when no other server of the zone is left.
+    pub fn set_dnssec_lame(&mut self, ip: IpAddr, zone: &Name, now: u64) {
+        if self.dnssec_lame.len() >= MAX_HOSTS {
+            self.dnssec_lame.retain(|_, t| *t > now);
+        }
+        self.dnssec_lame
+            .insert((ip, zone.to_lowercase()), now + HOST_TTL_SECS);
+    }
+
+    /// Whether `ip` is known DNSSEC-lame for `zone`.
+    pub fn is_dnssec_lame(&self, ip: IpAddr, zone: &Name, now: u64) -> bool {
+        self.dnssec_lame
+            .get(&(ip, zone.to_lowercase()))
+            .is_some_and(|t| *t > now)
+    }
+
     /// Picks one of `candidates`: uniformly among those within
     /// [`RTT_BAND_MS`] of the best RTO (unbound `iter_filter_order`), with
     /// `random` as the only source of chance. Servers at [`MAX_RTO_MS`]
@@ -172,5 +192,11 @@ mod tests {
         assert!(infra.is_lame(ip, &zone, 1));
         assert!(!infra.is_lame(ip, &Name::root(), 1));
         assert!(!infra.is_lame(ip, &zone, HOST_TTL_SECS + 1));
+        // DNSSEC-lameness is kept apart, per zone, and expires.
+        assert!(!infra.is_dnssec_lame(ip, &zone, 1));
+        infra.set_dnssec_lame(ip, &zone, 0);
+        assert!(infra.is_dnssec_lame(ip, &Name::from_ascii("EXAMPLE.").unwrap(), 1));
+        assert!(!infra.is_dnssec_lame(ip, &Name::root(), 1));
+        assert!(!infra.is_dnssec_lame(ip, &zone, HOST_TTL_SECS + 1));
     }
 }

@@ -44,7 +44,9 @@ pub struct IterLimits {
     /// plus priming.
     pub max_depth: usize,
     /// Total time for one question, ms (Knot's 10 s per query; unbound has
-    /// no single figure).
+    /// no single figure). 8 s: below `serve`'s 10 s for a whole resolution
+    /// (`server::RESOLUTION_TIMEOUT`), so that the iterator's reason (which
+    /// zone's servers failed, and how) reaches the client.
     pub max_time_ms: u64,
 }
 
@@ -59,7 +61,7 @@ impl Default for IterLimits {
             max_restarts: 11,
             max_dp_sends: 32,
             max_depth: 6,
-            max_time_ms: 10_000,
+            max_time_ms: 8_000,
         }
     }
 }
@@ -96,6 +98,10 @@ pub struct IterConfig {
     /// The longest anything is cached, s (`[cache] max_ttl`, unbound
     /// `cache-max-ttl`).
     pub max_ttl: u32,
+    /// Zones known to be signed (the trust anchors' zones): their servers
+    /// must answer with RRSIGs, as must those of a zone whose referral
+    /// carried DS (unbound `iter_indicates_dnssec`).
+    pub signed_zones: Vec<Name>,
 }
 
 impl Default for IterConfig {
@@ -110,6 +116,7 @@ impl Default for IterConfig {
             ipv6: true,
             limits: IterLimits::default(),
             max_ttl: super::cache::MAX_TTL,
+            signed_zones: Vec::new(),
         }
     }
 }
@@ -201,6 +208,9 @@ struct Budget {
     /// The validator's own DS/DNSKEY question: a referral's NSEC proof of
     /// no DS will do.
     for_validation: bool,
+    /// Ask the servers even when the answer is cached (priming again
+    /// before the root's NS set expires).
+    fresh: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -288,6 +298,8 @@ struct Tally {
     errors: Vec<IpAddr>,
     /// Lame or recursion-lame replies (not authoritative for the zone).
     lame: Vec<IpAddr>,
+    /// Answers for the signed zone without RRSIGs (DNSSEC-lame).
+    dnssec_lame: Vec<IpAddr>,
     /// Replies with an error rcode (SERVFAIL, REFUSED, ...) or unusable.
     broken: Vec<IpAddr>,
     /// NS names whose lookup brought no address, with what came of it.
@@ -337,6 +349,10 @@ impl Tally {
             (self.errors.len(), "network errors"),
             (lame.len(), "lame (not authoritative for the zone)"),
             (
+                self.dnssec_lame.len(),
+                "DNSSEC-lame (answers of the signed zone without RRSIGs)",
+            ),
+            (
                 self.broken.len(),
                 "error replies (SERVFAIL, REFUSED or unusable)",
             ),
@@ -354,7 +370,7 @@ impl Tally {
         let (ede, what) = if only(1) {
             // RFC 8914 §4.24: the exchanges themselves failed.
             (NETWORK_ERROR, "network error reaching the servers of")
-        } else if only(2) {
+        } else if only(2) || only(3) {
             (ede_code::NO_REACHABLE_AUTHORITY, "lame delegation:")
         } else {
             (
@@ -494,6 +510,30 @@ fn out_of_budget(why: String) -> Failure {
     }
 }
 
+/// The time limit ran out. The servers of the delegation point being
+/// asked when it did are named with what they did (RFC 8914 §4.23, No
+/// Reachable Authority, when they timed out or failed), rather than a bare
+/// "time limit" that does not say where the time went.
+fn time_limit_failure(frames: &[Frame], limit_ms: u64) -> Failure {
+    let spent = format!("{limit_ms} ms spent (the time limit)");
+    let Some((frame, dp)) = frames
+        .iter()
+        .rev()
+        .find_map(|f| f.dp.as_ref().map(|dp| (f, dp)))
+    else {
+        return out_of_budget(spent);
+    };
+    let t = &frame.tally;
+    if t.timeouts.is_empty() && t.errors.is_empty() && t.lame.is_empty() && t.broken.is_empty() {
+        return out_of_budget(format!("{spent} asking the servers of {}", dp.zone));
+    }
+    let f = t.failure(dp, &[], &[]);
+    Failure {
+        ede: f.ede,
+        why: format!("{}; {spent}", f.why),
+    }
+}
+
 /// The aliases loop (RFC 1034 §3.6.2: "CNAME chains should be followed"
 /// and loops detected); RFC 8914 has no code for it: 0 (Other).
 fn alias_loop(target: &Name, qname: &Name, qtype: RecordType) -> Failure {
@@ -600,6 +640,18 @@ impl Iteration {
         }
     }
 
+    /// Priming (RFC 9609 §3): `. NS` asked of the root hints, never
+    /// answered from the cache; the answer replaces the root's NS set and
+    /// its servers' addresses in the cache, with their TTLs, so that a
+    /// priming before the set expires keeps it live.
+    pub fn priming() -> Self {
+        let mut it = Self::new(&Name::root(), RecordType::NS);
+        it.frames[0].purpose = Purpose::Prime;
+        it.budget.primed = true;
+        it.budget.fresh = true;
+        it
+    }
+
     /// Asks other servers than `avoid` where a zone has others, and
     /// nothing from the answer cache (a retry after bogus data).
     pub fn avoiding(mut self, avoid: Vec<IpAddr>) -> Self {
@@ -622,12 +674,10 @@ impl Iteration {
     /// choice within the RTT band).
     pub fn step(&mut self, cfg: &IterConfig, shared: &mut Shared, now: Now, random: u64) -> Action {
         loop {
-            if now.elapsed_ms > cfg.limits.max_time_ms {
+            if now.elapsed_ms >= cfg.limits.max_time_ms {
+                let failure = time_limit_failure(&self.frames, cfg.limits.max_time_ms);
                 self.frames.clear();
-                return Action::Done(Err(out_of_budget(format!(
-                    "{} ms spent (the time limit)",
-                    cfg.limits.max_time_ms
-                ))));
+                return Action::Done(Err(failure));
             }
             let busy: Vec<(Name, RecordType)> = self
                 .frames
@@ -741,6 +791,26 @@ impl Iteration {
                 }
             }
         }
+        if p.kind != DpKind::Forward
+            && matches!(
+                s.kind,
+                Kind::Answer | Kind::Cname { .. } | Kind::Referral { .. }
+            )
+            && dnssec_expected(&p.zone, cfg, shared, now)
+            && unsigned_from_zone(&s, &p.zone, &qname)
+        {
+            // DNSSEC-lame (unbound `DNSSEC_LAME_DETECT`): a server of a
+            // signed zone answered from the zone without any RRSIG.
+            // Remembered, and another server of the zone asked; when none
+            // is left the reply goes on and the validator judges it.
+            shared.infra.set_dnssec_lame(ip, &p.zone, now.unix);
+            if has_clean_alternative(frame, cfg, shared, now, p.server) {
+                tracing::debug!(server = %ip, zone = %p.zone, "DNSSEC-lame: no RRSIGs; asking another server");
+                note(&mut frame.tally.dnssec_lame, ip);
+                frame.failed.push(p.server);
+                return;
+            }
+        }
         match s.kind.clone() {
             Kind::Throwaway => {
                 // unbound EMPTY_NODATA_RETRY_COUNT: an empty NOERROR is
@@ -841,6 +911,59 @@ impl Iteration {
     }
 }
 
+/// Whether `zone`'s answers must carry RRSIGs: it is a trust anchor's
+/// zone, or its referral (or a DS answer) brought a DS set.
+fn dnssec_expected(zone: &Name, cfg: &IterConfig, shared: &Shared, now: Now) -> bool {
+    cfg.signed_zones.iter().any(|z| z == zone) || shared.cache.has_ds(zone, now.unix)
+}
+
+/// Whether a reply is `zone`'s own data without a single RRSIG: a referral
+/// from it (which has DS or an NSEC/NSEC3 proof, signed, from a signed
+/// zone), data in the zone (the server would have referred us for a name
+/// below a cut), or a negative answer with the zone's SOA (unbound
+/// `iter_msg_from_zone`). A server that also hosts an unsigned child
+/// answers for it without RRSIGs too; it is then marked, and still asked
+/// when no other server is left.
+fn unsigned_from_zone(s: &Scrubbed, zone: &Name, qname: &Name) -> bool {
+    let signed = s
+        .answers
+        .iter()
+        .chain(s.authority.iter())
+        .any(|r| r.record_type() == RecordType::RRSIG);
+    if signed {
+        return false;
+    }
+    matches!(s.kind, Kind::Referral { .. })
+        || qname == zone
+        || s.answers.first().is_some_and(|r| zone.zone_of(&r.name))
+        || s.authority
+            .iter()
+            .any(|r| r.name == *zone && matches!(r.record_type(), RecordType::SOA | RecordType::NS))
+}
+
+/// Whether the frame's delegation point has another server to ask than
+/// `except`: not failed, allowed, neither lame nor DNSSEC-lame.
+fn has_clean_alternative(
+    frame: &Frame,
+    cfg: &IterConfig,
+    shared: &Shared,
+    now: Now,
+    except: SocketAddr,
+) -> bool {
+    let Some(dp) = frame.dp.as_ref() else {
+        return false;
+    };
+    dp.servers
+        .iter()
+        .flat_map(|ns| ns.addrs.iter())
+        .filter(|a| **a != except && !frame.failed.contains(a))
+        .filter(|a| allowed(a, dp.kind, cfg))
+        .any(|a| {
+            !shared.infra.is_lame(a.ip(), &dp.zone, now.unix)
+                && !shared.infra.is_dnssec_lame(a.ip(), &dp.zone, now.unix)
+        })
+}
+
 /// A signed referral says whether the child has DS: keep its DS set with
 /// the RRSIGs, or its NSEC/NSEC3 proof of no DS, as the answer to the
 /// child's DS question, which the validator asks next (unbound caches the
@@ -920,6 +1043,25 @@ fn cache_answer_sets(s: &Scrubbed, shared: &mut Shared, now: Now) {
 /// The frame's answer is in: remember it and end the frame.
 fn finish(frame: &mut Frame, s: Scrubbed, shared: &mut Shared, now: Now) {
     cache_answer_sets(&s, shared, now);
+    if frame.purpose == Purpose::Prime {
+        // RFC 9609 §3: the priming answer is the root's NS set and its
+        // servers' addresses, from the servers the hints name; it renews
+        // what the cache holds (a lower-ranked rewrite of an NS set cannot
+        // extend its TTL, but this is the root's own answer).
+        let rank = if s.aa {
+            Rank::AnswerAa
+        } else {
+            Rank::AnswerNoAa
+        };
+        for set in rrsets(&s.answers) {
+            if set[0].record_type() == RecordType::NS && set[0].name.is_root() {
+                shared.cache.renew(set, rank, now.unix);
+            }
+        }
+        for set in rrsets(&s.additional) {
+            shared.cache.renew(set, Rank::Glue, now.unix);
+        }
+    }
     let mut m = Message::new(0, MessageType::Response, OpCode::Query);
     m.metadata.response_code = s.rcode;
     m.metadata.recursion_available = true;
@@ -1058,7 +1200,7 @@ fn advance(
     }
     if frame.dp.is_none() {
         // The cache first: an answer to this very question.
-        let cached = match budget.avoid.is_empty() {
+        let cached = match budget.avoid.is_empty() && !budget.fresh {
             true => shared.cache.answer(&frame.current, frame.qtype, now.unix),
             false => None,
         };
@@ -1162,6 +1304,13 @@ fn advance(
         .copied()
         .filter(|ip| !budget.avoid.contains(ip))
         .collect();
+    // DNSSEC-lame servers only when no other is left (unbound adds a
+    // penalty of 2 × 120000 ms to their RTT).
+    let clean: Vec<IpAddr> = preferred
+        .iter()
+        .copied()
+        .filter(|ip| !shared.infra.is_dnssec_lame(*ip, &dp.zone, now.unix))
+        .collect();
     // Only avoided servers have addresses: resolve the others first.
     let lookup_first = preferred.is_empty()
         && !candidates.is_empty()
@@ -1172,6 +1321,8 @@ fn advance(
         });
     let candidates = if lookup_first {
         Vec::new()
+    } else if !clean.is_empty() {
+        clean
     } else if preferred.is_empty() {
         candidates
     } else {
@@ -1283,8 +1434,15 @@ fn advance(
             question: Query::query(name, qtype),
             flags,
             // Never wait less than 200 ms nor more than 3 s for one reply
-            // (unbound waits the RTO, 50 ms .. 120 s).
-            timeout_ms: rto.clamp(200, 3_000),
+            // (unbound waits the RTO, 50 ms .. 120 s), nor past the time
+            // limit: the iteration then ends with its own reason.
+            timeout_ms: rto
+                .clamp(200, 3_000)
+                .min(
+                    u32::try_from(limits.max_time_ms.saturating_sub(now.elapsed_ms))
+                        .unwrap_or(u32::MAX),
+                )
+                .max(1),
         },
         is_min,
     )

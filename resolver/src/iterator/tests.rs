@@ -64,16 +64,31 @@ fn run(
     qtype: RecordType,
     net: &Authority,
 ) -> (Result<Message, Failure>, u32) {
-    let mut it = Iteration::new(&n(qname), qtype);
+    let it = Iteration::new(&n(qname), qtype);
+    let (result, asked) = run_at(cfg, shared, it, 1000, net);
+    (result, u32::try_from(asked.len()).unwrap())
+}
+
+/// Runs `it` to its end at `unix`; returns the result and the questions
+/// sent.
+fn run_at(
+    cfg: &IterConfig,
+    shared: &mut Shared,
+    mut it: Iteration,
+    unix: u64,
+    net: &Authority,
+) -> (Result<Message, Failure>, Vec<(Name, RecordType)>) {
     let now = Now {
-        unix: 1000,
+        unix,
         elapsed_ms: 0,
     };
+    let mut asked = Vec::new();
     for _ in 0..10_000 {
         match it.step(cfg, shared, now, 0) {
-            Action::Done(result) => return (result, it.sends()),
+            Action::Done(result) => return (result, asked),
             Action::Send(req) => {
                 let q = &req.question;
+                asked.push((q.name().clone(), q.query_type()));
                 let response = match net(req.server.ip(), q.name(), q.query_type()) {
                     Some(mut m) => {
                         m.add_query(q.clone());
@@ -89,6 +104,87 @@ fn run(
         }
     }
     panic!("the iteration did not end");
+}
+
+#[test]
+fn priming_asks_the_hints_and_renews_the_root_ns_set_before_it_expires() {
+    let cfg = config();
+    let mut shared = Shared::default();
+    let net = |server: IpAddr, q: &Name, t: RecordType| -> Option<Message> {
+        match server.to_string().as_str() {
+            "192.0.2.1" => root(q, t),
+            "192.0.2.2" => Some(reply(
+                true,
+                vec![a("www.other.", "198.51.100.2")],
+                vec![],
+                vec![],
+            )),
+            _ => None,
+        }
+    };
+    // At start: one query, `. NS` to the hints; the NS set (TTL 300) and
+    // the root server's address are cached.
+    let (result, asked) = run_at(&cfg, &mut shared, Iteration::priming(), 1000, &net);
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(asked, vec![(Name::root(), RecordType::NS)]);
+    assert!(
+        shared
+            .cache
+            .get(&Name::root(), RecordType::NS, 1299)
+            .is_some()
+    );
+    assert_eq!(
+        shared.cache.addresses(&n("k.root."), 1299),
+        vec![ip("192.0.2.1")]
+    );
+    // A question after priming starts from the primed root: no priming
+    // query of its own.
+    let (result, asked) = run_at(
+        &cfg,
+        &mut shared,
+        Iteration::new(&n("www.other."), RecordType::A),
+        1010,
+        &net,
+    );
+    assert!(result.is_ok(), "{result:?}");
+    assert!(
+        !asked.contains(&(Name::root(), RecordType::NS)),
+        "{asked:?}"
+    );
+    // Before expiry (nine tenths of the TTL): asked again although cached,
+    // and the set lives a full TTL from then.
+    let again = super::driver::prime_again_after(300).as_secs();
+    assert_eq!(again, 270);
+    let (result, asked) = run_at(&cfg, &mut shared, Iteration::priming(), 1000 + again, &net);
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(asked, vec![(Name::root(), RecordType::NS)]);
+    assert!(
+        shared
+            .cache
+            .get(&Name::root(), RecordType::NS, 1300)
+            .is_some()
+    );
+    assert!(
+        shared
+            .cache
+            .get(&Name::root(), RecordType::NS, 1000 + again + 299)
+            .is_some()
+    );
+    assert!(
+        shared
+            .cache
+            .get(&Name::root(), RecordType::NS, 1000 + again + 300)
+            .is_none()
+    );
+    // Without an answer, priming fails (the driver retries with backoff).
+    let (result, _) = run_at(
+        &cfg,
+        &mut Shared::default(),
+        Iteration::priming(),
+        1000,
+        &|_, _, _| None,
+    );
+    assert!(result.is_err());
 }
 
 /// Runs a resolution of `qname` A with empty caches that must fail.
@@ -301,6 +397,49 @@ fn the_time_budget_ends_an_iteration() {
     assert!(failure.why.contains("time limit"), "{failure:?}");
 }
 
+#[test]
+fn a_time_limit_spent_on_timeouts_names_the_zone_and_its_servers() {
+    let cfg = config();
+    let mut shared = Shared::default();
+    let mut it = Iteration::new(&n("www.example."), RecordType::A);
+    let mut now = Now {
+        unix: 1000,
+        elapsed_ms: 0,
+    };
+    let failure = loop {
+        match it.step(&cfg, &mut shared, now, 0) {
+            Action::Done(result) => break result.unwrap_err(),
+            Action::Send(req) => {
+                // Never wait past the time limit.
+                assert!(now.elapsed_ms + u64::from(req.timeout_ms) <= cfg.limits.max_time_ms);
+                let response = if req.server.ip() == ip("192.0.2.1") {
+                    let mut m =
+                        delegating_root(req.question.name(), req.question.query_type()).unwrap();
+                    m.add_query(req.question.clone());
+                    Response::Reply {
+                        message: m,
+                        rtt_ms: 10,
+                    }
+                } else {
+                    // example.'s first server times out, and takes the
+                    // rest of the time with it.
+                    now.elapsed_ms = cfg.limits.max_time_ms;
+                    Response::Timeout
+                };
+                it.supply(&cfg, &mut shared, now, response);
+            }
+        }
+    };
+    assert_eq!(failure.ede, 22, "{failure:?}");
+    assert!(
+        failure
+            .why
+            .starts_with("no reachable authority for example.: 1 timed out"),
+        "{failure:?}"
+    );
+    assert!(failure.why.contains("time limit"), "{failure:?}");
+}
+
 /// The root delegates `example.` to the servers `net` gives for
 /// 192.0.2.5 and 192.0.2.6 (glue in the referral).
 fn delegating_root(q: &Name, t: RecordType) -> Option<Message> {
@@ -469,4 +608,160 @@ fn stub_zones_are_asked_without_rd_and_forward_zones_with_rd() {
         };
         assert_eq!(answer.answers, vec![a(qname, "198.51.100.9")]);
     }
+}
+
+fn rrsig(owner: &str, covered: RecordType, signer: &str) -> Record {
+    use crate::wire::{Algorithm, DNSSECRData, RRSIG};
+    use hickory_proto::dnssec::rdata::SigInput;
+    use hickory_proto::rr::SerialNumber;
+    let input = SigInput {
+        type_covered: covered,
+        algorithm: Algorithm::ED25519,
+        num_labels: 2,
+        original_ttl: 300,
+        sig_expiration: SerialNumber::new(2),
+        sig_inception: SerialNumber::new(1),
+        key_tag: 1,
+        signer_name: n(signer),
+    };
+    Record::from_rdata(
+        n(owner),
+        300,
+        RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(input, vec![1; 64]))),
+    )
+}
+
+fn ds(owner: &str) -> Record {
+    use crate::wire::{Algorithm, DNSSECRData, DS, DigestType};
+    Record::from_rdata(
+        n(owner),
+        300,
+        RData::DNSSEC(DNSSECRData::DS(DS::new(
+            1,
+            Algorithm::ED25519,
+            DigestType::SHA256,
+            vec![0; 32],
+        ))),
+    )
+}
+
+/// The root delegates the signed `example.` (DS in the referral) to
+/// 192.0.2.5, which strips RRSIGs, and 192.0.2.6, which does not.
+fn signed_net(server: IpAddr, q: &Name, t: RecordType) -> Option<Message> {
+    let answer = |signed: bool| {
+        let mut answers = vec![a("www.example.", "198.51.100.9")];
+        let mut authority = vec![ns("example.", "a.example."), ns("example.", "b.example.")];
+        if signed {
+            answers.push(rrsig("www.example.", RecordType::A, "example."));
+            authority.push(rrsig("example.", RecordType::NS, "example."));
+        }
+        Some(reply(true, answers, authority, vec![]))
+    };
+    match server.to_string().as_str() {
+        "192.0.2.1" if n("example.").zone_of(q) => Some(reply(
+            false,
+            vec![],
+            vec![
+                ns("example.", "a.example."),
+                ns("example.", "b.example."),
+                ds("example."),
+                rrsig("example.", RecordType::DS, "."),
+            ],
+            vec![a("a.example.", "192.0.2.5"), a("b.example.", "192.0.2.6")],
+        )),
+        "192.0.2.1" => root(q, t),
+        "192.0.2.5" => answer(false),
+        "192.0.2.6" => answer(true),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_dnssec_lame_server_is_remembered_and_the_signed_answer_taken_elsewhere() {
+    let cfg = config();
+    let mut shared = Shared::default();
+    // Whichever server is asked first, the answer is the signed one, and
+    // the stripping server is remembered.
+    for (round, unix) in [1000, 1001, 1002].into_iter().enumerate() {
+        let (result, asked) = run_at(
+            &cfg,
+            &mut shared,
+            Iteration::new(&n("www.example."), RecordType::A),
+            unix,
+            &signed_net,
+        );
+        let m = result.unwrap();
+        assert!(
+            m.answers
+                .iter()
+                .any(|r| r.record_type() == RecordType::RRSIG),
+            "round {round}: {m}"
+        );
+        if round > 0 {
+            // Known DNSSEC-lame: not asked again; one query for the answer
+            // (the answer cache is bypassed by a fresh name below).
+            assert!(asked.len() <= 1, "round {round}: {asked:?}");
+        }
+    }
+    // The lame one is known; a new name goes straight to the other server.
+    assert!(
+        shared
+            .infra
+            .is_dnssec_lame(ip("192.0.2.5"), &n("example."), 1003)
+    );
+    assert!(
+        !shared
+            .infra
+            .is_dnssec_lame(ip("192.0.2.6"), &n("example."), 1003)
+    );
+    let asked_of = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let log = asked_of.clone();
+    let net = move |server: IpAddr, q: &Name, t: RecordType| {
+        log.borrow_mut().push(server);
+        signed_net(server, &n("www.example."), t).map(|mut m| {
+            for r in &mut m.answers {
+                if r.name == n("www.example.") {
+                    r.name = q.clone();
+                }
+            }
+            m
+        })
+    };
+    for i in 0..8 {
+        let name = format!("host{i}.example.");
+        let (result, _) = run_at(
+            &cfg,
+            &mut shared,
+            Iteration::new(&n(&name), RecordType::A),
+            1003,
+            &net,
+        );
+        assert!(result.is_ok(), "{name}: {result:?}");
+    }
+    assert!(
+        !asked_of.borrow().contains(&ip("192.0.2.5")),
+        "{:?}",
+        asked_of.borrow()
+    );
+}
+
+#[test]
+fn with_only_dnssec_lame_servers_the_unsigned_reply_goes_on_to_the_validator() {
+    // Both servers strip: the reply is not thrown away (the validator
+    // judges it, and says why), nor is the resolution a lame failure.
+    let net = |server: IpAddr, q: &Name, t: RecordType| -> Option<Message> {
+        match server.to_string().as_str() {
+            "192.0.2.6" => signed_net(ip("192.0.2.5"), q, t),
+            other => signed_net(other.parse().unwrap(), q, t),
+        }
+    };
+    let (result, _) = run_at(
+        &config(),
+        &mut Shared::default(),
+        Iteration::new(&n("www.example."), RecordType::A),
+        1000,
+        &net,
+    );
+    let m = result.unwrap();
+    assert_eq!(m.answers, vec![a("www.example.", "198.51.100.9")]);
 }

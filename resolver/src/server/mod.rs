@@ -580,7 +580,7 @@ async fn resolve_miss(ctx: &Context, request: &Request, via: Via) -> Vec<u8> {
                 Ok(r) => r,
                 Err(_) => {
                     tracing::warn!(name = %query.name(), qtype = %query.query_type(), "resolution timed out");
-                    Resolution::servfail(Outcome::Indeterminate)
+                    Resolution::timed_out(RESOLUTION_TIMEOUT)
                 }
             };
             if let Outcome::Bogus(reason) = &resolution.outcome {

@@ -232,6 +232,9 @@ pub struct Session<'a> {
     verified: HashMap<RrsetKey, Status>,
     wildcards: HashMap<RrsetKey, Name>,
     learned: Vec<(Name, KeyLookup)>,
+    /// The TTL of the DS denial that proved a zone insecure (the smallest
+    /// TTL of its NSEC/NSEC3 records, their RRSIGs and the SOA minimum).
+    insecure_ttls: HashMap<Name, u32>,
     trace: Option<Vec<TraceEvent>>,
     fetches: u32,
 }
@@ -277,6 +280,7 @@ impl<'a> Session<'a> {
             verified: HashMap::new(),
             wildcards: HashMap::new(),
             learned: Vec::new(),
+            insecure_ttls: HashMap::new(),
             trace: None,
             fetches: 0,
         }
@@ -324,6 +328,13 @@ impl<'a> Session<'a> {
     /// Key lookups this session established, for the engine's key cache.
     pub(crate) fn learned(&self) -> &[(Name, KeyLookup)] {
         &self.learned
+    }
+
+    /// How long the proof that `zone` is an insecure delegation may be
+    /// believed: the TTL of the DS denial that proved it (RFC 4035 §4.5
+    /// lets a resolver cache what it validated for the data's TTL).
+    pub(crate) fn insecure_ttl(&self, zone: &Name) -> Option<u32> {
+        self.insecure_ttls.get(zone).copied()
     }
 
     /// What this session learned, opaque, to [`Session::seed`] another.
@@ -1091,7 +1102,14 @@ impl<'a> Session<'a> {
                 zone: next.clone(),
                 detail: format!("DS query failed: {detail}"),
             }),
-            Fetched::Response(msg) => self.judge_ds_response(keys, next, &msg),
+            Fetched::Response(msg) => {
+                let step = self.judge_ds_response(keys, next, &msg);
+                if matches!(step, DsStep::Insecure(_)) {
+                    self.insecure_ttls
+                        .insert(next.clone(), denial_ttl(&msg.authorities));
+                }
+                step
+            }
         };
         self.ds_steps.insert(next.clone(), step.clone());
         if let DsStep::Bogus(reason) = &step
@@ -1211,6 +1229,31 @@ impl<'a> Session<'a> {
 /// limit before the zone's work began: otherwise earlier work in the session
 /// (say, a long CNAME chain a client chose) could get a good zone marked
 /// bogus for everyone.
+/// The TTL of a DS denial: the smallest TTL of its NSEC/NSEC3 records and
+/// their RRSIGs, and the SOA's negative TTL (RFC 2308 §5: the lesser of
+/// the SOA's TTL and MINIMUM) when there is one.
+fn denial_ttl(authorities: &[Record]) -> u32 {
+    authorities
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::SOA(soa) => Some(r.ttl.min(soa.minimum)),
+            RData::DNSSEC(
+                crate::wire::DNSSECRData::NSEC(_) | crate::wire::DNSSECRData::NSEC3(_),
+            ) => Some(r.ttl),
+            RData::DNSSEC(crate::wire::DNSSECRData::RRSIG(sig))
+                if matches!(
+                    sig.input().type_covered,
+                    RecordType::NSEC | RecordType::NSEC3
+                ) =>
+            {
+                Some(r.ttl)
+            }
+            _ => None,
+        })
+        .min()
+        .unwrap_or(0)
+}
+
 fn zone_caused(spent_before: &Budget, reason: &BogusReason) -> bool {
     match reason {
         BogusReason::BudgetExceeded { limit, .. } => spent_before.spent(limit) == 0,

@@ -67,11 +67,10 @@ use hickory_proto::rr::RecordType;
 pub use cases::{CASE_ZONES, CASES, Case, Verdict, case};
 pub use danebound::Danebound;
 pub use dig::{Ede, QueryOptions, Reply, query};
-pub use proxy::{ForgingProxy, LossyProxy};
+pub use proxy::{ForgingProxy, LossyProxy, StrippingProxy};
 pub use tls::DotUpstream;
 
 use netns::Netns;
-use proxy::StrippingProxy;
 use servers::{Server, Slot};
 
 use crate::skip::{Need, skip};

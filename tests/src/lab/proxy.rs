@@ -64,16 +64,31 @@ impl Drop for Proxy {
     }
 }
 
+/// The questions a proxy relayed (name in lower case, type).
+type Asked = Arc<Mutex<Vec<(String, RecordType)>>>;
+
+/// Notes the question of a relayed answer.
+fn note_question(seen: &Asked, message: &Message) {
+    if let Some(q) = message.queries.first() {
+        let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.push((q.name().to_ascii().to_lowercase(), q.query_type()));
+    }
+}
+
 /// A running RRSIG-stripping proxy.
 #[derive(Debug)]
-pub(crate) struct StrippingProxy {
+pub struct StrippingProxy {
     _proxy: Proxy,
+    asked: Asked,
 }
 
 impl StrippingProxy {
     /// Listens on `listen` and relays to `upstream`.
-    pub(crate) fn start(listen: SocketAddr, upstream: SocketAddr) -> io::Result<Self> {
-        let strip = |message: &mut Message| {
+    pub fn start(listen: SocketAddr, upstream: SocketAddr) -> io::Result<Self> {
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&asked);
+        let strip = move |message: &mut Message| {
+            note_question(&seen, message);
             for section in [
                 &mut message.answers,
                 &mut message.authorities,
@@ -83,7 +98,12 @@ impl StrippingProxy {
             }
         };
         let _proxy = Proxy::start(listen, upstream, "lab-stripping-proxy", Box::new(strip))?;
-        Ok(Self { _proxy })
+        Ok(Self { _proxy, asked })
+    }
+
+    /// The questions relayed so far (name in lower case, type).
+    pub fn asked(&self) -> Vec<(String, RecordType)> {
+        self.asked.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
@@ -92,7 +112,7 @@ impl StrippingProxy {
 #[derive(Debug)]
 pub struct ForgingProxy {
     _proxy: Proxy,
-    asked: Arc<Mutex<Vec<(String, RecordType)>>>,
+    asked: Asked,
 }
 
 impl ForgingProxy {
@@ -101,10 +121,7 @@ impl ForgingProxy {
         let asked = Arc::new(Mutex::new(Vec::new()));
         let seen = Arc::clone(&asked);
         let forge = move |message: &mut Message| {
-            if let Some(q) = message.queries.first() {
-                let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
-                seen.push((q.name().to_ascii().to_lowercase(), q.query_type()));
-            }
+            note_question(&seen, message);
             message.additionals.extend(forged.iter().cloned());
         };
         let _proxy = Proxy::start(listen, server, "lab-forging-proxy", Box::new(forge))?;
