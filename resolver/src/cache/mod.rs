@@ -15,15 +15,14 @@
 //! out (RFC 1035 §3.2.1, RFC 2308 §5).
 //!
 //! The hit path takes one shard lock (no global lock), clones an `Arc`, and
-//! copies a pre-encoded response into the caller's buffer, patching the ID,
-//! RD, the question's case and the TTLs: no re-validation, no per-answer
-//! allocation. Memory is bounded by an entry count and by bytes, with
-//! least-recently-used eviction per shard. The bytes are what an entry
-//! really holds, not an estimate from its record count: the records are kept
-//! encoded (one exact `Box<[u8]>`, decoded only to build a new response
-//! variant), each response variant is counted when it is encoded and
-//! uncounted when the entry is freed, and the fixed costs (the entry, the
-//! LRU node, the map slot, the key) are their `size_of`
+//! encodes the response into the caller's buffer from the RRsets the entry
+//! points at (ID, RD, the question as the client spelled it, TTLs counted
+//! down): no re-validation, no per-answer allocation. The RRsets live in a
+//! shared store (`rrset.rs`), each held once however many answers point at
+//! it. Memory is bounded by an entry count and by bytes, with
+//! least-recently-used eviction per shard. The bytes are what the allocator
+//! really holds, not an estimate from a record count: each RRset once, the
+//! entries, keys, slabs and maps, with malloc's rounding
 //! (`resolver/tests/cache_memory.rs` checks the count against a counting
 //! allocator).
 
@@ -53,8 +52,8 @@ pub mod stale;
 pub struct CacheConfig {
     /// Maximum number of entries.
     pub max_entries: usize,
-    /// Maximum memory held by entries, in bytes (records, encoded response
-    /// variants, and the fixed cost of each entry).
+    /// Maximum memory held by the cache, in bytes (the shared RRsets, the
+    /// entries, and the tables).
     pub max_bytes: usize,
     /// Lower bound for positive TTLs (0: none; raising TTLs can outlive a
     /// signature, so keep it small).
@@ -746,8 +745,9 @@ impl Cache {
         self.len() == 0
     }
 
-    /// Bytes held by the entries in the cache (and by response variants of
-    /// entries evicted but still being answered from).
+    /// Bytes held by the cache: its entries and tables, and every live
+    /// RRset once (including those of entries evicted but still being
+    /// answered from).
     pub fn bytes(&self) -> usize {
         self.shards
             .iter()
