@@ -15,7 +15,9 @@ pub use hickory_proto::dnssec::{
 pub use hickory_proto::op::{Edns, Header, Message, MessageType, OpCode, Query, ResponseCode};
 pub use hickory_proto::rr::rdata;
 pub use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordSet, RecordType};
-pub use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
+pub use hickory_proto::serialize::binary::{
+    BinDecodable, BinDecoder, BinEncodable, BinEncoder, NameEncoding,
+};
 
 use hickory_proto::rr::rdata::NULL;
 use hickory_proto::serialize::binary::DecodeError;

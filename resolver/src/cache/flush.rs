@@ -24,7 +24,7 @@ impl Cache {
             .shards
             .iter()
             .map(|s| {
-                s.0.lock()
+                s.lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .remove_where(|_, entry| entry.outcome().is_bogus())
             })
@@ -33,18 +33,21 @@ impl Cache {
         n
     }
 
+    /// Removes the matching entries, and the matching RRsets from the
+    /// store, so that nothing fetched later is shared with them.
     fn remove_where(&self, matches: impl Fn(&[u8]) -> bool) -> usize {
-        let n = self
+        let removed = self
             .shards
             .iter()
             .map(|s| {
-                s.0.lock()
+                s.lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .remove_where(|key, _| matches(qname_of(key)))
             })
             .sum();
+        self.store.remove_where(&matches);
         self.bump_epoch();
-        n
+        removed
     }
 }
 

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::rrset::heap;
 use super::{Entry, Meter};
 
 const NIL: usize = usize::MAX;
@@ -32,14 +33,21 @@ pub(super) struct Lru {
     tail: usize,
     /// Bytes of the entries at insertion.
     bytes: usize,
-    /// Bytes of response variants encoded since.
-    variants: Arc<Meter>,
+    /// Bytes of the RRset store, shared by all shards.
+    shared: Arc<Meter>,
+    /// Number of shards: each counts its part of the store.
+    shards: usize,
     max_entries: usize,
     max_bytes: usize,
 }
 
 impl Lru {
-    pub(super) fn new(max_entries: usize, max_bytes: usize, variants: Arc<Meter>) -> Self {
+    pub(super) fn new(
+        max_entries: usize,
+        max_bytes: usize,
+        shared: Arc<Meter>,
+        shards: usize,
+    ) -> Self {
         Self {
             map: HashMap::new(),
             nodes: Vec::new(),
@@ -47,7 +55,8 @@ impl Lru {
             head: NIL,
             tail: NIL,
             bytes: 0,
-            variants,
+            shared,
+            shards: shards.max(1),
             max_entries: max_entries.max(1),
             max_bytes: max_bytes.max(1),
         }
@@ -57,16 +66,17 @@ impl Lru {
         self.map.len()
     }
 
-    /// Bytes held: the entries, their response variants, and the slab,
-    /// free list and map as allocated (capacity, not length).
+    /// Bytes held: the entries, this shard's part of the RRset store they
+    /// point at, and the slab, free list and map as allocated (capacity,
+    /// not length).
     pub(super) fn bytes(&self) -> usize {
         self.bytes
-            + self.variants.get()
-            + self.nodes.capacity() * NODE_SIZE
-            + self.free.capacity() * size_of::<usize>()
+            + self.shared.get() / self.shards
+            + heap(self.nodes.capacity() * NODE_SIZE)
+            + heap(self.free.capacity() * size_of::<usize>())
             // hashbrown: buckets are the next power of two of 8/7 of the
             // capacity, each a slot and a control byte.
-            + (self.map.capacity() * 8 / 7 + 1).next_power_of_two() * (MAP_SLOT + 1)
+            + heap((self.map.capacity() * 8 / 7 + 1).next_power_of_two() * (MAP_SLOT + 1))
     }
 
     fn over_bound(&self) -> bool {
@@ -148,7 +158,12 @@ impl Lru {
     }
 
     pub(super) fn clear(&mut self) {
-        *self = Self::new(self.max_entries, self.max_bytes, Arc::clone(&self.variants));
+        *self = Self::new(
+            self.max_entries,
+            self.max_bytes,
+            Arc::clone(&self.shared),
+            self.shards,
+        );
     }
 
     fn unlink(&mut self, idx: usize) {

@@ -15,21 +15,20 @@
 //! out (RFC 1035 §3.2.1, RFC 2308 §5).
 //!
 //! The hit path takes one shard lock (no global lock), clones an `Arc`, and
-//! copies a pre-encoded response into the caller's buffer, patching the ID,
-//! RD, the question's case and the TTLs: no re-validation, no per-answer
-//! allocation. Memory is bounded by an entry count and by bytes, with
-//! least-recently-used eviction per shard. The bytes are what an entry
-//! really holds, not an estimate from its record count: the records are kept
-//! encoded (one exact `Box<[u8]>`, decoded only to build a new response
-//! variant), each response variant is counted when it is encoded and
-//! uncounted when the entry is freed, and the fixed costs (the entry, the
-//! LRU node, the map slot, the key) are their `size_of`
+//! encodes the response into the caller's buffer from the RRsets the entry
+//! points at (ID, RD, the question as the client spelled it, TTLs counted
+//! down): no re-validation, no per-answer allocation. The RRsets live in a
+//! shared store (`rrset.rs`), each held once however many answers point at
+//! it. Memory is bounded by an entry count and by bytes, with
+//! least-recently-used eviction per shard. The bytes are what the allocator
+//! really holds, not an estimate from a record count: each RRset once, the
+//! entries, keys, slabs and maps, with malloc's rounding
 //! (`resolver/tests/cache_memory.rs` checks the count against a counting
 //! allocator).
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use crate::answer;
 use crate::clock::Clock;
@@ -37,12 +36,14 @@ use crate::request::{MAX_KEY_LEN, Request};
 use crate::resolve::{Resolution, negative_ttl};
 use crate::validator::outcome::Outcome;
 use crate::wire::{
-    BinEncodable, BinEncoder, DNSClass, Message, Name, OpCode, Record, RecordType, ResponseCode,
+    BinEncodable, BinEncoder, DNSClass, Name, NameEncoding, Record, RecordType, ResponseCode,
 };
+use rrset::{RRSIG, RRset, Store, heap};
 
 pub mod aggressive;
 mod flush;
 mod lru;
+mod rrset;
 pub mod stale;
 
 /// Cache limits. Defaults: 1 day maximum TTL, 1 hour for negative answers,
@@ -51,8 +52,8 @@ pub mod stale;
 pub struct CacheConfig {
     /// Maximum number of entries.
     pub max_entries: usize,
-    /// Maximum memory held by entries, in bytes (records, encoded response
-    /// variants, and the fixed cost of each entry).
+    /// Maximum memory held by the cache, in bytes (the shared RRsets, the
+    /// entries, and the tables).
     pub max_bytes: usize,
     /// Lower bound for positive TTLs (0: none; raising TTLs can outlive a
     /// signature, so keep it small).
@@ -136,25 +137,8 @@ impl Request {
     }
 }
 
-/// A pre-encoded response variant with the positions of its TTLs.
-struct Encoded {
-    wire: Box<[u8]>,
-    /// (offset, TTL as stored) of every record's TTL field.
-    ttls: Box<[(u32, u32)]>,
-    qname_len: u16,
-    /// Which variant (see [`Entry::variant_index`]).
-    index: u8,
-}
-
-impl Encoded {
-    /// Bytes held: its slot in the entry's list and its heap.
-    fn bytes(&self) -> usize {
-        size_of::<Self>() + self.wire.len() + self.ttls.len() * size_of::<(u32, u32)>()
-    }
-}
-
-/// Bytes of response variants encoded after insertion, per shard; an entry
-/// adds what it encodes and takes it back when it is freed.
+/// Bytes counted outside the shards' own count (the RRset store's), read
+/// by every shard.
 #[derive(Debug, Default)]
 pub(crate) struct Meter(AtomicUsize);
 
@@ -164,11 +148,18 @@ impl Meter {
     }
 }
 
-/// An entry's records: one DNS message (compressed names), decoded only to
-/// build a variant; or, when they do not survive encoding (then the entry
-/// answers the clients waiting for it but is not cached), as they are.
+/// An entry's records: pointers into the RRset store, the answer section's
+/// RRsets first, then the authority's, then the additional's; or, when they
+/// do not survive encoding (then the entry answers the clients waiting for
+/// it but is not cached), as they are.
 enum Records {
-    Wire(Box<[u8]>),
+    Shared {
+        rrsets: Box<[Arc<RRset>]>,
+        /// How many of `rrsets` are the answer section's, and the
+        /// authority's.
+        sections: [u16; 2],
+        store: Arc<Store>,
+    },
     Kept(Box<[Vec<Record>; 3]>),
 }
 
@@ -178,27 +169,22 @@ pub struct Entry {
     records: Records,
     rcode: ResponseCode,
     outcome: Outcome,
+    /// The EDE option data of the outcome, if it has one (RFC 8914 §2).
+    ede: Option<Box<[u8]>>,
     resolution_ttl: u32,
     stored_at: u64,
     ttl: u32,
-    /// Bytes held at insertion: `records`, the outcome's text, and the
-    /// fixed cost of an entry in the cache.
+    /// Bytes the entry holds beyond its RRsets (counted by the store): the
+    /// entry, its list of RRsets, the outcome's text and EDE, and its key in
+    /// the cache, as allocated.
     size: usize,
-    /// The responses encoded so far, at most one per (DO, client wants AD,
-    /// EDNS, CD), in the order first asked for: most entries are only ever
-    /// asked one way, so a list costs a few words where a slot per variant
-    /// cost 16 (issue 12).
-    variants: RwLock<Vec<Encoded>>,
-    /// Bytes of `variants`, also counted in `meter`.
-    variant_bytes: AtomicUsize,
-    meter: Arc<Meter>,
 }
 
 impl Drop for Entry {
     fn drop(&mut self) {
-        self.meter
-            .0
-            .fetch_sub(*self.variant_bytes.get_mut(), Ordering::Relaxed);
+        if let Records::Shared { rrsets, store, .. } = &mut self.records {
+            store.release(std::mem::take(rrsets));
+        }
     }
 }
 
@@ -213,14 +199,57 @@ impl std::fmt::Debug for Entry {
     }
 }
 
+/// The labels of a wire-form name: their offsets (at most 127 labels fit in
+/// 255 bytes) and how many.
+fn labels(name: &[u8]) -> ([u8; 128], usize) {
+    let mut offsets = [0u8; 128];
+    let (mut at, mut n) = (0usize, 0usize);
+    while let Some(&len) = name.get(at) {
+        if len == 0 || len & 0xC0 != 0 || n == offsets.len() {
+            break;
+        }
+        offsets[n] = at as u8;
+        n += 1;
+        at += 1 + usize::from(len);
+    }
+    (offsets, n)
+}
+
+/// The wire form of an RRset's records in a message, sections in order.
+fn message_wire(rrsets: &[Arc<RRset>], sections: [u16; 2]) -> Vec<u8> {
+    let (answer, authority) = (usize::from(sections[0]), usize::from(sections[1]));
+    let count = |set: &[Arc<RRset>]| {
+        set.iter()
+            .map(|r| r.count())
+            .fold(0u16, u16::saturating_add)
+    };
+    let mut wire = vec![0u8; 12];
+    wire[6..8].copy_from_slice(&count(&rrsets[..answer]).to_be_bytes());
+    wire[8..10].copy_from_slice(&count(&rrsets[answer..answer + authority]).to_be_bytes());
+    wire[10..12].copy_from_slice(&count(&rrsets[answer + authority..]).to_be_bytes());
+    for rrset in rrsets {
+        let records = rrset.records();
+        let mut at = 0;
+        while at + 10 <= records.len() {
+            let end = at + 10 + usize::from(u16::from_be_bytes([records[at + 8], records[at + 9]]));
+            wire.extend_from_slice(rrset.owner());
+            wire.extend_from_slice(&records[at..end.min(records.len())]);
+            at = end;
+        }
+    }
+    wire
+}
+
 impl Entry {
     /// The cached resolution, decoded; record TTLs are as stored (not
     /// counted down).
     pub fn resolution(&self) -> Resolution {
         let (answers, authority, additional) = match &self.records {
-            Records::Wire(wire) => match crate::wire::decode_message(wire) {
+            Records::Shared {
+                rrsets, sections, ..
+            } => match crate::wire::decode_message(&message_wire(rrsets, *sections)) {
                 Ok(m) => (m.answers, m.authorities, m.additionals),
-                // Encoded by `insert`, which checked that it decodes.
+                // Checked by `insert` before the entry was made.
                 Err(_) => Default::default(),
             },
             Records::Kept(kept) => {
@@ -249,10 +278,10 @@ impl Entry {
         self.rcode
     }
 
-    /// Bytes this entry holds now: at insertion plus the response variants
-    /// encoded since.
+    /// Bytes this entry holds beyond the RRsets it points at (those are
+    /// counted once, by the store).
     pub fn bytes(&self) -> usize {
-        self.size + self.variant_bytes.load(Ordering::Relaxed)
+        self.size
     }
 
     /// The TTL the entry was stored with.
@@ -272,72 +301,157 @@ impl Entry {
         (now >= end).then(|| now - end)
     }
 
-    fn variant_index(request: &Request) -> u8 {
-        u8::from(request.dnssec_ok())
-            | u8::from(request.wants_ad()) << 1
-            | u8::from(request.edns.is_some()) << 2
-            | u8::from(request.cd) << 3
-    }
-
     /// Writes the full response to `request` into `out` (over TCP, or before
-    /// the UDP size check), with TTLs counted down to `now`.
+    /// the UDP size check), with TTLs counted down to `now`: encoded from
+    /// the RRsets it points at, without allocating (`out` is reused). The
+    /// rules are `answer::build`'s; `answer_equivalence` in the tests
+    /// checks that both give the same message for every kind of request.
     pub fn write_response(&self, request: &Request, now: u64, out: &mut Vec<u8>) {
-        let index = Self::variant_index(request);
-        if self.copy_variant(index, request, now, out) {
-            return;
-        }
-        let wire = answer::encode(&answer::build(request, &self.resolution()));
-        let ttls = answer::ttl_offsets(&wire).unwrap_or_default();
-        let encoded = Encoded {
-            ttls: ttls
-                .into_iter()
-                .filter_map(|(at, ttl)| Some((u32::try_from(at).ok()?, ttl)))
-                .collect(),
-            wire: wire.into_boxed_slice(),
-            qname_len: request.qname_wire().len() as u16,
-            index,
+        let rcode = u16::from(self.rcode);
+        let fast = match &self.records {
+            Records::Shared {
+                rrsets, sections, ..
+            } if rcode < 16 => self.encode(rrsets, *sections, request, now, out),
+            _ => false,
         };
-        {
-            let mut variants = self.variants.write().unwrap_or_else(|e| e.into_inner());
-            // Another worker may have encoded it meanwhile.
-            if !variants.iter().any(|v| v.index == index) {
-                let bytes = encoded.bytes();
-                self.variant_bytes.fetch_add(bytes, Ordering::Relaxed);
-                self.meter.0.fetch_add(bytes, Ordering::Relaxed);
-                variants.reserve_exact(1);
-                variants.push(encoded);
+        if !fast {
+            *out = answer::encode(&answer::build(request, &self.resolution()));
+            // The slow path's TTLs are as stored; count them down.
+            if let Some(ttls) = answer::ttl_offsets(out) {
+                let elapsed = now.saturating_sub(self.stored_at).min(u64::from(u32::MAX)) as u32;
+                for (at, ttl) in ttls {
+                    out[at..at + 4].copy_from_slice(&ttl.saturating_sub(elapsed).to_be_bytes());
+                }
             }
         }
-        self.copy_variant(index, request, now, out);
     }
 
-    /// Copies variant `index`, when encoded, into `out` patched for
-    /// `request` (ID, RD, the name's spelling, TTLs counted down to `now`).
-    fn copy_variant(&self, index: u8, request: &Request, now: u64, out: &mut Vec<u8>) -> bool {
-        let variants = self.variants.read().unwrap_or_else(|e| e.into_inner());
-        let Some(encoded) = variants.iter().find(|v| v.index == index) else {
-            return false;
+    /// The fast path of [`Entry::write_response`]; false when the response
+    /// would exceed 65,535 bytes (then `answer::encode` turns it into a
+    /// SERVFAIL).
+    fn encode(
+        &self,
+        rrsets: &[Arc<RRset>],
+        sections: [u16; 2],
+        request: &Request,
+        now: u64,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        // RFC 4035 §5.5: bogus and CD=0 is SERVFAIL with no data.
+        let servfail = self.outcome.is_bogus() && !request.cd;
+        let rcode = if servfail {
+            u16::from(ResponseCode::ServFail)
+        } else {
+            u16::from(self.rcode)
         };
+        // RFC 6840 §5.8: AD only for a client that set DO or AD; RFC 4035
+        // §3.2.3: only when all the data is authentic; never with CD.
+        let ad = !servfail && self.outcome.is_secure() && request.wants_ad() && !request.cd;
         out.clear();
-        out.extend_from_slice(&encoded.wire);
-        if out.len() < 12 {
-            return true;
-        }
-        out[..2].copy_from_slice(&request.id.to_be_bytes());
-        out[2] = (out[2] & !0x01) | u8::from(request.rd);
+        out.extend_from_slice(&request.id.to_be_bytes());
+        // QR=1, opcode QUERY, RD copied; RA=1, CD copied (RFC 4035 §3.1.6).
+        out.push(0x80 | u8::from(request.rd));
+        out.push(
+            0x80 | if ad { 0x20 } else { 0 } | if request.cd { 0x10 } else { 0 } | rcode as u8,
+        );
+        out.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
         let qname = request.qname_wire();
-        if qname.len() == usize::from(encoded.qname_len) && out.len() >= 12 + qname.len() {
-            // Echo the client's spelling of the name (0x20 clients check it).
-            out[12..12 + qname.len()].copy_from_slice(qname);
-        }
-        let elapsed = now.saturating_sub(self.stored_at).min(u64::from(u32::MAX)) as u32;
-        for &(at, ttl) in encoded.ttls.iter() {
-            let at = at as usize;
-            if let Some(field) = out.get_mut(at..at + 4) {
-                field.copy_from_slice(&ttl.saturating_sub(elapsed).to_be_bytes());
+        out.extend_from_slice(qname);
+        out.extend_from_slice(&request.qtype.to_be_bytes());
+        out.extend_from_slice(&request.qclass.to_be_bytes());
+        let mut counts = [0u16; 3];
+        if !servfail {
+            let (q_at, q_n) = labels(qname);
+            // RFC 4035 §3.2.1: without DO, no RRSIG, NSEC or NSEC3 unless
+            // the question asks for that type (or ANY).
+            let all = request.dnssec_ok() || request.qtype == u16::from(RecordType::ANY);
+            let keep = |rtype: u16| all || rtype == request.qtype || !matches!(rtype, 46 | 47 | 50);
+            let left = self.remaining(now);
+            let bounds = [
+                usize::from(sections[0]),
+                usize::from(sections[0]) + usize::from(sections[1]),
+            ];
+            for (i, rrset) in rrsets.iter().enumerate() {
+                let section = bounds.iter().filter(|&&b| i >= b).count();
+                let owner = rrset.owner();
+                // The owner: its labels the question's name does not end
+                // with, then a pointer to the question's (RFC 1035 §4.1.4).
+                let (o_at, o_n) = labels(owner);
+                let mut same = 0;
+                while same < o_n.min(q_n) {
+                    let o = usize::from(o_at[o_n - 1 - same]);
+                    let q = usize::from(q_at[q_n - 1 - same]);
+                    let len = usize::from(owner[o]) + 1;
+                    if !owner[o..o + len]
+                        .eq_ignore_ascii_case(&qname[q..(q + len).min(qname.len())])
+                    {
+                        break;
+                    }
+                    same += 1;
+                }
+                let prefix = if same == 0 {
+                    owner
+                } else {
+                    &owner[..usize::from(o_at[o_n - same])]
+                };
+                let pointer = (same > 0).then(|| 0xC000 | (12 + u16::from(q_at[q_n - same])));
+                let elapsed = now
+                    .saturating_sub(rrset.stored_at())
+                    .min(u64::from(u32::MAX)) as u32;
+                let records = rrset.records();
+                let mut at = 0;
+                while at + 10 <= records.len() {
+                    let rdlen = usize::from(u16::from_be_bytes([records[at + 8], records[at + 9]]));
+                    let end = (at + 10 + rdlen).min(records.len());
+                    let rtype = u16::from_be_bytes([records[at], records[at + 1]]);
+                    if keep(rtype) {
+                        out.extend_from_slice(prefix);
+                        if let Some(pointer) = pointer {
+                            out.extend_from_slice(&pointer.to_be_bytes());
+                        }
+                        out.extend_from_slice(&records[at..at + 4]);
+                        // RFC 1035 §3.2.1, RFC 2308 §5: TTLs count down,
+                        // never past the entry's own end.
+                        let stored = u32::from_be_bytes([
+                            records[at + 4],
+                            records[at + 5],
+                            records[at + 6],
+                            records[at + 7],
+                        ]);
+                        let ttl = stored.saturating_sub(elapsed).min(left);
+                        out.extend_from_slice(&ttl.to_be_bytes());
+                        out.extend_from_slice(&records[at + 8..end]);
+                        counts[section] = counts[section].saturating_add(1);
+                    }
+                    at = end;
+                }
             }
         }
-        true
+        if let Some(client) = request.edns {
+            // RFC 6891 §6.1.2: our buffer size; RFC 3225 §3: DO echoed;
+            // RFC 8914 §2: the EDE.
+            out.push(0);
+            out.extend_from_slice(&u16::from(RecordType::OPT).to_be_bytes());
+            out.extend_from_slice(&crate::edns::EDNS_BUFFER.to_be_bytes());
+            out.push((rcode >> 4) as u8);
+            out.push(0);
+            out.push(if client.dnssec_ok { 0x80 } else { 0 });
+            out.push(0);
+            match &self.ede {
+                Some(ede) => {
+                    out.extend_from_slice(&(ede.len() as u16 + 4).to_be_bytes());
+                    out.extend_from_slice(&answer::EDE_OPTION.to_be_bytes());
+                    out.extend_from_slice(&(ede.len() as u16).to_be_bytes());
+                    out.extend_from_slice(ede);
+                }
+                None => out.extend_from_slice(&[0, 0]),
+            }
+            counts[2] = counts[2].saturating_add(1);
+        }
+        out[6..8].copy_from_slice(&counts[0].to_be_bytes());
+        out[8..10].copy_from_slice(&counts[1].to_be_bytes());
+        out[10..12].copy_from_slice(&counts[2].to_be_bytes());
+        out.len() <= usize::from(u16::MAX)
     }
 
     /// Writes the response to `request` over UDP: like
@@ -370,7 +484,9 @@ impl Entry {
 
 /// The sharded, bounded answer cache.
 pub struct Cache {
-    shards: Box<[(Mutex<lru::Lru>, Arc<Meter>)]>,
+    shards: Box<[Mutex<lru::Lru>]>,
+    /// The RRsets the entries point at, each held once.
+    store: Arc<Store>,
     hasher: RandomState,
     clock: Arc<dyn Clock>,
     config: CacheConfig,
@@ -389,10 +505,10 @@ impl std::fmt::Debug for Cache {
     }
 }
 
-/// The fixed cost of one entry beyond its records: the entry behind its
-/// `Arc` (two counters) and its key, stored twice (LRU node and map); the
-/// slab and map slots are counted by the shard as allocated.
-const ENTRY_FIXED: usize = size_of::<Entry>() + 2 * size_of::<usize>();
+/// The fixed cost of one entry: the entry behind its `Arc` (two counters),
+/// as allocated; the slab and map slots are counted by the shard as
+/// allocated.
+const ENTRY_FIXED: usize = heap(size_of::<Entry>() + 2 * size_of::<usize>());
 
 impl Cache {
     /// An empty cache reading time from `clock`.
@@ -400,15 +516,16 @@ impl Cache {
         let n = config.shards.clamp(1, 1024).next_power_of_two();
         let per_entries = config.max_entries.div_ceil(n);
         let per_bytes = config.max_bytes.div_ceil(n);
+        let store = Arc::new(Store::new(n));
         let shards = (0..n)
             .map(|_| {
-                let meter = Arc::new(Meter::default());
-                let lru = lru::Lru::new(per_entries, per_bytes, Arc::clone(&meter));
-                (Mutex::new(lru), meter)
+                let shared = Arc::clone(store.meter());
+                Mutex::new(lru::Lru::new(per_entries, per_bytes, shared, n))
             })
             .collect();
         Self {
             shards,
+            store,
             hasher: RandomState::new(),
             clock,
             config,
@@ -429,7 +546,7 @@ impl Cache {
     /// end (serve-stale); `None` for a live one.
     pub fn get_stale(&self, key: &CacheKey, max_stale: u64) -> Option<Arc<Entry>> {
         let now = self.clock.unix_now();
-        let mut shard = self.shard(key).0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
         let entry = shard.get(key.as_bytes())?;
         let past = entry.expired_for(now)?;
         (past <= max_stale.min(self.stale_window)).then(|| Arc::clone(entry))
@@ -457,7 +574,7 @@ impl Cache {
         self.clock.unix_now()
     }
 
-    fn shard(&self, key: &CacheKey) -> &(Mutex<lru::Lru>, Arc<Meter>) {
+    fn shard(&self, key: &CacheKey) -> &Mutex<lru::Lru> {
         let h = self.hasher.hash_one(key.as_bytes());
         // The high bits pick the shard; the map inside uses all of them.
         &self.shards[(h >> 40) as usize & (self.shards.len() - 1)]
@@ -466,14 +583,10 @@ impl Cache {
     /// The live entry under `key`; an expired one is removed.
     pub fn get(&self, key: &CacheKey) -> Option<Arc<Entry>> {
         let now = self.clock.unix_now();
-        let mut shard = self.shard(key).0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
         let entry = shard.get(key.as_bytes())?;
         if entry.remaining(now) > 0 {
-            let entry = Arc::clone(entry);
-            // Variants encoded on hits since the last insertion may have
-            // taken the shard over its bound.
-            shard.evict_over_bound();
-            return Some(entry);
+            return Some(Arc::clone(entry));
         }
         // Serve-stale keeps it for its window (a miss all the same).
         if self.stale_window == 0
@@ -546,7 +659,12 @@ impl Cache {
         resolution
             .additional
             .retain(|r| r.record_type() != RecordType::OPT);
-        let wire = encode_records(&resolution);
+        let now = self.clock.unix_now();
+        let built = build_rrsets(&resolution);
+        let ede = resolution
+            .outcome
+            .ede()
+            .map(|ede| answer::ede_option_data(&ede).into_boxed_slice());
         let Resolution {
             rcode,
             outcome,
@@ -557,36 +675,63 @@ impl Cache {
             // Only SERVFAILs carry one, and they are not cached.
             failure: _,
         } = resolution;
-        let cacheable = wire.is_some();
-        let records = match wire {
-            Some(wire) => Records::Wire(wire),
-            None => {
-                tracing::debug!("records that do not survive encoding are not cached");
-                Records::Kept(Box::new([answers, authority, additional]))
-            }
+        let Some((sets, sections)) = built else {
+            tracing::debug!("records that do not survive encoding are not cached");
+            let kept = Records::Kept(Box::new([answers, authority, additional]));
+            return Some(Arc::new(Entry {
+                records: kept,
+                rcode,
+                outcome,
+                ede,
+                resolution_ttl,
+                stored_at: now,
+                ttl,
+                size: 0,
+            }));
         };
-        let held = match &records {
-            Records::Wire(wire) => wire.len(),
-            Records::Kept(_) => 0,
-        };
-        let size = ENTRY_FIXED + 2 * key.as_bytes().len() + held + outcome_bytes(&outcome);
-        let (shard, meter) = self.shard(key);
+        let mut ttl = ttl;
+        let answer_sets = usize::from(sections[0]);
+        let rrsets: Box<[Arc<RRset>]> = sets
+            .into_iter()
+            .enumerate()
+            .map(|(i, set)| {
+                let rank = rrset::rank(&outcome, i < answer_sets);
+                let meter = self.store.meter();
+                let fresh =
+                    RRset::new(&set.key, &set.records, set.count, set.ttl, rank, now, meter);
+                let held = self.store.intern(fresh, now);
+                // A shared RRset stored earlier may run out a little
+                // sooner than this answer's own copy would: the entry
+                // never outlives the records it serves.
+                let left = held.remaining(now);
+                if left < set.ttl {
+                    ttl = ttl.saturating_sub(set.ttl - left).max(1);
+                }
+                held
+            })
+            .collect();
+        let size = ENTRY_FIXED
+            + heap(rrsets.len() * size_of::<Arc<RRset>>())
+            + ede.as_ref().map_or(0, |e| heap(e.len()))
+            + 2 * heap(key.as_bytes().len())
+            + outcome_bytes(&outcome);
+        let store = Arc::clone(&self.store);
         let entry = Arc::new(Entry {
-            records,
-            rcode,
-            outcome,
-            resolution_ttl,
-            stored_at: self.clock.unix_now(),
-            ttl,
+            records: Records::Shared {
+                rrsets,
+                sections,
+                store,
+            },
             size,
-            variants: RwLock::new(Vec::new()),
-            variant_bytes: AtomicUsize::new(0),
-            meter: Arc::clone(meter),
+            ttl,
+            stored_at: now,
+            resolution_ttl,
+            ede,
+            outcome,
+            rcode,
         });
-        if !cacheable {
-            return Some(entry);
-        }
-        let evicted = shard
+        let evicted = self
+            .shard(key)
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(key.as_bytes().into(), Arc::clone(&entry));
@@ -600,8 +745,14 @@ impl Cache {
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.0.lock().unwrap_or_else(|e| e.into_inner()).len())
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len())
             .sum()
+    }
+
+    /// Number of RRsets the store shares out (RRsets an answer holds
+    /// privately, bogus or outranked, not included).
+    pub fn rrsets(&self) -> usize {
+        self.store.len()
     }
 
     /// True when empty.
@@ -609,34 +760,128 @@ impl Cache {
         self.len() == 0
     }
 
-    /// Bytes held by the entries in the cache (and by response variants of
-    /// entries evicted but still being answered from).
+    /// Bytes held by the cache: its entries and tables, and every live
+    /// RRset once (including those of entries evicted but still being
+    /// answered from).
     pub fn bytes(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.0.lock().unwrap_or_else(|e| e.into_inner()).bytes())
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).bytes())
             .sum()
     }
 
     /// Drops everything.
     pub fn clear(&self) {
         for s in self.shards.iter() {
-            s.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            s.lock().unwrap_or_else(|e| e.into_inner()).clear();
         }
+        self.store.remove_where(|_| true);
         self.bump_epoch();
     }
 }
 
-/// The resolution's records as one message, or `None` when they cannot be
-/// encoded and decoded again (then the resolution is not cached).
-fn encode_records(resolution: &Resolution) -> Option<Box<[u8]>> {
-    let mut m = Message::response(0, OpCode::Query);
-    m.answers.clone_from(&resolution.answers);
-    m.authorities.clone_from(&resolution.authority);
-    m.additionals.clone_from(&resolution.additional);
-    let wire = m.to_vec().ok()?;
+/// An RRset being built: key (owner, type, class), records without
+/// owners, how many, their smallest TTL.
+struct Building {
+    key: Vec<u8>,
+    records: Vec<u8>,
+    count: u16,
+    ttl: u32,
+}
+
+/// The resolution's records grouped into RRsets (an RRSIG with the RRset of
+/// the type it covers), per section in order of first appearance, and how
+/// many are the answer section's and the authority's; `None` when they
+/// cannot be encoded and decoded again (then the resolution is not cached).
+fn build_rrsets(resolution: &Resolution) -> Option<(Vec<Building>, [u16; 2])> {
+    let mut sets: Vec<Building> = Vec::new();
+    let mut sections = [0u16; 2];
+    let mut scratch = Vec::with_capacity(512);
+    for (i, section) in [
+        &resolution.answers,
+        &resolution.authority,
+        &resolution.additional,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let first = sets.len();
+        for record in section {
+            scratch.clear();
+            let mut encoder = BinEncoder::new(&mut scratch);
+            encoder.set_name_encoding(NameEncoding::Uncompressed);
+            record.emit(&mut encoder).ok()?;
+            let (at, n) = labels(&scratch);
+            let owner_end = if n == 0 {
+                0
+            } else {
+                usize::from(at[n - 1]) + 1 + usize::from(scratch[usize::from(at[n - 1])])
+            };
+            if scratch.get(owner_end) != Some(&0) || scratch.len() < owner_end + 11 {
+                return None;
+            }
+            let fixed = &scratch[owner_end + 1..];
+            let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+            let ttl = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
+            let covered = if rtype == RRSIG && fixed.len() >= 12 {
+                [fixed[10], fixed[11]]
+            } else {
+                [fixed[0], fixed[1]]
+            };
+            let mut key = scratch[..=owner_end].to_ascii_lowercase();
+            key.extend_from_slice(&covered);
+            key.extend_from_slice(&fixed[2..4]);
+            let set = match sets[first..].iter().position(|s| s.key == key) {
+                Some(j) => &mut sets[first + j],
+                None => {
+                    sets.push(Building {
+                        key,
+                        records: Vec::new(),
+                        count: 0,
+                        ttl: u32::MAX,
+                    });
+                    sets.last_mut()?
+                }
+            };
+            set.records.extend_from_slice(fixed);
+            set.count = set.count.checked_add(1)?;
+            set.ttl = set.ttl.min(ttl);
+        }
+        if i < 2 {
+            sections[i] = u16::try_from(sets.len() - first).ok()?;
+        }
+    }
+    // The records must decode as they were (`Entry::resolution`).
+    let mut wire = vec![0u8; 12];
+    let mut counts = [0u16; 3];
+    for (j, set) in sets.iter().enumerate() {
+        let section = if j < usize::from(sections[0]) {
+            0
+        } else if j < usize::from(sections[0]) + usize::from(sections[1]) {
+            1
+        } else {
+            2
+        };
+        counts[section] = counts[section].checked_add(set.count)?;
+        let owner = &set.key[..set.key.len() - 4];
+        let mut at = 0;
+        while at + 10 <= set.records.len() {
+            let end = at
+                + 10
+                + usize::from(u16::from_be_bytes([
+                    set.records[at + 8],
+                    set.records[at + 9],
+                ]));
+            wire.extend_from_slice(owner);
+            wire.extend_from_slice(set.records.get(at..end)?);
+            at = end;
+        }
+    }
+    for (k, count) in counts.iter().enumerate() {
+        wire[6 + 2 * k..8 + 2 * k].copy_from_slice(&count.to_be_bytes());
+    }
     crate::wire::decode_message(&wire).ok()?;
-    Some(wire.into_boxed_slice())
+    Some((sets, sections))
 }
 
 /// Heap bytes of an outcome: a reason holds a few names (on the heap only
