@@ -33,24 +33,14 @@ bench=bench-cold
 count=$(wc -l <"$queries")
 pin on
 run() { # name how
-  local name=$1 how=$2 before after clients out
+  local name=$1 how=$2 before after clients
   start "$name" recursive 1 $((1 << 30))
   clients=1
   [ "$how" = sequential ] || clients=$PARALLEL
   before=$(nsd_queries)
-  out=$("${pin_client[@]}" dnsperf -s "$addr" -d "$queries" -D -n 1 -t 5 -c "$clients" -q "$clients" 2>&1) || {
-    echo "$out" >&2
-    echo "bench-cold: dnsperf failed" >&2
-    exit 1
-  }
+  cold_list "$clients"
   after=$(nsd_queries)
   stop
-  local wall resolving lost
-  # "Run time (s): 0.123456", "Queries completed: 50 (...)",
-  # "Queries lost: 0 (...)", "Average Latency (s): 0.002 (min ..., max ...)".
-  wall=$(awk '/Run time \(s\):/ {printf "%d", $4 * 1000}' <<<"$out")
-  lost=$(awk '/Queries lost:/ {print $3}' <<<"$out")
-  resolving=$(awk '/Queries completed:/ {n = $3} /Average Latency \(s\):/ {l = $4} END {printf "%d", n * l * 1000}' <<<"$out")
   printf '%-10s %-10s %6d ms (resolving %5d ms, %d lost)  %5d queries to the lab authorities\n' "$name" "$how" "$wall" "$resolving" "$lost" $((after - before))
   echo "$name $how $wall $((after - before)) $resolving $lost" >>"$work/results"
 }

@@ -17,6 +17,11 @@
 #   stop                        stops `server`
 #   wait_secure                 waits until `addr` answers www.example.test. with AD
 #   ask NAME TYPE               one dig at `addr` (exported, for xargs)
+#   cold_list CLIENTS           sends the case list ($queries) once from ONE
+#                               dnsperf process to `addr` (DO=1, 5 s timeout,
+#                               CLIENTS clients and outstanding queries); sets
+#                               `wall` (run time, ms), `resolving` (sum of the
+#                               per-query latencies, ms) and `lost`
 #   nsd_queries                 queries the lab's NSDs have received so far
 #   cpu_ticks PID, rss_kib PID  utime+stime (ticks of 10 ms), VmRSS (KiB)
 #   cpu_us_per TICKS N          server CPU per answer, µs
@@ -162,6 +167,23 @@ wait_secure() {
 }
 ask() { dig +dnssec +tries=1 +time=5 @"$addr" "$1" "$2" >/dev/null 2>&1 || true; }
 export -f ask
+
+# One dnsperf process for the whole list, so the time is the resolver's and
+# not that of starting a client per name (one dig costs 40-150 ms on a loaded
+# machine, a resolution 0-20 ms).
+cold_list() {
+  local out
+  out=$("${pin_client[@]}" dnsperf -s "$addr" -d "$queries" -D -n 1 -t 5 -c "$1" -q "$1" 2>&1) || {
+    echo "$out" >&2
+    echo "$bench: dnsperf failed" >&2
+    exit 1
+  }
+  # "Run time (s): 0.123456", "Queries completed: 50 (...)",
+  # "Queries lost: 0 (...)", "Average Latency (s): 0.002 (min ..., max ...)".
+  wall=$(awk '/Run time \(s\):/ {printf "%d", $4 * 1000}' <<<"$out")
+  lost=$(awk '/Queries lost:/ {print $3}' <<<"$out")
+  resolving=$(awk '/Queries completed:/ {n = $3} /Average Latency \(s\):/ {l = $4} END {printf "%d", n * l * 1000}' <<<"$out")
+}
 
 nsd_queries() {
   local total=0 n conf

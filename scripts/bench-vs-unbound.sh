@@ -14,8 +14,8 @@
 #   * latency: 1 worker each, dnsperf open loop at LATENCY_QPS (2,000 q/s)
 #     for SECONDS s, p50 and p99 of the per-answer latencies (dnsperf -v);
 #   * cold resolution, recursive from the lab's root hints (bench-cold.sh's
-#     method): the case list one at a time (dig after dig) and all at once
-#     (PARALLEL digs), wall time and queries received by the lab's NSDs;
+#     method): the case list from one dnsperf process, one at a time and
+#     PARALLEL at once, wall time and queries received by the lab's NSDs;
 #   * memory: RSS growth per cached answer after MEMORY_NAMES (50,000 and
 #     100,000) distinct wildcard answers (nK.wild.example.test A, each with
 #     the same NSEC proof), caches large enough to hold them all (1 GiB);
@@ -87,21 +87,15 @@ cached() {
 
 # Cold recursive resolution of the case list by resolver $1, $2 = one|all.
 cold() {
-  local name=$1 how=$2 before after t0 t1
+  local name=$1 how=$2 before after clients=1
+  [ "$how" = one ] || clients=$PARALLEL
   pin on
   start "$name" recursive 1 "$BIG_CACHE"
-  export addr
   before=$(nsd_queries)
-  t0=$(date +%s%3N)
-  if [ "$how" = one ]; then
-    while read -r qname qtype; do "${pin_client[@]}" bash -c 'ask "$0" "$1"' "$qname" "$qtype"; done <"$queries"
-  else
-    "${pin_client[@]}" xargs -P "$PARALLEL" -L 1 bash -c 'ask "$0" "$1"' <"$queries"
-  fi
-  t1=$(date +%s%3N)
+  cold_list "$clients"
   after=$(nsd_queries)
   stop
-  record "cold_${how}_ms" "$name" $((t1 - t0))
+  record "cold_${how}_ms" "$name" "$wall"
   record "cold_${how}_queries" "$name" $((after - before))
 }
 
