@@ -16,7 +16,6 @@
 #                               on its own address; sets `server` (pid), `addr`
 #   stop                        stops `server`
 #   wait_secure                 waits until `addr` answers www.example.test. with AD
-#   ask NAME TYPE               one dig at `addr` (exported, for xargs)
 #   cold_list CLIENTS           sends the case list ($queries) once from ONE
 #                               dnsperf process to `addr` (DO=1, 5 s timeout,
 #                               CLIENTS clients and outstanding queries); sets
@@ -165,8 +164,6 @@ wait_secure() {
   tail -20 "$work/danebound.log" "$work/unbound.log" >&2
   exit 1
 }
-ask() { dig +dnssec +tries=1 +time=5 @"$addr" "$1" "$2" >/dev/null 2>&1 || true; }
-export -f ask
 
 # One dnsperf process for the whole list, so the time is the resolver's and
 # not that of starting a client per name (one dig costs 40-150 ms on a loaded

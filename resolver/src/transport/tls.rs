@@ -556,7 +556,7 @@ impl ServerCertVerifier for PinVerifier {
             Ok(ServerCertVerified::assertion())
         } else {
             Err(rustls::Error::General(
-                "no certificate of the server matches its SPKI pin (RFC 7858 §4.2)".into(),
+                "the server's certificate does not match its SPKI pin (RFC 7858 §4.2)".into(),
             ))
         }
     }
