@@ -2,10 +2,13 @@
 //! §5.4.1), the delegations built from them, and whole answers to the
 //! iterator's own questions.
 //!
-//! Everything here is *unvalidated* data used to find servers and to avoid
-//! asking twice; the engine validates every answer the iterator hands over
-//! (and its key store keeps what was authenticated), so nothing from here is
-//! ever served as validated.
+//! Everything here is data used to find servers and to avoid asking twice;
+//! the engine validates every answer the iterator hands over (and its key
+//! store keeps what was authenticated), so nothing from here is ever served
+//! as validated. What the engine proved Secure comes back as
+//! [`Rank::Validated`] ([`IterCache::store_validated`]: NS sets and server
+//! addresses then outrank every unvalidated copy for server selection), and
+//! what it proved bogus is dropped ([`IterCache::forget_bogus`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -25,6 +28,10 @@ pub enum Rank {
     AuthorityAa,
     /// Answer section of an authoritative answer.
     AnswerAa,
+    /// An answer the engine validated Secure (RFC 4035 §4.3; unbound's
+    /// `rrset_trust_validated`): nothing unvalidated replaces it while it
+    /// lives.
+    Validated,
 }
 
 /// The most we keep anything by default, s (unbound `cache-max-ttl`);
@@ -129,6 +136,41 @@ impl IterCache {
                 expires,
             },
         );
+    }
+
+    /// Stores an RRset the engine validated Secure at [`Rank::Validated`]:
+    /// it replaces any unvalidated copy (RFC 2181 §5.4.1 ranks
+    /// authoritative data over glue; validated data outranks both), and
+    /// lives no longer than its TTL nor than the copy it replaces (no
+    /// rewrite extends an NS set's or an address's life: ghost domains).
+    /// Only the engine calls this, with what its validator proved; it
+    /// ranks data for choosing servers, never for answering.
+    pub fn store_validated(&mut self, records: Vec<Record>, now: u64) {
+        self.put(records, Rank::Validated, now, false);
+    }
+
+    /// Drops what an answer the engine proved bogus left here: the RRset
+    /// `name`/`rtype` unless a validated copy holds it (then the bogus one
+    /// was never stored), and the whole answer to that question. Bogus
+    /// data is never kept for use: not to pick servers, not to answer.
+    pub fn forget_bogus(&mut self, name: &Name, rtype: RecordType, now: u64) {
+        let key = (name.to_lowercase(), rtype);
+        if self
+            .rrsets
+            .get(&key)
+            .is_some_and(|e| e.rank < Rank::Validated || e.expires <= now)
+        {
+            self.rrsets.remove(&key);
+        }
+        self.answers.remove(&key);
+    }
+
+    /// The rank of the live RRset `name`/`rtype`.
+    pub fn rank(&self, name: &Name, rtype: RecordType, now: u64) -> Option<Rank> {
+        self.rrsets
+            .get(&(name.to_lowercase(), rtype))
+            .filter(|e| e.expires > now)
+            .map(|e| e.rank)
     }
 
     /// Keeps a glue RRset as the parent side's (never served, never ranked).

@@ -567,7 +567,7 @@ fn addresses_in(records: &[Record]) -> Vec<IpAddr> {
 
 /// Groups records into RRsets by (owner, type), RRSIGs with what they
 /// cover.
-fn rrsets(records: &[Record]) -> Vec<Vec<Record>> {
+pub(super) fn rrsets(records: &[Record]) -> Vec<Vec<Record>> {
     let mut sets: Vec<Vec<Record>> = Vec::new();
     for r in records {
         if r.record_type() == RecordType::RRSIG {

@@ -765,3 +765,131 @@ fn with_only_dnssec_lame_servers_the_unsigned_reply_goes_on_to_the_validator() {
     let m = result.unwrap();
     assert_eq!(m.answers, vec![a("www.example.", "198.51.100.9")]);
 }
+
+/// Issue 10: a child zone whose own NS set and server address differ from
+/// the parent's delegation and glue. `child.` is delegated by the root to
+/// `ns1.child.` (glue 192.0.2.10); the child itself says `ns2.child.`
+/// (192.0.2.20). Both servers serve the zone.
+fn pc_net(server: IpAddr, q: &Name, t: RecordType) -> Option<Message> {
+    let child = n("child.");
+    match server.to_string().as_str() {
+        "192.0.2.1" if q.is_root() && t == RecordType::NS => root(q, t),
+        "192.0.2.1" if child.zone_of(q) => Some(reply(
+            false,
+            vec![],
+            vec![ns("child.", "ns1.child.")],
+            vec![a("ns1.child.", "192.0.2.10")],
+        )),
+        "192.0.2.10" | "192.0.2.20" if child.zone_of(q) => Some(match t {
+            RecordType::NS if *q == child => {
+                reply(true, vec![ns("child.", "ns2.child.")], vec![], vec![])
+            }
+            RecordType::A if *q == n("ns2.child.") => {
+                reply(true, vec![a("ns2.child.", "192.0.2.20")], vec![], vec![])
+            }
+            _ => reply(true, vec![a(&q.to_ascii(), "198.51.100.1")], vec![], vec![]),
+        }),
+        _ => None,
+    }
+}
+
+/// Runs one question against [`pc_net`] at `unix`; the servers asked.
+fn servers_asked(cfg: &IterConfig, shared: &mut Shared, qname: &str, unix: u64) -> Vec<IpAddr> {
+    let servers = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let seen = servers.clone();
+    let net = move |server: IpAddr, q: &Name, t: RecordType| {
+        seen.borrow_mut().push(server);
+        pc_net(server, q, t)
+    };
+    let (result, _) = run_at(
+        cfg,
+        shared,
+        Iteration::new(&n(qname), RecordType::A),
+        unix,
+        &net,
+    );
+    assert!(result.is_ok(), "{qname}: {result:?}");
+    servers.borrow().clone()
+}
+
+#[test]
+fn validated_ns_sets_and_addresses_outrank_glue_for_server_selection() {
+    use super::cache::Rank;
+    let cfg = config();
+    let mut shared = Shared::default();
+    let child = n("child.");
+    // Cold: the parent's referral and glue lead to ns1 (192.0.2.10).
+    let asked = servers_asked(&cfg, &mut shared, "www.child.", 1000);
+    assert_eq!(asked.last(), Some(&ip("192.0.2.10")), "{asked:?}");
+    assert_eq!(
+        shared.cache.rank(&child, RecordType::NS, 1000),
+        Some(Rank::AuthorityNoAa)
+    );
+    // The engine validated the child's own NS set and ns2's address.
+    shared
+        .cache
+        .store_validated(vec![ns("child.", "ns2.child.")], 1000);
+    shared
+        .cache
+        .store_validated(vec![a("ns2.child.", "192.0.2.20")], 1000);
+    assert_eq!(
+        shared.cache.rank(&child, RecordType::NS, 1000),
+        Some(Rank::Validated)
+    );
+    // Later questions go to the child's own server.
+    let asked = servers_asked(&cfg, &mut shared, "www2.child.", 1010);
+    assert_eq!(asked, vec![ip("192.0.2.20")]);
+    // Neither a referral's NS set and glue nor an unvalidated
+    // authoritative answer replaces the validated sets.
+    shared
+        .cache
+        .store(vec![ns("child.", "ns1.child.")], Rank::AuthorityNoAa, 1020);
+    shared
+        .cache
+        .store(vec![a("ns2.child.", "203.0.113.66")], Rank::Glue, 1020);
+    shared
+        .cache
+        .store(vec![ns("child.", "ns3.child.")], Rank::AnswerAa, 1020);
+    let d = shared.cache.delegation(&child, 1020).unwrap();
+    assert_eq!(d.servers, vec![(n("ns2.child."), vec![ip("192.0.2.20")])]);
+    // A bogus verdict does not drop a validated set.
+    shared.cache.forget_bogus(&child, RecordType::NS, 1020);
+    assert!(shared.cache.delegation(&child, 1020).is_some());
+    // Expiry: the validated sets live no longer than the referral they
+    // replaced (TTL 300 from 1000, never extended: ghost domains); then
+    // the parent is asked again and its glue is used.
+    assert!(shared.cache.delegation(&child, 1299).is_some());
+    assert!(shared.cache.delegation(&child, 1300).is_none());
+    let asked = servers_asked(&cfg, &mut shared, "www3.child.", 1300);
+    assert_eq!(asked.last(), Some(&ip("192.0.2.10")), "{asked:?}");
+}
+
+#[test]
+fn what_the_engine_proves_bogus_is_dropped_from_the_iterators_caches() {
+    use super::cache::Rank;
+    let cfg = config();
+    let mut shared = Shared::default();
+    let child = n("child.");
+    // The child's NS set, asked of it: an authoritative (unvalidated)
+    // answer replaces the referral's set and would pick the servers.
+    let (result, _) = run_at(
+        &cfg,
+        &mut shared,
+        Iteration::new(&child, RecordType::NS),
+        1000,
+        &pc_net,
+    );
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(
+        shared.cache.rank(&child, RecordType::NS, 1000),
+        Some(Rank::AnswerAa)
+    );
+    assert!(shared.cache.answer(&child, RecordType::NS, 1000).is_some());
+    // The engine found it bogus: neither the set nor the answer is kept.
+    shared.cache.forget_bogus(&child, RecordType::NS, 1000);
+    assert_eq!(shared.cache.rank(&child, RecordType::NS, 1000), None);
+    assert!(shared.cache.answer(&child, RecordType::NS, 1000).is_none());
+    // The next question starts from the root's referral again.
+    let asked = servers_asked(&cfg, &mut shared, "www.child.", 1001);
+    assert_eq!(asked, vec![ip("192.0.2.1"), ip("192.0.2.10")]);
+}
