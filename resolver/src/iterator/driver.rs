@@ -107,6 +107,13 @@ impl Iterator {
             &self.caps,
         )
         .await;
+        // `upstream.queries` in recursive mode: each query sent to an
+        // authority (one exchange, whatever retry over TCP or without
+        // EDNS the query layer made), with its round trip or as a failure.
+        crate::stats::global().upstream(match &exchange {
+            Ok(Exchange::Reply(_)) => Some(sent.elapsed()),
+            _ => None,
+        });
         match exchange {
             Ok(Exchange::Reply(reply)) => Response::Reply {
                 message: reply.message,
@@ -127,6 +134,36 @@ impl Iterator {
     /// The configuration.
     pub fn config(&self) -> &IterConfig {
         &self.cfg
+    }
+
+    /// The engine validated an answer Secure: its NS sets and addresses
+    /// (`records`, the answer section as validated) outrank every
+    /// unvalidated copy for server selection from now on.
+    pub fn learn_validated(&self, records: &[crate::wire::Record]) {
+        let now = self.clock.unix_now();
+        let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        for set in super::machine::rrsets(records) {
+            if matches!(
+                set[0].record_type(),
+                RecordType::NS | RecordType::A | RecordType::AAAA
+            ) {
+                shared.cache.store_validated(set, now);
+            }
+        }
+    }
+
+    /// The engine proved the answer to `name`/`rtype` bogus: what it
+    /// brought (the RRsets of `records`, the answer section) is dropped
+    /// from the caches, so that it picks no server and answers nothing.
+    pub fn forget_bogus(&self, name: &Name, rtype: RecordType, records: &[crate::wire::Record]) {
+        let now = self.clock.unix_now();
+        let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        shared.cache.forget_bogus(name, rtype, now);
+        for set in super::machine::rrsets(records) {
+            shared
+                .cache
+                .forget_bogus(&set[0].name, set[0].record_type(), now);
+        }
     }
 
     /// Resolves `name`/`rtype` from the closest known delegation down and
