@@ -363,6 +363,68 @@ fn dane_check_follows_rfc_7672_like_posttls_finger() {
     assert_eq!(doc["summary"]["ok"], true, "{out}");
 }
 
+/// `danebound serve` with a control socket, in `dir`, listening on
+/// `ip` (a free port), with `settings` (top-level TOML lines) and
+/// `control` (lines of `[control]`); killed on drop.
+struct Serve {
+    child: std::process::Child,
+    socket: std::path::PathBuf,
+    listen: String,
+}
+
+impl Serve {
+    fn start(dir: &std::path::Path, ip: &str, settings: &str, control: &str) -> Self {
+        let socket = dir.join("control.sock");
+        let port = std::net::UdpSocket::bind(format!("{ip}:0"))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let listen = format!("{ip}:{port}");
+        let config = dir.join("danebound.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "listen = [\"{listen}\"]\n{settings}default_local_zones = false\nuser = \"\"\n\
+                 [control]\nsocket = \"{}\"\n{control}",
+                socket.display(),
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new(common::BIN)
+            .args(["serve", "--config", config.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let serve = Self {
+            child,
+            socket,
+            listen,
+        };
+        let started = std::time::Instant::now();
+        while run(&[
+            "control",
+            "--socket",
+            serve.socket.to_str().unwrap(),
+            "status",
+        ])
+        .0 != 0
+        {
+            assert!(started.elapsed().as_secs() < 10, "no control socket");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        serve
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// `danebound control --socket S ARGS` must succeed; its stdout.
 fn control_ok(socket: &std::path::Path, args: &[&str]) -> String {
     let mut all = vec!["control", "--socket", socket.to_str().unwrap()];
@@ -400,49 +462,20 @@ fn negative_trust_anchors_and_readable_times_over_the_lab() {
 
     // A server with a control socket, rechecking NTAs every second.
     let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("control.sock");
-    let listen = format!(
-        "127.54.6.1:{}",
-        std::net::UdpSocket::bind("127.54.6.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    );
-    let config = dir.path().join("danebound.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = [\"{listen}\"]\nforward = [\"{}\"]\ntrust_anchors = [\"{}\"]\n\
-             default_local_zones = false\nuser = \"\"\n[control]\nsocket = \"{}\"\nnta_file = \"{}\"\n\
-             nta_recheck_secs = 1\n",
+    let serve = Serve::start(
+        dir.path(),
+        "127.54.6.1",
+        &format!(
+            "forward = [\"{}\"]\ntrust_anchors = [\"{}\"]\n",
             s.lab.upstream().unwrap(),
             s.lab.trust_anchor_file().display(),
-            socket.display(),
+        ),
+        &format!(
+            "nta_file = \"{}\"\nnta_recheck_secs = 1\n",
             dir.path().join("nta").display()
         ),
-    )
-    .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _serve = Kill(
-        std::process::Command::new(common::BIN)
-            .args(["serve", "--config", config.to_str().unwrap()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
     );
-    let started = std::time::Instant::now();
-    while run(&["control", "--socket", socket.to_str().unwrap(), "status"]).0 != 0 {
-        assert!(started.elapsed().as_secs() < 10, "no control socket");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let (socket, listen) = (serve.socket.clone(), serve.listen.clone());
     let ask = |name: &str| {
         let server = format!("@{}", listen.replace(':', "#"));
         let (_, out, _) = run(&["query", name, "A", &server, "+dnssec"]);
@@ -610,4 +643,80 @@ fn query_forwards_over_dns_over_tls() {
     let (code, out, err) = query(&format!("{}^sha256/{wrong}", dot.forward()));
     assert_ne!(code, 0, "{out}{err}");
     assert!(!out.contains("192.0.2.10"), "{out}");
+}
+
+/// The value of `key` in `danebound control stats` (`key=value` lines).
+fn stat(socket: &std::path::Path, key: &str) -> u64 {
+    let out = control_ok(socket, &["stats"]);
+    out.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in {out}"))
+}
+
+/// Issue 10 (session 5): in recursive mode `upstream.queries` of `control
+/// stats` counts each query the iterator sends (priming, referrals, NS
+/// address lookups, the validator's DS and DNSKEY), not one per question:
+/// over cold names it moves exactly as the lab's NSD servers count the
+/// queries that reached them.
+#[test]
+fn control_stats_count_each_query_the_iterator_sends() {
+    let options = LabOptions {
+        oracle: false,
+        upstream: false,
+        keys: Keys::Fixtures,
+        ..LabOptions::default()
+    };
+    let Some(lab) = Lab::start_with_or_skip("cli_recursive_stats", options) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(
+        dir.path(),
+        "127.54.6.2",
+        &format!(
+            "root_hints = \"{}\"\ntrust_anchors = [\"{}\"]\ndo_not_query_localhost = false\n",
+            lab.root_hints_file().display(),
+            lab.trust_anchor_file().display(),
+        ),
+        "",
+    );
+    let (socket, listen) = (serve.socket.clone(), serve.listen.clone());
+    let ask = |name: &str| {
+        let server = format!("@{}", listen.replace(':', "#"));
+        let (_, out, _) = run(&["query", name, "A", &server, "+dnssec"]);
+        out
+    };
+    // The root primed (at start, in the background) and example.test.'s
+    // chain of trust learned: what follows is only the names below.
+    let out = ask("www.example.test");
+    assert!(out.contains(";; flags: qr rd ra ad;"), "{out}");
+    let sent_before = stat(&socket, "upstream.queries");
+    let nsd_before = lab.authoritative_queries().expect("NSD counts");
+    assert!(sent_before > 0, "upstream.queries counts nothing");
+    // Cold zones: each is a referral, the zone's DNSKEY (its DS came with
+    // the referral), a glueless NS name, the answer.
+    let names = [
+        "www.alg8.example.test",
+        "www.unsigned.nsec3.example.test",
+        "cname-cross.example.test",
+    ];
+    for name in names {
+        let out = ask(name);
+        assert!(out.contains("status: NOERROR"), "{name}: {out}");
+    }
+    let sent = stat(&socket, "upstream.queries") - sent_before;
+    let arrived = lab.authoritative_queries().expect("NSD counts") - nsd_before;
+    eprintln!(
+        "{} cold names: upstream.queries +{sent}, queries at the lab's NSD +{arrived}",
+        names.len()
+    );
+    assert_eq!(
+        sent, arrived,
+        "upstream.queries counts each query that reached an authority"
+    );
+    assert!(
+        sent > names.len() as u64,
+        "more than one query per name: {sent}"
+    );
 }

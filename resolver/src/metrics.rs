@@ -146,7 +146,7 @@ pub fn render(s: &Snapshot) -> String {
     counter(
         &mut out,
         "upstream_queries_total",
-        "Queries sent upstream.",
+        "Queries sent upstream (recursing: each query to an authority; forwarding: each question forwarded).",
         s.upstream_queries,
     );
     counter(

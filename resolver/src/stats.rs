@@ -447,7 +447,10 @@ pub struct Snapshot {
     pub rcodes: [u64; RCODES.len()],
     /// Answers per [`VALIDATION`].
     pub validation: [u64; VALIDATION.len()],
-    /// Queries sent upstream.
+    /// Queries sent upstream: in recursive mode each query the iterator
+    /// sends to an authority (priming, NS address lookups, the validator's
+    /// DS and DNSKEY included); forwarding, each question forwarded (its
+    /// tries at the configured resolvers count once).
     pub upstream_queries: u64,
     /// Of which failed (timeout, network error, unusable reply).
     pub upstream_failures: u64,

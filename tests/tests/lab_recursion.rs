@@ -356,3 +356,88 @@ fn a_dnssec_lame_server_is_remembered_and_avoided() {
         eprintln!("the relay was never picked; nothing remembered to check");
     }
 }
+
+/// Issue 10: a DS or DNSKEY set fetched once serves every later chain.
+/// Several names of one signed zone (and of its parents), resolved one
+/// after the other on a cold cache: each zone's DNSKEY set reached its NSD
+/// once, and its DS set at most once (it usually comes with the referral),
+/// counted per query type where it arrived (`nsd-control stats_noreset`).
+#[test]
+fn each_ds_and_dnskey_set_is_asked_once_for_many_names() {
+    let options = LabOptions {
+        keys: Keys::Fixtures,
+        upstream: false,
+        oracle: false,
+        ..LabOptions::default()
+    };
+    let Some(lab) = Lab::start_with_or_skip("lab_recursion_keys_once", options) else {
+        return;
+    };
+    let levels = [Level::Root, Level::Tld, Level::Example, Level::Cases];
+    let count = |qtype: &str| -> Vec<u64> {
+        levels
+            .iter()
+            .map(|l| {
+                lab.authoritative_queries_of_type(*l, qtype)
+                    .expect("NSD counts per type")
+            })
+            .collect()
+    };
+    let (ds_before, dnskey_before) = (count("DS"), count("DNSKEY"));
+    let danebound = Danebound::start(Danebound::lab_recursive_config(&lab, lab.address(28)))
+        .expect("danebound starts");
+    let server = danebound.addr();
+    let names = [
+        (
+            "www.alg13.example.test.",
+            RecordType::A,
+            ResponseCode::NoError,
+        ),
+        (
+            "alg13.example.test.",
+            RecordType::SOA,
+            ResponseCode::NoError,
+        ),
+        (
+            "nx.alg13.example.test.",
+            RecordType::A,
+            ResponseCode::NXDomain,
+        ),
+        (
+            "www.alg13.example.test.",
+            RecordType::AAAA,
+            ResponseCode::NoError,
+        ),
+        ("www.example.test.", RecordType::A, ResponseCode::NoError),
+        (
+            "nx1.alg13.example.test.",
+            RecordType::TXT,
+            ResponseCode::NXDomain,
+        ),
+    ];
+    for (name, qtype, rcode) in names {
+        let r = lab
+            .query_with(server, name, qtype, &QueryOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(r.rcode(), rcode, "{name} {qtype}: {:?}", r.message);
+        assert!(r.ad(), "{name} {qtype} is secure: {:?}", r.message);
+    }
+    let sub = |after: Vec<u64>, before: &[u64]| -> Vec<u64> {
+        after.iter().zip(before).map(|(a, b)| a - b).collect()
+    };
+    let ds = sub(count("DS"), &ds_before);
+    let dnskey = sub(count("DNSKEY"), &dnskey_before);
+    eprintln!(
+        "{} names under alg13.example.test.: DS queries per level (root, test., \
+         example.test., case zones) {ds:?}, DNSKEY queries {dnskey:?}",
+        names.len()
+    );
+    // ., test., example.test., alg13.example.test.: one DNSKEY set each.
+    assert_eq!(dnskey, vec![1, 1, 1, 1], "DNSKEY asked more than once");
+    // DS: test. at the root, example.test. at test., alg13 at
+    // example.test.; none of a case zone's NSD.
+    assert!(
+        ds.iter().all(|n| *n <= 1) && ds[3] == 0,
+        "DS asked more than once: {ds:?}"
+    );
+}

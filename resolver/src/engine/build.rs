@@ -111,23 +111,7 @@ pub fn build_upstream(
         Some(path) => RootHints::load(path)?,
         None => RootHints::iana(),
     };
-    let zones = |list: &[ZoneConfig]| {
-        list.iter()
-            .map(|z| ZoneServers {
-                zone: z.name.clone(),
-                servers: z.addresses.clone(),
-            })
-            .collect()
-    };
-    let iter_config = IterConfig {
-        hints,
-        stub_zones: zones(&config.stub_zones),
-        forward_zones: zones(&config.forward_zones),
-        query_localhost: !config.do_not_query_localhost,
-        max_ttl: config.cache.max_ttl,
-        signed_zones: signed_zones.to_vec(),
-        ..IterConfig::default()
-    };
+    let iter_config = iter_config(config, hints, signed_zones);
     tracing::info!(
         root_servers = iter_config.hints.servers.len(),
         stub_zones = iter_config.stub_zones.len(),
@@ -144,6 +128,35 @@ pub fn build_upstream(
         iterator.spawn_priming();
     }
     Ok(iterator)
+}
+
+/// The iterator's configuration for `config` (recursive mode), from
+/// `hints` (the root hints file it names, loaded, or the built-in ones) and
+/// the trust anchors' zones (`signed_zones`: their servers must answer with
+/// RRSIGs). The replay harness builds its iterator through here too, so that
+/// it runs what `serve` runs.
+pub fn iter_config(
+    config: &Config,
+    hints: RootHints,
+    signed_zones: &[crate::wire::Name],
+) -> IterConfig {
+    let zones = |list: &[ZoneConfig]| {
+        list.iter()
+            .map(|z| ZoneServers {
+                zone: z.name.clone(),
+                servers: z.addresses.clone(),
+            })
+            .collect()
+    };
+    IterConfig {
+        hints,
+        stub_zones: zones(&config.stub_zones),
+        forward_zones: zones(&config.forward_zones),
+        query_localhost: !config.do_not_query_localhost,
+        max_ttl: config.cache.max_ttl,
+        signed_zones: signed_zones.to_vec(),
+        ..IterConfig::default()
+    }
 }
 
 /// Trust anchors from files of DS or DNSKEY records in zone-file format

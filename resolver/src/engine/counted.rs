@@ -6,14 +6,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{Upstream, UpstreamFuture};
-use crate::wire::{DNSClass, Name, RecordType};
+use crate::wire::{DNSClass, Name, Record, RecordType};
 
 /// Wraps the upstream `serve` uses (forwarder or iterator); every method is
 /// passed through, so the iterator keeps its own DS/DNSKEY path.
 pub(super) struct Counted(pub(super) Arc<dyn Upstream>);
 
-/// Counts one upstream answer (or failure) and its round trip.
-fn counted(inner: UpstreamFuture<'_>) -> UpstreamFuture<'_> {
+/// Counts one upstream answer (or failure) and its round trip, unless the
+/// upstream counts each query it sends itself (the iterator: one client
+/// question is many queries to authorities).
+fn counted(inner: UpstreamFuture<'_>, counts_own: bool) -> UpstreamFuture<'_> {
+    if counts_own {
+        return inner;
+    }
     Box::pin(async move {
         let start = Instant::now();
         let reply = inner.await;
@@ -29,7 +34,10 @@ impl Upstream for Counted {
         rtype: RecordType,
         class: DNSClass,
     ) -> UpstreamFuture<'a> {
-        counted(self.0.query(name, rtype, class))
+        counted(
+            self.0.query(name, rtype, class),
+            self.0.counts_own_queries(),
+        )
     }
 
     fn query_avoiding<'a>(
@@ -41,11 +49,19 @@ impl Upstream for Counted {
     ) -> Option<UpstreamFuture<'a>> {
         self.0
             .query_avoiding(name, rtype, class, avoid)
-            .map(counted)
+            .map(|f| counted(f, self.0.counts_own_queries()))
     }
 
     fn can_avoid(&self) -> bool {
         self.0.can_avoid()
+    }
+
+    fn counts_own_queries(&self) -> bool {
+        self.0.counts_own_queries()
+    }
+
+    fn judged(&self, name: &Name, rtype: RecordType, records: &[Record], secure: bool) {
+        self.0.judged(name, rtype, records, secure);
     }
 
     fn fetch<'a>(
@@ -54,6 +70,9 @@ impl Upstream for Counted {
         rtype: RecordType,
         avoid: &'a [IpAddr],
     ) -> UpstreamFuture<'a> {
-        counted(self.0.fetch(name, rtype, avoid))
+        counted(
+            self.0.fetch(name, rtype, avoid),
+            self.0.counts_own_queries(),
+        )
     }
 }

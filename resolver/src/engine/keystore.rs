@@ -100,6 +100,16 @@ impl KeyStore {
         }
     }
 
+    /// Whether `zone` is remembered as bogus at `now` (its key set or DS
+    /// set was judged bogus within the bogus TTL).
+    pub(crate) fn is_bogus(&self, zone: &Name, now: u64) -> bool {
+        self.map.read().is_ok_and(|m| {
+            m.zones
+                .get(&zone.to_lowercase())
+                .is_some_and(|h| h.expires > now && matches!(h.lookup, KeyLookup::Bogus(_)))
+        })
+    }
+
     /// Remember what a session learned; an insecure delegation for the
     /// TTL of the denial that proved it (`insecure_ttl`, capped at
     /// [`INSECURE_TTL`]; unknown: the cap).

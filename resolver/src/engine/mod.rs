@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tracing::{debug, warn};
 
-pub use build::{build, build_resolver, build_upstream, load_anchors, transport};
+pub use build::{build, build_resolver, build_upstream, iter_config, load_anchors, transport};
 pub use inflight::DEFAULT_MAX_INFLIGHT_BYTES;
 use keystore::KeyStore;
 pub use nta::{NegativeAnchors, Nta};
@@ -62,6 +62,22 @@ pub trait Upstream: Send + Sync + 'static {
         rtype: RecordType,
         class: DNSClass,
     ) -> UpstreamFuture<'a>;
+
+    /// Whether it counts each query it sends in [`crate::stats`]
+    /// (`upstream.queries`) itself, as the iterator does; otherwise
+    /// `serve` counts one per question it asks (the forwarder's meaning:
+    /// one query to the upstream resolvers).
+    fn counts_own_queries(&self) -> bool {
+        false
+    }
+
+    /// The engine validated the answer to `name`/`rtype` (`records`, its
+    /// answer section) Secure (`secure`) or proved it bogus: an upstream
+    /// with caches of its own (the iterator) ranks what was proved above
+    /// any unvalidated copy and drops what is bogus. The engine validates
+    /// every answer whatever the upstream keeps; this only steers which
+    /// servers are asked. The default does nothing.
+    fn judged(&self, _name: &Name, _rtype: RecordType, _records: &[Record], _secure: bool) {}
 
     /// Whether [`Upstream::query_avoiding`] can ask other servers (the
     /// engine retries bogus answers only then).
@@ -101,6 +117,62 @@ pub trait Upstream: Send + Sync + 'static {
     }
 }
 
+/// The DS and DNSKEY data one attempt at a question fetched for its
+/// validation, per (zone, type): each reply's records in a canonical text
+/// form (owner in lower case, TTL 0), sorted.
+#[derive(Debug, Default)]
+struct Fetches(Vec<(Name, RecordType, Vec<String>)>);
+
+impl Fetches {
+    fn note(&mut self, zone: &Name, rtype: RecordType, message: &Message) {
+        if !matches!(rtype, RecordType::DS | RecordType::DNSKEY) {
+            return;
+        }
+        let mut records: Vec<String> = message
+            .answers
+            .iter()
+            .chain(message.authorities.iter())
+            .map(|r| {
+                let mut r = r.clone();
+                r.ttl = 0;
+                r.name = r.name.to_lowercase();
+                r.to_string()
+            })
+            .collect();
+        records.sort_unstable();
+        let zone = zone.to_lowercase();
+        self.0.retain(|(z, t, _)| !(*z == zone && *t == rtype));
+        self.0.push((zone, rtype, records));
+    }
+
+    /// Whether the DS and DNSKEY data fetched here for `zone` is what
+    /// `prior` fetched for it: the same types, the same records.
+    fn repeats(&self, prior: &Self, zone: &Name) -> bool {
+        let zone = zone.to_lowercase();
+        let of = |f: &Self| -> Vec<(RecordType, Vec<String>)> {
+            let mut v: Vec<(RecordType, Vec<String>)> =
+                f.0.iter()
+                    .filter(|(z, _, _)| *z == zone)
+                    .map(|(_, t, r)| (*t, r.clone()))
+                    .collect();
+            v.sort_by_key(|(t, _)| u16::from(*t));
+            v
+        };
+        let mine = of(self);
+        !mine.is_empty() && mine == of(prior)
+    }
+}
+
+/// One attempt at a question: what the attempt before it fetched (a
+/// retry's), what this one fetched, and whether it was given up because it
+/// met the same data again.
+#[derive(Debug, Default)]
+struct Attempt<'a> {
+    prior: Option<&'a Fetches>,
+    fetched: Fetches,
+    abandoned: bool,
+}
+
 /// How many times a bogus answer is asked again elsewhere (unbound's
 /// `val-max-restart` is 5; 2 bound what one bogus name costs).
 const MAX_BOGUS_RETRIES: usize = 2;
@@ -128,6 +200,17 @@ impl Upstream for crate::iterator::Iterator {
 
     fn can_avoid(&self) -> bool {
         true
+    }
+
+    fn counts_own_queries(&self) -> bool {
+        true
+    }
+
+    fn judged(&self, name: &Name, rtype: RecordType, records: &[Record], secure: bool) {
+        match secure {
+            true => self.learn_validated(records),
+            false => self.forget_bogus(name, rtype, records),
+        }
     }
 
     fn query_avoiding<'a>(
@@ -374,11 +457,33 @@ impl Resolver {
         let mut avoid = Vec::new();
         let mut retries = 0;
         let mut first_events: Option<Vec<TraceEvent>> = None;
+        let mut previous: Option<(Resolution, Fetches)> = None;
         loop {
             let mut used = Vec::new();
+            let mut attempt = Attempt {
+                prior: previous.as_ref().map(|(_, fetched)| fetched),
+                fetched: Fetches::default(),
+                abandoned: false,
+            };
             let (resolution, mut events, remembered) = self
-                .run_with(query, cd, trace, apply_ntas, &avoid, &mut used)
+                .run_with(
+                    query,
+                    cd,
+                    trace,
+                    apply_ntas,
+                    &avoid,
+                    &mut used,
+                    &mut attempt,
+                )
                 .await;
+            let fetched = attempt.fetched;
+            if attempt.abandoned
+                && let Some((verdict, _)) = previous.take()
+            {
+                // The retry met the very DS and DNSKEY data the last attempt
+                // proved bogus: that verdict stands, unrepeated.
+                return (verdict, first_events.take().unwrap_or_default());
+            }
             // A retry starts from the keys the first attempt learned: when
             // it fails too, the first attempt's chain is the one to show.
             if resolution.outcome.is_bogus()
@@ -402,6 +507,7 @@ impl Resolver {
             }
             retries += 1;
             first_events = Some(events);
+            previous = Some((resolution, fetched));
             debug!(name = %query.name(), ?fresh, "bogus: asking again, avoiding those servers");
             avoid.extend(fresh);
         }
@@ -433,6 +539,7 @@ impl Resolver {
 
     /// One resolution and validation, noting in `used` the servers whose
     /// data it took. `avoid` non-empty: a retry, never from caches.
+    #[allow(clippy::too_many_arguments)]
     async fn run_with(
         &self,
         query: &Query,
@@ -441,6 +548,7 @@ impl Resolver {
         apply_ntas: bool,
         avoid: &[IpAddr],
         used: &mut Vec<IpAddr>,
+        attempt: &mut Attempt<'_>,
     ) -> (Resolution, Vec<TraceEvent>, bool) {
         let name = query.name();
         let rtype = query.query_type();
@@ -527,10 +635,22 @@ impl Resolver {
             validated
         } else {
             let (validated, trace, from_memory) = self
-                .validate_inner(name, rtype, &reply.message, trace, avoid, used)
+                .validate_inner(name, rtype, &reply.message, trace, avoid, used, attempt)
                 .await;
             events = trace;
             remembered = from_memory;
+            // The iterator's caches learn what was proved: Secure NS sets
+            // and addresses outrank referral glue for choosing servers,
+            // bogus data is dropped (RFC 4035 §4.3, RFC 2181 §5.4.1).
+            if attempt.abandoned {
+                // Judged by the previous attempt.
+            } else if validated.outcome.is_secure() {
+                self.upstream()
+                    .judged(name, rtype, &validated.answers, true);
+            } else if validated.outcome.is_bogus() {
+                self.upstream()
+                    .judged(name, rtype, &reply.message.answers, false);
+            }
             validated
         };
         if let Some(refused) = self.sentinel(name, rtype, &validated.outcome, &anchors) {
@@ -660,7 +780,15 @@ impl Resolver {
             }
         }
         let (validated, _, _) = self
-            .validate_inner(query.name(), query.query_type(), &message, false, &[], used)
+            .validate_inner(
+                query.name(),
+                query.query_type(),
+                &message,
+                false,
+                &[],
+                used,
+                &mut Attempt::default(),
+            )
             .await;
         if !validated.outcome.is_secure() {
             debug!(name = %query.name(), qtype = %query.query_type(), outcome = ?validated.outcome, "wildcard synthesis not Secure: asking upstream");
@@ -677,11 +805,20 @@ impl Resolver {
 
     /// The I/O side of validation: run the session, fetching what it asks.
     pub async fn validate(&self, qname: &Name, qtype: RecordType, response: &Message) -> Validated {
-        self.validate_inner(qname, qtype, response, false, &[], &mut Vec::new())
-            .await
-            .0
+        self.validate_inner(
+            qname,
+            qtype,
+            response,
+            false,
+            &[],
+            &mut Vec::new(),
+            &mut Attempt::default(),
+        )
+        .await
+        .0
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn validate_inner(
         &self,
         qname: &Name,
@@ -690,10 +827,13 @@ impl Resolver {
         trace: bool,
         avoid: &[IpAddr],
         used: &mut Vec<IpAddr>,
+        attempt: &mut Attempt<'_>,
     ) -> (Validated, Vec<TraceEvent>, bool) {
         let now = self.clock.unix_now();
         // A retry (avoiding the servers of a bogus answer) judges zones
-        // remembered as bogus afresh: it brings new data.
+        // remembered as bogus afresh when it brings new data (another
+        // server's DS or DNSKEY set); the same data again ends the retry
+        // below instead.
         let view = if avoid.is_empty() {
             self.keys.view(now)
         } else {
@@ -723,19 +863,51 @@ impl Resolver {
                         .await
                     {
                         Ok(reply) => {
-                            _fetched_held = Some(self.inflight.hold(&reply.message));
-                            Fetched::Response(reply.message)
+                            attempt
+                                .fetched
+                                .note(&request.name, request.rtype, &reply.message);
+                            if let Some(prior) = attempt.prior
+                                && self.keys.is_bogus(&request.name, now)
+                                && attempt.fetched.repeats(prior, &request.name)
+                            {
+                                // A retry that got the DS and DNSKEY data the
+                                // last attempt proved bogus, again (the zone
+                                // has no other server to give anything
+                                // else): judging it afresh would repeat all
+                                // that work for the same verdict, as issue
+                                // 11's DS flood did (3 sessions, 903
+                                // digests). unbound's bad key entry ends the
+                                // same way. The session ends on a failed
+                                // fetch, unjudged and unlearned.
+                                debug!(zone = %request.name, "retry: the same DS and DNSKEY data as the bogus verdict");
+                                attempt.abandoned = true;
+                                Fetched::Failed("the data proved bogus, again".into())
+                            } else {
+                                _fetched_held = Some(self.inflight.hold(&reply.message));
+                                Fetched::Response(reply.message)
+                            }
                         }
                         Err(e) => Fetched::Failed(e.to_string()),
                     };
                     session.supply(&request, fetched);
+                    if attempt.abandoned {
+                        break Validated {
+                            outcome: Outcome::Indeterminate,
+                            ttl: None,
+                            answers: Vec::new(),
+                            authorities: Vec::new(),
+                            additionals: Vec::new(),
+                        };
+                    }
                 }
                 Step::Done(validated) => break validated,
             }
         };
         crate::stats::global().validation_work(session.budget());
-        self.keys
-            .learn_with_ttls(session.learned(), |z| session.insecure_ttl(z), now);
+        if !attempt.abandoned {
+            self.keys
+                .learn_with_ttls(session.learned(), |z| session.insecure_ttl(z), now);
+        }
         (validated, session.trace().to_vec(), view.served_bogus())
     }
 }

@@ -360,17 +360,7 @@ impl super::Lab {
     pub fn authoritative_queries(&self) -> Result<u64, LabError> {
         let mut total = 0;
         for level in super::Level::ALL {
-            let conf = self
-                .dir
-                .join(format!("nsd{}", level.number()))
-                .join("nsd.conf");
-            let text = run(
-                self.command("nsd-control")
-                    .arg("-c")
-                    .arg(&conf)
-                    .arg("stats_noreset"),
-                "nsd-control stats_noreset",
-            )?;
+            let text = self.nsd_stats(level)?;
             total += text
                 .lines()
                 .find_map(|l| l.strip_prefix("num.queries="))
@@ -378,5 +368,39 @@ impl super::Lab {
                 .ok_or_else(|| LabError::Setup(format!("nsd-control: no num.queries in {text}")))?;
         }
         Ok(total)
+    }
+
+    /// Queries of type `qtype` (`DS`, `DNSKEY`, ...) the NSD of `level`
+    /// has received so far (`num.type.QTYPE` of `nsd-control
+    /// stats_noreset`; absent: none yet).
+    pub fn authoritative_queries_of_type(
+        &self,
+        level: super::Level,
+        qtype: &str,
+    ) -> Result<u64, LabError> {
+        let text = self.nsd_stats(level)?;
+        if !text.lines().any(|l| l.starts_with("num.queries=")) {
+            return Err(LabError::Setup(format!("nsd-control: no stats in {text}")));
+        }
+        let key = format!("num.type.{qtype}=");
+        Ok(text
+            .lines()
+            .find_map(|l| l.strip_prefix(key.as_str()))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or(0))
+    }
+
+    fn nsd_stats(&self, level: super::Level) -> Result<String, LabError> {
+        let conf = self
+            .dir
+            .join(format!("nsd{}", level.number()))
+            .join("nsd.conf");
+        run(
+            self.command("nsd-control")
+                .arg("-c")
+                .arg(&conf)
+                .arg("stats_noreset"),
+            "nsd-control stats_noreset",
+        )
     }
 }

@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use danebound_resolver::autotrust::{AutotrustConfig, TrustPoints};
 use danebound_resolver::clock::{Clock, FixedClock};
-use danebound_resolver::config::Config;
-use danebound_resolver::engine::{Resolver, Upstream as EngineUpstream};
+use danebound_resolver::config::{Config, ZoneConfig};
+use danebound_resolver::engine::{self, Resolver, Upstream as EngineUpstream};
 use danebound_resolver::forward::Upstreams;
-use danebound_resolver::iterator::{IterConfig, Iterator, RootHints, ZoneServers as IterZone};
+use danebound_resolver::iterator::{IterConfig, Iterator, RootHints};
 use danebound_resolver::request::{Parsed, Request};
 use danebound_resolver::server::Responder;
 use danebound_resolver::transport::{ExchangeFuture, Protocol, Transport as ResolverTransport};
@@ -86,47 +86,75 @@ fn is_off(value: Option<&str>) -> bool {
     })
 }
 
-/// The iterator's configuration for a scenario: the root stub as the hints
-/// (named `stub-name`, default k.root-servers.net), other stub and forward
-/// zones as configured, minimisation and address families as the file says.
-fn iter_config(config: &ScenarioConfig, root: Option<ZoneServers>) -> Result<IterConfig, String> {
-    let mut cfg = IterConfig::default();
-    if let Some(root) = root {
-        if root.addrs.is_empty() {
-            return Err("unsupported: a root stub given by host name".into());
+/// The iterator's configuration for a scenario, built as `serve` builds it
+/// (`engine::iter_config` from the server's `Config` and the trust
+/// anchors' zones): the root stub as the hints (named `stub-name`, default
+/// k.root-servers.net), other stub and forward zones as configured; then
+/// what `serve` has no setting for (minimisation and address families) as
+/// the file says.
+fn iter_config(
+    config: &ScenarioConfig,
+    server_config: &Config,
+    root: Option<ZoneServers>,
+    signed_zones: &[Name],
+) -> Result<IterConfig, String> {
+    let hints = match root {
+        Some(root) => {
+            if root.addrs.is_empty() {
+                return Err("unsupported: a root stub given by host name".into());
+            }
+            let host = option(config, "stub-name").unwrap_or("k.root-servers.net");
+            let host = Name::from_ascii(host)
+                .map(|n| {
+                    let mut n = n;
+                    n.set_fqdn(true);
+                    n
+                })
+                .map_err(|e| format!("stub-name: {e}"))?;
+            RootHints::new(vec![(
+                host,
+                root.addrs.iter().map(SocketAddr::ip).collect(),
+            )])
         }
-        let host = option(config, "stub-name").unwrap_or("k.root-servers.net");
-        let host = Name::from_ascii(host)
-            .map(|n| {
-                let mut n = n;
-                n.set_fqdn(true);
-                n
-            })
-            .map_err(|e| format!("stub-name: {e}"))?;
-        cfg.hints = RootHints::new(vec![(
-            host,
-            root.addrs.iter().map(SocketAddr::ip).collect(),
-        )]);
-    }
+        None => RootHints::iana(),
+    };
+    let mut cfg = engine::iter_config(server_config, hints, signed_zones);
+    cfg.qname_minimisation = config.qname_minimisation.unwrap_or(true);
+    cfg.ipv4 = !is_off(option(config, "do-ip4"));
+    cfg.ipv6 = !is_off(option(config, "do-ip6"));
+    Ok(cfg)
+}
+
+/// `serve`'s configuration for a scenario: its stub and forward zones
+/// (not the root's, which is the hints), do-not-query-localhost, 0x20 and
+/// Deckard's cache TTL bounds; no local zones (scenario names such as
+/// `test.` are real zones here).
+fn server_config(config: &ScenarioConfig) -> Result<Config, String> {
     let zones = |list: &[ZoneServers]| {
         list.iter()
             .filter(|z| !z.name.is_root() && !z.addrs.is_empty())
-            .map(|z| IterZone {
-                zone: z.name.clone(),
-                servers: z.addrs.clone(),
+            .map(|z| ZoneConfig {
+                name: z.name.clone(),
+                addresses: z.addrs.clone(),
             })
             .collect::<Vec<_>>()
     };
-    cfg.stub_zones = zones(&config.stub_zones);
-    cfg.forward_zones = zones(&config.forward_zones);
-    cfg.qname_minimisation = config.qname_minimisation.unwrap_or(true);
-    cfg.query_localhost = is_off(option(config, "do-not-query-localhost"));
-    cfg.ipv4 = !is_off(option(config, "do-ip4"));
-    cfg.ipv6 = !is_off(option(config, "do-ip6"));
-    if let Some(max) = feature_ttl(config, "max_ttl")? {
-        cfg.max_ttl = max;
+    let mut server_config = Config {
+        default_local_zones: false,
+        stub_zones: zones(&config.stub_zones),
+        forward_zones: zones(&config.forward_zones),
+        do_not_query_localhost: !is_off(option(config, "do-not-query-localhost")),
+        // 0x20 as unbound's testbound runs: off unless the file asks.
+        use_caps_for_id: option(config, "use-caps-for-id") == Some("yes"),
+        ..Config::default()
+    };
+    if let Some(min) = feature_ttl(config, "min_ttl")? {
+        server_config.cache.min_ttl = min;
     }
-    Ok(cfg)
+    if let Some(max) = feature_ttl(config, "max_ttl")? {
+        server_config.cache.max_ttl = max;
+    }
+    Ok(server_config)
 }
 
 /// Deckard's `features: min_ttl = N` / `max_ttl = N` (Knot's cache TTL
@@ -251,37 +279,16 @@ impl EngineUnderTest {
         let net: SharedNet = Arc::new(Mutex::new(None));
         let clock = Arc::new(FixedClock::new(0));
         let transport = Arc::new(NetTransport { net: net.clone() });
-        // 0x20 as unbound's testbound runs: off unless the file asks.
-        let caps = option(config, "use-caps-for-id") == Some("yes");
-        let upstream: Arc<dyn EngineUpstream> = match upstream {
-            Upstream::Forward(servers) => Arc::new(
-                Upstreams::new(servers, transport)
-                    .with_rounds(1)
-                    .with_caps_for_id(caps),
-            ),
-            Upstream::Iterate(root) => Arc::new(
-                Iterator::new(
-                    iter_config(config, root)?,
-                    transport,
-                    clock.clone() as Arc<dyn Clock>,
-                )
-                .with_caps_for_id(caps),
-            ),
-        };
+        let server_config = server_config(config)?;
         // `fake-sha1: yes` (rpl-format.md §8.2) asks for SHA-1 signatures by
         // 512-bit RSA keys: the production backend verifies them for real
         // (RFC 5702 §2), so the option needs nothing of its own.
         let crypto: Arc<dyn Crypto> = Arc::new(RingCrypto::default());
-        let mut resolver = Resolver::new(
-            upstream,
-            anchors.clone(),
-            crypto.clone(),
-            clock.clone() as Arc<dyn Clock>,
-        )
-        .with_validation_time(validation_time)
-        .with_domain_insecure(config.domain_insecure.clone());
+        // RFC 5011 trust points (AUTOTRUST_FILE), loaded first as
+        // `engine::build_resolver` does: their zones are signed zones too.
         let mut state = None;
         let mut autotrust = Vec::new();
+        let mut points = None;
         if !config.autotrust_files.is_empty() {
             let dir = StateDir::new()?;
             autotrust = autotrust_files(config, &dir.0)?;
@@ -290,22 +297,45 @@ impl EngineUnderTest {
                 signaling: !is_off(option(config, "trust-anchor-signaling")),
                 ..AutotrustConfig::default()
             };
-            let points = TrustPoints::load(&paths, anchors, at_config, crypto.as_ref())?;
-            resolver = resolver.with_trust_points(points);
+            points = Some(TrustPoints::load(
+                &paths,
+                anchors.clone(),
+                at_config,
+                crypto.as_ref(),
+            )?);
             state = Some(dir);
         }
-        let resolver = Arc::new(resolver);
-        let mut server_config = Config {
-            // Scenario names such as `test.` are real zones here.
-            default_local_zones: false,
-            ..Config::default()
+        let signed: Vec<Name> = match &points {
+            Some(points) => points.anchors().zones().cloned().collect(),
+            None => anchors.zones().cloned().collect(),
         };
-        if let Some(min) = feature_ttl(config, "min_ttl")? {
-            server_config.cache.min_ttl = min;
+        let upstream: Arc<dyn EngineUpstream> = match upstream {
+            Upstream::Forward(servers) => Arc::new(
+                Upstreams::new(servers, transport)
+                    .with_rounds(1)
+                    .with_caps_for_id(server_config.use_caps_for_id),
+            ),
+            Upstream::Iterate(root) => Arc::new(
+                Iterator::new(
+                    iter_config(config, &server_config, root, &signed)?,
+                    transport,
+                    clock.clone() as Arc<dyn Clock>,
+                )
+                .with_caps_for_id(server_config.use_caps_for_id),
+            ),
+        };
+        let mut resolver = Resolver::new(
+            upstream,
+            anchors,
+            crypto.clone(),
+            clock.clone() as Arc<dyn Clock>,
+        )
+        .with_validation_time(validation_time)
+        .with_domain_insecure(config.domain_insecure.clone());
+        if let Some(points) = points {
+            resolver = resolver.with_trust_points(points);
         }
-        if let Some(max) = feature_ttl(config, "max_ttl")? {
-            server_config.cache.max_ttl = max;
-        }
+        let resolver = Arc::new(resolver);
         let responder = Responder::new(&server_config, resolver.clone(), clock.clone());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
