@@ -670,6 +670,10 @@ fn control_stats_count_each_query_the_iterator_sends() {
     let Some(lab) = Lab::start_with_or_skip("cli_recursive_stats", options) else {
         return;
     };
+    // From a cold start: priming (RFC 9609), the chain of trust, a
+    // glueless NS name, CNAMEs across zones. Counted by danebound from
+    // its start, and by the lab's NSD from before it.
+    let nsd_before = lab.authoritative_queries().expect("NSD counts");
     let dir = tempfile::tempdir().unwrap();
     let serve = Serve::start(
         dir.path(),
@@ -681,22 +685,13 @@ fn control_stats_count_each_query_the_iterator_sends() {
         ),
         "",
     );
-    let (socket, listen) = (serve.socket.clone(), serve.listen.clone());
     let ask = |name: &str| {
-        let server = format!("@{}", listen.replace(':', "#"));
+        let server = format!("@{}", serve.listen.replace(':', "#"));
         let (_, out, _) = run(&["query", name, "A", &server, "+dnssec"]);
         out
     };
-    // The root primed (at start, in the background) and example.test.'s
-    // chain of trust learned: what follows is only the names below.
-    let out = ask("www.example.test");
-    assert!(out.contains(";; flags: qr rd ra ad;"), "{out}");
-    let sent_before = stat(&socket, "upstream.queries");
-    let nsd_before = lab.authoritative_queries().expect("NSD counts");
-    assert!(sent_before > 0, "upstream.queries counts nothing");
-    // Cold zones: each is a referral, the zone's DNSKEY (its DS came with
-    // the referral), a glueless NS name, the answer.
     let names = [
+        "www.example.test",
         "www.alg8.example.test",
         "www.unsigned.nsec3.example.test",
         "cname-cross.example.test",
@@ -705,18 +700,14 @@ fn control_stats_count_each_query_the_iterator_sends() {
         let out = ask(name);
         assert!(out.contains("status: NOERROR"), "{name}: {out}");
     }
-    let sent = stat(&socket, "upstream.queries") - sent_before;
+    let sent = stat(&serve.socket, "upstream.queries");
     let arrived = lab.authoritative_queries().expect("NSD counts") - nsd_before;
     eprintln!(
-        "{} cold names: upstream.queries +{sent}, queries at the lab's NSD +{arrived}",
+        "{} names from a cold start: upstream.queries {sent}, queries at the lab's NSD {arrived}",
         names.len()
     );
     assert_eq!(
         sent, arrived,
         "upstream.queries counts each query that reached an authority"
-    );
-    assert!(
-        sent > names.len() as u64,
-        "more than one query per name: {sent}"
     );
 }

@@ -348,8 +348,15 @@ impl Stats {
 
     /// One upstream query: its round trip, or `None` when it failed.
     pub fn upstream(&self, rtt: Option<Duration>) {
+        self.upstream_exchange(1, rtt);
+    }
+
+    /// One exchange of `sent` queries with a server (2 when a truncated
+    /// UDP reply was asked again over TCP): its whole round trip (so the
+    /// mean per query is its share), or `None` when it failed (one failure).
+    pub fn upstream_exchange(&self, sent: u64, rtt: Option<Duration>) {
         self.with(|s| {
-            s.upstream_queries.add(1);
+            s.upstream_queries.add(sent);
             match rtt {
                 Some(rtt) => s
                     .upstream_rtt_us

@@ -182,7 +182,9 @@ fn run(mode: Mode) {
                     "{what}: {upstream} upstream queries"
                 );
             } else {
-                // `upstream.queries` counts each query the iterator sends.
+                // `upstream.queries` counts each query the iterator sends:
+                // exactly what reached the authoritatives.
+                assert_eq!(upstream, authoritative, "{what}: upstream.queries");
                 let bound = if attack.name == "nxnsflood" { 40 } else { 200 };
                 assert!(
                     authoritative <= bound && upstream <= bound,

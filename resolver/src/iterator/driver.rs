@@ -108,12 +108,13 @@ impl Iterator {
         )
         .await;
         // `upstream.queries` in recursive mode: each query sent to an
-        // authority (one exchange, whatever retry over TCP or without
-        // EDNS the query layer made), with its round trip or as a failure.
-        crate::stats::global().upstream(match &exchange {
-            Ok(Exchange::Reply(_)) => Some(sent.elapsed()),
-            _ => None,
-        });
+        // authority (a reply over TCP followed a truncated one over UDP:
+        // two), with the round trip or as a failure.
+        match &exchange {
+            Ok(Exchange::Reply(reply)) => crate::stats::global()
+                .upstream_exchange(1 + u64::from(reply.tcp), Some(sent.elapsed())),
+            _ => crate::stats::global().upstream(None),
+        }
         match exchange {
             Ok(Exchange::Reply(reply)) => Response::Reply {
                 message: reply.message,
