@@ -441,3 +441,82 @@ fn each_ds_and_dnskey_set_is_asked_once_for_many_names() {
         "DS asked more than once: {ds:?}"
     );
 }
+
+/// Issue 10: NS sets and addresses from authoritative, validated answers
+/// outrank the parent's delegation and glue for choosing servers (RFC 2181
+/// §5.4.1). The root delegates `test.` to two servers, `ns1.test.` (the
+/// TLD's NSD) and `nsp.test.` (a relay in front of it, glue only); the
+/// child's own NS set names `ns1.test.` alone. Once danebound has validated
+/// `test. NS` and `ns1.test. A` (asked by a client, answered with AD), the
+/// names that follow are asked of the child's server only: the relay sees
+/// no more queries, the TLD's NSD sees them all.
+#[test]
+fn a_validated_child_ns_set_replaces_the_parents_delegation_for_server_selection() {
+    let options = LabOptions {
+        keys: Keys::Fixtures,
+        upstream: false,
+        oracle: false,
+        extra_records: vec![(
+            ".".into(),
+            "test. 86400 IN NS nsp.test.\nnsp.test. 86400 IN A @NET@.16\n".into(),
+        )],
+        ..LabOptions::default()
+    };
+    let Some(lab) = Lab::start_with_or_skip("lab_recursion_child_ns", options) else {
+        return;
+    };
+    let relay = ForgingProxy::start(
+        SocketAddr::new(lab.address(16).into(), 53),
+        lab.server(Level::Tld),
+        Vec::new(),
+    )
+    .expect("the relay starts");
+    let mut config = Danebound::lab_recursive_config(&lab, lab.address(29));
+    // Every name below must reach the servers of test.
+    config.aggressive_nsec = false;
+    let danebound = Danebound::start(config).expect("danebound starts");
+    let server = danebound.addr();
+    let ask_type = |name: &str, qtype: RecordType| {
+        lab.query_with(server, name, qtype, &QueryOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    // With the parent's delegation: either server (the relay, at random).
+    for i in 0..6 {
+        let r = ask_type(&format!("before{i}.test."), RecordType::A);
+        assert_eq!(r.rcode(), ResponseCode::NXDomain, "{:?}", r.message);
+        assert!(r.ad(), "{:?}", r.message);
+    }
+    let via_relay = relay.asked().len();
+    // The child's own NS set and its server's address, validated.
+    let r = ask_type("test.", RecordType::NS);
+    assert!(r.ad(), "test. NS is secure: {:?}", r.message);
+    assert_eq!(r.answer_rdata(RecordType::NS), ["ns1.test."]);
+    let r = ask_type("ns1.test.", RecordType::A);
+    assert!(r.ad(), "ns1.test. A is secure: {:?}", r.message);
+    let relayed = relay.asked().len();
+    let tld = |l: &Lab| {
+        l.authoritative_queries_of_type(Level::Tld, "A")
+            .expect("NSD counts")
+    };
+    let tld_before = tld(&lab);
+    let names = 12;
+    for i in 0..names {
+        let r = ask_type(&format!("after{i}.test."), RecordType::A);
+        assert_eq!(r.rcode(), ResponseCode::NXDomain, "{:?}", r.message);
+        assert!(r.ad(), "{:?}", r.message);
+    }
+    let asked_after: Vec<_> = relay.asked()[relayed..].to_vec();
+    eprintln!(
+        "parent's delegation: {via_relay} of the first queries went to the glue-only server; \
+         after validating the child's NS set: {} of {names}",
+        asked_after.len()
+    );
+    assert!(
+        asked_after.is_empty(),
+        "after validation the glue-only server is not asked: {asked_after:?}"
+    );
+    assert!(
+        tld(&lab) - tld_before >= names,
+        "the names reached the child's server"
+    );
+}
