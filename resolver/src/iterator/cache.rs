@@ -116,8 +116,13 @@ impl IterCache {
         let key = (first.name.to_lowercase(), first.record_type());
         let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
         let mut expires = now + u64::from(self.cap(ttl));
-        if let Some(old) = self.rrsets.get(&key).filter(|e| e.expires > now) {
+        if let Some(old) = self.rrsets.get_mut(&key).filter(|e| e.expires > now) {
             if old.rank > rank {
+                // A priming answer renews a validated root NS set or
+                // address that it repeats; it never replaces one.
+                if renew && same_data(&old.records, &records) {
+                    old.expires = old.expires.max(expires);
+                }
                 return;
             }
             if !renew
@@ -337,6 +342,18 @@ impl IterCache {
     }
 }
 
+/// Whether two RRsets hold the same records (RRSIGs and TTLs aside).
+fn same_data(a: &[Record], b: &[Record]) -> bool {
+    let data = |set: &[Record]| -> Vec<RData> {
+        set.iter()
+            .filter(|r| r.record_type() != RecordType::RRSIG)
+            .map(|r| r.data.clone())
+            .collect()
+    };
+    let (a, b) = (data(a), data(b));
+    a.len() == b.len() && a.iter().all(|r| b.contains(r))
+}
+
 /// Before an insertion into `map`: at [`MAX_ENTRIES`], drop the expired
 /// entries, and everything if that was not enough (the iterator's caches
 /// are refilled by the next resolution; they hold no validation status).
@@ -375,6 +392,31 @@ mod tests {
         assert_eq!(
             c.addresses(&host, 1),
             vec!["192.0.2.1".parse::<IpAddr>().unwrap()]
+        );
+    }
+
+    #[test]
+    fn priming_renews_a_validated_set_it_repeats_and_never_replaces_one() {
+        let mut c = IterCache::new();
+        let root = Name::root();
+        let ns = |host: &str, ttl| {
+            vec![Record::from_rdata(
+                root.clone(),
+                ttl,
+                RData::NS(NS(Name::from_ascii(host).unwrap())),
+            )]
+        };
+        c.store_validated(ns("a.root.", 100), 0);
+        c.renew(ns("a.root.", 100), Rank::AnswerAa, 90);
+        assert_eq!(c.rank(&root, RecordType::NS, 150), Some(Rank::Validated));
+        c.renew(ns("evil.", 1000), Rank::AnswerAa, 150);
+        let held = c.get(&root, RecordType::NS, 151).unwrap();
+        assert!(
+            matches!(&held[0].data, RData::NS(n) if n.0 == Name::from_ascii("a.root.").unwrap())
+        );
+        assert!(
+            c.get(&root, RecordType::NS, 190).is_none(),
+            "not extended by other data"
         );
     }
 
