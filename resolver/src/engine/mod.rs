@@ -119,13 +119,17 @@ pub trait Upstream: Send + Sync + 'static {
 
 /// The DS and DNSKEY data one attempt at a question fetched for its
 /// validation, per (zone, type): each reply's records in a canonical text
-/// form (owner in lower case, TTL 0), sorted.
+/// form (owner in lower case, TTL 0), sorted. Kept only where a bogus
+/// answer can be retried elsewhere (`on`: the iterator).
 #[derive(Debug, Default)]
-struct Fetches(Vec<(Name, RecordType, Vec<String>)>);
+struct Fetches {
+    on: bool,
+    seen: Vec<(Name, RecordType, Vec<String>)>,
+}
 
 impl Fetches {
     fn note(&mut self, zone: &Name, rtype: RecordType, message: &Message) {
-        if !matches!(rtype, RecordType::DS | RecordType::DNSKEY) {
+        if !self.on || !matches!(rtype, RecordType::DS | RecordType::DNSKEY) {
             return;
         }
         let mut records: Vec<String> = message
@@ -141,8 +145,8 @@ impl Fetches {
             .collect();
         records.sort_unstable();
         let zone = zone.to_lowercase();
-        self.0.retain(|(z, t, _)| !(*z == zone && *t == rtype));
-        self.0.push((zone, rtype, records));
+        self.seen.retain(|(z, t, _)| !(*z == zone && *t == rtype));
+        self.seen.push((zone, rtype, records));
     }
 
     /// Whether the DS and DNSKEY data fetched here for `zone` is what
@@ -150,11 +154,12 @@ impl Fetches {
     fn repeats(&self, prior: &Self, zone: &Name) -> bool {
         let zone = zone.to_lowercase();
         let of = |f: &Self| -> Vec<(RecordType, Vec<String>)> {
-            let mut v: Vec<(RecordType, Vec<String>)> =
-                f.0.iter()
-                    .filter(|(z, _, _)| *z == zone)
-                    .map(|(_, t, r)| (*t, r.clone()))
-                    .collect();
+            let mut v: Vec<(RecordType, Vec<String>)> = f
+                .seen
+                .iter()
+                .filter(|(z, _, _)| *z == zone)
+                .map(|(_, t, r)| (*t, r.clone()))
+                .collect();
             v.sort_by_key(|(t, _)| u16::from(*t));
             v
         };
@@ -462,7 +467,10 @@ impl Resolver {
             let mut used = Vec::new();
             let mut attempt = Attempt {
                 prior: previous.as_ref().map(|(_, fetched)| fetched),
-                fetched: Fetches::default(),
+                fetched: Fetches {
+                    on: !cd && self.upstream().can_avoid(),
+                    seen: Vec::new(),
+                },
                 abandoned: false,
             };
             let (resolution, mut events, remembered) = self
