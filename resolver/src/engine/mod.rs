@@ -1035,3 +1035,104 @@ mod tests {
         assert_eq!(kept[2], a(2));
     }
 }
+
+#[cfg(test)]
+mod retry_tests {
+    use std::str::FromStr;
+
+    use super::Fetches;
+    use crate::wire::rdata::TXT;
+    use crate::wire::{Message, MessageType, Name, OpCode, RData, Record, RecordType};
+
+    /// A reply whose answer holds `data` at `owner` with `ttl` (TXT stands
+    /// in for DS or DNSKEY data: only the records are compared).
+    fn reply(owner: &str, ttl: u32, data: &[&str]) -> Message {
+        let mut m = Message::new(0, MessageType::Response, OpCode::Query);
+        m.answers = data
+            .iter()
+            .map(|d| {
+                Record::from_rdata(
+                    Name::from_str(owner).unwrap(),
+                    ttl,
+                    RData::TXT(TXT::new(vec![(*d).to_string()])),
+                )
+            })
+            .collect();
+        m
+    }
+
+    fn fetches() -> Fetches {
+        Fetches {
+            on: true,
+            seen: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_retry_repeats_only_the_same_ds_and_dnskey_data() {
+        let zone = Name::from_str("flood.example.").unwrap();
+        let mut first = fetches();
+        first.note(
+            &zone,
+            RecordType::DS,
+            &reply("flood.example.", 300, &["a", "b"]),
+        );
+        first.note(
+            &zone,
+            RecordType::DNSKEY,
+            &reply("flood.example.", 300, &["k"]),
+        );
+        // The same data, other TTLs, case and order: a repeat, once both
+        // types are in.
+        let mut again = fetches();
+        again.note(
+            &zone,
+            RecordType::DS,
+            &reply("FLOOD.example.", 99, &["b", "a"]),
+        );
+        assert!(
+            !again.repeats(&first, &zone),
+            "the DNSKEY set is not in yet"
+        );
+        again.note(
+            &zone,
+            RecordType::DNSKEY,
+            &reply("flood.example.", 5, &["k"]),
+        );
+        assert!(again.repeats(&first, &zone));
+        // Another server's DNSKEY set: judged afresh.
+        let mut other = fetches();
+        other.note(
+            &zone,
+            RecordType::DS,
+            &reply("flood.example.", 300, &["a", "b"]),
+        );
+        other.note(
+            &zone,
+            RecordType::DNSKEY,
+            &reply("flood.example.", 300, &["k2"]),
+        );
+        assert!(!other.repeats(&first, &zone));
+        // Another zone's data says nothing of this one; off notes nothing.
+        let mut elsewhere = fetches();
+        let sibling = Name::from_str("other.example.").unwrap();
+        elsewhere.note(
+            &sibling,
+            RecordType::DNSKEY,
+            &reply("other.example.", 300, &["k"]),
+        );
+        assert!(!elsewhere.repeats(&first, &zone));
+        let mut off = Fetches::default();
+        off.note(
+            &zone,
+            RecordType::DS,
+            &reply("flood.example.", 300, &["a", "b"]),
+        );
+        off.note(
+            &zone,
+            RecordType::DNSKEY,
+            &reply("flood.example.", 300, &["k"]),
+        );
+        assert!(!off.repeats(&first, &zone));
+    }
+}
