@@ -24,9 +24,6 @@ bench=cold-per-name
 . scripts/bench-lib.sh
 pin on
 
-cpu_ns() { # the on-CPU time of all of PID's threads, ns
-  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d", s}'
-}
 db_stats() { # the counters this script reads, as "k=v" lines
   "$danebound" control --socket "$work/control.sock" stats 2>/dev/null |
     grep -E '^(upstream\.queries|validation\.(sessions|verifications|digests|nsec3_hashes))=' || true
