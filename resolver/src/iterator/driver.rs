@@ -125,12 +125,19 @@ impl Iterator {
         tracing::debug!(%zone, "fetching DNSKEY ahead of the validator");
         runtime.spawn(async move {
             cell.get_or_init(|| me.run_keys(&zone)).await;
-            // Done: the iterator's answer cache holds it from now on.
-            let mut map = me.key_fetches.lock().unwrap_or_else(|e| e.into_inner());
-            if map.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
-                map.remove(&key);
-            }
+            me.key_fetch_done(&key, &cell);
         });
+    }
+
+    /// A key fetch ended: the iterator's answer cache holds its answer from
+    /// now on, so it is shared no longer. Whoever sees it end first (the
+    /// task, or a validator whose runtime outlived the task's) removes it,
+    /// so that no result is kept past its question.
+    fn key_fetch_done(&self, key: &Name, cell: &KeyFetch) {
+        let mut map = self.key_fetches.lock().unwrap_or_else(|e| e.into_inner());
+        if map.get(key).is_some_and(|c| Arc::ptr_eq(c, cell)) {
+            map.remove(key);
+        }
     }
 
     /// The validator's DNSKEY question for `zone`, iterated.
@@ -245,14 +252,17 @@ impl Iterator {
         }
         if for_validation && rtype == RecordType::DNSKEY && avoid.is_empty() {
             // Fetched ahead (or being fetched): share it.
+            let key = name.to_lowercase();
             let ahead = self
                 .key_fetches
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .get(&name.to_lowercase())
+                .get(&key)
                 .cloned();
             if let Some(cell) = ahead {
-                return cell.get_or_init(|| self.run_keys(name)).await.clone();
+                let reply = cell.get_or_init(|| self.run_keys(name)).await.clone();
+                self.key_fetch_done(&key, &cell);
+                return reply;
             }
         }
         let iteration = Iteration::new(name, rtype)
