@@ -9,7 +9,9 @@
 #   * all at once: PARALLEL clients, PARALLEL queries outstanding;
 # and reports dnsperf's run time (first query sent to last answer), the
 # resolver time (the sum of the per-query latencies: average latency x
-# queries completed), the queries lost (no answer in 5 s) and the number of
+# queries completed), the queries lost (no answer in 5 s), the resolver's
+# on-CPU time during the list (schedstat of all its threads: moves little
+# with the machine's load, unlike the wall times) and the number of
 # queries the lab's NSD servers received (nsd-control stats_noreset, summed
 # over the lab's NSDs) for each. One client process for the whole list, so
 # the wall time is the resolvers' (an earlier version started one dig per
@@ -38,11 +40,14 @@ run() { # name how
   clients=1
   [ "$how" = sequential ] || clients=$PARALLEL
   before=$(nsd_queries)
+  c0=$(cpu_ns "$server")
   cold_list "$clients"
+  c1=$(cpu_ns "$server")
   after=$(nsd_queries)
   stop
-  printf '%-10s %-10s %6d ms (resolving %5d ms, %d lost)  %5d queries to the lab authorities\n' "$name" "$how" "$wall" "$resolving" "$lost" $((after - before))
-  echo "$name $how $wall $((after - before)) $resolving $lost" >>"$work/results"
+  cpu=$(((c1 - c0) / 1000000))
+  printf '%-10s %-10s %6d ms (resolving %5d ms, %d lost, CPU %4d ms)  %5d queries to the lab authorities\n' "$name" "$how" "$wall" "$resolving" "$lost" "$cpu" $((after - before))
+  echo "$name $how $wall $((after - before)) $resolving $lost $cpu" >>"$work/results"
 }
 
 echo "== $ROUNDS rounds, $count names, cold caches; parallel = $PARALLEL at once"
@@ -56,8 +61,13 @@ done
 echo "== medians over $ROUNDS rounds"
 column() { awk -v n="$1" -v h="$2" -v c="$3" '$1 == n && $2 == h {print $c}' "$work/results" | median; }
 for name in danebound unbound; do
-  printf '%-10s one at a time %6d ms (resolving %5d ms, %d lost), %5d queries; all at once %6d ms (resolving %5d ms, %d lost), %5d queries\n' "$name" \
-    "$(column "$name" sequential 3)" "$(column "$name" sequential 5)" "$(column "$name" sequential 6)" "$(column "$name" sequential 4)" \
-    "$(column "$name" parallel 3)" "$(column "$name" parallel 5)" "$(column "$name" parallel 6)" "$(column "$name" parallel 4)"
+  printf '%-10s one at a time %6d ms (resolving %5d ms, %d lost, CPU %4d ms), %5d queries; all at once %6d ms (resolving %5d ms, %d lost, CPU %4d ms), %5d queries\n' "$name" \
+    "$(column "$name" sequential 3)" "$(column "$name" sequential 5)" "$(column "$name" sequential 6)" "$(column "$name" sequential 7)" "$(column "$name" sequential 4)" \
+    "$(column "$name" parallel 3)" "$(column "$name" parallel 5)" "$(column "$name" parallel 6)" "$(column "$name" parallel 7)" "$(column "$name" parallel 4)"
+done
+echo "== per-round ratios danebound/unbound (each round runs both under the same load): wall one at a time, wall all at once"
+for round in $(seq 1 "$ROUNDS"); do
+  awk -v r="$round" 'NR > 4 * (r - 1) && NR <= 4 * r {w[$1 " " $2] = $3}
+    END {printf "round %d: %.2f %.2f\n", r, w["danebound sequential"] / w["unbound sequential"], w["danebound parallel"] / w["unbound parallel"]}' "$work/results"
 done
 echo "($(machine))"

@@ -23,6 +23,7 @@
 #                               per-query latencies, ms) and `lost`
 #   nsd_queries                 queries the lab's NSDs have received so far
 #   cpu_ticks PID, rss_kib PID  utime+stime (ticks of 10 ms), VmRSS (KiB)
+#   cpu_ns PID                  on-CPU ns of all of PID's threads (schedstat)
 #   cpu_us_per TICKS N          server CPU per answer, µs
 #   dnsperf_value OUT FIELD     a figure of dnsperf's summary ("Queries per
 #                               second:", "Queries completed:", ...)
@@ -191,6 +192,9 @@ nsd_queries() {
   echo "$total"
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# On-CPU time of all of PID's threads, ns (schedstat: finer than ticks, and
+# counts only the time on the CPU, so it moves little with the load).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d", s}'; }
 rss_kib() { awk '$1 == "VmRSS:" {print $2}' "/proc/$1/status"; }
 cpu_us_per() { awk -v t="$1" -v n="$2" 'BEGIN { printf "%.2f", n ? t * 10000 / n : 0 }'; }
 dnsperf_value() { # output field: the first number after FIELD

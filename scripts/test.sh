@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 # posttls-finger and makes certificates with openssl (so does the DNS-over-TLS
 # lab test, tests/tests/lab_dot.rs); the package test checks the packaged
 # binary is stripped with binutils' readelf (cargo-deb strips with its strip).
-PACKAGES=(ldnsutils bind9-utils bind9-dnsutils nsd unbound iproute2 openssl postfix binutils)
+PACKAGES=(libssl-dev pkg-config ldnsutils bind9-utils bind9-dnsutils nsd unbound iproute2 openssl postfix binutils)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,6 @@
 //! RRSIG verification per algorithm through [`verify_rrset`] against the
 //! raw verification of the same signature by the crypto library (ring, or
-//! `ed448-goldilocks` for Ed448): the ratio is the validator's overhead
+//! OpenSSL for Ed448; `ed448_backend` compares it with `ed448-goldilocks`): the ratio is the validator's overhead
 //! (canonical form, checks, key selection, the `Verified` proof). Target:
 //! ≤ 1.2×. Also: the validator's own cost with a null crypto backend, a
 //! cold three-level chain (root → test. → example.test., ECDSA P-256) and
@@ -154,15 +154,49 @@ fn ed448_case() -> Case {
         16,
         public,
         move |m| key.sign_raw(m).to_bytes().to_vec(),
-        |pk, m, s| {
-            let pk: &[u8; 57] = pk.try_into().unwrap();
-            let sig = ed448_goldilocks::Signature::from_slice(s).unwrap();
-            ed448_goldilocks::VerifyingKey::from_bytes(pk)
-                .unwrap()
-                .verify_raw(&sig, m)
-                .is_ok()
-        },
+        openssl_ed448_verify,
     )
+}
+
+/// Ed448 as the backend does it (OpenSSL), without the validator around it.
+fn openssl_ed448_verify(pk: &[u8], m: &[u8], s: &[u8]) -> bool {
+    let key = openssl::pkey::PKey::public_key_from_raw_bytes(pk, openssl::pkey::Id::ED448).unwrap();
+    openssl::sign::Verifier::new_without_digest(&key)
+        .unwrap()
+        .verify_oneshot(s, m)
+        .unwrap()
+}
+
+/// The two Ed448 verifiers on the same signature: OpenSSL (the backend
+/// since 2026-12-02) and the pure-Rust `ed448-goldilocks` it replaced.
+fn ed448_backends(c: &mut Criterion) {
+    let key = ed448_goldilocks::SigningKey::try_from(&[9u8; 57][..]).unwrap();
+    let public = key.verifying_key().as_bytes().to_vec();
+    let message = vec![0x5a; 180];
+    let signature = key.sign_raw(&message).to_bytes().to_vec();
+    let mut group = c.benchmark_group("ed448_backend");
+    group.bench_function("openssl", |b| {
+        b.iter(|| {
+            assert!(openssl_ed448_verify(
+                black_box(&public),
+                &message,
+                &signature
+            ))
+        })
+    });
+    group.bench_function("ed448_goldilocks", |b| {
+        b.iter(|| {
+            let pk: &[u8; 57] = black_box(&public[..]).try_into().unwrap();
+            let sig = ed448_goldilocks::Signature::from_slice(&signature).unwrap();
+            assert!(
+                ed448_goldilocks::VerifyingKey::from_bytes(pk)
+                    .unwrap()
+                    .verify_raw(&sig, &message)
+                    .is_ok()
+            )
+        })
+    });
+    group.finish();
 }
 
 /// The 2048-bit RSA key of the domain-keys vectors, as PKCS#1 DER.
@@ -536,5 +570,12 @@ fn nsec3_hash(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, overhead, verify_rrsig, validate_chain, nsec3_hash);
+criterion_group!(
+    benches,
+    overhead,
+    verify_rrsig,
+    ed448_backends,
+    validate_chain,
+    nsec3_hash
+);
 criterion_main!(benches);

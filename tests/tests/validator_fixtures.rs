@@ -67,6 +67,34 @@ fn validate_response(q: &str, t: &str, response: &Message) -> Validated {
     panic!("{q} {t}: the session did not finish in 100 steps");
 }
 
+/// The DS and DNSKEY fetches a validation of the fixtures' answer to
+/// `q`/`t` makes, in order.
+fn fetches(q: &str, t: &str) -> Vec<(Name, RecordType)> {
+    let crypto = RingCrypto::new();
+    let qname = name(q);
+    let response = answer(q, t);
+    let mut session = Session::new(
+        &qname,
+        rtype(t),
+        &response,
+        &ANCHORS,
+        FIXTURE_NOW,
+        Limits::default(),
+        &crypto,
+    );
+    let mut asked = Vec::new();
+    for _ in 0..100 {
+        match session.step() {
+            Step::Fetch(request) => {
+                asked.push((request.name.clone(), request.rtype));
+                session.supply(&request, DB.fetch(&request));
+            }
+            Step::Done(_) => return asked,
+        }
+    }
+    panic!("{q} {t}: the session did not finish in 100 steps");
+}
+
 /// Validate the fixtures' answer to `q`/`t`.
 fn validate(q: &str, t: &str) -> Validated {
     validate_response(q, t, &answer(q, t))
@@ -415,6 +443,11 @@ mod rfc4035_section_5_2 {
                 matches!(r, InsecureReason::UnsupportedAlgorithm { .. }),
                 "{r:?}"
             );
+            // No supported DS, no path: the zone's keys are not asked for.
+            let zone = name("unknown-alg.example.test.");
+            let asked = fetches(q, t);
+            assert!(asked.contains(&(zone.clone(), RecordType::DS)), "{asked:?}");
+            assert!(!asked.contains(&(zone, RecordType::DNSKEY)), "{asked:?}");
         }
         assert_secure("unknown-alg.example.test.", "DS");
     }
@@ -436,6 +469,10 @@ mod rfc4035_section_5_2 {
                 matches!(r, InsecureReason::UnsupportedDigest { .. }),
                 "{r:?}"
             );
+            let zone = name("unknown-digest.example.test.");
+            let asked = fetches(q, t);
+            assert!(asked.contains(&(zone.clone(), RecordType::DS)), "{asked:?}");
+            assert!(!asked.contains(&(zone, RecordType::DNSKEY)), "{asked:?}");
         }
     }
 

@@ -127,6 +127,9 @@ pub fn build_upstream(
     if tokio::runtime::Handle::try_current().is_ok() {
         iterator.spawn_priming();
     }
+    // DNSKEY sets fetched beside the question (spawned on the runtime the
+    // question runs on; none without one).
+    iterator.enable_key_prefetch();
     Ok(iterator)
 }
 

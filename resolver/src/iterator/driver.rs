@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use tokio::sync::OnceCell;
@@ -25,7 +25,21 @@ pub struct Iterator {
     inflight: Mutex<HashMap<InflightKey, Arc<OnceCell<Response>>>>,
     /// 0x20 and the servers that do not preserve case.
     caps: CaseRandomisation,
+    /// This iterator, for the key fetches it starts in the background;
+    /// unset (no prefetching) until [`Iterator::enable_key_prefetch`].
+    me: OnceLock<Weak<Self>>,
+    /// DNSKEY sets being fetched ahead of the validator, by zone (lower
+    /// case): the validator's own question for one waits for it instead
+    /// of asking again.
+    key_fetches: Mutex<HashMap<Name, KeyFetch>>,
 }
+
+/// One DNSKEY fetch started ahead of the validator, shared with it.
+type KeyFetch = Arc<OnceCell<Result<UpstreamReply, UpstreamError>>>;
+
+/// At most this many DNSKEY fetches ahead of the validator at once; more
+/// referrals than that in flight are left to the validator's own fetches.
+const MAX_KEY_PREFETCHES: usize = 64;
 
 /// The longest wait between two failed primings.
 pub const PRIME_RETRY_MAX: Duration = Duration::from_secs(300);
@@ -62,7 +76,74 @@ impl Iterator {
             clock,
             inflight: Mutex::new(HashMap::new()),
             caps: CaseRandomisation::default(),
+            me: OnceLock::new(),
+            key_fetches: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Fetch scheduling (issue 12): from now on, a referral to a signed
+    /// zone on a question's way down starts the zone's DNSKEY query at
+    /// once, beside the question (see
+    /// [`Iteration::take_key_prefetches`](super::machine::Iteration::take_key_prefetches)),
+    /// so that the validator finds the set cached or in flight instead of
+    /// waiting one more round trip after the answer. Needs a tokio runtime
+    /// when referrals come (it spawns the fetches); without one nothing is
+    /// fetched ahead.
+    pub fn enable_key_prefetch(self: &Arc<Self>) {
+        let _ = self.me.set(Arc::downgrade(self));
+    }
+
+    /// Starts fetching `zone`'s DNSKEY set in the background, unless it is
+    /// cached, already being fetched, or too many are.
+    fn prefetch_keys(&self, zone: Name) {
+        let Some(me) = self.me.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let key = zone.to_lowercase();
+        let cached = {
+            let shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+            shared
+                .cache
+                .answer(&zone, RecordType::DNSKEY, self.clock.unix_now())
+                .is_some()
+        };
+        if cached {
+            return;
+        }
+        let cell = {
+            let mut map = self.key_fetches.lock().unwrap_or_else(|e| e.into_inner());
+            if map.contains_key(&key) || map.len() >= MAX_KEY_PREFETCHES {
+                return;
+            }
+            let cell = KeyFetch::default();
+            map.insert(key.clone(), cell.clone());
+            cell
+        };
+        tracing::debug!(%zone, "fetching DNSKEY ahead of the validator");
+        runtime.spawn(async move {
+            cell.get_or_init(|| me.run_keys(&zone)).await;
+            me.key_fetch_done(&key, &cell);
+        });
+    }
+
+    /// A key fetch ended: the iterator's answer cache holds its answer from
+    /// now on, so it is shared no longer. Whoever sees it end first (the
+    /// task, or a validator whose runtime outlived the task's) removes it,
+    /// so that no result is kept past its question.
+    fn key_fetch_done(&self, key: &Name, cell: &KeyFetch) {
+        let mut map = self.key_fetches.lock().unwrap_or_else(|e| e.into_inner());
+        if map.get(key).is_some_and(|c| Arc::ptr_eq(c, cell)) {
+            map.remove(key);
+        }
+    }
+
+    /// The validator's DNSKEY question for `zone`, iterated.
+    async fn run_keys(&self, zone: &Name) -> Result<UpstreamReply, UpstreamError> {
+        let iteration = Iteration::new(zone, RecordType::DNSKEY).for_validation(true);
+        self.drive(iteration, zone, RecordType::DNSKEY).await
     }
 
     /// 0x20 on (the default) or off (`use_caps_for_id`).
@@ -207,6 +288,21 @@ impl Iterator {
                 why: format!("class {class} is not iterated"),
             });
         }
+        if for_validation && rtype == RecordType::DNSKEY && avoid.is_empty() {
+            // Fetched ahead (or being fetched): share it.
+            let key = name.to_lowercase();
+            let ahead = self
+                .key_fetches
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&key)
+                .cloned();
+            if let Some(cell) = ahead {
+                let reply = cell.get_or_init(|| self.run_keys(name)).await.clone();
+                self.key_fetch_done(&key, &cell);
+                return reply;
+            }
+        }
         let iteration = Iteration::new(name, rtype)
             .avoiding(avoid.to_vec())
             .for_validation(for_validation);
@@ -320,8 +416,13 @@ impl Iterator {
                 unix: self.clock.unix_now(),
                 elapsed_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
             };
-            let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-            iteration.supply(&self.cfg, &mut shared, now, response);
+            {
+                let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+                iteration.supply(&self.cfg, &mut shared, now, response);
+            }
+            for zone in iteration.take_key_prefetches() {
+                self.prefetch_keys(zone);
+            }
         }
     }
 }

@@ -16,6 +16,7 @@ use super::hints::RootHints;
 use super::infra::Infra;
 use super::scrub::{Kind, Scrubbed, scrub};
 use crate::upstream::QueryFlags;
+use crate::validator::Crypto as _;
 use crate::validator::outcome::ede_code;
 use crate::wire::{DNSClass, Message, MessageType, Name, OpCode, Query, RData, Record, RecordType};
 
@@ -499,6 +500,10 @@ pub struct Iteration {
     frames: Vec<Frame>,
     budget: Budget,
     pending: Option<Pending>,
+    /// Signed zones met on the way down whose DNSKEY set the validator will
+    /// ask for next; the driver may fetch them beside the question
+    /// ([`Iteration::take_key_prefetches`]).
+    key_prefetches: Vec<Name>,
 }
 
 /// A budget ran out: RFC 8914 has no code for it, so 0 (Other, §4.1:
@@ -637,6 +642,7 @@ impl Iteration {
             frames: vec![Frame::new(Purpose::Main, qname.clone(), qtype)],
             budget: Budget::default(),
             pending: None,
+            key_prefetches: Vec::new(),
         }
     }
 
@@ -663,6 +669,19 @@ impl Iteration {
     pub fn for_validation(mut self, yes: bool) -> Self {
         self.budget.for_validation = yes;
         self
+    }
+
+    /// The signed zones whose DNSKEY sets may be fetched now, beside the
+    /// question (fetch scheduling, issue 12): each was reached by a
+    /// referral of the question's own chain (not an NS host's) that brought
+    /// a DS set the validator can use, so validating the answer will ask
+    /// for its keys. Asking them while the zone's servers answer the
+    /// question saves the round trip the validator would wait for after
+    /// the answer; unbound runs its validator's fetches after the answer,
+    /// one after the other. Never on a retry (`avoiding`) or a fresh
+    /// question, and never for the question itself.
+    pub fn take_key_prefetches(&mut self) -> Vec<Name> {
+        std::mem::take(&mut self.key_prefetches)
     }
 
     /// Queries sent so far, sub-resolutions included.
@@ -877,6 +896,14 @@ impl Iteration {
                     shared.cache.store(set, Rank::Glue, now.unix);
                 }
                 remember_referral_ds(&s, &zone, shared, now);
+                if matches!(frame.purpose, Purpose::Main)
+                    && self.budget.avoid.is_empty()
+                    && !self.budget.fresh
+                    && !(frame.qtype == RecordType::DNSKEY && frame.current == zone)
+                    && has_usable_ds(&s, &zone)
+                {
+                    self.key_prefetches.push(zone.clone());
+                }
                 let hosts: Vec<(Name, Vec<IpAddr>)> = ns
                     .iter()
                     .filter_map(|r| match &r.data {
@@ -909,6 +936,23 @@ impl Iteration {
             }
         }
     }
+}
+
+/// Whether a referral to `zone` brought a DS record that the validator
+/// supports (algorithm and digest type; `validator::crypto`'s policy), so
+/// that validating below it will need `zone`'s DNSKEY set. A DS set of
+/// unsupported records only makes the zone insecure without its keys
+/// (RFC 4035 §5.2).
+fn has_usable_ds(s: &Scrubbed, zone: &Name) -> bool {
+    let crypto = crate::validator::RingCrypto::new();
+    s.authority.iter().any(|r| match &r.data {
+        RData::DNSSEC(crate::wire::DNSSECRData::DS(ds)) => {
+            r.name == *zone
+                && crypto.supports_algorithm(u8::from(ds.algorithm()), &[])
+                && crypto.supports_digest(u8::from(ds.digest_type()))
+        }
+        _ => false,
+    })
 }
 
 /// Whether `zone`'s answers must carry RRSIGs: it is a trust anchor's

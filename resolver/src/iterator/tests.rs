@@ -69,6 +69,20 @@ fn run(
     (result, u32::try_from(asked.len()).unwrap())
 }
 
+/// What `net` answers `server` for `q`: its reply, or a timeout.
+fn respond(net: &Authority, server: IpAddr, q: &crate::wire::Query) -> Response {
+    match net(server, q.name(), q.query_type()) {
+        Some(mut m) => {
+            m.add_query(q.clone());
+            Response::Reply {
+                message: m,
+                rtt_ms: 10,
+            }
+        }
+        None => Response::Timeout,
+    }
+}
+
 /// Runs `it` to its end at `unix`; returns the result and the questions
 /// sent.
 fn run_at(
@@ -89,16 +103,7 @@ fn run_at(
             Action::Send(req) => {
                 let q = &req.question;
                 asked.push((q.name().clone(), q.query_type()));
-                let response = match net(req.server.ip(), q.name(), q.query_type()) {
-                    Some(mut m) => {
-                        m.add_query(q.clone());
-                        Response::Reply {
-                            message: m,
-                            rtt_ms: 10,
-                        }
-                    }
-                    None => Response::Timeout,
-                };
+                let response = respond(net, req.server.ip(), q);
                 it.supply(cfg, shared, now, response);
             }
         }
@@ -892,4 +897,116 @@ fn what_the_engine_proves_bogus_is_dropped_from_the_iterators_caches() {
     // The next question starts from the root's referral again.
     let asked = servers_asked(&cfg, &mut shared, "www.child.", 1001);
     assert_eq!(asked, vec![ip("192.0.2.1"), ip("192.0.2.10")]);
+}
+
+/// Runs `it` at 1000 like [`run_at`]; returns the zones whose DNSKEY sets
+/// it offered to fetch ahead, in order.
+fn key_prefetches(
+    cfg: &IterConfig,
+    shared: &mut Shared,
+    mut it: Iteration,
+    net: &Authority,
+) -> Vec<Name> {
+    let now = Now {
+        unix: 1000,
+        elapsed_ms: 0,
+    };
+    let mut offered = Vec::new();
+    for _ in 0..10_000 {
+        match it.step(cfg, shared, now, 0) {
+            Action::Done(_) => return offered,
+            Action::Send(req) => {
+                let q = &req.question;
+                let response = respond(net, req.server.ip(), q);
+                it.supply(cfg, shared, now, response);
+                offered.extend(it.take_key_prefetches());
+            }
+        }
+    }
+    panic!("the iteration did not end");
+}
+
+#[test]
+fn a_referral_with_a_usable_ds_offers_the_zones_dnskey_fetch_ahead() {
+    let cfg = config();
+    // The question's own referral to the signed `example.`: offered once.
+    let offered = key_prefetches(
+        &cfg,
+        &mut Shared::default(),
+        Iteration::new(&n("www.example."), RecordType::A),
+        &signed_net,
+    );
+    assert_eq!(offered, vec![n("example.")]);
+    // Not on a retry that avoids servers, nor for the DNSKEY question
+    // itself.
+    let offered = key_prefetches(
+        &cfg,
+        &mut Shared::default(),
+        Iteration::new(&n("www.example."), RecordType::A).avoiding(vec![ip("192.0.2.5")]),
+        &signed_net,
+    );
+    assert!(offered.is_empty(), "{offered:?}");
+    let offered = key_prefetches(
+        &cfg,
+        &mut Shared::default(),
+        Iteration::new(&n("example."), RecordType::DNSKEY).for_validation(true),
+        &signed_net,
+    );
+    assert!(offered.is_empty(), "{offered:?}");
+    // Referrals without DS (the glueless `example.` and `other.` of
+    // `root`, also met while resolving the NS host's address): nothing.
+    let net = |server: IpAddr, q: &Name, t: RecordType| match server.to_string().as_str() {
+        "192.0.2.1" => root(q, t),
+        "192.0.2.2" => Some(reply(
+            true,
+            vec![a("ns.other.", "192.0.2.2")],
+            vec![],
+            vec![],
+        )),
+        _ => None,
+    };
+    let offered = key_prefetches(
+        &cfg,
+        &mut Shared::default(),
+        Iteration::new(&n("www.example."), RecordType::A),
+        &net,
+    );
+    assert!(offered.is_empty(), "{offered:?}");
+}
+
+#[test]
+fn a_referral_whose_ds_the_validator_cannot_use_offers_nothing() {
+    use crate::wire::{Algorithm, DNSSECRData, DS, DigestType};
+    // RFC 4035 §5.2: only unsupported DS records make the zone insecure
+    // without its keys, so they are not fetched ahead.
+    let unusable = Record::from_rdata(
+        n("example."),
+        300,
+        RData::DNSSEC(DNSSECRData::DS(DS::new(
+            1,
+            Algorithm::ED25519,
+            DigestType::Unknown(100),
+            vec![0; 32],
+        ))),
+    );
+    let net = move |server: IpAddr, q: &Name, t: RecordType| match server.to_string().as_str() {
+        "192.0.2.1" if n("example.").zone_of(q) => Some(reply(
+            false,
+            vec![],
+            vec![
+                ns("example.", "a.example."),
+                unusable.clone(),
+                rrsig("example.", RecordType::DS, "."),
+            ],
+            vec![a("a.example.", "192.0.2.6")],
+        )),
+        _ => signed_net(server, q, t),
+    };
+    let offered = key_prefetches(
+        &config(),
+        &mut Shared::default(),
+        Iteration::new(&n("www.example."), RecordType::A),
+        &net,
+    );
+    assert!(offered.is_empty(), "{offered:?}");
 }

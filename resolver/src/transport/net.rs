@@ -116,11 +116,14 @@ async fn udp_exchange(
         Ok::<_, io::Error>(socket)
     };
     let socket = timeout_at(deadline, setup).await.map_err(|_| None)??;
-    let mut buf = vec![0u8; MAX_UDP_REPLY];
+    // Received into the spare capacity (`recv_buf`): no 64 KB of zeros
+    // written per query for the few hundred bytes a reply has.
+    let mut buf = Vec::with_capacity(MAX_UDP_REPLY);
     // A reply that echoed our 0x20 question in another case.
     let mut held: Option<Vec<u8>> = None;
     loop {
-        let n = match timeout_at(deadline, socket.recv(&mut buf)).await {
+        buf.clear();
+        let n = match timeout_at(deadline, socket.recv_buf(&mut buf)).await {
             Ok(Ok(n)) => n,
             // An ICMP port unreachable surfaces as ConnectionRefused.
             Ok(Err(e)) => return Err(Some(e)),

@@ -512,6 +512,35 @@ fn authenticate(
     Err(search.verdict(ds_tags))
 }
 
+/// Whether `anchors` already make `zone` insecure, before its DNSKEY set is
+/// seen: DS records (or anchor keys) exist, none revoked-only, but none has
+/// a supported algorithm and digest. RFC 4035 §5.2: "If the validator does
+/// not support any of the algorithms listed in an authenticated DS RRset,
+/// then the resolver has no supported authentication path leading from the
+/// parent to the child. The resolver should treat this case as it would
+/// the case of an authenticated NSEC RRset proving that no DS RRset
+/// exists" — so the DNSKEY set need not be fetched (unbound does not
+/// either). The same verdict [`authenticate_dnskeys`] gives with any keys.
+pub fn insecure_before_keys(
+    zone: &Name,
+    anchors: &SecureEntryPoints,
+    crypto: &dyn Crypto,
+) -> Option<InsecureReason> {
+    let live: Vec<&DNSKEY> = anchors
+        .dnskeys()
+        .iter()
+        .filter(|k| k.flags() & FLAG_REVOKE == 0)
+        .collect();
+    if anchors.ds().is_empty() && live.is_empty() {
+        return None;
+    }
+    let usable_anchor = live
+        .iter()
+        .any(|k| crypto.supports_algorithm(u8::from(k.public_key().algorithm()), &[]));
+    (!usable_anchor && usable_ds(anchors.ds(), crypto).is_empty())
+        .then(|| unsupported_reason(zone, anchors, crypto))
+}
+
 /// The distinct key tags of `keys`, sorted.
 fn anchor_tags<'a>(keys: impl Iterator<Item = &'a DNSKEY>) -> Vec<u16> {
     let mut tags: Vec<u16> = keys.map(key_tag).collect();

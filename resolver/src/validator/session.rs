@@ -1000,6 +1000,18 @@ impl<'a> Session<'a> {
         if let Some(known) = self.keys.get(zone) {
             return Ok(known.clone());
         }
+        if let Some(reason) = keys::insecure_before_keys(zone, sep, self.crypto) {
+            // RFC 4035 §5.2: no supported DS, no authentication path: the
+            // zone is insecure whatever its keys; no DNSKEY query.
+            self.note(|| TraceEvent::KeysFailed {
+                zone: zone.clone(),
+                reason: reason.to_string(),
+                insecure: true,
+            });
+            let lookup = KeyLookup::Insecure(reason);
+            self.remember(zone, lookup.clone());
+            return Ok(lookup);
+        }
         let response = self.fetch(zone, RecordType::DNSKEY)?;
         let spent_before = self.budget.clone();
         // Judged on data (not a lost or refused query): then a bogus result

@@ -5,7 +5,8 @@
 //! comparison and to compute NSEC3 hashes. [`RingCrypto`] is the production
 //! backend (ring for RSA from 1024 bits, ECDSA, Ed25519 and the digests;
 //! `rsa.rs` with `num-bigint` for RSA of 512 to 1023 bits, which ring
-//! refuses; the pure-Rust `ed448-goldilocks` for Ed448, which ring lacks).
+//! refuses; OpenSSL, through the `openssl` crate, for Ed448, which ring
+//! lacks).
 //!
 //! # Algorithm policy (RFC 8624 §3.1)
 //! - Validated: 5 RSASHA1, 7 RSASHA1-NSEC3-SHA1, 8 RSASHA256, 10 RSASHA512,
