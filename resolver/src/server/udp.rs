@@ -131,6 +131,9 @@ async fn worker(ctx: Arc<Context>, socket: Arc<UdpSocket>) {
             }
         }
         b.to.clear();
+        // One clock reading per batch: TTLs and the rate limiter count in
+        // whole seconds, and a batch takes microseconds.
+        let now = ctx.cache.now();
         let policy = policy.get(&ctx);
         for i in 0..b.received.len() {
             let (n, client) = b.received[i];
@@ -141,6 +144,7 @@ async fn worker(ctx: Arc<Context>, socket: Arc<UdpSocket>) {
                 &ctx,
                 policy,
                 Some(&mut front),
+                now,
                 input,
                 client.ip(),
                 Via::Udp,
@@ -148,7 +152,7 @@ async fn worker(ctx: Arc<Context>, socket: Arc<UdpSocket>) {
             ) {
                 Handled::Reply if out.is_empty() => {}
                 Handled::Reply => {
-                    if rate_limit(&ctx, policy, out, client.ip()) {
+                    if rate_limit(policy, now, out, client.ip()) {
                         b.to.push(Some(SockaddrStorage::from(client)));
                     }
                 }
@@ -156,7 +160,7 @@ async fn worker(ctx: Arc<Context>, socket: Arc<UdpSocket>) {
                 Handled::Miss(request) => {
                     let Some(admitted) = ctx.inflight.try_admit(client.ip()) else {
                         *out = overloaded(&request);
-                        if rate_limit(&ctx, policy, out, client.ip()) {
+                        if rate_limit(policy, now, out, client.ip()) {
                             b.to.push(Some(SockaddrStorage::from(client)));
                         }
                         continue;
@@ -246,7 +250,7 @@ pub(super) async fn send_one(
     response: &mut Vec<u8>,
     client: SocketAddr,
 ) {
-    let send = rate_limit(ctx, &ctx.policy(), response, client.ip());
+    let send = rate_limit(&ctx.policy(), ctx.cache.now(), response, client.ip());
     if !send {
         return;
     }
@@ -255,18 +259,16 @@ pub(super) async fn send_one(
     }
 }
 
-/// Applies `policy`'s response rate limiting to `response` for `client`:
+/// Applies `policy`'s response rate limiting to `response` for `client` at
+/// `now`:
 /// false when it must not be sent; a slipped response is cut to its
 /// question with TC=1.
-fn rate_limit(ctx: &Context, policy: &Policy, response: &mut Vec<u8>, client: IpAddr) -> bool {
+fn rate_limit(policy: &Policy, now: u64, response: &mut Vec<u8>, client: IpAddr) -> bool {
     let verdict = {
         let Some(limiter) = &policy.ratelimit else {
             return true;
         };
-        limiter
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .check(client, ctx.cache.now())
+        limiter.check(client, now)
     };
     match verdict {
         Verdict::Send => true,
