@@ -93,10 +93,11 @@ impl Slot {
 
     /// True when the slot holds the answer to `q`'s question and variant.
     fn holds(&self, q: &Question<'_>) -> bool {
-        self.qtype == q.qtype
-            && self.qclass == q.qclass
-            && self.variant == q.variant
-            && self.name().eq_ignore_ascii_case(q.name)
+        self.qtype == q.qtype && self.qclass == q.qclass && self.variant == q.variant && {
+            // Most clients ask in lower case: compare bytes first.
+            let name = self.name();
+            name == q.name || name.eq_ignore_ascii_case(q.name)
+        }
     }
 
     fn wire(&self) -> &[u8] {
