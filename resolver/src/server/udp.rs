@@ -122,8 +122,12 @@ async fn worker(ctx: Arc<Context>, socket: Arc<UdpSocket>) {
             tracing::debug!("UDP readiness error: {e}");
             continue;
         }
+        b.received.clear();
         match socket.try_io(Interest::READABLE, || receive(&socket, &mut b)) {
             Ok(()) => {}
+            // A short batch: the datagrams read are served, and the runtime
+            // waits in epoll next (see `receive`).
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && !b.received.is_empty() => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             Err(e) => {
                 tracing::debug!("UDP receive error: {e}");
@@ -180,9 +184,15 @@ async fn worker(ctx: Arc<Context>, socket: Arc<UdpSocket>) {
 }
 
 /// Reads what is queued (up to [`BATCH`] datagrams) into `b.input`,
-/// recording each one's length and sender in `b.received`.
+/// recording each one's length and sender in `b.received` (cleared by the
+/// caller). A short batch emptied the queue: it is reported as `WouldBlock`
+/// (with `b.received` not empty), so that `try_io` clears the socket's
+/// readiness and the worker sleeps in epoll instead of asking again only to
+/// be told EAGAIN — one system call less per wake-up when the server is not
+/// saturated (issue 12). No datagram is missed: the registration is
+/// edge-triggered, every datagram queued after this read makes a new edge,
+/// and tokio clears readiness only if no event came in since it was read.
 fn receive(socket: &UdpSocket, b: &mut Buffers) -> io::Result<()> {
-    b.received.clear();
     let mut slices = b.input.each_mut().map(|buf| [IoSliceMut::new(buf)]);
     let results = recvmmsg(
         socket.as_raw_fd(),
@@ -191,6 +201,7 @@ fn receive(socket: &UdpSocket, b: &mut Buffers) -> io::Result<()> {
         MsgFlags::MSG_DONTWAIT,
         None,
     )?;
+    let mut read = 0;
     for msg in results {
         let client = msg.address.as_ref().and_then(|a| {
             a.as_sockaddr_in()
@@ -202,6 +213,10 @@ fn receive(socket: &UdpSocket, b: &mut Buffers) -> io::Result<()> {
         if let Some(client) = client {
             b.received.push((msg.bytes.min(DATAGRAM), client));
         }
+        read += 1;
+    }
+    if read < BATCH {
+        return Err(io::ErrorKind::WouldBlock.into());
     }
     Ok(())
 }
