@@ -25,7 +25,8 @@
 # insecure.example.test., an ordinary cache miss.
 # danebound is pinned to CPU 0, the dnsperf clients to CPU 1 (two CPUs or more).
 #
-# Usage (as root, with nsd unbound ldnsutils bind9-utils dnsperf installed):
+# Usage (as root; installs the Debian packages it needs when missing, through
+# scripts/bench-lib.sh):
 #   scripts/attack.sh [SECONDS [ROUNDS]]        defaults: 10 3
 #   ATTACK_N=600 ATTACK_RATE=200 ATTACK_QPS=100 (DANEBOUND_BIN=PATH, LAB_HOLD_BIN=PATH)
 set -euo pipefail
@@ -36,25 +37,18 @@ ROUNDS=${2:-3}
 ATTACK_N=${ATTACK_N:-600}
 ATTACK_RATE=${ATTACK_RATE:-200}
 ATTACK_QPS=${ATTACK_QPS:-100}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 
-for p in dnsperf unbound nsd dig taskset; do
-  command -v "$p" >/dev/null || PATH=$PATH:/usr/sbin:/sbin command -v "$p" >/dev/null || {
-    echo "attack: $p not found (apt-get install dnsperf unbound nsd bind9-dnsutils util-linux)" >&2
-    exit 1
-  }
-done
-PATH=$PATH:/usr/sbin:/sbin
 export DANEBOUND_LAB_ATTACK=1
 bench=attack
-# shellcheck source=scripts/lab-hold.sh
-. scripts/lab-hold.sh
+# The lab (scripts/lab-hold.sh, with its attack zones), the Debian packages,
+# the CPU and RSS readers and the median: shared with the benchmarks.
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 [ -s "$work/attacks.txt" ] || { echo "attack: the lab holder wrote no attacks.txt" >&2; exit 1; }
 fwd_addr=$LAB_NET.20
 rec_addr=$LAB_NET.23
 
-pin_resolver=() pin_client=()
-if [ "$(nproc)" -ge 2 ]; then pin_resolver=(taskset -c 0); pin_client=(taskset -c 1); fi
+pin on # the resolvers on CPU 0, the clients on CPU 1 (pin_server, pin_client)
 
 start_danebound() { # name addr extra-config
   cat >"$work/$1.toml" <<EOF
@@ -67,7 +61,7 @@ $3
 [control]
 enable = false
 EOF
-  "${pin_resolver[@]}" "$danebound" serve --config "$work/$1.toml" >"$work/$1.log" 2>&1 &
+  "${pin_server[@]}" "$danebound" serve --config "$work/$1.toml" >"$work/$1.log" 2>&1 &
   pids+=($!)
   echo $! >"$work/$1.pid"
 }
@@ -89,8 +83,6 @@ for addr in "$fwd_addr" "$rec_addr"; do
   }
 done
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 fresh_names() { # zone count prefix -> stdout (dnsperf format)
   od -An -N$(($2 * 6)) -tx2 -w6 /dev/urandom |
     awk -v z="$1" -v p="$3" '{printf "%s%s%s%s.%s A\n", p, $1, $2, $3, z}'
@@ -99,8 +91,8 @@ fresh_names() { # zone count prefix -> stdout (dnsperf format)
 queries=$work/queries.txt
 echo "== warming the forwarding cache with $(wc -l <"$queries") lab names"
 dnsperf -s "$fwd_addr" -d "$queries" -D -n 2 -c 1 >/dev/null 2>&1
-rss_start_fwd=$(rss_kb "$fwd_pid")
-rss_start_rec=$(rss_kb "$rec_pid")
+rss_start_fwd=$(rss_kib "$fwd_pid")
+rss_start_rec=$(rss_kib "$rec_pid")
 
 echo "== 1. CPU per attack query ($ATTACK_N new names per zone at $ATTACK_RATE/s)"
 printf '%-11s %-10s %9s %9s %9s %9s %10s\n' attack mode answered NOERROR NXDOMAIN SERVFAIL "CPU us/q"
@@ -117,8 +109,8 @@ while read -r name zone qname; do
   after=$(cpu_ticks "$pid")
   completed=$(awk '/Queries completed:/ {print $3}' <<<"$out")
   rc() { grep -o "$1 [0-9]*" <<<"$out" | awk '{print $2}' | head -1; }
-  # utime+stime in clock ticks (100/s) over the queries sent.
-  cpu_us=$(awk -v t=$((after - before)) -v n="$ATTACK_N" 'BEGIN { printf "%.0f", t * 1e6 / 100 / n }')
+  # utime+stime over the queries sent.
+  cpu_us=$(cpu_us_per $((after - before)) "$ATTACK_N")
   printf '%-11s %-10s %9s %9s %9s %9s %10s\n' "$name" "$mode" "$completed" \
     "$(rc NOERROR || true)" "$(rc NXDOMAIN || true)" "$(rc SERVFAIL || true)" "$cpu_us"
   echo "$name $mode $cpu_us" >>"$work/cpu.txt"
@@ -153,7 +145,6 @@ for round in $(seq 1 "$ROUNDS"); do
     "$mix_done" "${mix_sf:-0}"
   echo "$alone $attacked" >>"$work/throughput.txt"
 done
-median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 alone=$(awk '{print $1}' "$work/throughput.txt" | median)
 attacked=$(awk '{print $2}' "$work/throughput.txt" | median)
 # The median of the rounds' ratios: each round's two runs are back to back,
@@ -167,7 +158,7 @@ while read -r name mode cpu; do echo "| $name | $mode | $cpu us |"; done <"$work
 printf '| cached names, alone | forwarding | %.0f qps (median of %d) |\n' "$alone" "$ROUNDS"
 printf '| cached names, %d attack q/s | forwarding | %.0f qps (median of %d); median ratio per round %.1f %% (goal >= 90 %%) |\n' \
   "$ATTACK_QPS" "$attacked" "$ROUNDS" "$ratio"
-echo "| RSS forwarding | | $rss_start_fwd kB warm, $(rss_kb "$fwd_pid") kB after the attacks |"
-echo "| RSS recursive | | $rss_start_rec kB warm, $(rss_kb "$rec_pid") kB after the attacks |"
+echo "| RSS forwarding | | $rss_start_fwd kB warm, $(rss_kib "$fwd_pid") kB after the attacks |"
+echo "| RSS recursive | | $rss_start_rec kB warm, $(rss_kib "$rec_pid") kB after the attacks |"
 echo "panics in the logs: $(cat "$work/forwarding.log" "$work/recursive.log" | grep -c panicked || true)"
 echo "($(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average $(cut -d' ' -f1-3 /proc/loadavg); danebound on CPU 0, dnsperf on CPU 1)"

@@ -23,7 +23,8 @@
 # first fifth of the run; the goal is within 10 %). The answer cache is bounded
 # at SOAK_CACHE_BYTES (1 MiB) so that it is full by the end of the warm-up.
 #
-# Usage (as root, with nsd unbound ldnsutils bind9-utils dnsperf installed):
+# Usage (as root; installs the Debian packages it needs when missing, through
+# scripts/bench-lib.sh):
 #   SOAK_SECONDS=600 SOAK_QPS=200 SOAK_LOSS=10 SOAK_DELAY_MS=50 scripts/soak.sh
 # (DANEBOUND_BIN=PATH runs that binary instead of building the release one.)
 set -euo pipefail
@@ -41,19 +42,13 @@ SOAK_NX_ZONE=${SOAK_NX_ZONE:-insecure.example.test.}
 # The answer cache's bound for the run: small, so that the cache is full by
 # the end of the warm-up and any RSS growth after it is not the cache filling.
 SOAK_CACHE_BYTES=${SOAK_CACHE_BYTES:-1048576}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 
-for p in dnsperf unbound nsd dig; do
-  command -v "$p" >/dev/null || PATH=$PATH:/usr/sbin:/sbin command -v "$p" >/dev/null || {
-    echo "soak: $p not found (apt-get install dnsperf unbound nsd bind9-dnsutils)" >&2
-    exit 1
-  }
-done
-PATH=$PATH:/usr/sbin:/sbin
 export DANEBOUND_LAB_LOSSY="$SOAK_LOSS,$SOAK_DELAY_MS"
 bench=soak
-# shellcheck source=scripts/lab-hold.sh
-. scripts/lab-hold.sh
+# The lab (scripts/lab-hold.sh, with the lossy relay), the Debian packages
+# and the RSS reader: shared with the benchmarks.
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 [ -n "${LAB_LOSSY_IP:-}" ] || { echo "soak: the lab holder started no lossy relay" >&2; exit 1; }
 db_addr=$LAB_NET.22
 
@@ -93,7 +88,6 @@ nx_count=$((nx_qps * SOAK_SECONDS + 1000))
 od -An -N$((nx_count * 6)) -tx2 -w6 /dev/urandom |
   awk -v z="$SOAK_NX_ZONE" '{printf "soak-%s%s%s.%s A\n", $1, $2, $3, z}' >"$work/queries-nxdomain.txt"
 
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$db_pid/status"; }
 echo "== $SOAK_SECONDS s at $SOAK_QPS queries/s (secure 40 %, insecure 20 %, bogus 10 %, nxdomain 30 %)"
 start=$(date +%s)
 declare -A share=([secure]=40 [insecure]=20 [bogus]=10 [nxdomain]=30)
@@ -106,14 +100,14 @@ for class in secure insecure bogus nxdomain; do
   client_pids+=($!)
   pids+=($!)
 done
-echo "0 $(rss_kb)" >"$work/rss.txt"
+echo "0 $(rss_kib "$db_pid")" >"$work/rss.txt"
 while :; do
   alive=
   for pid in "${client_pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
   [ -n "$alive" ] || break
   sleep "$SOAK_SAMPLE"
   kill -0 "$db_pid" 2>/dev/null || { echo "soak: danebound died" >&2; tail -30 "$work/danebound.log" >&2; exit 1; }
-  echo "$(($(date +%s) - start)) $(rss_kb)" >>"$work/rss.txt"
+  echo "$(($(date +%s) - start)) $(rss_kib "$db_pid")" >>"$work/rss.txt"
 done
 for pid in "${client_pids[@]}"; do wait "$pid" || true; done
 

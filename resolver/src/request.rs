@@ -206,17 +206,21 @@ impl Request {
             if qname_len + 1 + len > MAX_NAME_LEN {
                 return formerr("question name over 255 bytes");
             }
-            let Some(label) = buf.get(cur.pos..cur.pos + len) else {
+            if buf.len() - cur.pos < len {
                 return formerr("question truncated");
-            };
-            qname[qname_len] = len as u8;
-            qname[qname_len + 1..qname_len + 1 + len].copy_from_slice(label);
+            }
             qname_len += 1 + len;
             cur.pos += len;
             if len == 0 {
                 break;
             }
         }
+        // No pointers: the name lies whole from offset 12, copied at once
+        // rather than label by label (issue 12: the hit path's parse).
+        let Some(wire) = buf.get(12..cur.pos) else {
+            return formerr("question truncated");
+        };
+        qname[..qname_len].copy_from_slice(wire);
         let (Some(qtype), Some(qclass)) = (cur.u16(), cur.u16()) else {
             return formerr("question truncated");
         };

@@ -57,10 +57,19 @@ fn table() -> Vec<(&'static str, Resolution)> {
     };
     big.answers
         .push(rrsig("big.example.", 300, RecordType::TXT));
+    // About 700 bytes: truncated for a client that takes 512, whole for one
+    // that takes 1232.
+    let mid = Resolution {
+        answers: (0..6)
+            .map(|i| txt("mid.example.", 300, &format!("{i:0>100}")))
+            .collect(),
+        ..big.clone()
+    };
     vec![
         ("www.example.", positive(Outcome::Secure, 300)),
         ("bad.example.", positive(bogus(), 300)),
         ("big.example.", big),
+        ("mid.example.", mid),
     ]
 }
 
@@ -228,6 +237,50 @@ async fn a_workers_front_cache_counts_down_and_follows_flushes() {
     assert_eq!(resolver.calls(), 3, "prefetched from a hit near its end");
     let _ = tx.send(());
     task.await.unwrap().unwrap();
+}
+
+/// A truncated answer kept by a worker's front cache (issue 12) goes only to
+/// clients with the UDP limit it was cut for: one that takes more gets the
+/// whole answer, as from the shared cache.
+#[tokio::test]
+async fn a_workers_front_cache_keeps_truncated_answers_per_client_limit() {
+    // One worker: every datagram reaches the same front cache.
+    let s = start("127.54.2.27", |c| c.workers = 1).await;
+    let small = Flags {
+        edns: Some((512, true)),
+        ..Flags::dnssec()
+    };
+    // The first answers come from the resolution; the front cache must
+    // give the same ones, for the asking client's ID and spelling.
+    let cut = ask(s.addr, "mid.example.", RecordType::TXT, small).await;
+    assert!(cut.metadata.truncation && cut.answers.is_empty());
+    let whole = ask(s.addr, "mid.example.", RecordType::TXT, Flags::dnssec()).await;
+    assert!(!whole.metadata.truncation);
+    assert_eq!(whole.answers.len(), 6);
+    let same = |m: &Message, like: &Message| {
+        m.metadata.truncation == like.metadata.truncation
+            && m.metadata.authentic_data == like.metadata.authentic_data
+            && m.metadata.response_code == like.metadata.response_code
+            && m.answers == like.answers
+            && m.additionals == like.additionals
+            && m.edns.as_ref().map(|e| e.max_payload())
+                == like.edns.as_ref().map(|e| e.max_payload())
+    };
+    for round in 0..3 {
+        for spelling in ["mid.example.", "MID.example."] {
+            let m = ask(s.addr, spelling, RecordType::TXT, small).await;
+            assert!(same(&m, &cut), "round {round}: cut for 512: {m:?}");
+            assert_eq!(m.queries[0].name().to_ascii(), spelling);
+            let m = ask(s.addr, spelling, RecordType::TXT, Flags::dnssec()).await;
+            assert!(same(&m, &whole), "round {round}: whole for 1232: {m:?}");
+            assert_eq!(m.queries[0].name().to_ascii(), spelling);
+        }
+        // Too large for anyone over UDP: truncated every time.
+        let m = ask(s.addr, "big.example.", RecordType::TXT, Flags::dnssec()).await;
+        assert!(m.metadata.truncation && m.answers.is_empty());
+    }
+    assert_eq!(s.resolver.calls(), 2, "hits do not ask the resolver");
+    s.stop().await;
 }
 
 #[tokio::test]

@@ -38,7 +38,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::local_zones::LocalZones;
 use crate::prefetch::Prefetcher;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::ShardedRateLimiter;
 use crate::resolve::{Resolution, Resolve};
 use crate::stats;
 use crate::validator::outcome::Outcome;
@@ -114,8 +114,9 @@ impl PolicySnapshot {
 struct Policy {
     acl: Acl,
     local: LocalZones,
-    /// UDP response rate limiting; `None` when off.
-    ratelimit: Option<Mutex<RateLimiter>>,
+    /// UDP response rate limiting; `None` when off. Shared by the UDP
+    /// workers, sharded by client network (no lock for exempt clients).
+    ratelimit: Option<ShardedRateLimiter>,
 }
 
 impl Policy {
@@ -130,7 +131,7 @@ impl Policy {
             ratelimit: config
                 .ratelimit
                 .enabled()
-                .then(|| Mutex::new(RateLimiter::new(config.ratelimit.clone()))),
+                .then(|| ShardedRateLimiter::new(config.ratelimit.clone())),
         }
     }
 }
@@ -429,14 +430,26 @@ enum Handled {
 
 /// Answers what can be answered at once into `out` (TCP, `Responder`).
 fn handle(ctx: &Context, buf: &[u8], client: IpAddr, via: Via, out: &mut Vec<u8>) -> Handled {
-    handle_with(ctx, &ctx.policy(), None, buf, client, via, out)
+    handle_with(
+        ctx,
+        &ctx.policy(),
+        None,
+        ctx.cache.now(),
+        buf,
+        client,
+        via,
+        out,
+    )
 }
 
-/// [`handle`] under `policy`, with a UDP worker's front cache when given.
+/// [`handle`] under `policy` at `now` (the cache's clock, read by the
+/// caller), with a UDP worker's front cache when given.
+#[expect(clippy::too_many_arguments)]
 fn handle_with(
     ctx: &Context,
     policy: &Policy,
-    front: Option<&mut front::Front>,
+    mut front: Option<&mut front::Front>,
+    now: u64,
     buf: &[u8],
     client: IpAddr,
     via: Via,
@@ -480,15 +493,14 @@ fn handle_with(
     // the local-zone check. A worker's front cache before the shared one;
     // the epoch is read before the shared lookup (see `front`).
     let epoch = ctx.cache.epoch();
-    if let Some(front) = &front
-        && let Some(entry) = front.answer(&request, ctx.cache.now(), epoch, out)
+    if let Some(front) = front.as_deref_mut()
+        && let Some(entry) = front.answer(&request, now, epoch, out)
     {
         stats.cache_hit(start.map(|s| s.elapsed()));
         stats.resolved(request.cd, entry.rcode(), entry.outcome());
         return Handled::Reply;
     }
     if let Some(entry) = ctx.cache.lookup(&request) {
-        let now = ctx.cache.now();
         match via {
             Via::Udp => entry.write_udp(&request, now, out),
             Via::Tcp => entry.write_response(&request, now, out),
