@@ -34,6 +34,7 @@
 # PERF_RECORD (a file: `perf record` of danebound's cached path with
 # PERF_WORKERS workers (1), all threads, in an extra unmeasured run; see
 # README for the flame graphs),
+# RESOLVERS ("danebound unbound": which to measure; the order alternates),
 # DANEBOUND_BIN and LAB_HOLD_BIN (prebuilt binaries: see lab-hold.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,7 @@ PARALLEL=${PARALLEL:-16}
 MEMORY_NAMES=${MEMORY_NAMES:-50000 100000}
 BOUND_MIB=${BOUND_MIB:-16}
 SKIP=${SKIP:-}
+RESOLVERS=${RESOLVERS:-danebound unbound}
 BIG_CACHE=$((1 << 30))
 bench=bench-vs-unbound
 # shellcheck source=scripts/bench-lib.sh
@@ -134,7 +136,8 @@ echo "== $RUNS runs; ${SECONDS_PER_RUN}s per dnsperf run, $CLIENTS clients; $(wc
 for run in $(seq 1 "$RUNS"); do
   echo "-- run $run of $RUNS"
   # Alternate which resolver goes first.
-  if [ $((run % 2)) -eq 1 ]; then order=(danebound unbound); else order=(unbound danebound); fi
+  read -r -a order <<<"$RESOLVERS"
+  if [ $((run % 2)) -eq 0 ]; then mapfile -t order < <(printf '%s\n' "${order[@]}" | tac); fi
   for name in "${order[@]}"; do
     if ! skip cached; then
       cached "$name" 1 on
