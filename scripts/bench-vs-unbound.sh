@@ -48,7 +48,7 @@ MEMORY_NAMES=${MEMORY_NAMES:-50000 100000}
 BOUND_MIB=${BOUND_MIB:-16}
 SKIP=${SKIP:-}
 RESOLVERS=${RESOLVERS:-danebound unbound}
-BIG_CACHE=$((1 << 30))
+BIG_CACHE=$((${MEMORY_CACHE_MIB:-1024} << 20))
 bench=bench-vs-unbound
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
@@ -117,6 +117,7 @@ fill() {
   stop
   growth=$(((rss1 - rss0) * 1024))
   answered=$(dnsperf_value "$out" "Queries completed:")
+  echo "   $name: $count names, cache $bytes B: $answered answered, $(dnsperf_value "$out" "Queries lost:") lost, in $(dnsperf_value "$out" "Run time (s):") s; RSS +$((growth >> 10)) KiB"
 }
 
 memory() { # resolver
