@@ -29,7 +29,8 @@
 # bind9-dnsutils from Debian when missing):
 #   scripts/bench-vs-unbound.sh [RUNS]                 default: 3
 # Environment: SECONDS_PER_RUN (10), CLIENTS (32), LATENCY_QPS (2000),
-# PARALLEL (16), MEMORY_NAMES ("50000 100000"), BOUND_MIB (16),
+# PARALLEL (16), MEMORY_NAMES ("50000 100000"), MEMORY_CACHE_MIB (1024: the
+# caches of the per-answer fills), BOUND_MIB (16),
 # SKIP ("cached latency cold memory bound": the parts to leave out),
 # PERF_RECORD (a file: `perf record` of danebound's cached path with
 # PERF_WORKERS workers (1), all threads, in an extra unmeasured run; see
