@@ -115,6 +115,8 @@ server:
   rrset-cache-size: $((bytes - bytes / 3))
   key-cache-size: 16m
 EOF
+      # Extra server: lines (UNBOUND_EXTRA, one per line).
+      if [ -n "${UNBOUND_EXTRA:-}" ]; then sed 's/^/  /' <<<"$UNBOUND_EXTRA"; fi
       if [ "$mode" = recursive ]; then echo "  root-hints: \"$LAB_HINTS\""; fi
       echo "remote-control:"
       echo "  control-enable: no"

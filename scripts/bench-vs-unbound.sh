@@ -29,11 +29,13 @@
 # bind9-dnsutils from Debian when missing):
 #   scripts/bench-vs-unbound.sh [RUNS]                 default: 3
 # Environment: SECONDS_PER_RUN (10), CLIENTS (32), LATENCY_QPS (2000),
-# PARALLEL (16), MEMORY_NAMES ("50000 100000"), BOUND_MIB (16),
+# PARALLEL (16), MEMORY_NAMES ("50000 100000"), MEMORY_CACHE_MIB (1024: the
+# caches of the per-answer fills), BOUND_MIB (16),
 # SKIP ("cached latency cold memory bound": the parts to leave out),
 # PERF_RECORD (a file: `perf record` of danebound's cached path with
 # PERF_WORKERS workers (1), all threads, in an extra unmeasured run; see
 # README for the flame graphs),
+# RESOLVERS ("danebound unbound": which to measure; the order alternates),
 # DANEBOUND_BIN and LAB_HOLD_BIN (prebuilt binaries: see lab-hold.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +48,8 @@ PARALLEL=${PARALLEL:-16}
 MEMORY_NAMES=${MEMORY_NAMES:-50000 100000}
 BOUND_MIB=${BOUND_MIB:-16}
 SKIP=${SKIP:-}
-BIG_CACHE=$((1 << 30))
+RESOLVERS=${RESOLVERS:-danebound unbound}
+BIG_CACHE=$((${MEMORY_CACHE_MIB:-1024} << 20))
 bench=bench-vs-unbound
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
@@ -115,6 +118,7 @@ fill() {
   stop
   growth=$(((rss1 - rss0) * 1024))
   answered=$(dnsperf_value "$out" "Queries completed:")
+  echo "   $name: $count names, cache $bytes B: $answered answered, $(dnsperf_value "$out" "Queries lost:") lost, in $(dnsperf_value "$out" "Run time (s):") s; RSS +$((growth >> 10)) KiB"
 }
 
 memory() { # resolver
@@ -134,7 +138,8 @@ echo "== $RUNS runs; ${SECONDS_PER_RUN}s per dnsperf run, $CLIENTS clients; $(wc
 for run in $(seq 1 "$RUNS"); do
   echo "-- run $run of $RUNS"
   # Alternate which resolver goes first.
-  if [ $((run % 2)) -eq 1 ]; then order=(danebound unbound); else order=(unbound danebound); fi
+  read -r -a order <<<"$RESOLVERS"
+  if [ $((run % 2)) -eq 0 ]; then mapfile -t order < <(printf '%s\n' "${order[@]}" | tac); fi
   for name in "${order[@]}"; do
     if ! skip cached; then
       cached "$name" 1 on

@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 # end-to-end test (tests/tests/e2e_postfix.rs) runs Postfix's smtpd and
 # posttls-finger and makes certificates with openssl (so does the DNS-over-TLS
 # lab test, tests/tests/lab_dot.rs); the package test checks the packaged
-# binary is stripped with binutils' readelf (cargo-deb strips with its strip).
-PACKAGES=(libssl-dev pkg-config ldnsutils bind9-utils bind9-dnsutils nsd unbound iproute2 openssl postfix binutils)
+# binary is stripped with binutils' readelf (cargo-deb strips with its strip);
+# the binary's allocator (tikv-jemalloc-sys) builds jemalloc with make.
+PACKAGES=(libssl-dev pkg-config ldnsutils bind9-utils bind9-dnsutils nsd unbound iproute2 openssl postfix binutils make)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -11,6 +11,15 @@ use clap::{Arg, ArgAction, Command, value_parser};
 
 mod commands;
 
+/// jemalloc instead of glibc's malloc (issue 12): a cache miss makes many
+/// short-lived allocations between the few long-lived ones of the cached
+/// answer, and glibc's heap keeps the pages those holes pin. Filling 50,000
+/// cached wildcard answers grew RSS by 665 B per answer with glibc and by
+/// 390 B with jemalloc (cache bytes counted: about 400), and a full 16 MiB
+/// cache by 1.68x and 0.99x the bound (README, "Memory").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn cli() -> Command {
     Command::new("danebound")
         .version(env!("CARGO_PKG_VERSION"))

@@ -42,7 +42,7 @@ impl Cache {
             .map(|s| {
                 s.lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .remove_where(|key, _| matches(qname_of(key)))
+                    .remove_where(|qname, _| matches(qname))
             })
             .sum();
         self.store.remove_where(&matches);
@@ -60,11 +60,6 @@ fn key_name(name: &Name) -> Vec<u8> {
     encoder.set_canonical_form(true);
     let _ = name.emit(&mut encoder);
     wire
-}
-
-/// The qname of a key: everything but the type, class and CD (5 bytes).
-fn qname_of(key: &[u8]) -> &[u8] {
-    &key[..key.len().saturating_sub(5)]
 }
 
 /// True when the wire-form `name` ends, at a label boundary, with `zone`.

@@ -26,7 +26,7 @@
 //! (`resolver/tests/cache_memory.rs` checks the count against a counting
 //! allocator).
 
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -163,21 +163,83 @@ enum Records {
     Kept(Box<[Vec<Record>; 3]>),
 }
 
+/// What few entries need: a reason for their status and the EDE option
+/// data it gives (RFC 8914 §2), and the name of their key when it is not
+/// their first RRset's owner. Secure and Indeterminate answers to their
+/// own name (nearly every entry) have none: no allocation.
+struct Extra {
+    outcome: Outcome,
+    ede: Option<Box<[u8]>>,
+    /// Empty when the name is the first RRset's owner.
+    qname: Box<[u8]>,
+}
+
+static SECURE: Outcome = Outcome::Secure;
+static INDETERMINATE: Outcome = Outcome::Indeterminate;
+
+/// `Entry::kind`: the outcome is Secure, Indeterminate, or in `Extra`.
+const SECURE_KIND: u8 = 0;
+const INDETERMINATE_KIND: u8 = 1;
+const OTHER_KIND: u8 = 2;
+
+impl Extra {
+    /// The kind of `outcome` and what the entry holds apart for it and
+    /// `qname` (empty: the first RRset's owner).
+    fn new(outcome: Outcome, qname: Box<[u8]>) -> (u8, Option<Box<Self>>) {
+        let kind = match outcome {
+            Outcome::Secure => SECURE_KIND,
+            Outcome::Indeterminate => INDETERMINATE_KIND,
+            _ => OTHER_KIND,
+        };
+        if kind != OTHER_KIND && qname.is_empty() {
+            return (kind, None);
+        }
+        let ede = outcome
+            .ede()
+            .map(|ede| answer::ede_option_data(&ede).into_boxed_slice());
+        let extra = Self {
+            outcome,
+            ede,
+            qname,
+        };
+        (kind, Some(Box::new(extra)))
+    }
+
+    /// Heap bytes, as allocated: a reason holds a few names (on the heap
+    /// only past 32 bytes) and texts, all of which its text spells out;
+    /// four times that length and 256 bytes of allocator slack bound them.
+    fn bytes(extra: Option<&Self>) -> usize {
+        let Some(extra) = extra else { return 0 };
+        heap(size_of::<Self>())
+            + extra.ede.as_ref().map_or(0, |e| heap(e.len()))
+            + heap(extra.qname.len())
+            + match &extra.outcome {
+                Outcome::Insecure(r) => 4 * r.to_string().len() + 256,
+                Outcome::Bogus(r) => 4 * r.to_string().len() + 256,
+                Outcome::Secure | Outcome::Indeterminate => 0,
+            }
+    }
+}
+
 /// One cached answer.
 pub struct Entry {
     /// The records of the answer, authority and additional sections.
     records: Records,
+    /// The outcome's reason and EDE, and the name of the key it is cached
+    /// under when that is not the first RRset's owner (the answer's, as it
+    /// nearly always is: then the name is not stored twice).
+    extra: Option<Box<Extra>>,
+    /// The rest of the key: type, class and CD.
+    suffix: [u8; 5],
+    /// Which outcome (`SECURE_KIND`, ...).
+    kind: u8,
     rcode: ResponseCode,
-    outcome: Outcome,
-    /// The EDE option data of the outcome, if it has one (RFC 8914 §2).
-    ede: Option<Box<[u8]>>,
     resolution_ttl: u32,
-    stored_at: u64,
     ttl: u32,
     /// Bytes the entry holds beyond its RRsets (counted by the store): the
-    /// entry, its list of RRsets, the outcome's text and EDE, and its key in
-    /// the cache, as allocated.
-    size: usize,
+    /// entry, its list of RRsets, its status and its key, as allocated.
+    size: u32,
+    stored_at: u64,
 }
 
 impl Drop for Entry {
@@ -191,7 +253,7 @@ impl Drop for Entry {
 impl std::fmt::Debug for Entry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Entry")
-            .field("outcome", &self.outcome)
+            .field("outcome", self.outcome())
             .field("rcode", &self.rcode)
             .field("stored_at", &self.stored_at)
             .field("ttl", &self.ttl)
@@ -262,7 +324,7 @@ impl Entry {
             answers,
             authority,
             additional,
-            outcome: self.outcome.clone(),
+            outcome: self.outcome().clone(),
             ttl: self.resolution_ttl,
             failure: None,
         }
@@ -270,7 +332,33 @@ impl Entry {
 
     /// The validation status stored with the data.
     pub fn outcome(&self) -> &Outcome {
-        &self.outcome
+        match (self.kind, &self.extra) {
+            (SECURE_KIND, _) => &SECURE,
+            (OTHER_KIND, Some(extra)) => &extra.outcome,
+            _ => &INDETERMINATE,
+        }
+    }
+
+    /// The name of the key it is cached under (wire form, lower case).
+    pub(crate) fn qname(&self) -> &[u8] {
+        match (&self.records, &self.extra) {
+            (_, Some(extra)) if !extra.qname.is_empty() => &extra.qname,
+            (Records::Shared { rrsets, .. }, _) => rrsets.first().map_or(&[][..], |r| r.owner()),
+            _ => &[],
+        }
+    }
+
+    /// True when it is cached under `key` (bytes of a [`CacheKey`]).
+    pub(crate) fn is_under(&self, key: &[u8]) -> bool {
+        let qname = self.qname();
+        key.len() == qname.len() + 5
+            && key[..qname.len()] == *qname
+            && key[qname.len()..] == self.suffix
+    }
+
+    /// The hash of its key, as [`key_hash`] hashes a [`CacheKey`].
+    pub(crate) fn key_hash(&self, hasher: &RandomState) -> u64 {
+        hash_parts(hasher, self.qname(), &self.suffix)
     }
 
     /// The response code stored.
@@ -281,7 +369,7 @@ impl Entry {
     /// Bytes this entry holds beyond the RRsets it points at (those are
     /// counted once, by the store).
     pub fn bytes(&self) -> usize {
-        self.size
+        self.size as usize
     }
 
     /// The TTL the entry was stored with.
@@ -338,7 +426,7 @@ impl Entry {
         out: &mut Vec<u8>,
     ) -> bool {
         // RFC 4035 §5.5: bogus and CD=0 is SERVFAIL with no data.
-        let servfail = self.outcome.is_bogus() && !request.cd;
+        let servfail = self.outcome().is_bogus() && !request.cd;
         let rcode = if servfail {
             u16::from(ResponseCode::ServFail)
         } else {
@@ -346,7 +434,7 @@ impl Entry {
         };
         // RFC 6840 §5.8: AD only for a client that set DO or AD; RFC 4035
         // §3.2.3: only when all the data is authentic; never with CD.
-        let ad = !servfail && self.outcome.is_secure() && request.wants_ad() && !request.cd;
+        let ad = !servfail && self.outcome().is_secure() && request.wants_ad() && !request.cd;
         out.clear();
         out.extend_from_slice(&request.id.to_be_bytes());
         // QR=1, opcode QUERY, RD copied; RA=1, CD copied (RFC 4035 §3.1.6).
@@ -437,7 +525,7 @@ impl Entry {
             out.push(0);
             out.push(if client.dnssec_ok { 0x80 } else { 0 });
             out.push(0);
-            match &self.ede {
+            match self.extra.as_ref().and_then(|e| e.ede.as_deref()) {
                 Some(ede) => {
                     out.extend_from_slice(&(ede.len() as u16 + 4).to_be_bytes());
                     out.extend_from_slice(&answer::EDE_OPTION.to_be_bytes());
@@ -471,7 +559,7 @@ impl Entry {
                     answers: Vec::new(),
                     authority: Vec::new(),
                     additional: Vec::new(),
-                    outcome: self.outcome.clone(),
+                    outcome: self.outcome().clone(),
                     ttl: self.resolution_ttl,
                     failure: None,
                 }
@@ -517,16 +605,23 @@ impl Cache {
         let per_entries = config.max_entries.div_ceil(n);
         let per_bytes = config.max_bytes.div_ceil(n);
         let store = Arc::new(Store::new(n));
+        let hasher = RandomState::new();
         let shards = (0..n)
             .map(|_| {
                 let shared = Arc::clone(store.meter());
-                Mutex::new(lru::Lru::new(per_entries, per_bytes, shared, n))
+                Mutex::new(lru::Lru::new(
+                    per_entries,
+                    per_bytes,
+                    shared,
+                    n,
+                    hasher.clone(),
+                ))
             })
             .collect();
         Self {
             shards,
             store,
-            hasher: RandomState::new(),
+            hasher,
             clock,
             config,
             stale_window: 0,
@@ -546,8 +641,9 @@ impl Cache {
     /// end (serve-stale); `None` for a live one.
     pub fn get_stale(&self, key: &CacheKey, max_stale: u64) -> Option<Arc<Entry>> {
         let now = self.clock.unix_now();
-        let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
-        let entry = shard.get(key.as_bytes())?;
+        let (hash, shard) = self.shard(key);
+        let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = shard.get(hash, key.as_bytes())?;
         let past = entry.expired_for(now)?;
         (past <= max_stale.min(self.stale_window)).then(|| Arc::clone(entry))
     }
@@ -574,17 +670,22 @@ impl Cache {
         self.clock.unix_now()
     }
 
-    fn shard(&self, key: &CacheKey) -> &Mutex<lru::Lru> {
-        let h = self.hasher.hash_one(key.as_bytes());
-        // The high bits pick the shard; the map inside uses all of them.
-        &self.shards[(h >> 40) as usize & (self.shards.len() - 1)]
+    /// The hash of `key` and its shard.
+    fn shard(&self, key: &CacheKey) -> (u64, &Mutex<lru::Lru>) {
+        let h = key_hash(&self.hasher, key.as_bytes());
+        // The high bits pick the shard; the table inside uses all of them.
+        (
+            h,
+            &self.shards[(h >> 40) as usize & (self.shards.len() - 1)],
+        )
     }
 
     /// The live entry under `key`; an expired one is removed.
     pub fn get(&self, key: &CacheKey) -> Option<Arc<Entry>> {
         let now = self.clock.unix_now();
-        let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
-        let entry = shard.get(key.as_bytes())?;
+        let (hash, shard) = self.shard(key);
+        let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = shard.get(hash, key.as_bytes())?;
         if entry.remaining(now) > 0 {
             return Some(Arc::clone(entry));
         }
@@ -594,7 +695,7 @@ impl Cache {
                 .expired_for(now)
                 .is_none_or(|past| past > self.stale_window)
         {
-            shard.remove(key.as_bytes());
+            shard.remove(hash, key.as_bytes());
         }
         None
     }
@@ -661,10 +762,6 @@ impl Cache {
             .retain(|r| r.record_type() != RecordType::OPT);
         let now = self.clock.unix_now();
         let built = build_rrsets(&resolution);
-        let ede = resolution
-            .outcome
-            .ede()
-            .map(|ede| answer::ede_option_data(&ede).into_boxed_slice());
         let Resolution {
             rcode,
             outcome,
@@ -676,13 +773,15 @@ impl Cache {
             failure: _,
         } = resolution;
         let Some((sets, sections)) = built else {
+            let (kind, extra) = Extra::new(outcome, Box::default());
             tracing::debug!("records that do not survive encoding are not cached");
             let kept = Records::Kept(Box::new([answers, authority, additional]));
             return Some(Arc::new(Entry {
                 records: kept,
+                suffix: [0; 5],
                 rcode,
-                outcome,
-                ede,
+                kind,
+                extra,
                 resolution_ttl,
                 stored_at: now,
                 ttl,
@@ -710,11 +809,17 @@ impl Cache {
                 held
             })
             .collect();
+        let (name, suffix) = split_key(key.as_bytes());
+        // The answer's owner is the question's name nearly always; then
+        // the entry does not hold the name a second time.
+        let qname: Box<[u8]> = match rrsets.first() {
+            Some(first) if sections[0] > 0 && first.owner() == name => Box::default(),
+            _ => name.into(),
+        };
+        let (kind, extra) = Extra::new(outcome, qname);
         let size = ENTRY_FIXED
             + heap(rrsets.len() * size_of::<Arc<RRset>>())
-            + ede.as_ref().map_or(0, |e| heap(e.len()))
-            + 2 * heap(key.as_bytes().len())
-            + outcome_bytes(&outcome);
+            + Extra::bytes(extra.as_deref());
         let store = Arc::clone(&self.store);
         let entry = Arc::new(Entry {
             records: Records::Shared {
@@ -722,19 +827,21 @@ impl Cache {
                 sections,
                 store,
             },
-            size,
+            extra,
+            kind,
+            suffix,
+            size: u32::try_from(size).unwrap_or(u32::MAX),
             ttl,
             stored_at: now,
             resolution_ttl,
-            ede,
-            outcome,
             rcode,
         });
-        let evicted = self
-            .shard(key)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key.as_bytes().into(), Arc::clone(&entry));
+        let (hash, shard) = self.shard(key);
+        let evicted = shard.lock().unwrap_or_else(|e| e.into_inner()).insert(
+            hash,
+            key.as_bytes(),
+            Arc::clone(&entry),
+        );
         if evicted > 0 {
             tracing::trace!(evicted, "cache full, evicted least recently used");
         }
@@ -778,6 +885,30 @@ impl Cache {
         self.store.remove_where(|_| true);
         self.bump_epoch();
     }
+}
+
+/// A key's name and the rest (type, class, CD).
+fn split_key(key: &[u8]) -> (&[u8], [u8; 5]) {
+    let at = key.len().saturating_sub(5);
+    let mut suffix = [0; 5];
+    for (d, s) in suffix.iter_mut().zip(&key[at..]) {
+        *d = *s;
+    }
+    (&key[..at], suffix)
+}
+
+/// The hash of a [`CacheKey`]'s bytes, from its name and the rest, as an
+/// entry that holds them apart hashes them ([`Entry::key_hash`]).
+pub(crate) fn key_hash(hasher: &RandomState, key: &[u8]) -> u64 {
+    let (name, suffix) = split_key(key);
+    hash_parts(hasher, name, &suffix)
+}
+
+fn hash_parts(hasher: &RandomState, name: &[u8], suffix: &[u8; 5]) -> u64 {
+    let mut h = hasher.build_hasher();
+    h.write(name);
+    h.write(suffix);
+    h.finish()
 }
 
 /// An RRset being built: key (owner, type, class), records without
@@ -882,15 +1013,4 @@ fn build_rrsets(resolution: &Resolution) -> Option<(Vec<Building>, [u16; 2])> {
     }
     crate::wire::decode_message(&wire).ok()?;
     Some((sets, sections))
-}
-
-/// Heap bytes of an outcome: a reason holds a few names (on the heap only
-/// past 32 bytes) and texts, all of which its text spells out; four times
-/// that length and 256 bytes of allocator slack bound them.
-fn outcome_bytes(outcome: &Outcome) -> usize {
-    match outcome {
-        Outcome::Secure | Outcome::Indeterminate => 0,
-        Outcome::Insecure(r) => 4 * r.to_string().len() + 256,
-        Outcome::Bogus(r) => 4 * r.to_string().len() + 256,
-    }
 }
