@@ -1,6 +1,8 @@
 //! RRSIG verification per algorithm through [`verify_rrset`] against the
-//! raw verification of the same signature by the crypto library (ring, or
-//! OpenSSL for Ed448; `ed448_backend` compares it with `ed448-goldilocks`): the ratio is the validator's overhead
+//! raw verification of the same signature by the crypto library the
+//! backend uses (ring for RSA, P-256 and Ed25519, aws-lc-rs for P-384,
+//! OpenSSL for Ed448; `ecdsa_backend` compares ring, aws-lc-rs and OpenSSL on
+//! P-256 and P-384, `ed448_backend` OpenSSL with `ed448-goldilocks`): the ratio is the validator's overhead
 //! (canonical form, checks, key selection, the `Verified` proof). Target:
 //! ≤ 1.2×. Also: the validator's own cost with a null crypto backend, a
 //! cold three-level chain (root → test. → example.test., ECDSA P-256) and
@@ -104,11 +106,14 @@ fn signed_case(
     }
 }
 
+/// ECDSA, signed with ring; `verify` (SEC1 point, message, signature) is
+/// the raw verify of the backend's library for the curve: ring for P-256,
+/// aws-lc-rs for P-384.
 fn ecdsa_case(
     label: &'static str,
     alg: u8,
     signing: &'static rs::EcdsaSigningAlgorithm,
-    verifying: &'static rs::EcdsaVerificationAlgorithm,
+    verify: impl Fn(&[u8], &[u8], &[u8]) -> bool + 'static,
 ) -> Case {
     let rng = SystemRandom::new();
     let pkcs8 = rs::EcdsaKeyPair::generate_pkcs8(signing, &rng).unwrap();
@@ -123,11 +128,102 @@ fn ecdsa_case(
         move |pk, m, s| {
             let mut point = vec![0x04];
             point.extend_from_slice(pk);
-            rs::UnparsedPublicKey::new(verifying, &point)
-                .verify(m, s)
-                .is_ok()
+            verify(&point, m, s)
         },
     )
+}
+
+/// OpenSSL's ECDSA verify as unbound does it (`EC_KEY` from the affine
+/// coordinates, `ECDSA_SIG` from r and s, the digest first), with the
+/// curve's `EC_GROUP` made once.
+fn openssl_ecdsa_verify(
+    group: &openssl::ec::EcGroupRef,
+    digest: openssl::hash::MessageDigest,
+    pk: &[u8],
+    m: &[u8],
+    s: &[u8],
+) -> bool {
+    use openssl::bn::BigNum;
+    let half = pk.len() / 2;
+    let (x, y) = (
+        BigNum::from_slice(&pk[..half]).unwrap(),
+        BigNum::from_slice(&pk[half..]).unwrap(),
+    );
+    let key = openssl::ec::EcKey::from_public_key_affine_coordinates(group, &x, &y).unwrap();
+    let (r, s) = (
+        BigNum::from_slice(&s[..half]).unwrap(),
+        BigNum::from_slice(&s[half..]).unwrap(),
+    );
+    let sig = openssl::ecdsa::EcdsaSig::from_private_components(r, s).unwrap();
+    let hash = openssl::hash::hash(digest, m).unwrap();
+    sig.verify(&hash, &key).unwrap()
+}
+
+/// The three ECDSA verifiers on the machine, on the same P-256 and P-384
+/// signatures: ring (the backend's for P-256, and for P-384 until
+/// 2026-12-02), aws-lc-rs (the backend's for P-384 since) and OpenSSL
+/// (unbound's, already linked for Ed448).
+fn ecdsa_backends(c: &mut Criterion) {
+    use openssl::ec::EcGroup;
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    let message = vec![0x5a; 180];
+    let rng = SystemRandom::new();
+    for (label, signing, ring_alg, aws_alg, nid, digest) in [
+        (
+            "p256",
+            &rs::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &rs::ECDSA_P256_SHA256_FIXED,
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
+            Nid::X9_62_PRIME256V1,
+            MessageDigest::sha256(),
+        ),
+        (
+            "p384",
+            &rs::ECDSA_P384_SHA384_FIXED_SIGNING,
+            &rs::ECDSA_P384_SHA384_FIXED,
+            &aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED,
+            Nid::SECP384R1,
+            MessageDigest::sha384(),
+        ),
+    ] {
+        let pkcs8 = rs::EcdsaKeyPair::generate_pkcs8(signing, &rng).unwrap();
+        let pair = rs::EcdsaKeyPair::from_pkcs8(signing, pkcs8.as_ref(), &rng).unwrap();
+        let point = pair.public_key().as_ref().to_vec();
+        let sig = pair.sign(&rng, &message).unwrap().as_ref().to_vec();
+        let ec_group = EcGroup::from_curve_name(nid).unwrap();
+        let mut group = c.benchmark_group(format!("ecdsa_backend/{label}"));
+        group.bench_function("ring", |b| {
+            b.iter(|| {
+                assert!(
+                    rs::UnparsedPublicKey::new(ring_alg, black_box(&point[..]))
+                        .verify(&message, &sig)
+                        .is_ok()
+                )
+            })
+        });
+        group.bench_function("aws_lc_rs", |b| {
+            b.iter(|| {
+                assert!(
+                    aws_lc_rs::signature::UnparsedPublicKey::new(aws_alg, black_box(&point[..]))
+                        .verify(&message, &sig)
+                        .is_ok()
+                )
+            })
+        });
+        group.bench_function("openssl", |b| {
+            b.iter(|| {
+                assert!(openssl_ecdsa_verify(
+                    &ec_group,
+                    digest,
+                    black_box(&point[1..]),
+                    &message,
+                    &sig
+                ))
+            })
+        });
+        group.finish();
+    }
 }
 
 fn ed25519_case() -> Case {
@@ -335,13 +431,24 @@ fn verify_rrsig(c: &mut Criterion) {
         "13_ecdsap256",
         13,
         &rs::ECDSA_P256_SHA256_FIXED_SIGNING,
-        &rs::ECDSA_P256_SHA256_FIXED,
+        |point, m, s| {
+            rs::UnparsedPublicKey::new(&rs::ECDSA_P256_SHA256_FIXED, point)
+                .verify(m, s)
+                .is_ok()
+        },
     ));
     cases.push(ecdsa_case(
         "14_ecdsap384",
         14,
         &rs::ECDSA_P384_SHA384_FIXED_SIGNING,
-        &rs::ECDSA_P384_SHA384_FIXED,
+        |point, m, s| {
+            aws_lc_rs::signature::UnparsedPublicKey::new(
+                &aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED,
+                point,
+            )
+            .verify(m, s)
+            .is_ok()
+        },
     ));
     cases.push(ed25519_case());
     cases.push(ed448_case());
@@ -575,6 +682,7 @@ criterion_group!(
     overhead,
     verify_rrsig,
     ed448_backends,
+    ecdsa_backends,
     validate_chain,
     nsec3_hash
 );

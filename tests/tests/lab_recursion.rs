@@ -33,6 +33,18 @@ fn ask(lab: &Lab, server: SocketAddr, name: &str) -> Reply {
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
+/// Queries of `qtype` the lab's NSDs received so far, per level: the
+/// root, test., example.test. and the case zones.
+fn per_level(lab: &Lab, qtype: &str) -> Vec<u64> {
+    [Level::Root, Level::Tld, Level::Example, Level::Cases]
+        .iter()
+        .map(|l| {
+            lab.authoritative_queries_of_type(*l, qtype)
+                .expect("NSD counts per type")
+        })
+        .collect()
+}
+
 fn ede(reply: &Reply) -> (Option<u16>, String) {
     match reply.ede().first() {
         Some(e) => (Some(e.code), e.text.clone()),
@@ -373,16 +385,7 @@ fn each_ds_and_dnskey_set_is_asked_once_for_many_names() {
     let Some(lab) = Lab::start_with_or_skip("lab_recursion_keys_once", options) else {
         return;
     };
-    let levels = [Level::Root, Level::Tld, Level::Example, Level::Cases];
-    let count = |qtype: &str| -> Vec<u64> {
-        levels
-            .iter()
-            .map(|l| {
-                lab.authoritative_queries_of_type(*l, qtype)
-                    .expect("NSD counts per type")
-            })
-            .collect()
-    };
+    let count = |qtype: &str| per_level(&lab, qtype);
     let (ds_before, dnskey_before) = (count("DS"), count("DNSKEY"));
     let danebound = Danebound::start(Danebound::lab_recursive_config(&lab, lab.address(28)))
         .expect("danebound starts");
@@ -519,4 +522,69 @@ fn a_validated_child_ns_set_replaces_the_parents_delegation_for_server_selection
         tld(&lab) - tld_before >= names,
         "the names reached the child's server"
     );
+}
+
+/// Issue 12: the DNSKEY sets of the signed zones on a question's way down
+/// are fetched ahead of the validator only when the answer will be
+/// validated. A question with CD=1 (RFC 4035 §3.2.2: the client validates)
+/// and one under a negative trust anchor (`domain_insecure`, RFC 7646 §2)
+/// send no DNSKEY query at all, on a cold cache, though each delegation on
+/// the way (., test., example.test., the case zone) brings a DS set. The
+/// same name asked without CD afterwards then fetches each zone's keys once
+/// (the count works, and nothing was fetched before).
+#[test]
+fn no_dnskey_is_fetched_ahead_for_cd_or_negative_trust_anchor_questions() {
+    let options = LabOptions {
+        keys: Keys::Fixtures,
+        upstream: false,
+        oracle: false,
+        ..LabOptions::default()
+    };
+    let Some(lab) = Lab::start_with_or_skip("lab_recursion_no_prefetch", options) else {
+        return;
+    };
+    let count = || per_level(&lab, "DNSKEY");
+    let before = count();
+    let since =
+        |before: &[u64]| -> Vec<u64> { count().iter().zip(before).map(|(a, b)| a - b).collect() };
+    let mut config = Danebound::lab_recursive_config(&lab, lab.address(30));
+    config.domain_insecure = vec![Name::from_ascii("alg14.example.test.").unwrap()];
+    let danebound = Danebound::start(config).expect("danebound starts");
+    let server = danebound.addr();
+    let cd = QueryOptions {
+        checking_disabled: true,
+        ..QueryOptions::default()
+    };
+    for (name, options) in [
+        ("www.alg13.example.test.", &cd),
+        ("www.alg8.example.test.", &cd),
+        ("www.alg14.example.test.", &QueryOptions::default()),
+    ] {
+        let r = lab
+            .query_with(server, name, RecordType::A, options)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(r.rcode(), ResponseCode::NoError, "{name}: {:?}", r.message);
+        assert!(!r.ad(), "{name} is not validated: {:?}", r.message);
+        assert!(
+            !r.answer_rdata(RecordType::A).is_empty(),
+            "{name}: {:?}",
+            r.message
+        );
+    }
+    let unvalidated = since(&before);
+    // Validated now: each zone's keys once.
+    let r = ask(&lab, server, "www.alg13.example.test.");
+    assert!(r.ad(), "www.alg13.example.test. is secure: {:?}", r.message);
+    let validated = since(&before);
+    eprintln!(
+        "DNSKEY queries per level (root, test., example.test., case zones): \
+         {unvalidated:?} for 2 CD=1 questions and 1 under a negative trust anchor, \
+         {validated:?} after one validated question"
+    );
+    assert_eq!(
+        unvalidated,
+        vec![0, 0, 0, 0],
+        "DNSKEY fetched for answers that are not validated"
+    );
+    assert_eq!(validated, vec![1, 1, 1, 1]);
 }

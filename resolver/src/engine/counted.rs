@@ -40,6 +40,18 @@ impl Upstream for Counted {
         )
     }
 
+    fn query_unvalidated<'a>(
+        &'a self,
+        name: &'a Name,
+        rtype: RecordType,
+        class: DNSClass,
+    ) -> UpstreamFuture<'a> {
+        counted(
+            self.0.query_unvalidated(name, rtype, class),
+            self.0.counts_own_queries(),
+        )
+    }
+
     fn query_avoiding<'a>(
         &'a self,
         name: &'a Name,

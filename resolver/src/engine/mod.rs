@@ -63,6 +63,20 @@ pub trait Upstream: Send + Sync + 'static {
         class: DNSClass,
     ) -> UpstreamFuture<'a>;
 
+    /// Ask a question whose answer the engine will not validate (the
+    /// client set CD, RFC 4035 §3.2.2; the name is under a negative trust
+    /// anchor, RFC 7646 §2): an upstream that fetches validation data
+    /// ahead (the iterator's DNSKEY prefetch) skips that. The default is
+    /// [`Upstream::query`].
+    fn query_unvalidated<'a>(
+        &'a self,
+        name: &'a Name,
+        rtype: RecordType,
+        class: DNSClass,
+    ) -> UpstreamFuture<'a> {
+        self.query(name, rtype, class)
+    }
+
     /// Whether it counts each query it sends in [`crate::stats`]
     /// (`upstream.queries`) itself, as the iterator does; otherwise
     /// `serve` counts one per question it asks (the forwarder's meaning:
@@ -201,6 +215,15 @@ impl Upstream for crate::iterator::Iterator {
         class: DNSClass,
     ) -> UpstreamFuture<'a> {
         Box::pin(self.resolve(name, rtype, class, &[]))
+    }
+
+    fn query_unvalidated<'a>(
+        &'a self,
+        name: &'a Name,
+        rtype: RecordType,
+        class: DNSClass,
+    ) -> UpstreamFuture<'a> {
+        Box::pin(self.resolve_unvalidated(name, rtype, class))
     }
 
     fn can_avoid(&self) -> bool {
@@ -529,10 +552,28 @@ impl Resolver {
         avoid: &[IpAddr],
         used: &mut Vec<IpAddr>,
     ) -> Result<UpstreamReply, UpstreamError> {
+        self.ask_for(name, rtype, class, avoid, used, true).await
+    }
+
+    /// [`Resolver::ask`]; `validates` false: the answer will not be
+    /// validated (CD=1, a negative trust anchor), so the upstream fetches
+    /// no validation data ahead for it.
+    async fn ask_for(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        class: Option<DNSClass>,
+        avoid: &[IpAddr],
+        used: &mut Vec<IpAddr>,
+        validates: bool,
+    ) -> Result<UpstreamReply, UpstreamError> {
         let upstream = self.upstream();
         let reply = match class {
             // The validator's fetch.
             None => upstream.fetch(name, rtype, avoid).await,
+            Some(class) if avoid.is_empty() && !validates => {
+                upstream.query_unvalidated(name, rtype, class).await
+            }
             Some(class) if avoid.is_empty() => upstream.query(name, rtype, class).await,
             Some(class) => match upstream.query_avoiding(name, rtype, class, avoid) {
                 Some(future) => future.await,
@@ -561,6 +602,18 @@ impl Resolver {
         let name = query.name();
         let rtype = query.query_type();
         let class = query.query_class();
+        // RFC 7646 §2: at and below a negative trust anchor the data is not
+        // validated and is treated as insecure (no AD, no SERVFAIL). Data a
+        // CNAME chain brings in from outside the NTA is not validated in
+        // this answer either; the whole answer is Insecure.
+        let anchors = self.anchors();
+        let nta = if cd || !apply_ntas {
+            None
+        } else {
+            self.negative_anchor_for(name, &anchors)
+        };
+        // RFC 4035 §3.2.2: with CD=1 the client validates.
+        let validates = !cd && nta.is_none() && !anchors.is_empty();
         let spans = self.usable_spans(query, cd, trace, apply_ntas, avoid);
         if let Some((store, anchors)) = &spans
             && let Some(resolution) = self.answer_from_validated_spans(query, store, anchors)
@@ -573,7 +626,11 @@ impl Resolver {
         };
         let (asked, prevalidated) = match synthesised {
             Some((reply, validated)) => (Ok(reply), Some(validated)),
-            None => (self.ask(name, rtype, Some(class), avoid, used).await, None),
+            None => (
+                self.ask_for(name, rtype, Some(class), avoid, used, validates)
+                    .await,
+                None,
+            ),
         };
         let reply = match asked {
             Ok(reply) => reply,
@@ -609,17 +666,7 @@ impl Resolver {
         }
         let mut events = Vec::new();
         let mut remembered = false;
-        let anchors = self.anchors();
-        // RFC 7646 §2: at and below a negative trust anchor the data is not
-        // validated and is treated as insecure (no AD, no SERVFAIL). Data a
-        // CNAME chain brings in from outside the NTA is not validated in
-        // this answer either; the whole answer is Insecure.
-        let nta = if cd || !apply_ntas {
-            None
-        } else {
-            self.negative_anchor_for(name, &anchors)
-        };
-        let validated = if cd || nta.is_some() || anchors.is_empty() {
+        let validated = if !validates {
             // RFC 4035 §3.2.2: with CD=1 the client validates; we pass the
             // data on unchecked and never claim it secure. RFC 7646 §2: under
             // a negative trust anchor validation is off.

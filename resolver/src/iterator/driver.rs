@@ -259,7 +259,19 @@ impl Iterator {
         class: DNSClass,
         avoid: &[IpAddr],
     ) -> Result<UpstreamReply, UpstreamError> {
-        self.run(name, rtype, class, avoid, false).await
+        self.run(name, rtype, class, avoid, false, false).await
+    }
+
+    /// Like [`Iterator::resolve`] for a question whose answer the engine
+    /// will not validate (CD=1, a negative trust anchor): no DNSKEY set is
+    /// fetched ahead for it ([`Iteration::unvalidated`]).
+    pub async fn resolve_unvalidated(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        class: DNSClass,
+    ) -> Result<UpstreamReply, UpstreamError> {
+        self.run(name, rtype, class, &[], false, true).await
     }
 
     /// Like [`Iterator::resolve`], for the validator's DS and DNSKEY
@@ -271,7 +283,7 @@ impl Iterator {
         class: DNSClass,
         avoid: &[IpAddr],
     ) -> Result<UpstreamReply, UpstreamError> {
-        self.run(name, rtype, class, avoid, true).await
+        self.run(name, rtype, class, avoid, true, false).await
     }
 
     async fn run(
@@ -281,6 +293,7 @@ impl Iterator {
         class: DNSClass,
         avoid: &[IpAddr],
         for_validation: bool,
+        unvalidated: bool,
     ) -> Result<UpstreamReply, UpstreamError> {
         if class != DNSClass::IN {
             return Err(UpstreamError::Resolution {
@@ -305,7 +318,8 @@ impl Iterator {
         }
         let iteration = Iteration::new(name, rtype)
             .avoiding(avoid.to_vec())
-            .for_validation(for_validation);
+            .for_validation(for_validation)
+            .unvalidated(unvalidated);
         self.drive(iteration, name, rtype).await
     }
 

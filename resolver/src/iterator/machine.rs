@@ -212,6 +212,9 @@ struct Budget {
     /// Ask the servers even when the answer is cached (priming again
     /// before the root's NS set expires).
     fresh: bool,
+    /// The answer will not be validated (CD=1, a negative trust anchor):
+    /// no zone's DNSKEY set is fetched ahead for it.
+    unvalidated: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -671,6 +674,16 @@ impl Iteration {
         self
     }
 
+    /// Marks a question whose answer the engine will not validate (the
+    /// client set CD, RFC 4035 §3.2.2; the name is under a negative trust
+    /// anchor, RFC 7646 §2): the keys of the zones on its way down are not
+    /// fetched ahead ([`Iteration::take_key_prefetches`] stays empty), as
+    /// no validation will ask for them.
+    pub fn unvalidated(mut self, yes: bool) -> Self {
+        self.budget.unvalidated = yes;
+        self
+    }
+
     /// The signed zones whose DNSKEY sets may be fetched now, beside the
     /// question (fetch scheduling, issue 12): each was reached by a
     /// referral of the question's own chain (not an NS host's) that brought
@@ -678,8 +691,9 @@ impl Iteration {
     /// for its keys. Asking them while the zone's servers answer the
     /// question saves the round trip the validator would wait for after
     /// the answer; unbound runs its validator's fetches after the answer,
-    /// one after the other. Never on a retry (`avoiding`) or a fresh
-    /// question, and never for the question itself.
+    /// one after the other. Never on a retry (`avoiding`), a fresh or an
+    /// [`unvalidated`](Iteration::unvalidated) question, and never for the
+    /// question itself.
     pub fn take_key_prefetches(&mut self) -> Vec<Name> {
         std::mem::take(&mut self.key_prefetches)
     }
@@ -899,6 +913,7 @@ impl Iteration {
                 if matches!(frame.purpose, Purpose::Main)
                     && self.budget.avoid.is_empty()
                     && !self.budget.fresh
+                    && !self.budget.unvalidated
                     && !(frame.qtype == RecordType::DNSKEY && frame.current == zone)
                     && has_usable_ds(&s, &zone)
                 {
@@ -1084,6 +1099,44 @@ fn cache_answer_sets(s: &Scrubbed, shared: &mut Shared, now: Now) {
     }
 }
 
+/// The RRset `name`/`rtype` an earlier authoritative answer brought (the
+/// target of a CNAME chain, an NS host's address), with its RRSIGs: it
+/// answers the question as it is, as unbound's rrset cache does, and the
+/// engine validates it like any answer (RFC 4035 §5.3), so a set that does
+/// not validate is asked again, fresh. Only answer-section data of an
+/// authoritative reply or validated data (RFC 2181 §5.4.1: not glue, not
+/// a referral's), and never a set expanded from a wildcard: its proof that
+/// the name does not exist (RFC 4035 §5.3.4) is not kept with it.
+fn authoritative_rrset(
+    shared: &Shared,
+    name: &Name,
+    rtype: RecordType,
+    now: Now,
+) -> Option<Vec<Record>> {
+    if matches!(rtype, RecordType::ANY | RecordType::RRSIG) {
+        return None;
+    }
+    if shared.cache.rank(name, rtype, now.unix)? < Rank::AnswerAa {
+        return None;
+    }
+    let set = shared.cache.get(name, rtype, now.unix)?;
+    (!wildcard_expanded(&set)).then_some(set)
+}
+
+/// The start of the frame's answer: the question, RA, and the CNAME chain
+/// followed so far (taken from the frame) in the answer section.
+fn answer_to(frame: &mut Frame) -> Message {
+    let mut m = Message::new(0, MessageType::Response, OpCode::Query);
+    m.metadata.recursion_available = true;
+    m.add_query(
+        Query::query(frame.qname.clone(), frame.qtype)
+            .set_query_class(DNSClass::IN)
+            .clone(),
+    );
+    m.answers = std::mem::take(&mut frame.chain);
+    m
+}
+
 /// The frame's answer is in: remember it and end the frame.
 fn finish(frame: &mut Frame, s: Scrubbed, shared: &mut Shared, now: Now) {
     cache_answer_sets(&s, shared, now);
@@ -1106,15 +1159,8 @@ fn finish(frame: &mut Frame, s: Scrubbed, shared: &mut Shared, now: Now) {
             shared.cache.renew(set, Rank::Glue, now.unix);
         }
     }
-    let mut m = Message::new(0, MessageType::Response, OpCode::Query);
+    let mut m = answer_to(frame);
     m.metadata.response_code = s.rcode;
-    m.metadata.recursion_available = true;
-    m.add_query(
-        Query::query(frame.qname.clone(), frame.qtype)
-            .set_query_class(DNSClass::IN)
-            .clone(),
-    );
-    m.answers = std::mem::take(&mut frame.chain);
     m.answers.extend(s.answers);
     m.authorities = s.authority;
     with_chain_proofs(&mut m, std::mem::take(&mut frame.chain_proofs));
@@ -1263,6 +1309,15 @@ fn advance(
                 out.queries = vec![Query::query(frame.qname.clone(), frame.qtype)];
             }
             return Advance::Done(Ok(out));
+        }
+        if budget.avoid.is_empty()
+            && !budget.fresh
+            && let Some(set) = authoritative_rrset(shared, &frame.current, frame.qtype, now)
+        {
+            let mut m = answer_to(frame);
+            m.answers.extend(set);
+            with_chain_proofs(&mut m, std::mem::take(&mut frame.chain_proofs));
+            return Advance::Done(Ok(m));
         }
         // A cached alias restarts at its target (unbound: a cached CNAME
         // in INIT_REQUEST); the chain is part of the answer.

@@ -953,6 +953,15 @@ fn a_referral_with_a_usable_ds_offers_the_zones_dnskey_fetch_ahead() {
         &signed_net,
     );
     assert!(offered.is_empty(), "{offered:?}");
+    // Nor for a question whose answer will not be validated (CD=1, a
+    // negative trust anchor): no validation will ask for the keys.
+    let offered = key_prefetches(
+        &cfg,
+        &mut Shared::default(),
+        Iteration::new(&n("www.example."), RecordType::A).unvalidated(true),
+        &signed_net,
+    );
+    assert!(offered.is_empty(), "{offered:?}");
     // Referrals without DS (the glueless `example.` and `other.` of
     // `root`, also met while resolving the NS host's address): nothing.
     let net = |server: IpAddr, q: &Name, t: RecordType| match server.to_string().as_str() {
@@ -1009,4 +1018,77 @@ fn a_referral_whose_ds_the_validator_cannot_use_offers_nothing() {
         &net,
     );
     assert!(offered.is_empty(), "{offered:?}");
+}
+
+/// unbound's rrset cache: an RRset an authoritative answer brought (here
+/// the target of a CNAME, in the same answer) answers a later question for
+/// it without a query; glue (RFC 2181 §5.4.1, the lowest rank) never does,
+/// nor does the cache for a retry that avoids servers.
+#[test]
+fn an_authoritative_answers_rrsets_answer_later_questions_glue_does_not() {
+    let cfg = config();
+    let mut shared = Shared::default();
+    let net = |server: IpAddr, q: &Name, t: RecordType| -> Option<Message> {
+        match server.to_string().as_str() {
+            "192.0.2.1" => root(q, t),
+            "192.0.2.2" if *q == n("alias.other.") => Some(reply(
+                true,
+                vec![
+                    cname("alias.other.", "www.other."),
+                    a("www.other.", "198.51.100.2"),
+                ],
+                vec![],
+                vec![],
+            )),
+            "192.0.2.2" => Some(reply(
+                true,
+                vec![a(&q.to_ascii(), "198.51.100.9")],
+                vec![],
+                vec![],
+            )),
+            _ => None,
+        }
+    };
+    let it = |name: &str| Iteration::new(&n(name), RecordType::A);
+    let (result, asked) = run_at(&cfg, &mut shared, it("alias.other."), 1000, &net);
+    assert!(result.is_ok(), "{result:?}");
+    assert!(
+        asked.contains(&(n("alias.other."), RecordType::A)),
+        "{asked:?}"
+    );
+    // The target, asked directly: from the answer above, no query.
+    let (result, asked) = run_at(&cfg, &mut shared, it("www.other."), 1001, &net);
+    assert!(asked.is_empty(), "{asked:?}");
+    let m = result.unwrap();
+    assert_eq!(
+        m.answers,
+        vec![a("www.other.", "198.51.100.2")]
+            .into_iter()
+            .map(|mut r| {
+                r.ttl = 299;
+                r
+            })
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(m.queries[0].name(), &n("www.other."));
+    // The server's address came as glue only: asked of the server.
+    let (result, asked) = run_at(&cfg, &mut shared, it("ns.other."), 1001, &net);
+    assert_eq!(asked, vec![(n("ns.other."), RecordType::A)]);
+    assert_eq!(
+        result.unwrap().answers,
+        vec![a("ns.other.", "198.51.100.9")]
+    );
+    // Not for a retry that avoids servers.
+    let (_, asked) = run_at(
+        &cfg,
+        &mut shared,
+        it("www.other.").avoiding(vec![ip("192.0.2.9")]),
+        1001,
+        &net,
+    );
+    assert_eq!(
+        asked.last(),
+        Some(&(n("www.other."), RecordType::A)),
+        "{asked:?}"
+    );
 }

@@ -3,7 +3,8 @@
 //! The validator never names a crypto library: it asks a [`Crypto`] whether an
 //! algorithm is usable, to verify a signature, to hash a DNSKEY for a DS
 //! comparison and to compute NSEC3 hashes. [`RingCrypto`] is the production
-//! backend (ring for RSA from 1024 bits, ECDSA, Ed25519 and the digests;
+//! backend (ring for RSA from 1024 bits, ECDSA P-256, Ed25519 and the
+//! digests; aws-lc-rs for ECDSA P-384, about 3.7× faster than ring's;
 //! `rsa.rs` with `num-bigint` for RSA of 512 to 1023 bits, which ring
 //! refuses; OpenSSL, through the `openssl` crate, for Ed448, which ring
 //! lacks).
