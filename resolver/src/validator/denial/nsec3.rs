@@ -657,10 +657,12 @@ pub fn nsec3_proves_nodata(
     // validator verifies a closest provable encloser proof for QNAME whose
     // NSEC3 covering the next closer name has the Opt-Out bit set. That is
     // the NODATA of an empty non-terminal that exists only because of an
-    // unsigned delegation below it (erratum 3441 to §7.2.3), which has no
-    // NSEC3 of its own in an Opt-Out zone. What it proves is that the name is absent
-    // or lies in an Opt-Out span, i.e. at most insecure: never AD (§9.2).
-    // unbound judges it so (`nsec3_do_prove_nodata`, case 5).
+    // unsigned delegation below it, which has no NSEC3 of its own in an
+    // Opt-Out zone (the case the erratum adds as §8.5's third paragraph;
+    // Knot Resolver's `kr_nsec3_no_data` and DNSViz cite it the same way).
+    // What it proves is that the name is absent or lies in an Opt-Out
+    // span, i.e. at most insecure: never AD (§9.2). unbound judges it so
+    // (`nsec3_do_prove_nodata`, case 5).
     if ce.opt_out {
         return chain.opt_out(ce.next_closer);
     }
