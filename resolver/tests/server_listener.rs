@@ -872,8 +872,10 @@ async fn a_client_that_never_reads_is_closed_by_the_write_timeout() {
     let attack = never_reading_clients("127.54.3.4", s.addr, 4).await;
     // Each connection's answers fill its send buffer and the peer's tiny
     // window; the next write times out and the connection goes. A liveness
-    // bound, generous for a loaded machine.
-    let stats = until_stats(&s, 20, |st| st.open == 0).await;
+    // bound, generous for a loaded machine. The connections are counted
+    // only once the server has accepted them, so "none open" alone could
+    // be seen before that: wait for the timeout too.
+    let stats = until_stats(&s, 20, |st| st.open == 0 && st.write_timeouts >= 1).await;
     assert_eq!(stats.open, 0, "{stats:?}");
     assert!(stats.write_timeouts >= 1, "{stats:?}");
     drop(attack);
