@@ -16,7 +16,8 @@ mod commands;
 /// answer, and glibc's heap keeps the pages those holes pin. Filling 50,000
 /// cached wildcard answers grew RSS by 665 B per answer with glibc and by
 /// 390 B with jemalloc (cache bytes counted: about 400), and a full 16 MiB
-/// cache by 1.68x and 0.99x the bound (README, "Memory").
+/// cache by 1.68x and 0.99x the bound (README, "Performance";
+/// docs/performance-history.md).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
