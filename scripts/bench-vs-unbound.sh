@@ -10,7 +10,21 @@
 #     the lab's names (every non-bogus case), dnsperf closed loop (DO=1,
 #     CLIENTS sockets, 256 outstanding) for SECONDS s; with 1 worker each
 #     (resolver pinned to CPU 0, dnsperf to CPU 1) and with 2 workers each
-#     (nothing pinned); q/s and server CPU per answer (utime+stime);
+#     (nothing pinned); q/s, server CPU per answer (utime+stime) and how
+#     busy dnsperf was (perf stat task-clock over its run time, % of a CPU);
+#   * each cached run twice, with two clients (CLIENT_TOOLS): dnsperf, and
+#     dns_load (resolver/examples/dns_load.rs, LOAD_BIN to give a built
+#     one), a closed-loop client that sends and reads 32 datagrams per
+#     system call on LOAD_SOCKETS (16) connected sockets with
+#     LOAD_OUTSTANDING (256) queries in flight: dnsperf spends ~6 us of CPU
+#     per query and, pinned to one core, saturates before a fast resolver
+#     does; dns_load's figures carry the suffix _dns_load;
+#   * the harness ceiling, before the resolvers in each run: the same
+#     client runs (1 server thread pinned, 2 not) against a UDP echo server
+#     that does no DNS work (resolver/examples/udp_echo.rs, ECHO_BIN to
+#     give a built one), as performance.md §4 asks: when a resolver comes
+#     near it, its q/s measures the client, and server CPU per answer is
+#     the figure;
 #   * latency: 1 worker each, dnsperf open loop at LATENCY_QPS (2,000 q/s)
 #     for SECONDS s, p50 and p99 of the per-answer latencies (dnsperf -v);
 #   * cold resolution, recursive from the lab's root hints (bench-cold.sh's
@@ -28,7 +42,9 @@
 # Usage (as root; installs dnsperf nsd unbound ldnsutils bind9-utils
 # bind9-dnsutils from Debian when missing):
 #   scripts/bench-vs-unbound.sh [RUNS]                 default: 3
-# Environment: SECONDS_PER_RUN (10), CLIENTS (32), LATENCY_QPS (2000),
+# Environment: SECONDS_PER_RUN (10), CLIENTS (32: dnsperf's sockets),
+# CLIENT_TOOLS ("dnsperf dns_load"), LOAD_SOCKETS (16), LOAD_OUTSTANDING
+# (256), LATENCY_QPS (2000),
 # PARALLEL (16), MEMORY_NAMES ("50000 100000"), MEMORY_CACHE_MIB (1024: the
 # caches of the per-answer fills), BOUND_MIB (16),
 # SKIP ("cached latency cold memory bound": the parts to leave out),
@@ -43,6 +59,9 @@ cd "$(dirname "$0")/.."
 RUNS=${1:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 CLIENTS=${CLIENTS:-32}
+CLIENT_TOOLS=${CLIENT_TOOLS:-dnsperf dns_load}
+LOAD_SOCKETS=${LOAD_SOCKETS:-16}
+LOAD_OUTSTANDING=${LOAD_OUTSTANDING:-256}
 LATENCY_QPS=${LATENCY_QPS:-2000}
 PARALLEL=${PARALLEL:-16}
 MEMORY_NAMES=${MEMORY_NAMES:-50000 100000}
@@ -60,18 +79,23 @@ record() { echo "$1 $2 $3" >>"$results"; } # metric resolver value
 
 # Cached throughput with $2 workers for resolver $1 ($3: pin on|off).
 cached() {
-  local name=$1 workers=$2 before after out qps completed
+  local name=$1 workers=$2 before after out qps completed tool
   pin "$3"
   start "$name" forward "$workers" "$BIG_CACHE"
   wait_secure
   dnsperf -s "$addr" -d "$queries" -D -n 2 -c 1 >/dev/null 2>&1 # warm
-  before=$(cpu_ticks "$server")
-  out=$("${pin_client[@]}" dnsperf -s "$addr" -d "$queries" -D -c "$CLIENTS" -q 256 -l "$SECONDS_PER_RUN" 2>&1)
-  after=$(cpu_ticks "$server")
-  qps=$(dnsperf_value "$out" "Queries per second:")
-  completed=$(dnsperf_value "$out" "Queries completed:")
-  record "cached_qps_${workers}w" "$name" "${qps%.*}"
-  record "cpu_us_${workers}w" "$name" "$(cpu_us_per $((after - before)) "$completed")"
+  for tool in $CLIENT_TOOLS; do
+    before=$(cpu_ticks "$server")
+    closed_loop "$tool" "$addr"
+    after=$(cpu_ticks "$server")
+    qps=$(dnsperf_value "$out" "Queries per second:")
+    completed=$(dnsperf_value "$out" "Queries completed:")
+    record "cached_qps_${workers}w$suffix" "$name" "${qps%.*}"
+    record "cpu_us_${workers}w$suffix" "$name" "$(cpu_us_per $((after - before)) "$completed")"
+    record "client_busy_${workers}w$suffix" "$name" "$(client_busy "$out")"
+    # What was answered, not only how fast (both clients print it).
+    echo "   $name, $workers worker(s), $tool: $qps q/s;$(awk -F: '/Response codes:/ {print $2}' <<<"$out")"
+  done
   if [ -n "${PERF_RECORD:-}" ] && [ "$name" = danebound ] && [ "$workers" = "${PERF_WORKERS:-1}" ] && [ ! -e "$PERF_RECORD" ]; then
     # A profile of the hit path, in a run of its own (not measured).
     perf record -q -F 499 --call-graph dwarf,16384 -p "$server" -o "$PERF_RECORD" -- sleep 4 >/dev/null 2>&1 &
@@ -86,6 +110,55 @@ cached() {
     record p99_us "$name" "$(awk '{v[NR] = $1} END {print NR ? v[int(NR * 0.99) + 1] : 0}' "$work/lat")"
   fi
   stop
+}
+
+# One closed-loop run of client $1 (dnsperf or dns_load) against $2, as
+# pinned by `pin`, under `perf stat`: sets out (its summary) and suffix (the
+# metrics' suffix: none for dnsperf).
+closed_loop() {
+  local cmd
+  case $1 in
+    dnsperf)
+      suffix=
+      cmd=(dnsperf -s "$2" -d "$queries" -D -c "$CLIENTS" -q 256 -l "$SECONDS_PER_RUN")
+      ;;
+    dns_load)
+      suffix=_dns_load
+      cmd=("$load_bin" -s "$2" -d "$queries" -D -c "$LOAD_SOCKETS" -q "$LOAD_OUTSTANDING" -l "$SECONDS_PER_RUN")
+      ;;
+    *)
+      echo "$bench: unknown client $1 in CLIENT_TOOLS" >&2
+      exit 2
+      ;;
+  esac
+  out=$(perf stat -x, -e task-clock -o "$work/client.txt" -- "${pin_client[@]}" "${cmd[@]}" 2>&1)
+}
+
+# How busy the client was in its last run (its task-clock over its run
+# time, % of one CPU): at 100 % the client, not the server, set the pace.
+client_busy() {
+  awk -F, -v t="$(dnsperf_value "$1" "Run time (s):")" '$3 == "task-clock" && t > 0 {printf "%.0f", $1 / t / 10}' "$work/client.txt"
+}
+
+# The harness ceiling (performance.md §4): the same client runs against a
+# UDP echo server (resolver/examples/udp_echo.rs: recvmmsg/sendmmsg, no DNS
+# work) with $1 threads, pinned as the resolvers are ($2: on|off): what the
+# client and the kernel allow. Recorded under the name "echo".
+echo_ceiling() {
+  local threads=$1 out echo_pid qps tool
+  pin "$2"
+  "${pin_server[@]}" "$echo_bin" "$echo_addr:53" "$threads" >>"$work/echo.log" 2>&1 &
+  echo_pid=$!
+  pids+=("$echo_pid")
+  sleep 0.3
+  for tool in $CLIENT_TOOLS; do
+    closed_loop "$tool" "$echo_addr"
+    qps=$(dnsperf_value "$out" "Queries per second:")
+    record "cached_qps_${threads}w$suffix" echo "${qps%.*}"
+    record "client_busy_${threads}w$suffix" echo "$(client_busy "$out")"
+  done
+  kill "$echo_pid" 2>/dev/null || true
+  wait "$echo_pid" 2>/dev/null || true
 }
 
 # Cold recursive resolution of the case list by resolver $1, $2 = one|all.
@@ -134,12 +207,24 @@ bound() { # resolver
   record "rss_over_bound_${BOUND_MIB}MiB" "$1" "$(awk -v g="$growth" -v b=$((BOUND_MIB << 20)) 'BEGIN { printf "%.2f", g / b }')"
 }
 
+command -v perf >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q linux-perf >/dev/null
+echo_addr=$LAB_NET.22
+if [ -z "${ECHO_BIN:-}" ] || [ -z "${LOAD_BIN:-}" ]; then
+  cargo build --release --quiet -p danebound-resolver --example udp_echo --example dns_load
+fi
+echo_bin=${ECHO_BIN:-$CARGO_TARGET_DIR/release/examples/udp_echo}
+load_bin=${LOAD_BIN:-$CARGO_TARGET_DIR/release/examples/dns_load}
+
 echo "== $RUNS runs; ${SECONDS_PER_RUN}s per dnsperf run, $CLIENTS clients; $(wc -l <"$queries") lab names"
 for run in $(seq 1 "$RUNS"); do
   echo "-- run $run of $RUNS"
   # Alternate which resolver goes first.
   read -r -a order <<<"$RESOLVERS"
   if [ $((run % 2)) -eq 0 ]; then mapfile -t order < <(printf '%s\n' "${order[@]}" | tac); fi
+  if ! skip cached; then
+    echo_ceiling 1 on
+    echo_ceiling 2 off
+  fi
   for name in "${order[@]}"; do
     if ! skip cached; then
       cached "$name" 1 on
@@ -171,4 +256,19 @@ for metric in $(awk '!seen[$1]++ {print $1}' "$results"); do
     "$(awk -v d="$d" -v u="$u" 'BEGIN { if (u + 0 > 0) printf "%.2f", d / u; else print "-" }')" \
     "$(by_run "$metric")"
 done
+if ! skip cached; then
+  percent() { awk -v v="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.0f", 100 * v / c; else print "-" }'; }
+  for tool in $CLIENT_TOOLS; do
+    suffix=
+    [ "$tool" = dnsperf ] || suffix=_$tool
+    for w in 1 2; do
+      m=cached_qps_${w}w$suffix
+      ceiling=$(value "$m" echo)
+      echo "harness ceiling, $w thread(s) ($tool against a UDP echo server, pinned as the resolvers):" \
+        "$ceiling q/s, $tool $(value "client_busy_${w}w$suffix" echo) % busy;" \
+        "$m is $(percent "$(value "$m" danebound)" "$ceiling") % of it for danebound," \
+        "$(percent "$(value "$m" unbound)" "$ceiling") % for unbound"
+    done
+  done
+fi
 echo "(ratio = danebound / unbound; $(machine))"
