@@ -393,8 +393,28 @@ fn udp_socket(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
     socket.set_nonblocking(true)?;
     // A larger receive queue absorbs bursts; the kernel may cap it.
     let _ = socket.set_recv_buffer_size(4 << 20);
+    if addr.is_ipv4() {
+        omit_path_mtu(&socket)?;
+    }
     socket.bind(&addr.into())?;
     Ok(socket.into())
+}
+
+/// Answers over IPv4 ignore path MTU discovery (`IP_PMTUDISC_OMIT`): the
+/// kernel sends them without DF and fragments only at the interface's MTU,
+/// whatever ICMP "fragmentation needed" messages claim. A forged ICMP
+/// message can then not shrink the path MTU to make the kernel fragment
+/// answers, which is how fragment-injection poisoning of a downstream cache
+/// starts (Herzberg and Shulman, 2013). unbound (`create_udp_sock`), BIND
+/// and Knot set the same option on their UDP sockets. IPv6 answers stay
+/// within 1,232 bytes (the advertised EDNS size), below the IPv6 minimum
+/// MTU, so no ICMPv6 message can make the kernel fragment them.
+fn omit_path_mtu(socket: &Socket) -> io::Result<()> {
+    rustix::net::sockopt::set_ip_mtu_discover(
+        socket,
+        rustix::net::sockopt::Ipv4PathMtuDiscovery::OMIT,
+    )
+    .map_err(io::Error::from)
 }
 
 fn tcp_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
@@ -681,4 +701,22 @@ fn serve_stale(ctx: &Context, request: &Request, via: Via, resolved: &Resolved) 
 fn overloaded(request: &Request) -> Vec<u8> {
     stats::global().answer(ResponseCode::ServFail, None);
     answer::encode(&answer::error(request, ResponseCode::ServFail))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustix::net::sockopt::{Ipv4PathMtuDiscovery, ip_mtu_discover};
+
+    /// Every IPv4 worker socket ignores path MTU discovery
+    /// ([`omit_path_mtu`]); the kernel's default is `IP_PMTUDISC_WANT` or
+    /// `DONT`, so this fails without it.
+    #[test]
+    fn ipv4_listeners_omit_path_mtu_discovery() {
+        let (udp, _tcp) = bind_address("127.0.0.1:0".parse().unwrap(), 2).unwrap();
+        assert_eq!(udp.len(), 2);
+        for socket in &udp {
+            assert_eq!(ip_mtu_discover(socket).unwrap(), Ipv4PathMtuDiscovery::OMIT);
+        }
+    }
 }
