@@ -65,9 +65,18 @@ for name in danebound unbound; do
     "$(column "$name" sequential 3)" "$(column "$name" sequential 5)" "$(column "$name" sequential 6)" "$(column "$name" sequential 7)" "$(column "$name" sequential 4)" \
     "$(column "$name" parallel 3)" "$(column "$name" parallel 5)" "$(column "$name" parallel 6)" "$(column "$name" parallel 7)" "$(column "$name" parallel 4)"
 done
-echo "== per-round ratios danebound/unbound (each round runs both under the same load): wall one at a time, wall all at once"
+# Wall times of single runs swing with the shared host (a resolver sometimes
+# waits 15-100 ms on dnsperf's gaps between queries); the time dnsperf saw
+# the queries resolving and the on-CPU time move far less, so they are
+# printed beside the wall times.
+echo "== per-round ratios danebound/unbound (each round runs both under the same load):"
+echo "   wall one at a time, wall all at once; resolving one at a time; CPU one at a time, CPU all at once"
 for round in $(seq 1 "$ROUNDS"); do
-  awk -v r="$round" 'NR > 4 * (r - 1) && NR <= 4 * r {w[$1 " " $2] = $3}
-    END {printf "round %d: %.2f %.2f\n", r, w["danebound sequential"] / w["unbound sequential"], w["danebound parallel"] / w["unbound parallel"]}' "$work/results"
+  awk -v r="$round" 'NR > 4 * (r - 1) && NR <= 4 * r {w[$1 " " $2] = $3; res[$1 " " $2] = $5; cpu[$1 " " $2] = $7}
+    function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
+    END {printf "round %d: %s %s; %s; %s %s\n", r,
+      ratio(w["danebound sequential"], w["unbound sequential"]), ratio(w["danebound parallel"], w["unbound parallel"]),
+      ratio(res["danebound sequential"], res["unbound sequential"]),
+      ratio(cpu["danebound sequential"], cpu["unbound sequential"]), ratio(cpu["danebound parallel"], cpu["unbound parallel"])}' "$work/results"
 done
 echo "($(machine))"
