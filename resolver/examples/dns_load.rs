@@ -128,6 +128,20 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let bad = |what: &str| format!("{flag} {value}: not {what}");
+        let count = || -> Result<usize, String> {
+            value
+                .parse()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| bad("a count"))
+        };
+        let secs = || -> Result<f64, String> {
+            value
+                .parse()
+                .ok()
+                .filter(|&s: &f64| s > 0.0)
+                .ok_or_else(|| bad("seconds"))
+        };
         match flag.as_str() {
             "-s" => {
                 server = Some(
@@ -142,41 +156,11 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
                 );
             }
             "-d" => file = Some(value),
-            "-c" => {
-                sockets = value
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| bad("a count"))?
-            }
-            "-q" => {
-                outstanding = value
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| bad("a count"))?
-            }
-            "-T" => {
-                threads = value
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| bad("a count"))?
-            }
-            "-l" => {
-                seconds = value
-                    .parse()
-                    .ok()
-                    .filter(|&s: &f64| s > 0.0)
-                    .ok_or_else(|| bad("seconds"))?
-            }
-            "-t" => {
-                timeout = value
-                    .parse()
-                    .ok()
-                    .filter(|&s: &f64| s > 0.0)
-                    .ok_or_else(|| bad("seconds"))?
-            }
+            "-c" => sockets = count()?,
+            "-q" => outstanding = count()?,
+            "-T" => threads = count()?,
+            "-l" => seconds = secs()?,
+            "-t" => timeout = secs()?,
             _ => return Err(format!("unknown option {flag}")),
         }
     }

@@ -1,5 +1,6 @@
-//! The production backend: ring, plus aws-lc-rs for ECDSA P-384, OpenSSL for Ed448 and our own small-RSA verifier (`rsa.rs`) for
-//! moduli of 512 to 1023 bits.
+//! The production backend: ring, plus aws-lc-rs for ECDSA P-384, OpenSSL
+//! for Ed448 and our own small-RSA verifier (`rsa.rs`) for moduli of 512 to
+//! 1023 bits.
 
 use ring::digest as rd;
 use ring::signature::{self as rs, RsaPublicKeyComponents, UnparsedPublicKey};
