@@ -37,6 +37,7 @@ use tokio::sync::oneshot;
 use super::front::Front;
 use super::{Context, Handled, Policy, PolicySnapshot, Via, handle_with, overloaded, resolve_miss};
 use crate::ratelimit::Verdict;
+use crate::transport::register;
 
 /// Datagrams read (and answers sent) per system call. unbound reads up to
 /// 100 per wake-up; 32 is where `sendmmsg`'s gain levels off.
@@ -297,19 +298,6 @@ async fn send_one(ctx: &Context, socket: &Socket, response: &mut Vec<u8>, client
     if let Err(e) = result {
         tracing::debug!(%client, "UDP send error: {e}");
     }
-}
-
-/// Registers `socket` with the current runtime for `interest` alone.
-///
-/// tokio 1.54 deprecated the safe `AsyncFd` constructors for objects whose
-/// descriptor could change or close while registered (tokio#8587) and
-/// offers only an `unsafe` one instead, which the workspace forbids. A
-/// `std::net::UdpSocket` owns its descriptor, which stays open and the same
-/// for as long as the `AsyncFd` owns the socket: the condition the unsafe
-/// constructor asks the caller to uphold holds here.
-#[allow(deprecated)]
-fn register(socket: UdpSocket, interest: Interest) -> io::Result<Socket> {
-    AsyncFd::with_interest(socket, interest)
 }
 
 /// Waits, at most [`SEND_BLOCKED_WAIT`], until `socket` has room for a

@@ -125,3 +125,21 @@ fn check_request(request: &[u8]) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Registers `socket` with the current runtime for `interest` alone (a UDP
+/// socket registered for writability too is reported each time the kernel
+/// frees a datagram it sent: epoll wake-ups for nothing).
+///
+/// tokio 1.54 deprecated the safe `AsyncFd` constructors for objects whose
+/// descriptor could change or close while registered (tokio#8587) and
+/// offers only an `unsafe` one instead, which the workspace forbids. A
+/// `std::net::UdpSocket` owns its descriptor, which stays open and the same
+/// for as long as the `AsyncFd` owns the socket: the condition the unsafe
+/// constructor asks the caller to uphold holds here.
+#[allow(deprecated)]
+pub(crate) fn register(
+    socket: std::net::UdpSocket,
+    interest: tokio::io::Interest,
+) -> io::Result<tokio::io::unix::AsyncFd<std::net::UdpSocket>> {
+    tokio::io::unix::AsyncFd::with_interest(socket, interest)
+}
