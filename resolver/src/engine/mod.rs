@@ -132,13 +132,15 @@ pub trait Upstream: Send + Sync + 'static {
 }
 
 /// The DS and DNSKEY data one attempt at a question fetched for its
-/// validation, per (zone, type): each reply's records in a canonical text
-/// form (owner in lower case, TTL 0), sorted. Kept only where a bogus
-/// answer can be retried elsewhere (`on`: the iterator).
+/// validation, per (zone, type): each reply's answer and authority records
+/// as they came. Kept only where a bogus answer can be retried elsewhere
+/// (`on`: the iterator), and compared only when a retry meets a zone
+/// proved bogus ([`Fetches::repeats`]): noting is a copy, not a
+/// canonical form of every key set fetched.
 #[derive(Debug, Default)]
 struct Fetches {
     on: bool,
-    seen: Vec<(Name, RecordType, Vec<String>)>,
+    seen: Vec<(Name, RecordType, Vec<Record>)>,
 }
 
 impl Fetches {
@@ -146,33 +148,31 @@ impl Fetches {
         if !self.on || !matches!(rtype, RecordType::DS | RecordType::DNSKEY) {
             return;
         }
-        let mut records: Vec<String> = message
+        let records = message
             .answers
             .iter()
             .chain(message.authorities.iter())
-            .map(|r| {
-                let mut r = r.clone();
-                r.ttl = 0;
-                r.name = r.name.to_lowercase();
-                r.to_string()
-            })
+            .cloned()
             .collect();
-        records.sort_unstable();
-        let zone = zone.to_lowercase();
-        self.seen.retain(|(z, t, _)| !(*z == zone && *t == rtype));
-        self.seen.push((zone, rtype, records));
+        self.seen.retain(|(z, t, _)| !(z == zone && *t == rtype));
+        self.seen.push((zone.clone(), rtype, records));
     }
 
     /// Whether the DS and DNSKEY data fetched here for `zone` is what
-    /// `prior` fetched for it: the same types, the same records.
+    /// `prior` fetched for it: the same types, the same records (RFC 2136
+    /// §1.1.1 equality: names without regard to case, TTLs aside), in any
+    /// order.
     fn repeats(&self, prior: &Self, zone: &Name) -> bool {
-        let zone = zone.to_lowercase();
-        let of = |f: &Self| -> Vec<(RecordType, Vec<String>)> {
-            let mut v: Vec<(RecordType, Vec<String>)> = f
+        let of = |f: &Self| -> Vec<(RecordType, Vec<Record>)> {
+            let mut v: Vec<(RecordType, Vec<Record>)> = f
                 .seen
                 .iter()
-                .filter(|(z, _, _)| *z == zone)
-                .map(|(_, t, r)| (*t, r.clone()))
+                .filter(|(z, _, _)| z == zone)
+                .map(|(_, t, r)| {
+                    let mut r = r.clone();
+                    r.sort_unstable();
+                    (*t, r)
+                })
                 .collect();
             v.sort_by_key(|(t, _)| u16::from(*t));
             v
