@@ -14,7 +14,8 @@
 //! - It does not run the RFC 5011 state machine: revoked keys are simply not
 //!   used as entry points (RFC 5011 §2.1).
 
-use std::collections::{HashMap, HashSet};
+// foldhash: short-lived maps of one message or session (see the workspace).
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use crate::wire::{DNSKEY, DNSSECRData, DS, Name, PublicKey, RData, RecordType};
 

@@ -5,7 +5,8 @@
 //! and denial proofs need its labels and signer fields (the shape of
 //! hickory-dns#3659 is what this avoids).
 
-use std::collections::{HashMap, HashSet};
+// foldhash: short-lived maps of one message or session (see the workspace).
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::wire::{DNSClass, DNSSECRData, Name, RData, RRSIG, Record, RecordType};
 

@@ -26,7 +26,8 @@
 //! and authenticated), an insecure one (NSEC/NSEC3 proof of no DS), or no
 //! zone cut at all.
 
-use std::collections::{HashMap, HashSet};
+// foldhash: short-lived maps of one message or session (see the workspace).
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::Arc;
 
 use super::anchors::Anchors;
