@@ -42,7 +42,7 @@ use crate::ratelimit::ShardedRateLimiter;
 use crate::resolve::{Resolution, Resolve};
 use crate::stats;
 use crate::validator::outcome::Outcome;
-use crate::wire::ResponseCode;
+use crate::wire::{DNSClass, ResponseCode};
 
 mod front;
 mod inflight;
@@ -619,6 +619,17 @@ async fn resolve_miss(ctx: &Context, request: &Request, via: Via) -> Vec<u8> {
                 // Logged once per validation: the bogus result is then held
                 // in the cache, and hits are not logged.
                 tracing::warn!(name = %query.name(), qtype = %query.query_type(), "validation failed: {reason}");
+            }
+            // The last RRset of a Secure alias chain also answers its own
+            // owner asked directly: cached under that question too, unless
+            // an answer to it is held already.
+            if let Some((target, tail)) = resolution.alias_tail(query.name(), query.query_type())
+                && query.query_class() == DNSClass::IN
+            {
+                let tail_key = CacheKey::new(&target, query.query_type(), DNSClass::IN, false);
+                if ctx.cache.get(&tail_key).is_none() {
+                    ctx.cache.insert(&tail_key, tail);
+                }
             }
             if ctx.cache.ttl_for(&resolution) > 0 {
                 Resolved {
