@@ -15,14 +15,13 @@
 //! - A UDP response larger than the client's buffer goes out with TC=1 and
 //!   no records (RFC 1035 §4.2.1, RFC 6891 §7).
 
-use hickory_proto::op::Edns;
-use hickory_proto::rr::rdata::opt::EdnsOption;
+use crate::wire::rdata::opt::EdnsOption;
 
 use crate::edns::EDNS_BUFFER;
 use crate::request::Request;
 use crate::resolve::Resolution;
 use crate::validator::outcome::{Ede, Outcome, ede_code};
-use crate::wire::{Message, OpCode, Record, RecordType, ResponseCode};
+use crate::wire::{Edns, Message, OpCode, Record, RecordType, ResponseCode};
 
 /// The EDNS option code of Extended DNS Errors (RFC 8914 §2).
 pub const EDE_OPTION: u16 = 15;

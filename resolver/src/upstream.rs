@@ -34,11 +34,9 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::{Edns, MessageType};
-
 use crate::transport::net::question_end;
 use crate::transport::{FORGERIES, Protocol, Transport};
-use crate::wire::{Message, OpCode, Query, ResponseCode};
+use crate::wire::{Message, MessageType, OpCode, Query, ResponseCode};
 
 pub use crate::edns::EDNS_BUFFER;
 
@@ -410,23 +408,41 @@ fn randomise_case(name: &mut [u8]) {
 
 /// The query we send: the caller's RD/CD, EDNS0 with DO=1 and a 1232-byte
 /// buffer (unless `edns` is false), the given ID.
+///
+/// Written byte by byte (RFC 1035 §4.1, RFC 6891 §6.1.2): one uncompressed
+/// question and at most an OPT record, where hickory's encoder builds a
+/// `Message` and a compression table for it (0.8 % of the cold case list's
+/// CPU). The unit test holds it to hickory's encoding, byte for byte.
 pub fn build_query(
     id: u16,
     question: &Query,
     flags: QueryFlags,
     edns: bool,
 ) -> Result<Vec<u8>, crate::wire::ProtoError> {
-    let mut message = Message::new(id, MessageType::Query, OpCode::Query);
-    message.metadata.recursion_desired = flags.rd;
-    message.metadata.checking_disabled = flags.cd;
-    message.add_query(question.clone());
-    if edns {
-        let mut opt = Edns::new();
-        opt.set_max_payload(EDNS_BUFFER);
-        opt.set_dnssec_ok(true);
-        message.set_edns(opt);
+    let name = question.name();
+    let mut wire = Vec::with_capacity(12 + name.len() + 1 + 4 + 11);
+    wire.extend_from_slice(&id.to_be_bytes());
+    // QR=0, OPCODE=QUERY, AA=0, TC=0, RD; RA=0, Z=0, AD=0, CD, RCODE=0.
+    wire.push(u8::from(flags.rd));
+    wire.push(if flags.cd { 0x10 } else { 0 });
+    // QDCOUNT 1, ANCOUNT 0, NSCOUNT 0, ARCOUNT (the OPT record).
+    wire.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, u8::from(edns)]);
+    for label in name.iter() {
+        // A `Name` holds labels of at most 63 octets.
+        wire.push(label.len() as u8);
+        wire.extend_from_slice(label);
     }
-    message.to_vec()
+    wire.push(0);
+    wire.extend_from_slice(&u16::from(question.query_type()).to_be_bytes());
+    wire.extend_from_slice(&u16::from(question.query_class()).to_be_bytes());
+    if edns {
+        // Root owner, TYPE OPT (41), CLASS = the UDP payload size, extended
+        // RCODE 0, version 0, the DO bit, no options.
+        wire.extend_from_slice(&[0, 0, 41]);
+        wire.extend_from_slice(&EDNS_BUFFER.to_be_bytes());
+        wire.extend_from_slice(&[0, 0, 0x80, 0, 0, 0]);
+    }
+    Ok(wire)
 }
 
 /// The verdict of [`check_reply`].
@@ -713,6 +729,43 @@ mod tests {
             caps.remember_no_caps(SocketAddr::from((ip, port)));
         }
         assert_eq!(caps.remembered(), NO_CAPS_MAX);
+    }
+
+    /// The bytes hickory's encoder writes for the same query.
+    fn hickory_query(id: u16, question: &Query, flags: QueryFlags, edns: bool) -> Vec<u8> {
+        let mut message = Message::new(id, MessageType::Query, OpCode::Query);
+        message.metadata.recursion_desired = flags.rd;
+        message.metadata.checking_disabled = flags.cd;
+        message.add_query(question.clone());
+        if edns {
+            let mut opt = crate::wire::Edns::new();
+            opt.set_max_payload(EDNS_BUFFER);
+            opt.set_dnssec_ok(true);
+            message.set_edns(opt);
+        }
+        message.to_vec().unwrap()
+    }
+
+    #[test]
+    fn the_query_is_the_bytes_hickory_would_write() {
+        for (name, rtype) in [
+            ("example.", RecordType::A),
+            (".", RecordType::NS),
+            ("WwW.Example.TEST.", RecordType::DS),
+            ("_25._tcp.mail.example.", RecordType::TLSA),
+        ] {
+            let q = Query::query(Name::from_ascii(name).unwrap(), rtype);
+            for (rd, cd) in [(false, false), (false, true), (true, false), (true, true)] {
+                let flags = QueryFlags { rd, cd };
+                for edns in [true, false] {
+                    assert_eq!(
+                        build_query(0xBEEF, &q, flags, edns).unwrap(),
+                        hickory_query(0xBEEF, &q, flags, edns),
+                        "{name} {rtype} {flags:?} edns={edns}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
