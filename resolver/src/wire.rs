@@ -22,6 +22,21 @@ pub use hickory_proto::serialize::binary::{
 use hickory_proto::rr::rdata::NULL;
 use hickory_proto::serialize::binary::DecodeError;
 
+/// Up to this many names, [`deepest_holder`]'s callers scan them all
+/// rather than walk up the name asked (which builds a name per label).
+pub const SCAN_HOLDERS: usize = 8;
+
+/// Of `zones`, the deepest that holds `name` (is `name` or an ancestor of
+/// it, without regard to case), compared label by label in place.
+pub fn deepest_holder<'a, V>(
+    zones: impl Iterator<Item = (&'a Name, V)>,
+    name: &Name,
+) -> Option<(&'a Name, V)> {
+    zones
+        .filter(|(zone, _)| zone.zone_of(name))
+        .max_by_key(|(zone, _)| zone.iter().len())
+}
+
 /// Decode a DNS message, keeping records whose RDATA hickory refuses.
 ///
 /// hickory rejects a whole message when one record's RDATA breaks its rules,

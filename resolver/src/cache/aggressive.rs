@@ -44,7 +44,8 @@ use crate::validator::denial::proof::{
 };
 use crate::validator::{Budget, Limits, Outcome};
 use crate::wire::{
-    BinEncodable, DNSClass, DNSSECRData, NSEC, NSEC3, Name, RData, Record, RecordType, ResponseCode,
+    BinEncodable, DNSClass, DNSSECRData, NSEC, NSEC3, Name, RData, Record, RecordType,
+    ResponseCode, SCAN_HOLDERS, deepest_holder,
 };
 
 /// The default bound of the store: 4 MiB.
@@ -530,8 +531,18 @@ impl SpanStore {
 /// The deepest zone held that holds the name; a DS lives in the parent
 /// (RFC 4035 §3.1.4.1).
 fn deepest_zone<'i>(inner: &'i Inner, qname: &Name, qtype: RecordType) -> Option<(Name, &'i Zone)> {
+    let ds = qtype == RecordType::DS && !qname.is_root();
+    if inner.zones.len() <= SCAN_HOLDERS {
+        // A handful of zones: scanned in place (the walk below builds a
+        // name per label, for every miss).
+        let holders = inner
+            .zones
+            .iter()
+            .filter(|(zone, _)| !(ds && *zone == qname));
+        return deepest_holder(holders, qname).map(|(zone, z)| (zone.clone(), z));
+    }
     let mut candidate = qname.to_lowercase();
-    if qtype == RecordType::DS && !candidate.is_root() {
+    if ds {
         candidate = candidate.base_name();
     }
     loop {
@@ -1005,6 +1016,52 @@ impl Inner {
         }
         if z.is_empty() {
             self.zones.remove(zone);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    fn n(s: &str) -> Name {
+        Name::from_str(s).unwrap()
+    }
+
+    /// The zone whose spans may answer: the deepest held, and for a DS
+    /// the parent's (RFC 4035 §3.1.4.1), with a few zones (scanned) and
+    /// with many (walked up label by label).
+    #[test]
+    fn the_deepest_zone_held_answers_and_the_parent_for_a_ds() {
+        for extra in [0, SCAN_HOLDERS + 3] {
+            let mut inner = Inner::default();
+            let zones = ["sub.example.", "example."]
+                .into_iter()
+                .map(String::from)
+                .chain((0..extra).map(|i| format!("z{i}.other.")));
+            for zone in zones {
+                inner.zones.insert(n(&zone), Zone::default());
+            }
+            let deepest = |inner: &Inner, name: &str, qtype| {
+                deepest_zone(inner, &n(name), qtype).map(|(zone, _)| zone.to_string())
+            };
+            let sub = Some("sub.example.".to_string());
+            let example = Some("example.".to_string());
+            assert_eq!(deepest(&inner, "www.SUB.example.", RecordType::A), sub);
+            assert_eq!(deepest(&inner, "sub.example.", RecordType::A), sub);
+            assert_eq!(deepest(&inner, "Sub.Example.", RecordType::DS), example);
+            assert_eq!(deepest(&inner, "www.sub.example.", RecordType::DS), sub);
+            assert_eq!(deepest(&inner, "example.", RecordType::DS), None);
+            assert_eq!(deepest(&inner, "org.", RecordType::A), None);
+            inner.zones.insert(n("."), Zone::default());
+            assert_eq!(
+                deepest(&inner, "example.", RecordType::DS),
+                Some(".".into())
+            );
+            assert_eq!(deepest(&inner, ".", RecordType::DS), Some(".".into()));
+            assert_eq!(deepest(&inner, "org.", RecordType::A), Some(".".into()));
         }
     }
 }

@@ -7,10 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::keys::SecureEntryPoints;
-use crate::wire::{DNSSECRData, Name, RData, Record};
-
-/// Up to this many anchors, [`Anchors::closest`] scans them all.
-const SCAN_ANCHORS: usize = 8;
+use crate::wire::{DNSSECRData, Name, RData, Record, SCAN_HOLDERS, deepest_holder};
 
 /// The configured trust anchors, keyed by zone.
 #[derive(Clone, Debug, Default)]
@@ -63,12 +60,8 @@ impl Anchors {
         // that holds the name, found without building each ancestor name
         // (the walk below allocates a name per label; the validator asks
         // this for every signer it meets).
-        if self.zones.len() <= SCAN_ANCHORS {
-            return self
-                .zones
-                .iter()
-                .filter(|(zone, _)| zone.zone_of(name))
-                .max_by_key(|(zone, _)| zone.iter().len());
+        if self.zones.len() <= SCAN_HOLDERS {
+            return deepest_holder(self.zones.iter(), name);
         }
         let mut candidate = name.clone();
         loop {
@@ -119,7 +112,7 @@ mod tests {
     /// a few anchors (scanned) and with many (walked up label by label).
     #[test]
     fn rfc4035_section4_4_the_most_specific_anchor_wins() {
-        for extra in [0, SCAN_ANCHORS + 3] {
+        for extra in [0, SCAN_HOLDERS + 3] {
             let mut records = vec![ds_at("."), ds_at("example."), ds_at("b.a.example.")];
             records.extend((0..extra).map(|i| ds_at(&format!("z{i}.other."))));
             let (anchors, ignored) = Anchors::from_records(&records);
