@@ -79,4 +79,16 @@ for round in $(seq 1 "$ROUNDS"); do
       ratio(res["danebound sequential"], res["unbound sequential"]),
       ratio(cpu["danebound sequential"], cpu["unbound sequential"]), ratio(cpu["danebound parallel"], cpu["unbound parallel"])}' "$work/results"
 done
+# The median of each column of the per-round ratios: steadier than the
+# ratio of the medians when a few rounds stall.
+for round in $(seq 1 "$ROUNDS"); do
+  awk -v r="$round" 'NR > 4 * (r - 1) && NR <= 4 * r {w[$1 " " $2] = $3; res[$1 " " $2] = $5; cpu[$1 " " $2] = $7}
+    function d(a, b) { return b > 0 ? a / b : 0 }
+    END {print d(w["danebound sequential"], w["unbound sequential"]), d(w["danebound parallel"], w["unbound parallel"]),
+      d(res["danebound sequential"], res["unbound sequential"]),
+      d(cpu["danebound sequential"], cpu["unbound sequential"]), d(cpu["danebound parallel"], cpu["unbound parallel"])}' "$work/results"
+done >"$work/ratios"
+ratio_median() { awk -v c="$1" '{print $c}' "$work/ratios" | median | awk '{printf "%.2f", $1}'; }
+echo "== median of the per-round ratios: wall one at a time $(ratio_median 1), all at once $(ratio_median 2);" \
+  "resolving one at a time $(ratio_median 3); CPU one at a time $(ratio_median 4), all at once $(ratio_median 5)"
 echo "($(machine))"
