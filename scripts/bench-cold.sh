@@ -4,10 +4,11 @@
 #
 # Starts the lab (held by the ignored test tests/tests/lab_hold.rs), then for
 # each resolver and each round, on a fresh process (cold caches), sends every
-# non-bogus lab case (DO=1) from ONE dnsperf process, once through the list:
+# non-bogus lab case (DO=1) from ONE client process (COLD_CLIENT: dns_load,
+# or dnsperf; see scripts/bench-lib.sh), once through the list:
 #   * one at a time: one client, at most one query outstanding (-c 1 -q 1);
 #   * all at once: PARALLEL clients, PARALLEL queries outstanding;
-# and reports dnsperf's run time (first query sent to last answer), the
+# and reports the client's run time (first query sent to last answer), the
 # resolver time (the sum of the per-query latencies: average latency x
 # queries completed), the queries lost (no answer in 5 s), the resolver's
 # on-CPU time during the list (schedstat of all its threads: moves little
@@ -66,7 +67,8 @@ for name in danebound unbound; do
     "$(column "$name" parallel 3)" "$(column "$name" parallel 5)" "$(column "$name" parallel 6)" "$(column "$name" parallel 7)" "$(column "$name" parallel 4)"
 done
 # Wall times of single runs swing with the shared host (a resolver sometimes
-# waits 15-100 ms on dnsperf's gaps between queries); the time dnsperf saw
+# waited 15-100 ms on dnsperf's gaps between queries, which dns_load does
+# not have); the time the client saw
 # the queries resolving and the on-CPU time move far less, so they are
 # printed beside the wall times.
 echo "== per-round ratios danebound/unbound (each round runs both under the same load):"

@@ -17,10 +17,12 @@
 #   stop                        stops `server`
 #   wait_secure                 waits until `addr` answers www.example.test. with AD
 #   cold_list CLIENTS           sends the case list ($queries) once from ONE
-#                               dnsperf process to `addr` (DO=1, 5 s timeout,
-#                               CLIENTS clients and outstanding queries); sets
+#                               client process to `addr` (DO=1, 5 s timeout,
+#                               CLIENTS sockets and outstanding queries); sets
 #                               `wall` (run time, ms), `resolving` (sum of the
-#                               per-query latencies, ms) and `lost`
+#                               per-query latencies, ms) and `lost`. The
+#                               client is COLD_CLIENT: dns_load (default; the
+#                               built example, or LOAD_BIN) or dnsperf
 #   nsd_queries                 queries the lab's NSDs have received so far
 #   cpu_ticks PID, rss_kib PID  utime+stime (ticks of 10 ms), VmRSS (KiB)
 #   cpu_ns PID                  on-CPU ns of all of PID's threads (schedstat)
@@ -171,11 +173,23 @@ wait_secure() {
 # One dnsperf process for the whole list, so the time is the resolver's and
 # not that of starting a client per name (one dig costs 40-150 ms on a loaded
 # machine, a resolution 0-20 ms).
+#
+# dns_load by default: one thread sends each query as soon as it has read
+# the last answer. dnsperf's sender thread at times waits about 100 ms after
+# an answer came (against a warm cache: 4 of 20 lists took 105 ms for 4 ms
+# of queries, with danebound; none of 40 with dns_load, either resolver),
+# which swung single wall ratios from 0.18 to 3.2.
+COLD_CLIENT=${COLD_CLIENT:-dns_load}
+if [ "$COLD_CLIENT" = dns_load ] && [ -z "${LOAD_BIN:-}" ]; then
+  cargo build --release --quiet -p danebound-resolver --example dns_load
+fi
+load_bin=${LOAD_BIN:-$CARGO_TARGET_DIR/release/examples/dns_load}
 cold_list() {
-  local out
-  out=$("${pin_client[@]}" dnsperf -s "$addr" -d "$queries" -D -n 1 -t 5 -c "$1" -q "$1" 2>&1) || {
+  local out client=(dnsperf)
+  [ "$COLD_CLIENT" = dns_load ] && client=("$load_bin")
+  out=$("${pin_client[@]}" "${client[@]}" -s "$addr" -d "$queries" -D -n 1 -t 5 -c "$1" -q "$1" 2>&1) || {
     echo "$out" >&2
-    echo "$bench: dnsperf failed" >&2
+    echo "$bench: $COLD_CLIENT failed" >&2
     exit 1
   }
   # "Run time (s): 0.123456", "Queries completed: 50 (...)",

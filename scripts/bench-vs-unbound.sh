@@ -28,7 +28,8 @@
 #   * latency: 1 worker each, dnsperf open loop at LATENCY_QPS (2,000 q/s)
 #     for SECONDS s, p50 and p99 of the per-answer latencies (dnsperf -v);
 #   * cold resolution, recursive from the lab's root hints (bench-cold.sh's
-#     method): the case list from one dnsperf process, one at a time and
+#     method): the case list from one client process (COLD_CLIENT,
+#     dns_load unless set to dnsperf: see bench-lib.sh), one at a time and
 #     PARALLEL at once, wall time and queries received by the lab's NSDs;
 #   * memory: RSS growth per cached answer after MEMORY_NAMES (50,000 and
 #     100,000) distinct wildcard answers (nK.wild.example.test A, each with
@@ -209,11 +210,11 @@ bound() { # resolver
 
 command -v perf >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q linux-perf >/dev/null
 echo_addr=$LAB_NET.22
-if [ -z "${ECHO_BIN:-}" ] || [ -z "${LOAD_BIN:-}" ]; then
-  cargo build --release --quiet -p danebound-resolver --example udp_echo --example dns_load
+# (dns_load is built, or LOAD_BIN taken, by bench-lib.sh: load_bin.)
+if [ -z "${ECHO_BIN:-}" ]; then
+  cargo build --release --quiet -p danebound-resolver --example udp_echo
 fi
 echo_bin=${ECHO_BIN:-$CARGO_TARGET_DIR/release/examples/udp_echo}
-load_bin=${LOAD_BIN:-$CARGO_TARGET_DIR/release/examples/dns_load}
 
 echo "== $RUNS runs; ${SECONDS_PER_RUN}s per dnsperf run, $CLIENTS clients; $(wc -l <"$queries") lab names"
 for run in $(seq 1 "$RUNS"); do

@@ -21,10 +21,18 @@
 //!
 //! ```text
 //! cargo run --release -p danebound-resolver --example dns_load -- \
-//!     -s ADDR[:PORT] -d FILE [-D] [-c SOCKETS] [-q OUTSTANDING] [-l SECONDS] [-T THREADS] [-t TIMEOUT]
+//!     -s ADDR[:PORT] -d FILE [-D] [-c SOCKETS] [-q OUTSTANDING] [-l SECONDS] [-T THREADS] [-t TIMEOUT] [-n RUNS]
 //! ```
 //! Defaults: port 53, 4 sockets, 256 outstanding, 10 s, 1 thread, 5 s;
-//! sockets and outstanding queries are shared out among the threads. Used by
+//! sockets and outstanding queries are shared out among the threads.
+//!
+//! With `-n RUNS` (like dnsperf's) the file is sent RUNS times through and
+//! the run ends when every query is answered or lost (or at `-l`); "Run
+//! time" is then the time to the last answer. With `-c 1 -q 1` that is one
+//! query at a time on one thread, the next sent as soon as the answer is
+//! read: no second thread to wake, unlike dnsperf, whose sender at times
+//! waits about 100 ms after an answer arrived (seen against a warm cache,
+//! where the queries themselves take 3–5 ms in all). Used by
 //! `scripts/bench-vs-unbound.sh`. Not part of the server; loopback only in
 //! the scripts.
 
@@ -53,9 +61,11 @@ struct Options {
     seconds: f64,
     threads: usize,
     timeout: Duration,
+    /// `-n`: passes through the file, then stop.
+    runs: Option<usize>,
 }
 
-const USAGE: &str = "usage: dns_load -s ADDR[:PORT] -d FILE [-D] [-c SOCKETS] [-q OUTSTANDING] [-l SECONDS] [-T THREADS] [-t TIMEOUT]";
+const USAGE: &str = "usage: dns_load -s ADDR[:PORT] -d FILE [-D] [-c SOCKETS] [-q OUTSTANDING] [-l SECONDS] [-T THREADS] [-t TIMEOUT] [-n RUNS]";
 
 fn main() -> ExitCode {
     let options = match parse(std::env::args().skip(1)) {
@@ -89,8 +99,9 @@ fn main() -> ExitCode {
         let timeout = options.timeout;
         // Threads start at different places in the file.
         let first = t * queries.len() / options.threads;
+        let quota = options.runs.map(|runs| share(runs * queries.len()) as u64);
         handles.push(std::thread::spawn(move || {
-            Load::new(conns, window, queries, first, timeout).run(deadline)
+            Load::new(conns, window, queries, first, timeout, quota).run(deadline)
         }));
     }
     let mut total = Stats::new();
@@ -103,12 +114,14 @@ fn main() -> ExitCode {
             }
         }
     }
-    total.print(
-        &options,
-        start
+    let run = match options.runs {
+        // To the last answer (or loss): the threads end there.
+        Some(_) => start.elapsed(),
+        None => start
             .elapsed()
             .min(Duration::from_secs_f64(options.seconds)),
-    );
+    };
+    total.print(&options, run);
     ExitCode::SUCCESS
 }
 
@@ -121,6 +134,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut seconds = 10f64;
     let mut threads = 1usize;
     let mut timeout = 5f64;
+    let mut runs = None;
     while let Some(flag) = args.next() {
         if flag == "-D" {
             dnssec = true;
@@ -161,6 +175,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
             "-T" => threads = count()?,
             "-l" => seconds = secs()?,
             "-t" => timeout = secs()?,
+            "-n" => runs = Some(count()?),
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -196,6 +211,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         seconds,
         threads,
         timeout: Duration::from_secs_f64(timeout),
+        runs,
     })
 }
 
@@ -439,6 +455,8 @@ struct Load {
     input: Vec<Vec<u8>>,
     send_headers: MultiHeaders<SockaddrStorage>,
     recv_headers: MultiHeaders<SockaddrStorage>,
+    /// Queries still to send (`-n`); `None`: no end but the deadline.
+    quota: Option<u64>,
 }
 
 impl Load {
@@ -448,6 +466,7 @@ impl Load {
         queries: Vec<Vec<u8>>,
         first: usize,
         timeout: Duration,
+        quota: Option<u64>,
     ) -> Self {
         let per_conn = window.div_ceil(conns.len());
         Self {
@@ -462,6 +481,7 @@ impl Load {
             input: (0..BATCH).map(|_| vec![0; DATAGRAM]).collect(),
             send_headers: MultiHeaders::preallocate(BATCH, None),
             recv_headers: MultiHeaders::preallocate(BATCH, None),
+            quota,
         }
     }
 
@@ -474,6 +494,9 @@ impl Load {
         let mut last_sweep = self.now();
         loop {
             if Instant::now() >= deadline {
+                break;
+            }
+            if self.quota == Some(0) && self.conns.iter().all(|c| c.in_flight == 0) {
                 break;
             }
             let mut busy = false;
@@ -505,7 +528,8 @@ impl Load {
             let room = self
                 .per_conn
                 .saturating_sub(self.conns[c].in_flight)
-                .min(BATCH);
+                .min(BATCH)
+                .min(self.quota.map_or(BATCH, |q| q.min(BATCH as u64) as usize));
             if room == 0 {
                 return any;
             }
@@ -546,6 +570,9 @@ impl Load {
             self.next_query =
                 (self.next_query + self.queries.len() * BATCH - unsent) % self.queries.len();
             self.stats.sent += sent as u64;
+            if let Some(quota) = &mut self.quota {
+                *quota -= sent as u64;
+            }
             if sent == 0 {
                 return any;
             }
