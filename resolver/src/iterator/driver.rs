@@ -166,12 +166,20 @@ impl Iterator {
             let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
             map.entry(key.clone()).or_default().clone()
         };
-        let response = cell.get_or_init(|| self.send(request)).await.clone();
-        let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-        if map.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
-            map.remove(&key);
+        cell.get_or_init(|| self.send(request)).await;
+        {
+            let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+            if map.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+                map.remove(&key);
+            }
         }
-        response
+        // The last one holding the reply takes it; the others (identical
+        // queries that joined this one) copy it.
+        match Arc::try_unwrap(cell) {
+            Ok(once) => once.into_inner(),
+            Err(shared) => shared.get().cloned(),
+        }
+        .unwrap_or(Response::Failed)
     }
 
     /// Sends one query through the query layer.
@@ -438,5 +446,77 @@ impl Iterator {
                 self.prefetch_keys(zone);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::transport::{ExchangeFuture, Protocol};
+    use crate::upstream::QueryFlags;
+    use crate::wire::Query;
+
+    /// Echoes each query back as its reply, after a pause long enough for
+    /// a second identical exchange to join the first; counts the queries.
+    struct Echo(AtomicUsize);
+
+    impl Transport for Echo {
+        fn exchange<'a>(
+            &'a self,
+            _server: SocketAddr,
+            request: &'a [u8],
+            _protocol: Protocol,
+            _timeout: Duration,
+        ) -> ExchangeFuture<'a> {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                let mut reply = request.to_vec();
+                reply[2] |= 0x80;
+                Ok(reply)
+            })
+        }
+    }
+
+    /// Identical exchanges in flight at once share one query, and each
+    /// gets the whole reply (the last by taking it, the others by copy);
+    /// once it is in, the next identical exchange is a query of its own.
+    #[tokio::test(flavor = "current_thread")]
+    async fn identical_exchanges_in_flight_share_one_query_and_its_reply() {
+        let echo = Arc::new(Echo(AtomicUsize::new(0)));
+        let it = Iterator::new(
+            IterConfig::default(),
+            echo.clone(),
+            Arc::new(FixedClock::new(1_000_000)),
+        );
+        let request = SendRequest {
+            server: "192.0.2.1:53".parse().unwrap(),
+            zone: Name::from_str("example.").unwrap(),
+            question: Query::query(Name::from_str("www.example.").unwrap(), RecordType::A),
+            flags: QueryFlags::ITERATE,
+            timeout_ms: 1000,
+        };
+        let replies = tokio::join!(
+            it.exchange(&request),
+            it.exchange(&request),
+            it.exchange(&request)
+        );
+        assert_eq!(echo.0.load(Ordering::Relaxed), 1, "one query for three");
+        for reply in [replies.0, replies.1, replies.2] {
+            let Response::Reply { message, .. } = reply else {
+                panic!("no reply: {reply:?}");
+            };
+            assert_eq!(message.queries, vec![request.question.clone()]);
+        }
+        assert!(it.inflight.lock().unwrap().is_empty());
+        assert!(matches!(
+            it.exchange(&request).await,
+            Response::Reply { .. }
+        ));
+        assert_eq!(echo.0.load(Ordering::Relaxed), 2);
     }
 }
