@@ -49,6 +49,26 @@ fn wildcard(k: usize, ttl: u32) -> (String, Resolution) {
     (owner, resolution)
 }
 
+/// `alias.example. CNAME www.other.example.`, two A records there, each
+/// RRset with its RRSIG: Secure.
+fn signed_cname_chain() -> Resolution {
+    Resolution {
+        rcode: ResponseCode::NoError,
+        answers: vec![
+            cname("alias.example.", 300, "www.other.example."),
+            rrsig("alias.example.", 300, RecordType::CNAME),
+            a("www.other.example.", 300, [192, 0, 2, 7]),
+            a("www.other.example.", 300, [192, 0, 2, 8]),
+            rrsig("www.other.example.", 300, RecordType::A),
+        ],
+        authority: vec![],
+        additional: vec![],
+        outcome: Outcome::Secure,
+        ttl: 300,
+        failure: None,
+    }
+}
+
 fn answer_of(cache: &Cache, qname: &str, qtype: RecordType, f: Flags) -> Message {
     let req = request(qname, qtype, f);
     let entry = cache.lookup(&req).expect("cached");
@@ -275,21 +295,7 @@ fn a_shared_rrset_counts_down_from_when_it_was_stored() {
 /// question's name points at it, so it reads as the client spelled it).
 #[test]
 fn answer_equivalence() {
-    let cname_chain = Resolution {
-        rcode: ResponseCode::NoError,
-        answers: vec![
-            cname("alias.example.", 300, "www.other.example."),
-            rrsig("alias.example.", 300, RecordType::CNAME),
-            a("www.other.example.", 300, [192, 0, 2, 7]),
-            a("www.other.example.", 300, [192, 0, 2, 8]),
-            rrsig("www.other.example.", 300, RecordType::A),
-        ],
-        authority: vec![],
-        additional: vec![],
-        outcome: Outcome::Secure,
-        ttl: 300,
-        failure: None,
-    };
+    let cname_chain = signed_cname_chain();
     let (wq, wild) = wildcard(5, 300);
     let cases: Vec<(&str, RecordType, Resolution)> = vec![
         (
@@ -391,4 +397,83 @@ fn answer_equivalence() {
             assert_eq!(answer::ede_of(&got), answer::ede_of(&want), "{what}");
         }
     }
+}
+
+/// RFC 1035 §4.1.4: an owner the question's name does not end with is
+/// written in full once; the records after it with the same owner (the
+/// rest of its RRset, its RRSIGs) point back to it. Here the two A records
+/// and the RRSIG at the end of a CNAME chain: `www.other` appears twice in
+/// the response, in the CNAME's RDATA (written as stored) and once as an
+/// owner, where it appeared four times.
+#[test]
+fn an_owner_is_written_in_full_once_per_response() {
+    let chain = signed_cname_chain();
+    let (cache, _) = cache(CacheConfig::default());
+    let req = request("alias.example.", RecordType::A, Flags::dnssec());
+    let entry = cache.insert(&req.cache_key(req.cd), chain).expect("cached");
+    let mut out = Vec::new();
+    entry.write_response(&req, cache.now(), &mut out);
+    let owner = b"\x03www\x05other";
+    let full = out.windows(owner.len()).filter(|w| w == owner).count();
+    assert_eq!(full, 2, "{out:?}");
+    let got = parse(&out);
+    let owners: Vec<String> = got.answers.iter().map(|r| r.name.to_string()).collect();
+    assert_eq!(
+        owners,
+        [
+            "alias.example.",
+            "alias.example.",
+            "www.other.example.",
+            "www.other.example.",
+            "www.other.example."
+        ]
+    );
+}
+
+/// RFC 1035 §4.1.4 in RDATA: the names of RFC 1035's own types (here a
+/// SOA's MNAME and RNAME, and a CNAME's target) point into the question
+/// where they end as it does, as unbound writes them; RRSIG's signer and
+/// NSEC's next name stay whole (RFC 4034 §3.1.7, §4.1.1). The responses
+/// decode to the same records (`answer_equivalence`).
+#[test]
+fn names_in_rfc1035_rdata_are_compressed_and_dnssec_ones_are_not() {
+    let count = |out: &[u8], bytes: &[u8]| out.windows(bytes.len()).filter(|w| *w == bytes).count();
+    let (cache, _) = cache(CacheConfig::default());
+    let req = request("nx.example.", RecordType::A, Flags::dnssec());
+    let entry = cache
+        .insert(&req.cache_key(req.cd), nxdomain(Outcome::Secure, 300, 60))
+        .expect("cached");
+    let mut out = Vec::new();
+    entry.write_response(&req, cache.now(), &mut out);
+    // "example." whole: the question, the two RRSIG signers and the NSEC's
+    // next name (zzz.example.), not the SOA's two names.
+    assert_eq!(count(&out, b"\x07example\x00"), 4, "{out:?}");
+    assert_eq!(count(&out, b"\x02ns\xC0"), 1, "MNAME: ns + pointer");
+    assert_eq!(count(&out, b"\x01h\xC0"), 1, "RNAME: h + pointer");
+
+    let chain = Resolution {
+        rcode: ResponseCode::NoError,
+        answers: vec![
+            cname("alias.example.", 300, "www.example."),
+            a("www.example.", 300, [192, 0, 2, 7]),
+        ],
+        authority: vec![],
+        additional: vec![],
+        outcome: insecure_iterations(),
+        ttl: 300,
+        failure: None,
+    };
+    let req = request("alias.example.", RecordType::A, Flags::plain());
+    let entry = cache.insert(&req.cache_key(req.cd), chain).expect("cached");
+    entry.write_response(&req, cache.now(), &mut out);
+    assert_eq!(count(&out, b"\x07example\x00"), 1, "only the question's");
+    assert_eq!(count(&out, b"\x03www\x07example"), 0, "never whole");
+    assert_eq!(
+        count(&out, b"\x03www\xC0"),
+        2,
+        "the CNAME's target and the A's owner"
+    );
+    let got = parse(&out);
+    assert_eq!(got.answers.len(), 2);
+    assert_eq!(got.answers[1].name.to_string(), "www.example.");
 }

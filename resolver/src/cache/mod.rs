@@ -277,6 +277,99 @@ fn labels(name: &[u8]) -> ([u8; 128], usize) {
     (offsets, n)
 }
 
+/// `name` (uncompressed wire form) written after `qname` (at offset 12 of
+/// the message; `q_at`/`q_n` its label offsets): the labels `qname` does not
+/// end with, and the pointer to the part it does (RFC 1035 §4.1.4), if any.
+fn against_question<'n>(
+    name: &'n [u8],
+    qname: &[u8],
+    q_at: &[u8; 128],
+    q_n: usize,
+) -> (&'n [u8], Option<u16>) {
+    let (o_at, o_n) = labels(name);
+    let mut same = 0;
+    while same < o_n.min(q_n) {
+        let o = usize::from(o_at[o_n - 1 - same]);
+        let q = usize::from(q_at[q_n - 1 - same]);
+        let len = usize::from(name[o]) + 1;
+        if !name[o..o + len].eq_ignore_ascii_case(&qname[q..(q + len).min(qname.len())]) {
+            break;
+        }
+        same += 1;
+    }
+    if same == 0 {
+        return (name, None);
+    }
+    (
+        &name[..usize::from(o_at[o_n - same])],
+        Some(0xC000 | (12 + u16::from(q_at[q_n - same]))),
+    )
+}
+
+/// RFC 1035 §4.1.4: the RDATA of one of RFC 1035's types that carry names
+/// (NS, CNAME, PTR: a name; MX: a preference and a name; SOA: MNAME, RNAME
+/// and five 32-bit fields), as stored (uncompressed), with its names
+/// compressed against the question, as unbound writes them. Other types
+/// are written as stored (RFC 3597 §4: names in the RDATA of later types
+/// are never compressed; RFC 4034 §3.1.7 and §4.1.1 for RRSIG and NSEC;
+/// RFC 6672 §2.5 for DNAME). Appends RDLENGTH and RDATA to `out`; false,
+/// writing nothing, for another type or RDATA that is not that.
+fn write_compressed_rdata(
+    rtype: u16,
+    rdata: &[u8],
+    qname: &[u8],
+    q_at: &[u8; 128],
+    q_n: usize,
+    out: &mut Vec<u8>,
+) -> bool {
+    let name_end = |from: usize| -> Option<usize> {
+        let mut at = from;
+        loop {
+            let len = usize::from(*rdata.get(at)?);
+            if len == 0 {
+                return Some(at + 1);
+            }
+            if len & 0xC0 != 0 {
+                return None;
+            }
+            at += 1 + len;
+        }
+    };
+    // (fixed bytes before the names, number of names, fixed bytes after).
+    let (before, names, after) = match rtype {
+        2 | 5 | 12 => (0, 1, 0),
+        15 => (2, 1, 0),
+        6 => (0, 2, 20),
+        _ => return false,
+    };
+    let mut bounds = [before; 3];
+    for i in 0..names {
+        match name_end(bounds[i]) {
+            Some(end) => bounds[i + 1] = end,
+            None => return false,
+        }
+    }
+    if rdata.len() != bounds[names] + after {
+        return false;
+    }
+    let start = out.len();
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(&rdata[..before]);
+    for i in 0..names {
+        let (prefix, pointer) =
+            against_question(&rdata[bounds[i]..bounds[i + 1]], qname, q_at, q_n);
+        out.extend_from_slice(prefix);
+        if let Some(pointer) = pointer {
+            out.extend_from_slice(&pointer.to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&rdata[bounds[names]..]);
+    // At most two names of 255 bytes and 20 more.
+    let length = (out.len() - start - 2) as u16;
+    out[start..start + 2].copy_from_slice(&length.to_be_bytes());
+    true
+}
+
 /// The wire form of an RRset's records in a message, sections in order.
 fn message_wire(rrsets: &[Arc<RRset>], sections: [u16; 2]) -> Vec<u8> {
     let (answer, authority) = (usize::from(sections[0]), usize::from(sections[1]));
@@ -459,30 +552,25 @@ impl Entry {
                 usize::from(sections[0]),
                 usize::from(sections[0]) + usize::from(sections[1]),
             ];
+            // Owners written out so far (bytes, offset): a later record with
+            // the same owner is a pointer to it (RFC 1035 §4.1.4), as the
+            // RRSIGs after their RRset's records are (an NSEC3 owner's hash
+            // label alone is 33 bytes). A fixed array: a hit allocates
+            // nothing; past 16 owners the rest are written as before.
+            let mut written: [(&[u8], u16); 16] = [(&[], 0); 16];
+            let mut owners = 0;
             for (i, rrset) in rrsets.iter().enumerate() {
                 let section = bounds.iter().filter(|&&b| i >= b).count();
                 let owner = rrset.owner();
                 // The owner: its labels the question's name does not end
                 // with, then a pointer to the question's (RFC 1035 §4.1.4).
-                let (o_at, o_n) = labels(owner);
-                let mut same = 0;
-                while same < o_n.min(q_n) {
-                    let o = usize::from(o_at[o_n - 1 - same]);
-                    let q = usize::from(q_at[q_n - 1 - same]);
-                    let len = usize::from(owner[o]) + 1;
-                    if !owner[o..o + len]
-                        .eq_ignore_ascii_case(&qname[q..(q + len).min(qname.len())])
-                    {
-                        break;
-                    }
-                    same += 1;
+                let (mut prefix, mut pointer) = against_question(owner, qname, &q_at, q_n);
+                if let Some(&(_, at)) = written[..owners]
+                    .iter()
+                    .find(|(w, _)| w.eq_ignore_ascii_case(owner))
+                {
+                    (prefix, pointer) = (&[], Some(0xC000 | at));
                 }
-                let prefix = if same == 0 {
-                    owner
-                } else {
-                    &owner[..usize::from(o_at[o_n - same])]
-                };
-                let pointer = (same > 0).then(|| 0xC000 | (12 + u16::from(q_at[q_n - same])));
                 let elapsed = now
                     .saturating_sub(rrset.stored_at())
                     .min(u64::from(u32::MAX)) as u32;
@@ -493,9 +581,19 @@ impl Entry {
                     let end = (at + 10 + rdlen).min(records.len());
                     let rtype = u16::from_be_bytes([records[at], records[at + 1]]);
                     if keep(rtype) {
+                        // The first time an owner's own labels are written,
+                        // where they start is kept for what follows.
+                        let first = (!prefix.is_empty() && owners < written.len())
+                            .then(|| u16::try_from(out.len()).ok().filter(|&at| at < 0x4000))
+                            .flatten();
                         out.extend_from_slice(prefix);
                         if let Some(pointer) = pointer {
                             out.extend_from_slice(&pointer.to_be_bytes());
+                        }
+                        if let Some(at) = first {
+                            written[owners] = (owner, at);
+                            owners += 1;
+                            (prefix, pointer) = (&[], Some(0xC000 | at));
                         }
                         out.extend_from_slice(&records[at..at + 4]);
                         // RFC 1035 §3.2.1, RFC 2308 §5: TTLs count down,
@@ -508,7 +606,10 @@ impl Entry {
                         ]);
                         let ttl = stored.saturating_sub(elapsed).min(left);
                         out.extend_from_slice(&ttl.to_be_bytes());
-                        out.extend_from_slice(&records[at + 8..end]);
+                        let rdata = &records[(at + 10).min(end)..end];
+                        if !write_compressed_rdata(rtype, rdata, qname, &q_at, q_n, out) {
+                            out.extend_from_slice(&records[at + 8..end]);
+                        }
                         counts[section] = counts[section].saturating_add(1);
                     }
                     at = end;
