@@ -583,9 +583,9 @@ impl Entry {
                     if keep(rtype) {
                         // The first time an owner's own labels are written,
                         // where they start is kept for what follows.
-                        let first = (!prefix.is_empty() && owners < written.len())
-                            .then(|| u16::try_from(out.len()).ok().filter(|&at| at < 0x4000))
-                            .flatten();
+                        let first =
+                            (!prefix.is_empty() && owners < written.len() && out.len() < 0x4000)
+                                .then_some(out.len() as u16);
                         out.extend_from_slice(prefix);
                         if let Some(pointer) = pointer {
                             out.extend_from_slice(&pointer.to_be_bytes());

@@ -623,8 +623,8 @@ async fn resolve_miss(ctx: &Context, request: &Request, via: Via) -> Vec<u8> {
             // The last RRset of a Secure alias chain also answers its own
             // owner asked directly: cached under that question too, unless
             // an answer to it is held already.
-            if let Some((target, tail)) = resolution.alias_tail(query.name(), query.query_type())
-                && query.query_class() == DNSClass::IN
+            if query.query_class() == DNSClass::IN
+                && let Some((target, tail)) = resolution.alias_tail(query.name(), query.query_type())
             {
                 let tail_key = CacheKey::new(&target, query.query_type(), DNSClass::IN, false);
                 if ctx.cache.get(&tail_key).is_none() {
