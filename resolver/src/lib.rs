@@ -36,6 +36,7 @@ pub mod control;
 pub mod edns;
 pub mod engine;
 pub mod forward;
+pub mod hashing;
 pub mod iterator;
 pub mod local_zones;
 pub mod metrics;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 /// The crate's top-level modules, lowest first.
 const LAYERS: &[&str] = &[
     "wire",
+    "hashing",
     "clock",
     "timefmt",
     "acl",

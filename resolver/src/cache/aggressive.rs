@@ -31,8 +31,9 @@
 //! per span); the oldest spans leave first. The store is flushed with the
 //! answer cache (`flush_zone`, a trust anchor change).
 
+use crate::hashing::NameMap;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::sync::Mutex;
 
@@ -64,7 +65,7 @@ pub struct SpanStore {
 
 #[derive(Debug, Default)]
 struct Inner {
-    zones: HashMap<Name, Zone>,
+    zones: NameMap<Name, Zone>,
     bytes: usize,
     /// Insertion order, for eviction: (zone, key, serial). An item whose
     /// serial no longer matches was replaced or removed since.
@@ -83,7 +84,7 @@ struct Zone {
     /// Wildcard RRsets as the zone holds them (owner `*.encloser`, lower
     /// case), with their RRSIGs, rebuilt from Secure answers expanded from
     /// them (RFC 8198 §5.3).
-    wildcards: HashMap<(Name, RecordType), Held>,
+    wildcards: NameMap<(Name, RecordType), Held>,
 }
 
 impl Zone {

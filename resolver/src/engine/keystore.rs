@@ -8,7 +8,7 @@
 //! bad: every new name under it is then answered from this memory instead
 //! of repeating the work (issue 11, item 3).
 
-use std::collections::HashMap;
+use crate::hashing::NameMap;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -41,7 +41,7 @@ struct Held {
 /// The zones and what they hold in all.
 #[derive(Debug, Default)]
 struct Map {
-    zones: HashMap<Name, Held>,
+    zones: NameMap<Name, Held>,
     bytes: usize,
 }
 
@@ -105,7 +105,7 @@ impl KeyStore {
     pub(crate) fn is_bogus(&self, zone: &Name, now: u64) -> bool {
         self.map.read().is_ok_and(|m| {
             m.zones
-                .get(&zone.to_lowercase())
+                .get(zone)
                 .is_some_and(|h| h.expires > now && matches!(h.lookup, KeyLookup::Bogus(_)))
         })
     }

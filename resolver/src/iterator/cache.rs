@@ -10,7 +10,7 @@
 //! addresses then outrank every unvalidated copy for server selection), and
 //! what it proved bogus is dropped ([`IterCache::forget_bogus`]).
 
-use std::collections::HashMap;
+use crate::hashing::NameMap;
 use std::net::IpAddr;
 
 use crate::wire::{Message, Name, RData, Record, RecordType};
@@ -58,17 +58,18 @@ pub struct CachedDelegation {
     pub servers: Vec<(Name, Vec<IpAddr>)>,
 }
 
-/// RRsets and answers.
+/// RRsets and answers. Keys are stored lower case; lookups need no
+/// lowering, `Name`'s `Eq` and `Hash` ignore case (RFC 4343).
 #[derive(Debug, Default)]
 pub struct IterCache {
-    rrsets: HashMap<(Name, RecordType), Entry>,
+    rrsets: NameMap<(Name, RecordType), Entry>,
     /// Glue as the parent gave it, kept apart from the ranked data (unbound
     /// `PACKED_RRSET_PARENT_SIDE`): the last resort when the child's own
     /// addresses fail.
-    parent_side: HashMap<(Name, RecordType), Entry>,
-    answers: HashMap<(Name, RecordType), (Message, u64)>,
+    parent_side: NameMap<(Name, RecordType), Entry>,
+    answers: NameMap<(Name, RecordType), (Message, u64)>,
     /// NSEC/NSEC3 proofs of no DS taken from referrals, by child zone.
-    referral_proofs: HashMap<Name, (Message, u64)>,
+    referral_proofs: NameMap<Name, (Message, u64)>,
     /// The most anything is kept, s; 0 means [`MAX_TTL`].
     max_ttl: u32,
 }
@@ -173,7 +174,7 @@ impl IterCache {
     /// The rank of the live RRset `name`/`rtype`.
     pub fn rank(&self, name: &Name, rtype: RecordType, now: u64) -> Option<Rank> {
         self.rrsets
-            .get(&(name.to_lowercase(), rtype))
+            .get(&(name.clone(), rtype))
             .filter(|e| e.expires > now)
             .map(|e| e.rank)
     }
@@ -199,7 +200,7 @@ impl IterCache {
     pub fn parent_side_addresses(&self, host: &Name, now: u64) -> Vec<IpAddr> {
         [RecordType::A, RecordType::AAAA]
             .iter()
-            .filter_map(|t| self.parent_side.get(&(host.to_lowercase(), *t)))
+            .filter_map(|t| self.parent_side.get(&(host.clone(), *t)))
             .filter(|e| e.expires > now)
             .flat_map(|e| e.records.iter())
             .filter_map(|r| match r.data {
@@ -212,10 +213,7 @@ impl IterCache {
 
     /// A live RRset, with its TTLs lowered to what is left.
     pub fn get(&self, name: &Name, rtype: RecordType, now: u64) -> Option<Vec<Record>> {
-        let e = self
-            .rrsets
-            .get(&(name.to_lowercase(), rtype))
-            .filter(|e| e.expires > now)?;
+        let e = self.live(name, rtype, now)?;
         let left = u32::try_from(e.expires - now).unwrap_or(u32::MAX);
         Some(
             e.records
@@ -229,25 +227,32 @@ impl IterCache {
         )
     }
 
+    /// The live entry of `name`/`rtype`, borrowed.
+    fn live(&self, name: &Name, rtype: RecordType, now: u64) -> Option<&Entry> {
+        self.rrsets
+            .get(&(name.clone(), rtype))
+            .filter(|e| e.expires > now)
+    }
+
     /// The addresses of `host` we have (A and AAAA).
     pub fn addresses(&self, host: &Name, now: u64) -> Vec<IpAddr> {
-        let mut out = Vec::new();
-        for t in [RecordType::A, RecordType::AAAA] {
-            for r in self.get(host, t, now).unwrap_or_default() {
-                match r.data {
-                    RData::A(a) => out.push(a.0.into()),
-                    RData::AAAA(a) => out.push(a.0.into()),
-                    _ => {}
-                }
-            }
-        }
-        out
+        [RecordType::A, RecordType::AAAA]
+            .into_iter()
+            .filter_map(|t| self.live(host, t, now))
+            .flat_map(|e| e.records.iter())
+            .filter_map(|r| match r.data {
+                RData::A(a) => Some(IpAddr::from(a.0)),
+                RData::AAAA(a) => Some(IpAddr::from(a.0)),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The cached delegation of `zone` itself, if its NS set is live.
     pub fn delegation(&self, zone: &Name, now: u64) -> Option<CachedDelegation> {
-        let ns = self.get(zone, RecordType::NS, now)?;
+        let ns = self.live(zone, RecordType::NS, now)?;
         let servers: Vec<(Name, Vec<IpAddr>)> = ns
+            .records
             .iter()
             .filter_map(|r| match &r.data {
                 RData::NS(ns) => Some(ns.0.clone()),
@@ -308,7 +313,7 @@ impl IterCache {
     /// A live referral proof of no DS for `zone`.
     pub fn referral_proof(&self, zone: &Name, now: u64) -> Option<Message> {
         self.referral_proofs
-            .get(&zone.to_lowercase())
+            .get(zone)
             .filter(|(_, t)| *t > now)
             .map(|(m, _)| m.clone())
     }
@@ -317,7 +322,7 @@ impl IterCache {
     /// answer): the zone is signed, its servers' answers carry RRSIGs.
     pub fn has_ds(&self, zone: &Name, now: u64) -> bool {
         self.answers
-            .get(&(zone.to_lowercase(), RecordType::DS))
+            .get(&(zone.clone(), RecordType::DS))
             .filter(|(_, t)| *t > now)
             .is_some_and(|(m, _)| m.answers.iter().any(|r| r.record_type() == RecordType::DS))
     }
@@ -326,7 +331,7 @@ impl IterCache {
     pub fn answer(&self, name: &Name, rtype: RecordType, now: u64) -> Option<Message> {
         let (m, expires) = self
             .answers
-            .get(&(name.to_lowercase(), rtype))
+            .get(&(name.clone(), rtype))
             .filter(|(_, t)| *t > now)?;
         let left = u32::try_from(expires - now).unwrap_or(u32::MAX);
         let mut m = m.clone();
@@ -357,7 +362,7 @@ fn same_data(a: &[Record], b: &[Record]) -> bool {
 /// Before an insertion into `map`: at [`MAX_ENTRIES`], drop the expired
 /// entries, and everything if that was not enough (the iterator's caches
 /// are refilled by the next resolution; they hold no validation status).
-fn make_room<K, V>(map: &mut HashMap<K, V>, expires: impl Fn(&V) -> u64, now: u64) {
+fn make_room<K, V>(map: &mut NameMap<K, V>, expires: impl Fn(&V) -> u64, now: u64) {
     if map.len() >= MAX_ENTRIES {
         map.retain(|_, v| expires(v) > now);
         if map.len() >= MAX_ENTRIES {

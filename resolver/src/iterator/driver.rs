@@ -3,7 +3,7 @@
 //! are shared by every resolution (and so by the validator's DS and DNSKEY
 //! fetches, which come through here too).
 
-use std::collections::HashMap;
+use crate::hashing::NameMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
@@ -22,7 +22,7 @@ pub struct Iterator {
     shared: Arc<Mutex<Shared>>,
     transport: Arc<dyn Transport>,
     clock: Arc<dyn Clock>,
-    inflight: Mutex<HashMap<InflightKey, Arc<OnceCell<Response>>>>,
+    inflight: Mutex<NameMap<InflightKey, Arc<OnceCell<Response>>>>,
     /// 0x20 and the servers that do not preserve case.
     caps: CaseRandomisation,
     /// This iterator, for the key fetches it starts in the background;
@@ -31,7 +31,7 @@ pub struct Iterator {
     /// DNSKEY sets being fetched ahead of the validator, by zone (lower
     /// case): the validator's own question for one waits for it instead
     /// of asking again.
-    key_fetches: Mutex<HashMap<Name, KeyFetch>>,
+    key_fetches: Mutex<NameMap<Name, KeyFetch>>,
 }
 
 /// One DNSKEY fetch started ahead of the validator, shared with it.
@@ -74,10 +74,10 @@ impl Iterator {
             shared: Arc::new(Mutex::new(shared)),
             transport,
             clock,
-            inflight: Mutex::new(HashMap::new()),
+            inflight: Mutex::new(NameMap::default()),
             caps: CaseRandomisation::default(),
             me: OnceLock::new(),
-            key_fetches: Mutex::new(HashMap::new()),
+            key_fetches: Mutex::new(NameMap::default()),
         }
     }
 

@@ -8,6 +8,7 @@
 //! server (RTO [`UNKNOWN_RTO_MS`]) gets explored beside a fast one.
 //! Pure: time is a value (seconds) passed in.
 
+use crate::hashing::NameMap;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -50,10 +51,10 @@ impl Host {
 #[derive(Debug, Default)]
 pub struct Infra {
     hosts: HashMap<IpAddr, Host>,
-    lame: HashMap<(IpAddr, Name), u64>,
+    lame: NameMap<(IpAddr, Name), u64>,
     /// Servers that answered for a signed zone without RRSIGs (unbound's
     /// "lame for DNSSEC"), per (address, zone).
-    dnssec_lame: HashMap<(IpAddr, Name), u64>,
+    dnssec_lame: NameMap<(IpAddr, Name), u64>,
 }
 
 impl Infra {
@@ -135,7 +136,7 @@ impl Infra {
     /// Whether `ip` is known DNSSEC-lame for `zone`.
     pub fn is_dnssec_lame(&self, ip: IpAddr, zone: &Name, now: u64) -> bool {
         self.dnssec_lame
-            .get(&(ip, zone.to_lowercase()))
+            .get(&(ip, zone.clone()))
             .is_some_and(|t| *t > now)
     }
 
