@@ -197,6 +197,29 @@ fn nxdomain_from_cached_nsec3_spans() {
     );
 }
 
+/// NODATA from a cached NSEC3 at the name; a type its bitmap lists (the
+/// name exists with it) is asked upstream, its ancestors' hashes unneeded.
+#[test]
+fn nodata_from_a_cached_nsec3_and_a_listed_type_goes_upstream() {
+    let (resolver, upstream) = engine(true);
+    let first = resolve(&resolver, "www.nsec3.example.test.", RecordType::TXT);
+    assert_eq!(
+        (first.rcode, &first.outcome, first.answers.len()),
+        (ResponseCode::NoError, &Outcome::Secure, 0)
+    );
+    let before = upstream.total();
+    let mx = resolve(&resolver, "www.nsec3.example.test.", RecordType::MX);
+    assert_eq!(
+        (mx.rcode, &mx.outcome, mx.answers.len()),
+        (ResponseCode::NoError, &Outcome::Secure, 0)
+    );
+    assert!(has(&mx, RecordType::NSEC3) && has(&mx, RecordType::SOA));
+    assert_eq!(upstream.total(), before, "NODATA from the cached NSEC3");
+    let a = resolve(&resolver, "www.nsec3.example.test.", RecordType::A);
+    assert!(a.answers.iter().any(|r| r.record_type() == RecordType::A));
+    assert_eq!(upstream.asked("www.nsec3.example.test.", RecordType::A), 1);
+}
+
 /// RFC 5155 §9.2: an Opt-Out span proves only that an insecure delegation
 /// might exist. Even fed as if Secure, the store does not use it; and the
 /// engine never learns the Insecure NXDOMAIN it comes with.

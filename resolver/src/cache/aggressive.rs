@@ -401,10 +401,13 @@ impl SpanStore {
                 return None;
             };
             let encloser = nsec::nsec_closest_encloser(&span.owner, n, qname);
+            // The held wildcard first: a lookup, where a failed proof
+            // costs its reason's text.
+            let held = wildcard(&encloser)?;
             let records = [NsecRecord::new(&span.owner, n)];
             nsec::nsec_proves_no_exact_match_for_wildcard(&records, qname, qtype, &encloser, &apex)
                 .ok()?;
-            (wildcard(&encloser)?, span)
+            (held, span)
         } else {
             let (salt, iterations) = nsec3_parameters(zone, now)?;
             // The closest encloser is the longest ancestor whose wildcard is
@@ -596,10 +599,25 @@ fn prove_with_nsec<'z>(
             .filter(|s| s.held.expires > now)
     };
     let first = floor(qname)?;
+    // Most names asked exist, and a failed proof costs its reason's text:
+    // the span at or before the name must be able to take part in one
+    // first. At the name: NODATA (RFC 4035 §3.1.3.1); before it: the name
+    // does not exist, or is an empty non-terminal (RFC 4035 §3.1.3.2).
+    let SpanData::Nsec(n) = &first.data else {
+        return None;
+    };
+    let at_name = nsec::nsec_matches(&first.owner, qname);
+    let may_prove = if at_name {
+        nsec::nsec_proves_nodata(&first.owner, n, qname, qtype)
+    } else {
+        nsec::nsec_proves_name_does_not_exist(&first.owner, n, qname)
+            || nsec::nsec_proves_empty_non_terminal(&first.owner, n, qname)
+    };
+    if !may_prove {
+        return None;
+    }
     let mut used = vec![first];
-    if let SpanData::Nsec(n) = &first.data
-        && first.owner != *qname
-    {
+    if !at_name {
         let encloser = nsec::nsec_closest_encloser(&first.owner, n, qname);
         if let Ok(wildcard) = encloser.prepend_label("*")
             && let Some(second) = floor(&wildcard)
@@ -650,8 +668,23 @@ fn prove_with_nsec3<'z>(
         }
     };
     let mut name = qname.to_lowercase();
+    let mut hash = nsec3::nsec3_hash_base32(&name, &salt, iterations);
+    // Most names asked exist with the type asked (or a CNAME): the NSEC3 at
+    // the name says so, and nothing absent is left to prove (RFC 5155
+    // §8.5, §8.6) before the hashes of its ancestors are computed.
+    if let Some(Span {
+        data: SpanData::Nsec3(n),
+        ..
+    }) = zone
+        .nsec3s
+        .get(hash.as_bytes())
+        .filter(|s| s.held.expires > now)
+        && (n.type_set().contains(qtype) || n.type_set().contains(RecordType::CNAME))
+    {
+        return None;
+    }
     loop {
-        add(floor(&nsec3::nsec3_hash_base32(&name, &salt, iterations)));
+        add(floor(&hash));
         if let Ok(wildcard) = name.prepend_label("*") {
             add(floor(&nsec3::nsec3_hash_base32(
                 &wildcard, &salt, iterations,
@@ -661,6 +694,7 @@ fn prove_with_nsec3<'z>(
             break;
         }
         name = name.base_name();
+        hash = nsec3::nsec3_hash_base32(&name, &salt, iterations);
     }
     let records: Vec<Nsec3Record<'_>> = used
         .iter()
