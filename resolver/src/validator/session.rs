@@ -112,7 +112,7 @@ impl KeyLookup {
         size_of::<Self>()
             + match self {
                 Self::Keys(keys) => 2 * size_of::<usize>() + keys.bytes(),
-                Self::Insecure(r) => 4 * r.to_string().len() + 256,
+                Self::Insecure(r) => 4 * r.text_len_bound() + 256,
                 Self::Bogus(r) => 4 * r.to_string().len() + 256,
                 Self::NoAnchor => 0,
             }
@@ -215,7 +215,8 @@ pub struct Session<'a> {
     qname: Name,
     qtype: RecordType,
     rcode: ResponseCode,
-    sections: [Vec<Rrset>; 3],
+    /// Shared, so that checking one borrows it while the session changes.
+    sections: [Vec<Arc<Rrset>>; 3],
     anchors: &'a Anchors,
     crypto: &'a dyn Crypto,
     cache: Option<&'a dyn KeyCache>,
@@ -252,17 +253,18 @@ impl<'a> Session<'a> {
         limits: Limits,
         crypto: &'a dyn Crypto,
     ) -> Self {
+        let shared = |sets: Vec<Rrset>| sets.into_iter().map(Arc::new).collect::<Vec<_>>();
         let sections = [
-            rrset::group(&response.answers),
-            rrset::group(&response.authorities),
-            rrset::group(
+            shared(rrset::group(&response.answers)),
+            shared(rrset::group(&response.authorities)),
+            shared(rrset::group(
                 &response
                     .additionals
                     .iter()
                     .filter(|r| r.record_type() != RecordType::OPT)
                     .cloned()
                     .collect::<Vec<_>>(),
-            ),
+            )),
         ];
         Self {
             qname: qname.clone(),
@@ -646,7 +648,7 @@ impl<'a> Session<'a> {
             let wc = self.wildcard_source(section, idx);
             return Ok((st.clone(), wc));
         }
-        let set = self.sections[section as usize][idx].clone();
+        let set = Arc::clone(&self.sections[section as usize][idx]);
         let (status, wc) = if set.rrsigs.is_empty() {
             (self.check_unsigned(&set.name, &set)?, None)
         } else {
@@ -654,16 +656,15 @@ impl<'a> Session<'a> {
         };
         self.verified.insert((section, idx), status.clone());
         if !matches!(status, Status::Secure { .. }) {
-            let rrset = RrsetId::new(&set.name, set.rtype);
-            let text = match &status {
-                Status::Secure { .. } => String::new(),
-                Status::Insecure(r) => format!("insecure: {r}"),
-                Status::Indeterminate => "indeterminate: no trust anchor".into(),
-                Status::Bogus(r) => format!("BOGUS: {r}"),
-            };
+            // Formatted only when a trace is kept.
             self.note(|| TraceEvent::RrsetNotSecure {
-                rrset,
-                status: text,
+                rrset: RrsetId::new(&set.name, set.rtype),
+                status: match &status {
+                    Status::Secure { .. } => String::new(),
+                    Status::Insecure(r) => format!("insecure: {r}"),
+                    Status::Indeterminate => "indeterminate: no trust anchor".into(),
+                    Status::Bogus(r) => format!("BOGUS: {r}"),
+                },
             });
         }
         if let Some(w) = &wc {
@@ -1058,39 +1059,42 @@ impl<'a> Session<'a> {
                 }
             }
         };
-        let anchor = self.anchors.closest(zone).is_some_and(|(z, _)| z == zone);
-        let event = match &lookup {
-            KeyLookup::Keys(k) => TraceEvent::KeysTrusted {
-                zone: zone.clone(),
-                keys: k
-                    .zone_keys()
-                    .iter()
-                    .map(|key| KeyInfo {
-                        tag: key.tag(),
-                        algorithm: key.algorithm(),
-                        flags: key.dnskey().flags(),
-                    })
-                    .collect(),
-                by: k.authenticated_by().to_vec(),
-                anchor,
-            },
-            KeyLookup::Insecure(r) => TraceEvent::KeysFailed {
-                zone: zone.clone(),
-                reason: r.to_string(),
-                insecure: true,
-            },
-            KeyLookup::Bogus(r) => TraceEvent::KeysFailed {
-                zone: zone.clone(),
-                reason: r.to_string(),
-                insecure: false,
-            },
-            KeyLookup::NoAnchor => TraceEvent::KeysFailed {
-                zone: zone.clone(),
-                reason: "no trust anchor".into(),
-                insecure: true,
-            },
-        };
-        self.note(|| event);
+        // Built only when a trace is kept.
+        if self.trace.is_some() {
+            let anchor = self.anchors.closest(zone).is_some_and(|(z, _)| z == zone);
+            let event = match &lookup {
+                KeyLookup::Keys(k) => TraceEvent::KeysTrusted {
+                    zone: zone.clone(),
+                    keys: k
+                        .zone_keys()
+                        .iter()
+                        .map(|key| KeyInfo {
+                            tag: key.tag(),
+                            algorithm: key.algorithm(),
+                            flags: key.dnskey().flags(),
+                        })
+                        .collect(),
+                    by: k.authenticated_by().to_vec(),
+                    anchor,
+                },
+                KeyLookup::Insecure(r) => TraceEvent::KeysFailed {
+                    zone: zone.clone(),
+                    reason: r.to_string(),
+                    insecure: true,
+                },
+                KeyLookup::Bogus(r) => TraceEvent::KeysFailed {
+                    zone: zone.clone(),
+                    reason: r.to_string(),
+                    insecure: false,
+                },
+                KeyLookup::NoAnchor => TraceEvent::KeysFailed {
+                    zone: zone.clone(),
+                    reason: "no trust anchor".into(),
+                    insecure: true,
+                },
+            };
+            self.note(|| event);
+        }
         match &lookup {
             KeyLookup::Bogus(reason) if !(judged && zone_caused(&spent_before, reason)) => {
                 self.keys.insert(zone.clone(), lookup.clone());
@@ -1133,31 +1137,34 @@ impl<'a> Session<'a> {
             // is bogus, and later sessions learn so without the work.
             self.remember(next, KeyLookup::Bogus(reason.clone()));
         }
-        let event = match &step {
-            DsStep::Delegation(sep) => TraceEvent::Delegation {
-                zone: next.clone(),
-                ds: sep
-                    .ds()
-                    .iter()
-                    .map(|d| DsInfo {
-                        tag: d.key_tag(),
-                        algorithm: u8::from(d.algorithm()),
-                        digest_type: u8::from(d.digest_type()),
-                    })
-                    .collect(),
-                parent: keys.zone().clone(),
-            },
-            DsStep::NotACut | DsStep::NameError => TraceEvent::NoCut { name: next.clone() },
-            DsStep::Insecure(r) => TraceEvent::Unsigned {
-                name: next.clone(),
-                reason: r.to_string(),
-            },
-            DsStep::Bogus(r) => TraceEvent::Broken {
-                name: next.clone(),
-                reason: r.to_string(),
-            },
-        };
-        self.note(|| event);
+        // Built only when a trace is kept.
+        if self.trace.is_some() {
+            let event = match &step {
+                DsStep::Delegation(sep) => TraceEvent::Delegation {
+                    zone: next.clone(),
+                    ds: sep
+                        .ds()
+                        .iter()
+                        .map(|d| DsInfo {
+                            tag: d.key_tag(),
+                            algorithm: u8::from(d.algorithm()),
+                            digest_type: u8::from(d.digest_type()),
+                        })
+                        .collect(),
+                    parent: keys.zone().clone(),
+                },
+                DsStep::NotACut | DsStep::NameError => TraceEvent::NoCut { name: next.clone() },
+                DsStep::Insecure(r) => TraceEvent::Unsigned {
+                    name: next.clone(),
+                    reason: r.to_string(),
+                },
+                DsStep::Bogus(r) => TraceEvent::Broken {
+                    name: next.clone(),
+                    reason: r.to_string(),
+                },
+            };
+            self.note(|| event);
+        }
         Ok(step)
     }
 
