@@ -15,10 +15,67 @@
 //! - It does not define equality: a key type's `Eq` and `Hash` stay its own.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, DefaultHasher, Hasher, RandomState};
+use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher, RandomState};
+
+use crate::wire::Name;
 
 /// Bytes gathered before they are handed to SipHash in one `write`.
 const BLOCK: usize = 64;
+
+/// A domain name as a map key: equal as names are (case aside, RFC 4343),
+/// hashed a label at a time from a lower-cased copy on the stack, where
+/// hickory's `Hash for Name` makes a call per byte.
+#[derive(Clone, Debug)]
+pub struct NameKey(Name);
+
+impl NameKey {
+    /// The key of `name`.
+    pub fn new(name: &Name) -> Self {
+        Self(name.clone())
+    }
+
+    /// The name.
+    pub fn name(&self) -> &Name {
+        &self.0
+    }
+}
+
+impl From<Name> for NameKey {
+    fn from(name: Name) -> Self {
+        Self(name)
+    }
+}
+
+impl PartialEq for NameKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for NameKey {}
+
+impl Hash for NameKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // The name in lower-cased wire form (length octet, label), written
+        // at once: at most 255 octets (RFC 1035 §2.3.4); anything longer
+        // is written as it fills the buffer.
+        let mut wire = [0u8; 256];
+        let mut at = 0;
+        for label in self.0.iter() {
+            if at + 1 + label.len() > wire.len() {
+                state.write(&wire[..at]);
+                at = 0;
+            }
+            let end = (at + 1 + label.len()).min(wire.len());
+            wire[at] = label.len() as u8;
+            for (to, from) in wire[at + 1..end].iter_mut().zip(label) {
+                *to = from.to_ascii_lowercase();
+            }
+            at = end;
+        }
+        state.write(&wire[..at]);
+    }
+}
 
 /// A map with [`NameState`]'s hasher.
 pub type NameMap<K, V> = HashMap<K, V, NameState>;
@@ -90,7 +147,6 @@ impl Hasher for Buffered {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::Name;
 
     /// Buffering changes how bytes reach SipHash, never the hash: SipHash
     /// over the same stream of bytes written all at once.
@@ -125,6 +181,10 @@ mod tests {
         assert_ne!(hash("www.example.test."), hash("ww.wexample.test."));
         let long = format!("{}.test.", ["a123456789"; 20].join("."));
         assert_eq!(hash(&long), hash(&long.to_uppercase()));
+        let key = |name: &str| state.hash_one(NameKey::from(Name::from_ascii(name).unwrap()));
+        assert_eq!(key("WwW.Example.TEST."), key("www.example.test."));
+        assert_ne!(key("www.example.test."), key("ww.wexample.test."));
+        assert_eq!(key(&long), key(&long.to_uppercase()));
         let mut set = NameSet::default();
         set.insert(Name::from_ascii("A.test.").unwrap());
         assert!(set.contains(&Name::from_ascii("a.TEST.").unwrap()));

@@ -8,7 +8,7 @@
 //! bad: every new name under it is then answered from this memory instead
 //! of repeating the work (issue 11, item 3).
 
-use crate::hashing::NameMap;
+use crate::hashing::{NameKey, NameMap};
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -41,13 +41,13 @@ struct Held {
 /// The zones and what they hold in all.
 #[derive(Debug, Default)]
 struct Map {
-    zones: NameMap<Name, Held>,
+    zones: NameMap<NameKey, Held>,
     bytes: usize,
 }
 
 impl Map {
     fn remove(&mut self, zone: &Name) {
-        if let Some(held) = self.zones.remove(zone) {
+        if let Some(held) = self.zones.remove(&NameKey::new(zone)) {
             self.bytes -= held.bytes;
         }
     }
@@ -105,7 +105,7 @@ impl KeyStore {
     pub(crate) fn is_bogus(&self, zone: &Name, now: u64) -> bool {
         self.map.read().is_ok_and(|m| {
             m.zones
-                .get(zone)
+                .get(&NameKey::new(zone))
                 .is_some_and(|h| h.expires > now && matches!(h.lookup, KeyLookup::Bogus(_)))
         })
     }
@@ -142,7 +142,8 @@ impl KeyStore {
                 KeyLookup::NoAnchor => continue,
             };
             let zone = zone.to_lowercase();
-            let bytes = lookup.bytes() + name_heap(&zone) + (size_of::<(Name, Held)>() + 1) * 8 / 7;
+            let bytes =
+                lookup.bytes() + name_heap(&zone) + (size_of::<(NameKey, Held)>() + 1) * 8 / 7;
             if bytes > self.max_bytes / 16 {
                 // One zone may not take more than a sixteenth of the store.
                 continue;
@@ -151,7 +152,7 @@ impl KeyStore {
             self.make_room(&mut map, bytes, now);
             map.bytes += bytes;
             map.zones.insert(
-                zone,
+                NameKey::from(zone),
                 Held {
                     lookup: lookup.clone(),
                     expires: now + ttl,
@@ -173,7 +174,7 @@ impl KeyStore {
             .zones
             .iter()
             .filter(|(_, h)| h.expires <= now)
-            .map(|(z, _)| z.clone())
+            .map(|(z, _)| z.name().clone())
             .collect();
         for zone in &expired {
             map.remove(zone);
@@ -184,7 +185,7 @@ impl KeyStore {
         let mut by_expiry: Vec<(u64, Name)> = map
             .zones
             .iter()
-            .map(|(z, h)| (h.expires, z.clone()))
+            .map(|(z, h)| (h.expires, z.name().clone()))
             .collect();
         by_expiry.sort_unstable_by_key(|(e, _)| *e);
         let (mut dropped, target) = (0, (map.zones.len() / 10).max(1));
@@ -214,6 +215,7 @@ impl KeyStore {
         let doomed: Vec<Name> = map
             .zones
             .keys()
+            .map(NameKey::name)
             .filter(|z| zone.zone_of(z))
             .cloned()
             .collect();
@@ -256,7 +258,7 @@ impl KeyStoreView<'_> {
 impl KeyCache for KeyStoreView<'_> {
     fn get(&self, zone: &Name) -> Option<KeyLookup> {
         let map = self.store.map.read().ok()?;
-        match map.zones.get(zone) {
+        match map.zones.get(&NameKey::new(zone)) {
             Some(held) if held.expires > self.now => match &held.lookup {
                 KeyLookup::Bogus(_) if self.skip_bogus => None,
                 KeyLookup::Bogus(_) => {

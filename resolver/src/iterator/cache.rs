@@ -10,7 +10,7 @@
 //! addresses then outrank every unvalidated copy for server selection), and
 //! what it proved bogus is dropped ([`IterCache::forget_bogus`]).
 
-use crate::hashing::NameMap;
+use crate::hashing::{NameKey, NameMap};
 use std::net::IpAddr;
 
 use crate::wire::{Message, Name, RData, Record, RecordType};
@@ -58,18 +58,24 @@ pub struct CachedDelegation {
     pub servers: Vec<(Name, Vec<IpAddr>)>,
 }
 
-/// RRsets and answers. Keys are stored lower case; lookups need no
-/// lowering, `Name`'s `Eq` and `Hash` ignore case (RFC 4343).
+/// An owner and type as the caches' key.
+type Key = (NameKey, RecordType);
+
+fn key(name: &Name, rtype: RecordType) -> Key {
+    (NameKey::new(name), rtype)
+}
+
+/// RRsets and answers, keyed without case (RFC 4343: [`NameKey`]).
 #[derive(Debug, Default)]
 pub struct IterCache {
-    rrsets: NameMap<(Name, RecordType), Entry>,
+    rrsets: NameMap<Key, Entry>,
     /// Glue as the parent gave it, kept apart from the ranked data (unbound
     /// `PACKED_RRSET_PARENT_SIDE`): the last resort when the child's own
     /// addresses fail.
-    parent_side: NameMap<(Name, RecordType), Entry>,
-    answers: NameMap<(Name, RecordType), (Message, u64)>,
+    parent_side: NameMap<Key, Entry>,
+    answers: NameMap<Key, (Message, u64)>,
     /// NSEC/NSEC3 proofs of no DS taken from referrals, by child zone.
-    referral_proofs: NameMap<Name, (Message, u64)>,
+    referral_proofs: NameMap<NameKey, (Message, u64)>,
     /// The most anything is kept, s; 0 means [`MAX_TTL`].
     max_ttl: u32,
 }
@@ -114,7 +120,7 @@ impl IterCache {
         let Some(first) = records.first() else {
             return;
         };
-        let key = (first.name.to_lowercase(), first.record_type());
+        let key = key(&first.name, first.record_type());
         let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
         let mut expires = now + u64::from(self.cap(ttl));
         if let Some(old) = self.rrsets.get_mut(&key).filter(|e| e.expires > now) {
@@ -160,7 +166,7 @@ impl IterCache {
     /// was never stored), and the whole answer to that question. Bogus
     /// data is never kept for use: not to pick servers, not to answer.
     pub fn forget_bogus(&mut self, name: &Name, rtype: RecordType, now: u64) {
-        let key = (name.to_lowercase(), rtype);
+        let key = key(name, rtype);
         if self
             .rrsets
             .get(&key)
@@ -174,7 +180,7 @@ impl IterCache {
     /// The rank of the live RRset `name`/`rtype`.
     pub fn rank(&self, name: &Name, rtype: RecordType, now: u64) -> Option<Rank> {
         self.rrsets
-            .get(&(name.clone(), rtype))
+            .get(&key(name, rtype))
             .filter(|e| e.expires > now)
             .map(|e| e.rank)
     }
@@ -187,7 +193,7 @@ impl IterCache {
         make_room(&mut self.parent_side, |e| e.expires, now);
         let ttl = self.cap(records.iter().map(|r| r.ttl).min().unwrap_or(0));
         self.parent_side.insert(
-            (first.name.to_lowercase(), first.record_type()),
+            key(&first.name, first.record_type()),
             Entry {
                 records,
                 rank: Rank::Glue,
@@ -200,7 +206,7 @@ impl IterCache {
     pub fn parent_side_addresses(&self, host: &Name, now: u64) -> Vec<IpAddr> {
         [RecordType::A, RecordType::AAAA]
             .iter()
-            .filter_map(|t| self.parent_side.get(&(host.clone(), *t)))
+            .filter_map(|t| self.parent_side.get(&key(host, *t)))
             .filter(|e| e.expires > now)
             .flat_map(|e| e.records.iter())
             .filter_map(|r| match r.data {
@@ -230,7 +236,7 @@ impl IterCache {
     /// The live entry of `name`/`rtype`, borrowed.
     fn live(&self, name: &Name, rtype: RecordType, now: u64) -> Option<&Entry> {
         self.rrsets
-            .get(&(name.clone(), rtype))
+            .get(&key(name, rtype))
             .filter(|e| e.expires > now)
     }
 
@@ -298,8 +304,7 @@ impl IterCache {
         }
         make_room(&mut self.answers, |(_, t)| *t, now);
         let expires = now + u64::from(self.cap(ttl));
-        self.answers
-            .insert((name.to_lowercase(), rtype), (message, expires));
+        self.answers.insert(key(name, rtype), (message, expires));
     }
 
     /// Keeps a referral's proof that `zone` has no DS.
@@ -307,13 +312,13 @@ impl IterCache {
         make_room(&mut self.referral_proofs, |(_, t)| *t, now);
         let expires = now + u64::from(self.cap(ttl));
         self.referral_proofs
-            .insert(zone.to_lowercase(), (message, expires));
+            .insert(NameKey::new(zone), (message, expires));
     }
 
     /// A live referral proof of no DS for `zone`.
     pub fn referral_proof(&self, zone: &Name, now: u64) -> Option<Message> {
         self.referral_proofs
-            .get(zone)
+            .get(&NameKey::new(zone))
             .filter(|(_, t)| *t > now)
             .map(|(m, _)| m.clone())
     }
@@ -322,7 +327,7 @@ impl IterCache {
     /// answer): the zone is signed, its servers' answers carry RRSIGs.
     pub fn has_ds(&self, zone: &Name, now: u64) -> bool {
         self.answers
-            .get(&(zone.clone(), RecordType::DS))
+            .get(&key(zone, RecordType::DS))
             .filter(|(_, t)| *t > now)
             .is_some_and(|(m, _)| m.answers.iter().any(|r| r.record_type() == RecordType::DS))
     }
@@ -331,7 +336,7 @@ impl IterCache {
     pub fn answer(&self, name: &Name, rtype: RecordType, now: u64) -> Option<Message> {
         let (m, expires) = self
             .answers
-            .get(&(name.clone(), rtype))
+            .get(&key(name, rtype))
             .filter(|(_, t)| *t > now)?;
         let left = u32::try_from(expires - now).unwrap_or(u32::MAX);
         let mut m = m.clone();
@@ -382,6 +387,29 @@ mod tests {
             ttl,
             RData::A(A::from(std::net::Ipv4Addr::from(ip))),
         )
+    }
+
+    /// RFC 4343: what is stored under one case is found under any other,
+    /// and replaced by it.
+    #[test]
+    fn keys_ignore_case() {
+        let mut c = IterCache::new();
+        let n = |s: &str| Name::from_ascii(s).unwrap();
+        c.store(vec![a("NS1.Example.", [192, 0, 2, 1], 300)], Rank::Glue, 1);
+        assert_eq!(c.addresses(&n("ns1.example."), 2).len(), 1);
+        assert_eq!(
+            c.rank(&n("nS1.eXample."), RecordType::A, 2),
+            Some(Rank::Glue)
+        );
+        c.store(
+            vec![a("ns1.example.", [192, 0, 2, 2], 300)],
+            Rank::AnswerAa,
+            2,
+        );
+        assert_eq!(
+            c.addresses(&n("NS1.EXAMPLE."), 3),
+            vec![IpAddr::from([192, 0, 2, 2])]
+        );
     }
 
     #[test]
