@@ -8,11 +8,16 @@
 //! chooses, and feeds it the same bytes in blocks: std's SipHash is a
 //! streaming hash, so the hash of a key is what it was, only cheaper.
 //!
+//! [`NameKey`] goes further for the busiest maps (the iterator cache, the
+//! key store): a name as a key, hashed from its lower-cased wire form in
+//! one write.
+//!
 //! The validator's per-message maps use foldhash instead (its sponge already
 //! takes bytes cheaply, and they live for one message).
 //!
 //! # What this module does not do
-//! - It does not define equality: a key type's `Eq` and `Hash` stay its own.
+//! - It does not define what names are equal: [`NameKey`] compares as
+//!   `Name` does; other key types keep their own `Eq` and `Hash`.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher, RandomState};
@@ -23,8 +28,8 @@ use crate::wire::Name;
 const BLOCK: usize = 64;
 
 /// A domain name as a map key: equal as names are (case aside, RFC 4343),
-/// hashed a label at a time from a lower-cased copy on the stack, where
-/// hickory's `Hash for Name` makes a call per byte.
+/// hashed in one write from its lower-cased wire form built on the stack,
+/// where hickory's `Hash for Name` makes a call per byte.
 #[derive(Clone, Debug)]
 pub struct NameKey(Name);
 

@@ -46,8 +46,8 @@ struct Map {
 }
 
 impl Map {
-    fn remove(&mut self, zone: &Name) {
-        if let Some(held) = self.zones.remove(&NameKey::new(zone)) {
+    fn remove(&mut self, zone: &NameKey) {
+        if let Some(held) = self.zones.remove(zone) {
             self.bytes -= held.bytes;
         }
     }
@@ -141,18 +141,18 @@ impl KeyStore {
                 KeyLookup::Bogus(_) => self.bogus_ttl,
                 KeyLookup::NoAnchor => continue,
             };
-            let zone = zone.to_lowercase();
             let bytes =
-                lookup.bytes() + name_heap(&zone) + (size_of::<(NameKey, Held)>() + 1) * 8 / 7;
+                lookup.bytes() + name_heap(zone) + (size_of::<(NameKey, Held)>() + 1) * 8 / 7;
             if bytes > self.max_bytes / 16 {
                 // One zone may not take more than a sixteenth of the store.
                 continue;
             }
+            let zone = NameKey::new(zone);
             map.remove(&zone);
             self.make_room(&mut map, bytes, now);
             map.bytes += bytes;
             map.zones.insert(
-                NameKey::from(zone),
+                zone,
                 Held {
                     lookup: lookup.clone(),
                     expires: now + ttl,
@@ -170,11 +170,11 @@ impl KeyStore {
         if fits(map) {
             return;
         }
-        let expired: Vec<Name> = map
+        let expired: Vec<NameKey> = map
             .zones
             .iter()
             .filter(|(_, h)| h.expires <= now)
-            .map(|(z, _)| z.name().clone())
+            .map(|(z, _)| z.clone())
             .collect();
         for zone in &expired {
             map.remove(zone);
@@ -182,10 +182,10 @@ impl KeyStore {
         if fits(map) {
             return;
         }
-        let mut by_expiry: Vec<(u64, Name)> = map
+        let mut by_expiry: Vec<(u64, NameKey)> = map
             .zones
             .iter()
-            .map(|(z, h)| (h.expires, z.name().clone()))
+            .map(|(z, h)| (h.expires, z.clone()))
             .collect();
         by_expiry.sort_unstable_by_key(|(e, _)| *e);
         let (mut dropped, target) = (0, (map.zones.len() / 10).max(1));
@@ -212,11 +212,10 @@ impl KeyStore {
         let Ok(mut map) = self.map.write() else {
             return 0;
         };
-        let doomed: Vec<Name> = map
+        let doomed: Vec<NameKey> = map
             .zones
             .keys()
-            .map(NameKey::name)
-            .filter(|z| zone.zone_of(z))
+            .filter(|z| zone.zone_of(z.name()))
             .cloned()
             .collect();
         for z in &doomed {

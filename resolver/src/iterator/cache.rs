@@ -204,17 +204,7 @@ impl IterCache {
 
     /// The parent side's addresses of `host`.
     pub fn parent_side_addresses(&self, host: &Name, now: u64) -> Vec<IpAddr> {
-        [RecordType::A, RecordType::AAAA]
-            .iter()
-            .filter_map(|t| self.parent_side.get(&key(host, *t)))
-            .filter(|e| e.expires > now)
-            .flat_map(|e| e.records.iter())
-            .filter_map(|r| match r.data {
-                RData::A(a) => Some(IpAddr::from(a.0)),
-                RData::AAAA(a) => Some(IpAddr::from(a.0)),
-                _ => None,
-            })
-            .collect()
+        addresses_in(&self.parent_side, host, now)
     }
 
     /// A live RRset, with its TTLs lowered to what is left.
@@ -235,23 +225,12 @@ impl IterCache {
 
     /// The live entry of `name`/`rtype`, borrowed.
     fn live(&self, name: &Name, rtype: RecordType, now: u64) -> Option<&Entry> {
-        self.rrsets
-            .get(&key(name, rtype))
-            .filter(|e| e.expires > now)
+        live_in(&self.rrsets, name, rtype, now)
     }
 
     /// The addresses of `host` we have (A and AAAA).
     pub fn addresses(&self, host: &Name, now: u64) -> Vec<IpAddr> {
-        [RecordType::A, RecordType::AAAA]
-            .into_iter()
-            .filter_map(|t| self.live(host, t, now))
-            .flat_map(|e| e.records.iter())
-            .filter_map(|r| match r.data {
-                RData::A(a) => Some(IpAddr::from(a.0)),
-                RData::AAAA(a) => Some(IpAddr::from(a.0)),
-                _ => None,
-            })
-            .collect()
+        addresses_in(&self.rrsets, host, now)
     }
 
     /// The cached delegation of `zone` itself, if its NS set is live.
@@ -350,6 +329,30 @@ impl IterCache {
         }
         Some(m)
     }
+}
+
+/// The live entry of `name`/`rtype` in `map`, borrowed.
+fn live_in<'m>(
+    map: &'m NameMap<Key, Entry>,
+    name: &Name,
+    rtype: RecordType,
+    now: u64,
+) -> Option<&'m Entry> {
+    map.get(&key(name, rtype)).filter(|e| e.expires > now)
+}
+
+/// The addresses (A and AAAA) of `host` live in `map`.
+fn addresses_in(map: &NameMap<Key, Entry>, host: &Name, now: u64) -> Vec<IpAddr> {
+    [RecordType::A, RecordType::AAAA]
+        .into_iter()
+        .filter_map(|t| live_in(map, host, t, now))
+        .flat_map(|e| e.records.iter())
+        .filter_map(|r| match r.data {
+            RData::A(a) => Some(IpAddr::from(a.0)),
+            RData::AAAA(a) => Some(IpAddr::from(a.0)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Whether two RRsets hold the same records (RRSIGs and TTLs aside).

@@ -1060,41 +1060,38 @@ impl<'a> Session<'a> {
             }
         };
         // Built only when a trace is kept.
-        if self.trace.is_some() {
-            let anchor = self.anchors.closest(zone).is_some_and(|(z, _)| z == zone);
-            let event = match &lookup {
-                KeyLookup::Keys(k) => TraceEvent::KeysTrusted {
-                    zone: zone.clone(),
-                    keys: k
-                        .zone_keys()
-                        .iter()
-                        .map(|key| KeyInfo {
-                            tag: key.tag(),
-                            algorithm: key.algorithm(),
-                            flags: key.dnskey().flags(),
-                        })
-                        .collect(),
-                    by: k.authenticated_by().to_vec(),
-                    anchor,
-                },
-                KeyLookup::Insecure(r) => TraceEvent::KeysFailed {
-                    zone: zone.clone(),
-                    reason: r.to_string(),
-                    insecure: true,
-                },
-                KeyLookup::Bogus(r) => TraceEvent::KeysFailed {
-                    zone: zone.clone(),
-                    reason: r.to_string(),
-                    insecure: false,
-                },
-                KeyLookup::NoAnchor => TraceEvent::KeysFailed {
-                    zone: zone.clone(),
-                    reason: "no trust anchor".into(),
-                    insecure: true,
-                },
-            };
-            self.note(|| event);
-        }
+        let anchors = self.anchors;
+        self.note(|| match &lookup {
+            KeyLookup::Keys(k) => TraceEvent::KeysTrusted {
+                zone: zone.clone(),
+                keys: k
+                    .zone_keys()
+                    .iter()
+                    .map(|key| KeyInfo {
+                        tag: key.tag(),
+                        algorithm: key.algorithm(),
+                        flags: key.dnskey().flags(),
+                    })
+                    .collect(),
+                by: k.authenticated_by().to_vec(),
+                anchor: anchors.closest(zone).is_some_and(|(z, _)| z == zone),
+            },
+            KeyLookup::Insecure(r) => TraceEvent::KeysFailed {
+                zone: zone.clone(),
+                reason: r.to_string(),
+                insecure: true,
+            },
+            KeyLookup::Bogus(r) => TraceEvent::KeysFailed {
+                zone: zone.clone(),
+                reason: r.to_string(),
+                insecure: false,
+            },
+            KeyLookup::NoAnchor => TraceEvent::KeysFailed {
+                zone: zone.clone(),
+                reason: "no trust anchor".into(),
+                insecure: true,
+            },
+        });
         match &lookup {
             KeyLookup::Bogus(reason) if !(judged && zone_caused(&spent_before, reason)) => {
                 self.keys.insert(zone.clone(), lookup.clone());
@@ -1138,33 +1135,30 @@ impl<'a> Session<'a> {
             self.remember(next, KeyLookup::Bogus(reason.clone()));
         }
         // Built only when a trace is kept.
-        if self.trace.is_some() {
-            let event = match &step {
-                DsStep::Delegation(sep) => TraceEvent::Delegation {
-                    zone: next.clone(),
-                    ds: sep
-                        .ds()
-                        .iter()
-                        .map(|d| DsInfo {
-                            tag: d.key_tag(),
-                            algorithm: u8::from(d.algorithm()),
-                            digest_type: u8::from(d.digest_type()),
-                        })
-                        .collect(),
-                    parent: keys.zone().clone(),
-                },
-                DsStep::NotACut | DsStep::NameError => TraceEvent::NoCut { name: next.clone() },
-                DsStep::Insecure(r) => TraceEvent::Unsigned {
-                    name: next.clone(),
-                    reason: r.to_string(),
-                },
-                DsStep::Bogus(r) => TraceEvent::Broken {
-                    name: next.clone(),
-                    reason: r.to_string(),
-                },
-            };
-            self.note(|| event);
-        }
+        self.note(|| match &step {
+            DsStep::Delegation(sep) => TraceEvent::Delegation {
+                zone: next.clone(),
+                ds: sep
+                    .ds()
+                    .iter()
+                    .map(|d| DsInfo {
+                        tag: d.key_tag(),
+                        algorithm: u8::from(d.algorithm()),
+                        digest_type: u8::from(d.digest_type()),
+                    })
+                    .collect(),
+                parent: keys.zone().clone(),
+            },
+            DsStep::NotACut | DsStep::NameError => TraceEvent::NoCut { name: next.clone() },
+            DsStep::Insecure(r) => TraceEvent::Unsigned {
+                name: next.clone(),
+                reason: r.to_string(),
+            },
+            DsStep::Bogus(r) => TraceEvent::Broken {
+                name: next.clone(),
+                reason: r.to_string(),
+            },
+        });
         Ok(step)
     }
 
